@@ -1,0 +1,292 @@
+//! What one ESL frame *is*, with no I/O and no parsing: the content type, the header list (looked up by
+//! name, never by position), the body, and the decoded [`Event`] that event frames carry.
+//!
+//! Header storage is one `String` plus a span table, so a frame with a hundred headers costs two
+//! allocations, not two hundred.
+
+use bytes::Bytes;
+use std::fmt;
+
+/// The `Content-Type` of a frame FreeSWITCH sends to a controller.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ContentType {
+    AuthRequest,
+    CommandReply,
+    ApiResponse,
+    EventPlain,
+    EventJson,
+    EventXml,
+    DisconnectNotice,
+    RudeRejection,
+    LogData,
+    /// Anything else, kept verbatim (a newer FreeSWITCH may add types).
+    Other(String),
+}
+
+impl ContentType {
+    pub fn parse(s: &str) -> ContentType {
+        match s {
+            "auth/request" => ContentType::AuthRequest,
+            "command/reply" => ContentType::CommandReply,
+            "api/response" => ContentType::ApiResponse,
+            "text/event-plain" => ContentType::EventPlain,
+            "text/event-json" => ContentType::EventJson,
+            "text/event-xml" => ContentType::EventXml,
+            "text/disconnect-notice" => ContentType::DisconnectNotice,
+            "text/rude-rejection" => ContentType::RudeRejection,
+            "log/data" => ContentType::LogData,
+            other => ContentType::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContentType::AuthRequest => "auth/request",
+            ContentType::CommandReply => "command/reply",
+            ContentType::ApiResponse => "api/response",
+            ContentType::EventPlain => "text/event-plain",
+            ContentType::EventJson => "text/event-json",
+            ContentType::EventXml => "text/event-xml",
+            ContentType::DisconnectNotice => "text/disconnect-notice",
+            ContentType::RudeRejection => "text/rude-rejection",
+            ContentType::LogData => "log/data",
+            ContentType::Other(s) => s,
+        }
+    }
+
+    pub fn is_event(&self) -> bool {
+        matches!(
+            self,
+            ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml
+        )
+    }
+}
+
+impl fmt::Display for ContentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    name_start: u32,
+    name_end: u32,
+    value_end: u32,
+}
+
+/// An ordered list of `Name: value` pairs. Lookup is by name, ASCII case-insensitive, first match wins.
+/// Duplicate names are kept (FreeSWITCH sends some twice, e.g. a `sendevent` body's `Content-Length`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    text: String,
+    spans: Vec<Span>,
+}
+
+impl Headers {
+    pub fn new() -> Headers {
+        Headers::default()
+    }
+
+    pub fn with_capacity(headers: usize, bytes: usize) -> Headers {
+        Headers {
+            text: String::with_capacity(bytes),
+            spans: Vec::with_capacity(headers),
+        }
+    }
+
+    /// Appends a header. The value is stored as given (callers decode before pushing).
+    pub fn push(&mut self, name: &str, value: &str) {
+        let name_start = self.text.len() as u32;
+        self.text.push_str(name);
+        let name_end = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans.push(Span {
+            name_start,
+            name_end,
+            value_end: self.text.len() as u32,
+        });
+    }
+
+    /// Appends a header whose value is written by `write` straight into the shared buffer
+    /// (used by decoders to percent-decode without an intermediate `String`).
+    pub fn push_with(&mut self, name: &str, write: impl FnOnce(&mut String)) {
+        let name_start = self.text.len() as u32;
+        self.text.push_str(name);
+        let name_end = self.text.len() as u32;
+        write(&mut self.text);
+        self.spans.push(Span {
+            name_start,
+            name_end,
+            value_end: self.text.len() as u32,
+        });
+    }
+
+    fn pair(&self, s: &Span) -> (&str, &str) {
+        (
+            &self.text[s.name_start as usize..s.name_end as usize],
+            &self.text[s.name_end as usize..s.value_end as usize],
+        )
+    }
+
+    /// The first value of header `name` (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.spans.iter().find_map(|s| {
+            let (n, v) = self.pair(s);
+            n.eq_ignore_ascii_case(name).then_some(v)
+        })
+    }
+
+    /// The last value of header `name` (FreeSWITCH appends: the last one is the serializer's own).
+    pub fn get_last(&self, name: &str) -> Option<&str> {
+        self.spans.iter().rev().find_map(|s| {
+            let (n, v) = self.pair(s);
+            n.eq_ignore_ascii_case(name).then_some(v)
+        })
+    }
+
+    /// Every value of header `name`, in wire order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.spans.iter().map(|s| self.pair(s))
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Headers {
+        let mut h = Headers::new();
+        for (n, v) in iter {
+            h.push(n, v);
+        }
+        h
+    }
+}
+
+/// Splits a FreeSWITCH multi-value header (`ARRAY::a|:b|:c`) into its parts; any other value is one part.
+pub fn split_array(value: &str) -> Vec<&str> {
+    match value.strip_prefix("ARRAY::") {
+        Some(rest) => rest.split("|:").collect(),
+        None => vec![value],
+    }
+}
+
+/// One complete frame as FreeSWITCH sent it: its own headers (verbatim, not percent-decoded) and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub content_type: ContentType,
+    /// The frame's own headers, as sent, including `Content-Type` and `Content-Length`.
+    pub headers: Headers,
+    /// `Content-Length` bytes after the header block, if the frame had a `Content-Length`.
+    pub body: Option<Bytes>,
+}
+
+impl Frame {
+    /// `Reply-Text` of a `command/reply`. For the outbound `connect` reply the value is percent-decoded
+    /// by [`Frame::reply_text`] callers via [`Frame::event`]; this returns it as sent.
+    pub fn reply_text(&self) -> Option<&str> {
+        self.headers.get("Reply-Text")
+    }
+
+    /// The body as text, lossily (invalid UTF-8 becomes U+FFFD).
+    pub fn body_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.body.as_deref().map(String::from_utf8_lossy)
+    }
+}
+
+/// A FreeSWITCH event as a controller understands it: decoded header values, and the event's own inner
+/// body (the `BACKGROUND_JOB` result, a `sendevent` body, ...), whatever the wire format was.
+/// The event's own `Content-Length` is not among the headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    pub headers: Headers,
+    pub body: Option<Bytes>,
+}
+
+impl Event {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// `Event-Name`.
+    pub fn name(&self) -> Option<&str> {
+        self.headers.get("Event-Name")
+    }
+
+    /// `Event-Subclass` (CUSTOM events).
+    pub fn subclass(&self) -> Option<&str> {
+        self.headers.get("Event-Subclass")
+    }
+
+    /// `Unique-ID`: the channel this event is about, if any.
+    pub fn unique_id(&self) -> Option<&str> {
+        self.headers.get("Unique-ID")
+    }
+
+    pub fn body_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.body.as_deref().map(String::from_utf8_lossy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_by_name_case_insensitive_first_wins() {
+        let h: Headers = [("Content-Length", "56"), ("X", "1"), ("content-length", "57")]
+            .into_iter()
+            .collect();
+        assert_eq!(h.get("CONTENT-LENGTH"), Some("56"));
+        assert_eq!(h.get_last("Content-Length"), Some("57"));
+        assert_eq!(h.get_all("content-length").collect::<Vec<_>>(), ["56", "57"]);
+        assert_eq!(h.get("missing"), None);
+        assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn arrays_split() {
+        assert_eq!(split_array("ARRAY::a|:b|:c"), ["a", "b", "c"]);
+        assert_eq!(split_array("plain"), ["plain"]);
+    }
+
+    #[test]
+    fn content_types_round_trip() {
+        for s in [
+            "auth/request",
+            "command/reply",
+            "api/response",
+            "text/event-plain",
+            "text/event-json",
+            "text/event-xml",
+            "text/disconnect-notice",
+            "text/rude-rejection",
+            "log/data",
+            "x/new",
+        ] {
+            assert_eq!(ContentType::parse(s).as_str(), s);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The Event Socket Layer: FreeSWITCH's control protocol.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`frame`] | `Frame`, `ContentType`, `Headers`, `Event`: what a frame is; no I/O |
+pub mod frame;
+
+pub use frame::{ContentType, Event, Frame, Headers};
