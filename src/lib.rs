@@ -5,4 +5,6 @@
 //! | module | job |
 //! |---|---|
 //! | [`esl`] | the Event Socket protocol: frames, parser, commands, codec, inbound client, outbound server |
+//! | [`pay`] | the Conference Pay flow: pure session state machine and its commands |
 pub mod esl;
+pub mod pay;

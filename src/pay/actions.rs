@@ -1,0 +1,211 @@
+//! Typed commands → the exact FreeSWITCH API text, and how to read their replies. Pure.
+
+use super::types::Cmd;
+
+/// The API command line (without the `api `/`bgapi ` prefix) for `cmd`.
+pub fn api_text(cmd: &Cmd) -> String {
+    match cmd {
+        Cmd::SetVars { uuid, vars } => {
+            let list: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("uuid_setvar_multi {uuid} {}", list.join(";"))
+        }
+        Cmd::SetVar { uuid, name, value } => format!("uuid_setvar {uuid} {name} {value}"),
+        Cmd::TransferToConference {
+            uuid,
+            room,
+            profile,
+            flags,
+        } => format!("uuid_transfer {uuid} conference:{room}@{profile}+flags{{{flags}}} inline"),
+        Cmd::ConferenceHold {
+            room,
+            member,
+            music,
+        } => {
+            format!("conference {room} hold {member} {music}")
+        }
+        Cmd::ConferenceUnhold { room, member } => format!("conference {room} unhold {member}"),
+        Cmd::Originate {
+            uuid,
+            dial,
+            room,
+            profile,
+            timeout,
+        } => format!(
+            "originate {{origination_uuid={uuid},originate_timeout={},ignore_early_media=true}}{dial} &conference({room}@{profile})",
+            timeout.as_secs().max(1)
+        ),
+        Cmd::SendDtmf {
+            uuid,
+            digits,
+            duration_ms,
+        } => format!("uuid_send_dtmf {uuid} {digits}@{duration_ms}"),
+        Cmd::Relate {
+            room,
+            a,
+            b,
+            isolate,
+        } => {
+            let action = if *isolate { "nospeak,nohear" } else { "clear" };
+            format!("conference {room} relate {a} {b} {action}")
+        }
+        Cmd::Kill { uuid, cause } => format!("uuid_kill {uuid} {cause}"),
+        Cmd::Transfer { uuid, destination } => format!("uuid_transfer {uuid} {destination}"),
+    }
+}
+
+/// Whether an API reply means success. FreeSWITCH's API replies are not uniform (`-ERR ...`,
+/// `-USAGE: ...`, conference usage lines with no prefix at all): only `+OK` counts as success.
+pub fn reply_ok(reply: &str) -> bool {
+    reply.starts_with("+OK")
+}
+
+/// The channel UUID in an originate reply (`+OK <uuid>`), or the failure cause (`-ERR <CAUSE>`).
+pub fn originate_result(reply: &str) -> Result<String, String> {
+    let line = reply.trim_end();
+    match line.strip_prefix("+OK ") {
+        Some(uuid) if !uuid.trim().is_empty() => Ok(uuid.trim().to_owned()),
+        _ => Err(line.strip_prefix("-ERR ").unwrap_or(line).trim().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn renders_every_command() {
+        let u = "11111111-2222-3333-4444-555555555555".to_string();
+        let cases = [
+            (
+                Cmd::SetVars {
+                    uuid: u.clone(),
+                    vars: vec![
+                        ("park_after_bridge", "true"),
+                        ("hangup_after_bridge", "false"),
+                    ],
+                },
+                format!("uuid_setvar_multi {u} park_after_bridge=true;hangup_after_bridge=false"),
+            ),
+            (
+                Cmd::SetVar {
+                    uuid: u.clone(),
+                    name: "sensitive_dtmf",
+                    value: "true",
+                },
+                format!("uuid_setvar {u} sensitive_dtmf true"),
+            ),
+            (
+                Cmd::TransferToConference {
+                    uuid: u.clone(),
+                    room: "pay-1".into(),
+                    profile: "confpay".into(),
+                    flags: "dist-dtmf",
+                },
+                format!("uuid_transfer {u} conference:pay-1@confpay+flags{{dist-dtmf}} inline"),
+            ),
+            (
+                Cmd::ConferenceHold {
+                    room: "pay-1".into(),
+                    member: 13,
+                    music: "local_stream://moh".into(),
+                },
+                "conference pay-1 hold 13 local_stream://moh".into(),
+            ),
+            (
+                Cmd::ConferenceUnhold {
+                    room: "pay-1".into(),
+                    member: 13,
+                },
+                "conference pay-1 unhold 13".into(),
+            ),
+            (
+                Cmd::Originate {
+                    uuid: u.clone(),
+                    dial: "sofia/gateway/paytia/pay".into(),
+                    room: "pay-1".into(),
+                    profile: "confpay".into(),
+                    timeout: Duration::from_secs(30),
+                },
+                format!(
+                    "originate {{origination_uuid={u},originate_timeout=30,ignore_early_media=true}}sofia/gateway/paytia/pay &conference(pay-1@confpay)"
+                ),
+            ),
+            (
+                Cmd::SendDtmf {
+                    uuid: u.clone(),
+                    digits: "4711#".into(),
+                    duration_ms: 100,
+                },
+                format!("uuid_send_dtmf {u} 4711#@100"),
+            ),
+            (
+                Cmd::Relate {
+                    room: "pay-1".into(),
+                    a: 14,
+                    b: 13,
+                    isolate: true,
+                },
+                "conference pay-1 relate 14 13 nospeak,nohear".into(),
+            ),
+            (
+                Cmd::Relate {
+                    room: "pay-1".into(),
+                    a: 14,
+                    b: 13,
+                    isolate: false,
+                },
+                "conference pay-1 relate 14 13 clear".into(),
+            ),
+            (
+                Cmd::Kill {
+                    uuid: u.clone(),
+                    cause: "NORMAL_CLEARING",
+                },
+                format!("uuid_kill {u} NORMAL_CLEARING"),
+            ),
+            (
+                Cmd::Transfer {
+                    uuid: u.clone(),
+                    destination: "survey XML default".into(),
+                },
+                format!("uuid_transfer {u} survey XML default"),
+            ),
+        ];
+        for (cmd, text) in cases {
+            assert_eq!(api_text(&cmd), text);
+        }
+    }
+
+    #[test]
+    fn replies_as_freeswitch_writes_them() {
+        // Texts from ../shared/fixtures/freeswitch-esl (inbound-conference-control, inbound-call-control).
+        assert!(reply_ok("+OK 1->2 nohear set\n"));
+        assert!(reply_ok("+OK relationship 1->2 cleared.\n"));
+        assert!(reply_ok("+OK\n"));
+        assert!(!reply_ok("-ERR relationship 1->999 not found.\n"));
+        assert!(!reply_ok("-ERR No such channel!\n"));
+        assert!(!reply_ok("-USAGE: <uuid> <dtmf_data>\n"));
+        assert!(!reply_ok(
+            "mute <[member_id|all]|last|non_moderator> [<quiet>]"
+        ));
+        assert!(!reply_ok(""));
+    }
+
+    #[test]
+    fn originate_results() {
+        assert_eq!(
+            originate_result("+OK b2b44970-f25a-4a1b-b319-944003a74f66\n"),
+            Ok("b2b44970-f25a-4a1b-b319-944003a74f66".into())
+        );
+        assert_eq!(
+            originate_result("-ERR USER_BUSY\n"),
+            Err("USER_BUSY".into())
+        );
+        assert_eq!(
+            originate_result("-ERR NO_ANSWER\n"),
+            Err("NO_ANSWER".into())
+        );
+        assert_eq!(originate_result("+OK\n"), Err("+OK".into()));
+    }
+}

@@ -1,0 +1,17 @@
+//! Conference Pay: the payment flow.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`types`] | legs, inputs, typed commands, actions, outcomes (pure data) |
+//! | [`machine`] | the pure per-session state machine: `step(input) -> actions` |
+//! | [`actions`] | typed command → exact FreeSWITCH API text; reply classification |
+//! | `unwind` | (private) how a session ends: leg loss, connection loss, unwinding to a safe state |
+pub mod actions;
+pub mod machine;
+pub mod types;
+mod unwind;
+
+pub use machine::{Machine, MachineConfig, State};
+pub use types::*;
+#[cfg(test)]
+mod machine_tests;

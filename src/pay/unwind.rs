@@ -1,0 +1,266 @@
+//! How a session ends: losing a leg, losing the connection, and unwinding to a safe state
+//! (capture leg down first, then isolation cleared, customer unheld, digits no longer sensitive).
+//! Part of [`super::machine::Machine`]; pure like it.
+
+use super::machine::{Machine, State};
+use super::types::*;
+
+impl Machine {
+    pub(super) fn suspended(&mut self, input: Input, out: &mut Vec<Action>) {
+        match input {
+            Input::Cancel => self.cancel_requested = true,
+            Input::Resync(snap) => self.resync(snap, out),
+            // Without a connection nothing can be sent; timers are re-armed on resync.
+            Input::Start { .. }
+            | Input::AgentDigit(_)
+            | Input::CustomerStartKey
+            | Input::StartCapture
+            | Input::Reply { .. }
+            | Input::CaptureAnswered { .. }
+            | Input::CaptureFailed { .. }
+            | Input::Joined { .. }
+            | Input::Hangup { .. }
+            | Input::Timer(_)
+            | Input::ConnectionLost => {}
+        }
+    }
+
+    pub(super) fn resync(&mut self, snap: Snapshot, out: &mut Vec<Action>) {
+        let was = self.suspended_from.take().unwrap_or(State::Idle);
+        self.legs.customer_alive = snap.customer_alive;
+        self.legs.agent_alive = snap.agent_alive;
+        self.legs.capture_up = snap.capture_alive;
+        self.legs.customer_member = snap.customer_member;
+        self.legs.agent_member = snap.agent_member;
+        self.legs.capture_member = snap.capture_member;
+        self.state = was.clone();
+        if !snap.customer_alive {
+            return self.customer_gone(out);
+        }
+        if self.cancel_requested {
+            return self.unwind(Outcome::Cancelled, out);
+        }
+        match was {
+            State::Capturing | State::Arming => {
+                if snap.capture_alive {
+                    // Make sure of isolation whatever we believed before the loss.
+                    self.legs.isolated = false;
+                    self.isolate(out);
+                    self.state = State::Capturing;
+                    if !snap.agent_alive {
+                        self.apply_agent_policy = true;
+                    }
+                } else {
+                    let outcome = match self.method {
+                        Some(method) => Outcome::Completed { method },
+                        None => Outcome::Failed(FailReason::ConnectionLost),
+                    };
+                    self.unwind(outcome, out);
+                }
+            }
+            State::Idle => {}
+            State::Unwinding => {
+                let outcome = self
+                    .outcome
+                    .take()
+                    .unwrap_or(Outcome::Failed(FailReason::ConnectionLost));
+                self.unwind(outcome, out);
+            }
+            State::AwaitingAgentId
+            | State::Moving
+            | State::Holding
+            | State::Dialling
+            | State::Answered
+            | State::SendingAgentId
+            | State::Unholding
+            | State::Ready
+            | State::Suspended
+            | State::Done => self.unwind(Outcome::Failed(FailReason::ConnectionLost), out),
+        }
+    }
+
+    pub(super) fn capture_gone(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::StopTimer(TimerKind::MaxCapture));
+        match self.state {
+            State::Capturing => {
+                let method = self.method.unwrap_or(StartMethod::Aca);
+                self.unwind(Outcome::Completed { method }, out);
+            }
+            State::Dialling => {
+                out.push(Action::StopTimer(TimerKind::CaptureAnswer));
+                self.unwind(
+                    Outcome::Failed(FailReason::CaptureUnavailable {
+                        cause: "HANGUP".into(),
+                    }),
+                    out,
+                )
+            }
+            State::Answered
+            | State::SendingAgentId
+            | State::Unholding
+            | State::Ready
+            | State::Arming => self.unwind(Outcome::Failed(FailReason::CaptureLeftEarly), out),
+            State::Unwinding => self.try_finish(out),
+            State::Idle
+            | State::AwaitingAgentId
+            | State::Moving
+            | State::Holding
+            | State::Suspended
+            | State::Done => {}
+        }
+    }
+
+    pub(super) fn customer_gone(&mut self, out: &mut Vec<Action>) {
+        // Nothing to restore for a customer who left; the capture leg must not linger.
+        self.pending.clear();
+        self.legs.customer_held = false;
+        if self.legs.capture_up || self.legs.dialling {
+            out.push(self.kill_capture());
+            self.legs.capture_up = false;
+        }
+        let outcome = match (&self.state, &self.outcome) {
+            (State::Unwinding, Some(o)) => o.clone(),
+            _ => Outcome::Failed(FailReason::CustomerHungUp),
+        };
+        self.finish(outcome, out);
+    }
+
+    pub(super) fn agent_gone(&mut self, out: &mut Vec<Action>) {
+        match self.state {
+            // The customer stays with the capture service until it finishes.
+            State::Capturing => self.apply_agent_policy = true,
+            State::Unwinding => {
+                self.apply_agent_policy = true;
+                self.try_finish(out);
+            }
+            State::Idle => {}
+            _ => {
+                self.apply_agent_policy = true;
+                self.unwind(Outcome::Failed(FailReason::AgentHungUp), out);
+            }
+        }
+    }
+
+    pub(super) fn kill_capture(&self) -> Action {
+        Action::Send {
+            step: Step::KillCapture,
+            cmd: Cmd::Kill {
+                uuid: self.legs.capture.clone(),
+                cause: "NORMAL_CLEARING",
+            },
+        }
+    }
+
+    /// Ends the session safely: capture leg down first, then isolation cleared, customer unheld.
+    pub(super) fn unwind(&mut self, outcome: Outcome, out: &mut Vec<Action>) {
+        for t in [
+            TimerKind::AgentIdEntry,
+            TimerKind::Join,
+            TimerKind::AgentIdDelay,
+            TimerKind::MaxCapture,
+        ] {
+            out.push(Action::StopTimer(t));
+        }
+        self.state = State::Unwinding;
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+        }
+        self.pending.clear();
+        if self.legs.capture_up || self.legs.dialling {
+            // Wait for the capture leg's hangup (or the originate's failure) before clearing
+            // isolation. A kill sent while dialling may find no channel yet: the originate's result
+            // still decides (an answer then is killed at once).
+            let kill = self.kill_capture();
+            self.push_pending(kill, out);
+            return;
+        }
+        self.restore(out);
+    }
+
+    /// Capture leg gone: clear isolation, lift hold, drop sensitivity, then finish.
+    pub(super) fn restore(&mut self, out: &mut Vec<Action>) {
+        let alive = self.legs.customer_alive;
+        if self.legs.isolated {
+            // A relationship dies with its member: only clear it when both are still there.
+            if let (true, Some(a), Some(c)) =
+                (alive, self.legs.agent_member, self.legs.customer_member)
+            {
+                self.send(
+                    Step::Restore,
+                    Cmd::Relate {
+                        room: self.room.clone(),
+                        a,
+                        b: c,
+                        isolate: false,
+                    },
+                    out,
+                );
+            }
+            self.legs.isolated = false;
+        }
+        if self.legs.customer_held {
+            if alive {
+                self.unhold(out);
+            }
+            self.legs.customer_held = false;
+        }
+        if self.legs.sensitive {
+            self.set_sensitive(false, out);
+        }
+        self.try_finish(out);
+    }
+
+    pub(super) fn try_finish(&mut self, out: &mut Vec<Action>) {
+        if self.state != State::Unwinding {
+            return;
+        }
+        if self.legs.capture_up || self.legs.dialling {
+            return;
+        }
+        if self.legs.isolated || (self.legs.customer_held && self.legs.customer_alive) {
+            // Capture gone now: continue with the restore steps.
+            return self.restore(out);
+        }
+        if !self.pending.is_empty() {
+            return;
+        }
+        let outcome = self
+            .outcome
+            .clone()
+            .unwrap_or(Outcome::Failed(FailReason::ConnectionLost));
+        self.finish(outcome, out);
+    }
+
+    pub(super) fn finish(&mut self, outcome: Outcome, out: &mut Vec<Action>) {
+        if self.apply_agent_policy && self.legs.customer_alive && !self.legs.agent_alive {
+            let cmd = match &self.cfg.on_agent_hangup {
+                AgentHangupPolicy::Hangup => Cmd::Kill {
+                    uuid: self.legs.customer.clone(),
+                    cause: "NORMAL_CLEARING",
+                },
+                AgentHangupPolicy::Transfer(dest) => Cmd::Transfer {
+                    uuid: self.legs.customer.clone(),
+                    destination: dest.clone(),
+                },
+            };
+            out.push(Action::Send {
+                step: Step::AfterAgentHangup,
+                cmd,
+            });
+        }
+        for t in [
+            TimerKind::AgentIdEntry,
+            TimerKind::Join,
+            TimerKind::CaptureAnswer,
+            TimerKind::AgentIdDelay,
+            TimerKind::MaxCapture,
+            TimerKind::Step,
+        ] {
+            out.push(Action::StopTimer(t));
+        }
+        self.pending.clear();
+        self.state = State::Done;
+        self.outcome = Some(outcome.clone());
+        out.push(Action::Finished(outcome));
+    }
+}
