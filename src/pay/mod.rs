@@ -6,8 +6,10 @@
 //! | [`machine`] | the pure per-session state machine: `step(input) -> actions` |
 //! | [`actions`] | typed command → exact FreeSWITCH API text; reply classification |
 //! | `unwind` | (private) how a session ends: leg loss, connection loss, unwinding to a safe state |
+//! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
 pub mod actions;
 pub mod machine;
+pub mod session;
 pub mod types;
 mod unwind;
 
@@ -15,3 +17,5 @@ pub use machine::{Machine, MachineConfig, State};
 pub use types::*;
 #[cfg(test)]
 mod machine_tests;
+#[cfg(test)]
+mod session_tests;

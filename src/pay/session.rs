@@ -1,0 +1,300 @@
+//! The per-session actor: owns one [`Machine`], its timers and its command queue, and does the I/O the
+//! machine asks for. Commands run one after another in the order the machine emitted them (FreeSWITCH
+//! answers `api` in order on one connection anyway); the capture leg's `originate` runs beside them
+//! (it lasts until the capture service answers) so a cancel is never stuck behind it.
+//!
+//! Every state change is one structured log line; the end of a session is one audit record (PCI DSS
+//! 10.2: who, what, when, outcome — never card data; the machine never sees card digits).
+
+use super::actions::{api_text, originate_result, reply_ok};
+use super::machine::{Machine, State};
+use super::types::*;
+use futures_util::StreamExt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, watch};
+use tokio_util::time::{DelayQueue, delay_queue};
+use tracing::{info, warn};
+
+/// What a session needs from FreeSWITCH: `api` and `bgapi` over the daemon's inbound connection.
+pub trait Switch: Send + Sync + 'static {
+    /// `api <cmd>`: the reply body, or why there is none (connection down, timeout).
+    fn api(&self, cmd: String) -> BoxFut<Result<String, String>>;
+    /// `bgapi <cmd>`: the job's output (its `BACKGROUND_JOB` body).
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>>;
+}
+
+pub type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A public view of a session, published on every change (API, status stream, page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionView {
+    pub id: String,
+    pub state: State,
+    pub customer: Uuid,
+    pub agent: Uuid,
+    pub capture: Option<Uuid>,
+    pub agent_id: Option<String>,
+    pub method: Option<StartMethod>,
+    pub outcome: Option<Outcome>,
+    pub started: SystemTime,
+    /// When capture started ('1'), for the elapsed time shown to the agent.
+    pub capture_started: Option<SystemTime>,
+    pub ended: Option<SystemTime>,
+}
+
+/// A handle on a running session.
+#[derive(Clone, Debug)]
+pub struct SessionHandle {
+    pub id: String,
+    tx: mpsc::Sender<Input>,
+    view: watch::Receiver<SessionView>,
+}
+
+impl SessionHandle {
+    /// Feeds an input; false if the session has ended.
+    pub async fn send(&self, input: Input) -> bool {
+        self.tx.send(input).await.is_ok()
+    }
+
+    pub fn try_send(&self, input: Input) -> bool {
+        self.tx.try_send(input).is_ok()
+    }
+
+    pub fn view(&self) -> SessionView {
+        self.view.borrow().clone()
+    }
+
+    pub fn watch(&self) -> watch::Receiver<SessionView> {
+        self.view.clone()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// Starts the actor for `machine` and feeds it `first` (usually `Start`).
+pub fn spawn(
+    id: String,
+    machine: Machine,
+    switch: Arc<dyn Switch>,
+    first: Option<Input>,
+) -> SessionHandle {
+    let (tx, rx) = mpsc::channel(64);
+    let view = view_of(&id, &machine, SystemTime::now());
+    let (view_tx, view_rx) = watch::channel(view);
+    let actor = Actor {
+        id: id.clone(),
+        machine,
+        switch,
+        inputs: tx.clone(),
+        view: view_tx,
+        timers: DelayQueue::new(),
+        keys: Vec::new(),
+        commands: None,
+    };
+    tokio::spawn(actor.run(rx, first));
+    SessionHandle {
+        id,
+        tx,
+        view: view_rx,
+    }
+}
+
+fn view_of(id: &str, m: &Machine, started: SystemTime) -> SessionView {
+    SessionView {
+        id: id.to_owned(),
+        state: m.state().clone(),
+        customer: m.legs().customer.clone(),
+        agent: m.legs().agent.clone(),
+        capture: (m.legs().capture_up || m.legs().dialling).then(|| m.legs().capture.clone()),
+        agent_id: m.agent_id().map(|a| a.to_string()),
+        method: m.method(),
+        outcome: m.outcome().cloned(),
+        started,
+        capture_started: None,
+        ended: None,
+    }
+}
+
+struct Actor {
+    id: String,
+    machine: Machine,
+    switch: Arc<dyn Switch>,
+    inputs: mpsc::Sender<Input>,
+    view: watch::Sender<SessionView>,
+    timers: DelayQueue<TimerKind>,
+    keys: Vec<(TimerKind, delay_queue::Key)>,
+    /// The sequential command queue (started on first use).
+    commands: Option<mpsc::UnboundedSender<(Step, Cmd)>>,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<Input>, first: Option<Input>) {
+        if let Some(input) = first {
+            if self.feed(input) {
+                return;
+            }
+        }
+        loop {
+            let input = tokio::select! {
+                Some(input) = rx.recv() => input,
+                Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
+                    let kind = expired.into_inner();
+                    self.keys.retain(|(k, _)| *k != kind);
+                    Input::Timer(kind)
+                }
+                else => break,
+            };
+            if self.feed(input) {
+                break;
+            }
+        }
+    }
+
+    /// Steps the machine; returns true when the session is over.
+    fn feed(&mut self, input: Input) -> bool {
+        let before = self.machine.state().clone();
+        let actions = self.machine.step(input);
+        let after = self.machine.state().clone();
+        if before != after {
+            info!(
+                session = %self.id,
+                call = %self.machine.legs().customer,
+                agent_id = self.machine.agent_id().map(|a| a.as_str()).unwrap_or(""),
+                from = ?before,
+                to = ?after,
+                "session state"
+            );
+        }
+        let mut done = false;
+        for action in actions {
+            match action {
+                Action::Send { step, cmd } => self.send(step, cmd),
+                Action::StartTimer { kind, after } => self.start_timer(kind, after),
+                Action::StopTimer(kind) => self.stop_timer(kind),
+                Action::Finished(outcome) => {
+                    self.audit(&outcome);
+                    done = true;
+                }
+            }
+        }
+        self.publish(&before, &after);
+        done
+    }
+
+    fn publish(&self, before: &State, after: &State) {
+        let m = &self.machine;
+        self.view.send_modify(|v| {
+            v.state = after.clone();
+            v.capture =
+                (m.legs().capture_up || m.legs().dialling).then(|| m.legs().capture.clone());
+            v.agent_id = m.agent_id().map(|a| a.to_string());
+            v.method = m.method();
+            v.outcome = m.outcome().cloned();
+            let now = SystemTime::now();
+            if *after == State::Capturing
+                && *before != State::Capturing
+                && v.capture_started.is_none()
+            {
+                v.capture_started = Some(now);
+            }
+            if *after == State::Done {
+                v.ended = Some(now);
+            }
+        });
+    }
+
+    fn audit(&self, outcome: &Outcome) {
+        let v = self.view.borrow();
+        let m = &self.machine;
+        // One line per session, target `confpay::audit`: PCI DSS 10.2/10.3 fields, no card data.
+        info!(
+            target: "confpay::audit",
+            session = %self.id,
+            call = %m.legs().customer,
+            agent = %m.legs().agent,
+            agent_id = m.agent_id().map(|a| a.as_str()).unwrap_or(""),
+            capture_leg = %m.legs().capture,
+            method = ?m.method(),
+            outcome = outcome.code(),
+            detail = ?outcome,
+            started = ?v.started,
+            "payment session ended"
+        );
+    }
+
+    fn start_timer(&mut self, kind: TimerKind, after: Duration) {
+        self.stop_timer(kind);
+        let key = self.timers.insert(kind, after);
+        self.keys.push((kind, key));
+    }
+
+    fn stop_timer(&mut self, kind: TimerKind) {
+        if let Some(i) = self.keys.iter().position(|(k, _)| *k == kind) {
+            let (_, key) = self.keys.swap_remove(i);
+            self.timers.remove(&key);
+        }
+    }
+
+    fn send(&mut self, step: Step, cmd: Cmd) {
+        if let Cmd::Originate { .. } = cmd {
+            return self.originate(cmd);
+        }
+        let queue = self.commands.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(run_commands(
+                self.id.clone(),
+                self.switch.clone(),
+                rx,
+                self.inputs.clone(),
+            ));
+            tx
+        });
+        // The queue holds at most the handful of commands one step emits; it ends with the session.
+        let _ = queue.send((step, cmd));
+    }
+
+    fn originate(&self, cmd: Cmd) {
+        let switch = self.switch.clone();
+        let inputs = self.inputs.clone();
+        let id = self.id.clone();
+        tokio::spawn(async move {
+            let input = match switch.bgapi(api_text(&cmd)).await {
+                Ok(reply) => match originate_result(&reply) {
+                    Ok(uuid) => Input::CaptureAnswered { uuid },
+                    Err(cause) => Input::CaptureFailed { cause },
+                },
+                Err(why) => {
+                    warn!(session = %id, error = %why, "capture originate got no result");
+                    Input::CaptureFailed { cause: why }
+                }
+            };
+            let _ = inputs.send(input).await;
+        });
+    }
+}
+
+async fn run_commands(
+    id: String,
+    switch: Arc<dyn Switch>,
+    mut rx: mpsc::UnboundedReceiver<(Step, Cmd)>,
+    inputs: mpsc::Sender<Input>,
+) {
+    while let Some((step, cmd)) = rx.recv().await {
+        let text = api_text(&cmd);
+        let (ok, reply) = match switch.api(text).await {
+            Ok(reply) => (reply_ok(&reply), reply.trim_end().to_owned()),
+            Err(why) => (false, why),
+        };
+        if !ok {
+            warn!(session = %id, step = ?step, reply = %reply, "command refused");
+        }
+        if inputs.send(Input::Reply { step, ok, reply }).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The actor with a scripted switch: commands go out in order, timers fire, the view follows.
+
+use super::machine::{Legs, Machine, MachineConfig, State};
+use super::session::{BoxFut, Switch, spawn};
+use super::types::*;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Default)]
+struct FakeSwitch {
+    sent: Mutex<Vec<String>>,
+}
+
+impl Switch for FakeSwitch {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+        self.sent.lock().unwrap().push(cmd);
+        Box::pin(async { Ok("+OK\n".to_string()) })
+    }
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+        self.sent.lock().unwrap().push(format!("bg {cmd}"));
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok("+OK capt-1\n".to_string())
+        })
+    }
+}
+
+fn cfg() -> MachineConfig {
+    MachineConfig {
+        capture_dial: "sofia/gateway/paytia/pay".into(),
+        profile: "confpay".into(),
+        hold_music: "local_stream://moh".into(),
+        agent_id_prefix: "*".into(),
+        agent_id_suffix: "#".into(),
+        dtmf_duration_ms: 120,
+        agent_id_delay: Duration::from_millis(1500),
+        capture_answer_timeout: Duration::from_secs(30),
+        max_capture: Duration::from_secs(600),
+        agent_id_entry_timeout: Duration::from_secs(20),
+        step_timeout: Duration::from_secs(10),
+        on_agent_hangup: AgentHangupPolicy::Hangup,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn actor_runs_a_payment_with_real_timers() {
+    let switch = Arc::new(FakeSwitch::default());
+    let legs = Legs {
+        customer: "cust-1".into(),
+        agent: "agent-1".into(),
+        capture: "capt-1".into(),
+        customer_member: Some(3),
+        agent_member: Some(4),
+        ..Legs::default()
+    };
+    let m = Machine::new(
+        cfg(),
+        "confpay-x".into(),
+        Topology::InConference,
+        legs,
+        AgentId::parse("31"),
+    );
+    let h = spawn(
+        "s1".into(),
+        m,
+        switch.clone(),
+        Some(Input::Start { agent_id: None }),
+    );
+    let mut watch = h.watch();
+    // hold → originate (3 s) → answered → 1.5 s → agent ID → unhold → Ready
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        watch.wait_for(|v| v.state == State::Ready),
+    )
+    .await
+    .expect("ready in time")
+    .expect("session alive");
+    assert!(h.send(Input::CustomerStartKey).await);
+    watch
+        .wait_for(|v| v.state == State::Capturing)
+        .await
+        .unwrap();
+    assert!(h.view().capture_started.is_some());
+    assert!(h.send(Input::Hangup { leg: Leg::Capture }).await);
+    let v = watch
+        .wait_for(|v| v.state == State::Done)
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(
+        v.outcome,
+        Some(Outcome::Completed {
+            method: StartMethod::Keyphone
+        })
+    );
+    let sent = switch.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        [
+            "conference confpay-x hold 3 local_stream://moh",
+            "bg originate {origination_uuid=capt-1,originate_timeout=30,ignore_early_media=true}sofia/gateway/paytia/pay &conference(confpay-x@confpay)",
+            "uuid_send_dtmf capt-1 *31#@120",
+            "conference confpay-x unhold 3",
+            "conference confpay-x relate 4 3 nospeak,nohear",
+            "uuid_setvar cust-1 sensitive_dtmf true",
+            "conference confpay-x relate 4 3 clear",
+            "uuid_setvar cust-1 sensitive_dtmf false",
+        ]
+    );
+    // The actor is gone once finished.
+    tokio::task::yield_now().await;
+    assert!(!h.send(Input::Cancel).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_capture_timer_fires() {
+    let switch = Arc::new(FakeSwitch::default());
+    let legs = Legs {
+        customer: "cust-1".into(),
+        agent: "agent-1".into(),
+        capture: "capt-1".into(),
+        customer_member: Some(3),
+        agent_member: Some(4),
+        ..Legs::default()
+    };
+    let mut c = cfg();
+    c.max_capture = Duration::from_secs(5);
+    let m = Machine::new(
+        c,
+        "confpay-x".into(),
+        Topology::InConference,
+        legs,
+        AgentId::parse("31"),
+    );
+    let h = spawn(
+        "s2".into(),
+        m,
+        switch.clone(),
+        Some(Input::Start { agent_id: None }),
+    );
+    let mut watch = h.watch();
+    watch.wait_for(|v| v.state == State::Ready).await.unwrap();
+    h.send(Input::StartCapture).await;
+    watch
+        .wait_for(|v| v.state == State::Capturing)
+        .await
+        .unwrap();
+    // 5 s later the capture leg is killed; its hangup lets the session restore and end.
+    watch
+        .wait_for(|v| v.state == State::Unwinding)
+        .await
+        .unwrap();
+    assert!(
+        switch
+            .sent
+            .lock()
+            .unwrap()
+            .contains(&"uuid_kill capt-1 NORMAL_CLEARING".to_string())
+    );
+    h.send(Input::Hangup { leg: Leg::Capture }).await;
+    let v = watch
+        .wait_for(|v| v.state == State::Done)
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(v.outcome, Some(Outcome::Failed(FailReason::CaptureTimeout)));
+}
