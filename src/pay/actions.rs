@@ -31,7 +31,7 @@ pub fn api_text(cmd: &Cmd) -> String {
             profile,
             timeout,
         } => format!(
-            "originate {{origination_uuid={uuid},originate_timeout={},ignore_early_media=true}}{dial} &conference({room}@{profile})",
+            "originate {{origination_uuid={uuid},originate_timeout={},ignore_early_media=true,confpay_role=capture}}{dial} &conference({room}@{profile})",
             timeout.as_secs().max(1)
         ),
         Cmd::SendDtmf {
@@ -128,7 +128,7 @@ mod tests {
                     timeout: Duration::from_secs(30),
                 },
                 format!(
-                    "originate {{origination_uuid={u},originate_timeout=30,ignore_early_media=true}}sofia/gateway/paytia/pay &conference(pay-1@confpay)"
+                    "originate {{origination_uuid={u},originate_timeout=30,ignore_early_media=true,confpay_role=capture}}sofia/gateway/paytia/pay &conference(pay-1@confpay)"
                 ),
             ),
             (

@@ -146,8 +146,12 @@ impl Machine {
         let mut m = Machine::new(cfg, room, Topology::InConference, legs, None);
         m.state = State::Suspended;
         m.suspended_from = Some(State::Capturing);
-        // After a restart we cannot know whether isolation is set: assume it is not.
-        m.legs.isolated = false;
+        // After a restart nothing is known of what was set. With a capture leg present, isolate
+        // (again); without one, undo everything a session may have left behind.
+        let leftovers = !snap.capture_alive;
+        m.legs.isolated = leftovers;
+        m.legs.sensitive = leftovers;
+        m.legs.customer_held = leftovers;
         let actions = m.step(Input::Resync(snap));
         (m, actions)
     }
@@ -351,16 +355,19 @@ impl Machine {
             Topology::InConference => self.hold_customer(out),
             Topology::Bridged => {
                 self.state = State::Moving;
-                let vars = vec![
-                    ("park_after_bridge", "true"),
-                    ("hangup_after_bridge", "false"),
-                    ("conference_controls", "none"),
-                ];
+                let vars = |role| {
+                    vec![
+                        ("park_after_bridge", "true"),
+                        ("hangup_after_bridge", "false"),
+                        ("conference_controls", "none"),
+                        ("confpay_role", role),
+                    ]
+                };
                 self.send(
                     Step::PrepareCustomer,
                     Cmd::SetVars {
                         uuid: self.legs.customer.clone(),
-                        vars: vars.clone(),
+                        vars: vars("customer"),
                     },
                     out,
                 );
@@ -368,7 +375,7 @@ impl Machine {
                     Step::PrepareAgent,
                     Cmd::SetVars {
                         uuid: self.legs.agent.clone(),
-                        vars,
+                        vars: vars("agent"),
                     },
                     out,
                 );

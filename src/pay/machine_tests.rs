@@ -126,7 +126,7 @@ fn happy_path_keyphone_in_conference() {
         [
             "conference pay-1 hold 13 local_stream://moh".to_string(),
             format!(
-                "originate {{origination_uuid={P},originate_timeout=30,ignore_early_media=true}}sofia/gateway/paytia/pay &conference(pay-1@confpay)"
+                "originate {{origination_uuid={P},originate_timeout=30,ignore_early_media=true,confpay_role=capture}}sofia/gateway/paytia/pay &conference(pay-1@confpay)"
             ),
             format!("uuid_send_dtmf {P} 4711#@100"),
             "conference pay-1 unhold 13".to_string(),
@@ -240,7 +240,7 @@ fn attach_moves_both_legs_with_their_flags_first() {
     assert_eq!(
         t[0].1,
         format!(
-            "uuid_setvar_multi {C} park_after_bridge=true;hangup_after_bridge=false;conference_controls=none"
+            "uuid_setvar_multi {C} park_after_bridge=true;hangup_after_bridge=false;conference_controls=none;confpay_role=customer"
         )
     );
     assert_eq!(

@@ -83,6 +83,26 @@ pub fn spawn(
     switch: Arc<dyn Switch>,
     first: Option<Input>,
 ) -> SessionHandle {
+    start(id, machine, switch, first, Vec::new())
+}
+
+/// Starts the actor for a machine that already produced `actions` (a recovered session).
+pub fn spawn_with(
+    id: String,
+    machine: Machine,
+    switch: Arc<dyn Switch>,
+    actions: Vec<Action>,
+) -> SessionHandle {
+    start(id, machine, switch, None, actions)
+}
+
+fn start(
+    id: String,
+    machine: Machine,
+    switch: Arc<dyn Switch>,
+    first: Option<Input>,
+    actions: Vec<Action>,
+) -> SessionHandle {
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
     let (view_tx, view_rx) = watch::channel(view);
@@ -96,7 +116,7 @@ pub fn spawn(
         keys: Vec::new(),
         commands: None,
     };
-    tokio::spawn(actor.run(rx, first));
+    tokio::spawn(actor.run(rx, first, actions));
     SessionHandle {
         id,
         tx,
@@ -133,7 +153,15 @@ struct Actor {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<Input>, first: Option<Input>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Input>,
+        first: Option<Input>,
+        actions: Vec<Action>,
+    ) {
+        if self.apply(actions) {
+            return;
+        }
         if let Some(input) = first {
             if self.feed(input) {
                 return;
@@ -170,6 +198,13 @@ impl Actor {
                 "session state"
             );
         }
+        let done = self.apply(actions);
+        self.publish(&before, &after);
+        done
+    }
+
+    /// Carries out the machine's actions; true when one of them ends the session.
+    fn apply(&mut self, actions: Vec<Action>) -> bool {
         let mut done = false;
         for action in actions {
             match action {
@@ -182,7 +217,6 @@ impl Actor {
                 }
             }
         }
-        self.publish(&before, &after);
         done
     }
 

@@ -98,7 +98,7 @@ async fn actor_runs_a_payment_with_real_timers() {
         sent,
         [
             "conference confpay-x hold 3 local_stream://moh",
-            "bg originate {origination_uuid=capt-1,originate_timeout=30,ignore_early_media=true}sofia/gateway/paytia/pay &conference(confpay-x@confpay)",
+            "bg originate {origination_uuid=capt-1,originate_timeout=30,ignore_early_media=true,confpay_role=capture}sofia/gateway/paytia/pay &conference(confpay-x@confpay)",
             "uuid_send_dtmf capt-1 *31#@120",
             "conference confpay-x unhold 3",
             "conference confpay-x relate 4 3 nospeak,nohear",

@@ -1,0 +1,698 @@
+//! The engine: one task that owns the call table, routes FreeSWITCH events to sessions by channel
+//! UUID, starts payments (button, feature code, API), and resynchronises sessions with FreeSWITCH when
+//! the ESL connection comes back. Cheap cloneable [`Engine`] handle for the API and the daemon.
+//!
+//! Card digits: the only DTMF the engine acts on are the agent's digits while the agent keys the
+//! agent ID, and the customer's '1' while a session is `Ready`. Every other DTMF event is dropped
+//! without being logged or stored (and during capture FreeSWITCH fires none for the customer:
+//! `sensitive_dtmf=true`).
+
+use super::calls::{Call, Calls};
+use super::machine::{Legs, Machine, MachineConfig, State};
+use super::recover;
+use super::session::{self, SessionHandle, SessionView, Switch};
+use super::types::*;
+use crate::esl::Event;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, info, warn};
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub machine: MachineConfig,
+    /// CUSTOM subclass of the agent's feature-code event.
+    pub start_subclass: String,
+    /// Prefix of the per-call conference names (`<prefix><customer uuid>`).
+    pub room_prefix: String,
+}
+
+/// Which call a request is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Customer(Uuid),
+    Agent(Uuid),
+    AgentId(String),
+}
+
+/// Why an engine request was refused. `code()` is stable (API error codes).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EngineError {
+    #[error("no call found for {what}")]
+    UnknownCall { what: String },
+    #[error("no session {id}")]
+    UnknownSession { id: String },
+    #[error("session {id} is {state:?}; {op} is possible only when {needs}")]
+    WrongState {
+        id: String,
+        state: State,
+        op: &'static str,
+        needs: &'static str,
+    },
+    #[error("a payment ({session}) is already running on call {call}")]
+    Busy { call: String, session: String },
+    #[error("call {call} has no agent leg")]
+    NoAgent { call: String },
+    #[error("invalid agent ID (1 to 32 digits 0-9)")]
+    BadAgentId,
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+impl EngineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::UnknownCall { .. } => "unknown_call",
+            EngineError::UnknownSession { .. } => "unknown_session",
+            EngineError::WrongState { .. } => "wrong_state",
+            EngineError::Busy { .. } => "busy",
+            EngineError::NoAgent { .. } => "no_agent",
+            EngineError::BadAgentId => "bad_agent_id",
+            EngineError::Stopped => "stopped",
+        }
+    }
+}
+
+/// A call as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallView {
+    pub customer: Uuid,
+    pub agent: Option<Uuid>,
+    pub agent_id: Option<String>,
+    pub room: String,
+    pub session: Option<SessionView>,
+    pub history: Vec<SessionView>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+enum Msg {
+    Event(Event),
+    ConnectionLost,
+    ConnectionBack,
+    Register {
+        customer: Uuid,
+        agent: Uuid,
+        agent_id: Option<AgentId>,
+    },
+    Start {
+        target: Target,
+        agent_id: Option<String>,
+        reply: Reply<SessionView>,
+    },
+    Capture {
+        session: String,
+        reply: Reply<SessionView>,
+    },
+    Cancel {
+        session: String,
+        reply: Reply<SessionView>,
+    },
+    Calls {
+        reply: oneshot::Sender<Vec<CallView>>,
+    },
+    Watch {
+        session: String,
+        reply: oneshot::Sender<Option<watch::Receiver<SessionView>>>,
+    },
+    Adopt {
+        call: Box<Call>,
+    },
+}
+
+/// Handle on the engine task.
+#[derive(Clone)]
+pub struct Engine {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Engine {
+    pub fn spawn(cfg: EngineConfig, switch: Arc<dyn Switch>) -> Engine {
+        let (tx, rx) = mpsc::channel(1024);
+        let task = Task {
+            cfg,
+            switch,
+            calls: Calls::default(),
+            tx: tx.clone(),
+        };
+        tokio::spawn(task.run(rx));
+        Engine { tx }
+    }
+
+    /// A FreeSWITCH event from the inbound connection.
+    pub async fn event(&self, event: Event) {
+        let _ = self.tx.send(Msg::Event(event)).await;
+    }
+
+    pub async fn connection_lost(&self) {
+        let _ = self.tx.send(Msg::ConnectionLost).await;
+    }
+
+    pub async fn connection_back(&self) {
+        let _ = self.tx.send(Msg::ConnectionBack).await;
+    }
+
+    /// A dialplan-driven call: customer and agent are (being) joined to the call's conference.
+    pub async fn register_call(&self, customer: Uuid, agent: Uuid, agent_id: Option<AgentId>) {
+        let _ = self
+            .tx
+            .send(Msg::Register {
+                customer,
+                agent,
+                agent_id,
+            })
+            .await;
+    }
+
+    /// The conference name for a customer leg.
+    pub fn room_for(prefix: &str, customer: &str) -> String {
+        format!("{prefix}{customer}")
+    }
+
+    pub async fn start_payment(
+        &self,
+        target: Target,
+        agent_id: Option<String>,
+    ) -> Result<SessionView, EngineError> {
+        self.ask(|reply| Msg::Start {
+            target,
+            agent_id,
+            reply,
+        })
+        .await
+    }
+
+    /// ACA: the agent starts capture; the daemon sends '1' once agent and customer are isolated.
+    pub async fn start_capture(&self, session: &str) -> Result<SessionView, EngineError> {
+        let session = session.to_owned();
+        self.ask(|reply| Msg::Capture { session, reply }).await
+    }
+
+    pub async fn cancel(&self, session: &str) -> Result<SessionView, EngineError> {
+        let session = session.to_owned();
+        self.ask(|reply| Msg::Cancel { session, reply }).await
+    }
+
+    pub async fn calls(&self) -> Vec<CallView> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Calls { reply: tx }).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// A live view of one session (running or ended).
+    pub async fn watch(&self, session: &str) -> Option<watch::Receiver<SessionView>> {
+        let (tx, rx) = oneshot::channel();
+        let msg = Msg::Watch {
+            session: session.to_owned(),
+            reply: tx,
+        };
+        self.tx.send(msg).await.ok()?;
+        rx.await.ok().flatten()
+    }
+
+    async fn ask<T>(&self, msg: impl FnOnce(Reply<T>) -> Msg) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(msg(tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+}
+
+struct Task {
+    cfg: EngineConfig,
+    switch: Arc<dyn Switch>,
+    calls: Calls,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Event(e) => self.on_event(e),
+                Msg::ConnectionLost => self.broadcast(Input::ConnectionLost),
+                Msg::ConnectionBack => self.resync_all(),
+                Msg::Register {
+                    customer,
+                    agent,
+                    agent_id,
+                } => self.register(customer, agent, agent_id),
+                Msg::Start {
+                    target,
+                    agent_id,
+                    reply,
+                } => {
+                    let r = self.start(target, agent_id).await;
+                    let _ = reply.send(r);
+                }
+                Msg::Capture { session, reply } => {
+                    let _ = reply.send(self.capture(&session));
+                }
+                Msg::Cancel { session, reply } => {
+                    let _ = reply.send(self.cancel(&session));
+                }
+                Msg::Calls { reply } => {
+                    let _ = reply.send(self.views());
+                }
+                Msg::Watch { session, reply } => {
+                    let w = self.find_session(&session).map(|s| s.watch());
+                    let _ = reply.send(w);
+                }
+                Msg::Adopt { call } => {
+                    self.calls.calls.insert(call.customer.clone(), *call);
+                }
+            }
+        }
+    }
+
+    fn register(&mut self, customer: Uuid, agent: Uuid, agent_id: Option<AgentId>) {
+        let room = Engine::room_for(&self.cfg.room_prefix, &customer);
+        let call = self
+            .calls
+            .calls
+            .entry(customer.clone())
+            .or_insert_with(|| Call::new(customer, room, Topology::InConference));
+        call.agent = Some(agent);
+        if agent_id.is_some() {
+            call.agent_id = agent_id;
+        }
+    }
+
+    fn views(&mut self) -> Vec<CallView> {
+        let mut out: Vec<CallView> = self
+            .calls
+            .calls
+            .values_mut()
+            .map(|c| {
+                let session = c.active().map(|s| s.view());
+                CallView {
+                    customer: c.customer.clone(),
+                    agent: c.agent.clone(),
+                    agent_id: c.agent_id.as_ref().map(|a| a.to_string()),
+                    room: c.room.clone(),
+                    session,
+                    history: c.history.clone(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.customer.cmp(&b.customer));
+        out
+    }
+
+    fn find_session(&mut self, id: &str) -> Option<SessionHandle> {
+        self.calls.calls.values_mut().find_map(|c| {
+            c.active();
+            c.session.as_ref().filter(|s| s.id == id).cloned()
+        })
+    }
+
+    fn find_ended(&self, id: &str) -> Option<SessionView> {
+        self.calls
+            .calls
+            .values()
+            .find_map(|c| c.history.iter().find(|v| v.id == id).cloned())
+    }
+
+    fn session_or_err(&mut self, id: &str) -> Result<SessionHandle, EngineError> {
+        match self.find_session(id) {
+            Some(s) => Ok(s),
+            None => Err(match self.find_ended(id) {
+                Some(v) => EngineError::WrongState {
+                    id: id.to_owned(),
+                    state: v.state,
+                    op: "this",
+                    needs: "the session is running",
+                },
+                None => EngineError::UnknownSession { id: id.to_owned() },
+            }),
+        }
+    }
+
+    fn capture(&mut self, id: &str) -> Result<SessionView, EngineError> {
+        let s = self.session_or_err(id)?;
+        let view = s.view();
+        if view.state != State::Ready {
+            return Err(EngineError::WrongState {
+                id: id.to_owned(),
+                state: view.state,
+                op: "start capture",
+                needs: "the capture service is ready",
+            });
+        }
+        s.try_send(Input::StartCapture);
+        Ok(view)
+    }
+
+    fn cancel(&mut self, id: &str) -> Result<SessionView, EngineError> {
+        let s = self.session_or_err(id)?;
+        s.try_send(Input::Cancel);
+        Ok(s.view())
+    }
+
+    async fn start(
+        &mut self,
+        target: Target,
+        agent_id: Option<String>,
+    ) -> Result<SessionView, EngineError> {
+        let agent_id = match agent_id.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(AgentId::parse(s).ok_or(EngineError::BadAgentId)?),
+            None => None,
+        };
+        let customer = self.resolve(&target).await?;
+        let call = self
+            .calls
+            .calls
+            .get_mut(&customer)
+            .ok_or_else(|| EngineError::UnknownCall {
+                what: format!("{target:?}"),
+            })?;
+        if let Some(s) = call.active() {
+            return Err(EngineError::Busy {
+                call: customer,
+                session: s.id.clone(),
+            });
+        }
+        let agent = call.agent.clone().ok_or_else(|| EngineError::NoAgent {
+            call: customer.clone(),
+        })?;
+        let legs = Legs {
+            customer: customer.clone(),
+            agent,
+            capture: uuid::Uuid::new_v4().to_string(),
+            customer_member: call.customer_member,
+            agent_member: call.agent_member,
+            ..Legs::default()
+        };
+        let agent_id = agent_id.or_else(|| call.agent_id.clone());
+        let machine = Machine::new(
+            self.cfg.machine.clone(),
+            call.room.clone(),
+            call.topology,
+            legs,
+            agent_id.clone(),
+        );
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), "payment requested");
+        let handle = session::spawn(
+            id,
+            machine,
+            self.switch.clone(),
+            Some(Input::Start { agent_id }),
+        );
+        let view = handle.view();
+        call.session = Some(handle);
+        Ok(view)
+    }
+
+    /// The customer UUID of the call `target` names; attaches to a bridged pair not yet known.
+    async fn resolve(&mut self, target: &Target) -> Result<Uuid, EngineError> {
+        let unknown = || EngineError::UnknownCall {
+            what: format!("{target:?}"),
+        };
+        let known = match target {
+            Target::Customer(u) | Target::Agent(u) => {
+                self.calls.find_by_leg(u).map(|(c, _)| c.customer.clone())
+            }
+            Target::AgentId(id) => self.calls.find_by_agent_id(id).map(|c| c.customer.clone()),
+        };
+        if let Some(c) = known {
+            return Ok(c);
+        }
+        // Attach: find the other leg of a bridge.
+        let (customer, agent) = match target {
+            Target::Customer(c) => (c.clone(), self.partner(c).await.ok_or_else(unknown)?),
+            Target::Agent(a) => (self.partner(a).await.ok_or_else(unknown)?, a.clone()),
+            Target::AgentId(id) => {
+                let a = self.calls.agent_ids.get(id).cloned().ok_or_else(unknown)?;
+                (self.partner(&a).await.ok_or_else(unknown)?, a)
+            }
+        };
+        let room = Engine::room_for(&self.cfg.room_prefix, &customer);
+        let mut call = Call::new(customer.clone(), room, Topology::Bridged);
+        call.agent = Some(agent.clone());
+        call.agent_id = self
+            .calls
+            .agent_ids
+            .iter()
+            .find(|(_, u)| **u == agent)
+            .and_then(|(id, _)| AgentId::parse(id));
+        info!(call = %customer, agent = %agent, "attaching to bridged call");
+        self.calls.calls.insert(customer.clone(), call);
+        Ok(customer)
+    }
+
+    /// The channel `uuid` is bridged to: from the event stream, else asked of FreeSWITCH.
+    async fn partner(&mut self, uuid: &str) -> Option<Uuid> {
+        if let Some(p) = self.calls.bridges.get(uuid) {
+            return Some(p.clone());
+        }
+        let reply = self
+            .switch
+            .api(format!("uuid_getvar {uuid} bridge_uuid"))
+            .await
+            .ok()?;
+        let peer = reply.trim();
+        if peer.is_empty() || peer == "_undef_" || peer.starts_with('-') {
+            return None;
+        }
+        let exists = self.switch.api(format!("uuid_exists {peer}")).await.ok()?;
+        (exists.trim() == "true").then(|| peer.to_owned())
+    }
+
+    fn broadcast(&mut self, input: Input) {
+        for c in self.calls.calls.values_mut() {
+            if let Some(s) = c.active() {
+                s.try_send(input.clone());
+            }
+        }
+    }
+
+    fn resync_all(&mut self) {
+        for c in self.calls.calls.values_mut() {
+            let Some(s) = c.active().cloned() else {
+                continue;
+            };
+            let switch = self.switch.clone();
+            let room = c.room.clone();
+            let view = s.view();
+            tokio::spawn(async move {
+                let snap = recover::snapshot(
+                    switch.as_ref(),
+                    &room,
+                    &view.customer,
+                    &view.agent,
+                    view.capture.as_deref(),
+                )
+                .await;
+                s.send(Input::Resync(snap)).await;
+            });
+        }
+    }
+
+    fn on_event(&mut self, e: Event) {
+        match e.name().unwrap_or("") {
+            "CUSTOM" => self.on_custom(&e),
+            "CHANNEL_HANGUP" => self.on_hangup(&e),
+            "DTMF" => self.on_dtmf(&e),
+            "CHANNEL_BRIDGE" => {
+                if let (Some(a), Some(b)) =
+                    (e.get("Bridge-A-Unique-ID"), e.get("Bridge-B-Unique-ID"))
+                {
+                    self.calls.bridged(a, b);
+                }
+                self.note_agent_id(&e);
+            }
+            "CHANNEL_UNBRIDGE" => {
+                if let Some(a) = e.get("Bridge-A-Unique-ID") {
+                    let b = self.calls.bridges.remove(a);
+                    if let Some(b) = b {
+                        self.calls.bridges.remove(&b);
+                    }
+                }
+            }
+            "CHANNEL_ANSWER" | "CHANNEL_CREATE" => self.note_agent_id(&e),
+            _ => {}
+        }
+    }
+
+    fn note_agent_id(&mut self, e: &Event) {
+        if let (Some(id), Some(u)) = (e.get("variable_confpay_agent_id"), e.unique_id()) {
+            if AgentId::parse(id).is_some() {
+                self.calls.agent_ids.insert(id.to_owned(), u.to_owned());
+            }
+        }
+    }
+
+    fn on_custom(&mut self, e: &Event) {
+        let subclass = e.subclass().unwrap_or("");
+        if subclass == "conference::maintenance" {
+            return self.on_conference(e);
+        }
+        if subclass == self.cfg.start_subclass {
+            let Some(agent) = e.unique_id().map(str::to_owned) else {
+                warn!(
+                    "start event without Unique-ID: fire it from the agent's channel (bind_meta_app)"
+                );
+                return;
+            };
+            let agent_id = e
+                .get("confpay_agent_id")
+                .or_else(|| e.get("variable_confpay_agent_id"))
+                .map(str::to_owned);
+            let engine = Engine {
+                tx: self.tx.clone(),
+            };
+            tokio::spawn(async move {
+                match engine
+                    .start_payment(Target::Agent(agent.clone()), agent_id)
+                    .await
+                {
+                    Ok(v) => {
+                        info!(session = %v.id, agent = %agent, "payment started from the agent's phone")
+                    }
+                    Err(err) => {
+                        warn!(agent = %agent, error = %err, code = err.code(), "feature-code payment refused")
+                    }
+                }
+            });
+        }
+    }
+
+    fn on_conference(&mut self, e: &Event) {
+        let (Some(room), Some(action)) = (e.get("Conference-Name"), e.get("Action")) else {
+            return;
+        };
+        if !room.starts_with(&self.cfg.room_prefix) {
+            return;
+        }
+        let member = e.get("Member-ID").and_then(|m| m.parse::<u32>().ok());
+        let uuid = e.unique_id().unwrap_or("");
+        let Some(call) = self.calls.find_by_room(room) else {
+            return;
+        };
+        let Some(leg) = call.leg_of(uuid) else { return };
+        match (action, member) {
+            ("add-member", Some(member)) => {
+                match leg {
+                    Leg::Customer => call.customer_member = Some(member),
+                    Leg::Agent => call.agent_member = Some(member),
+                    Leg::Capture => {}
+                }
+                if call.customer_member.is_some() && call.agent_member.is_some() {
+                    call.topology = Topology::InConference;
+                }
+                if let Some(s) = call.active() {
+                    s.try_send(Input::Joined { leg, member });
+                }
+            }
+            ("del-member", _) => {
+                match leg {
+                    Leg::Customer => call.customer_member = None,
+                    Leg::Agent => call.agent_member = None,
+                    Leg::Capture => {
+                        // The capture service left the conference: capture is over for us.
+                        if let Some(s) = call.active() {
+                            s.try_send(Input::Hangup { leg: Leg::Capture });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_hangup(&mut self, e: &Event) {
+        let Some(uuid) = e.unique_id() else { return };
+        let uuid = uuid.to_owned();
+        if let Some((call, leg)) = self.calls.find_by_leg(&uuid) {
+            if let Some(s) = call.active() {
+                s.try_send(Input::Hangup { leg });
+            }
+            match leg {
+                Leg::Agent => {
+                    call.agent = None;
+                    call.agent_member = None;
+                }
+                Leg::Customer => {
+                    let customer = call.customer.clone();
+                    // Keep the call while its session unwinds; forget it once ended.
+                    if call.active().is_none() {
+                        self.calls.calls.remove(&customer);
+                    }
+                }
+                Leg::Capture => {}
+            }
+        }
+        // Sessions that ended after their customer left.
+        self.calls.calls.retain(|_, c| {
+            c.session.as_ref().is_some_and(|s| !s.is_finished()) || c.customer != uuid
+        });
+        self.calls.channel_gone(&uuid);
+    }
+
+    fn on_dtmf(&mut self, e: &Event) {
+        let Some(uuid) = e.unique_id() else { return };
+        let Some((call, leg)) = self.calls.find_by_leg(uuid) else {
+            return;
+        };
+        let Some(s) = call.active() else { return };
+        let state = s.view().state;
+        // The digit is read only where it is needed, and never logged or kept.
+        let digit = e.get("DTMF-Digit").and_then(|d| d.chars().next());
+        match (leg, &state, digit) {
+            (Leg::Agent, State::AwaitingAgentId, Some(d)) => {
+                s.try_send(Input::AgentDigit(d));
+            }
+            (Leg::Customer, State::Ready, Some('1')) => {
+                s.try_send(Input::CustomerStartKey);
+            }
+            _ => debug!(call = %call.customer, leg = ?leg, "DTMF ignored"),
+        }
+    }
+}
+
+/// Adopts calls found in FreeSWITCH after a daemon restart (see [`recover`]).
+impl Engine {
+    pub async fn recover(&self, switch: Arc<dyn Switch>, cfg: &EngineConfig) -> usize {
+        let found = recover::find_calls(switch.as_ref(), &cfg.room_prefix).await;
+        let n = found.len();
+        for f in found {
+            let mut call = Call::new(f.customer.clone(), f.room.clone(), Topology::InConference);
+            call.agent = f.agent.clone();
+            call.customer_member = f.snapshot.customer_member;
+            call.agent_member = f.snapshot.agent_member;
+            {
+                let legs = Legs {
+                    customer: f.customer.clone(),
+                    agent: f.agent.clone().unwrap_or_default(),
+                    capture: f.capture.clone().unwrap_or_default(),
+                    customer_member: f.snapshot.customer_member,
+                    agent_member: f.snapshot.agent_member,
+                    capture_member: f.snapshot.capture_member,
+                    capture_up: f.capture.is_some(),
+                    ..Legs::default()
+                };
+                let (m, actions) = Machine::recovered(
+                    cfg.machine.clone(),
+                    f.room.clone(),
+                    legs,
+                    f.snapshot.clone(),
+                );
+                let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+                info!(session = %id, call = %f.customer, "recovered a payment in progress after restart");
+                call.session = Some(session::spawn_with(id, m, switch.clone(), actions));
+            }
+            let _ = self
+                .tx
+                .send(Msg::Adopt {
+                    call: Box::new(call),
+                })
+                .await;
+        }
+        n
+    }
+}

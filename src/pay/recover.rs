@@ -1,0 +1,160 @@
+//! Reading the truth back from FreeSWITCH: after the ESL connection returns ([`snapshot`]) and after a
+//! daemon restart ([`find_calls`]). The daemon's conferences are named `<prefix><customer uuid>`; each
+//! leg carries the channel variable `confpay_role` (`customer`, `agent`, `capture`).
+
+use super::session::Switch;
+use super::types::{Snapshot, Uuid};
+use serde_json::Value;
+
+/// Members of a conference as `conference <room> json_list` reports them: (member id, channel uuid).
+pub fn parse_members(json_list: &str, room: &str) -> Option<Vec<(u32, Uuid)>> {
+    let v: Value = serde_json::from_str(json_list.trim()).ok()?;
+    let conf = v
+        .as_array()?
+        .iter()
+        .find(|c| c.get("conference_name").and_then(Value::as_str) == Some(room))?;
+    let members = conf.get("members")?.as_array()?;
+    Some(
+        members
+            .iter()
+            .filter_map(|m| {
+                let id = m.get("id")?.as_u64()?;
+                let uuid = m.get("uuid")?.as_str()?;
+                Some((u32::try_from(id).ok()?, uuid.to_owned()))
+            })
+            .collect(),
+    )
+}
+
+/// Names of all conferences from `conference json_list` (empty when none run: FreeSWITCH then
+/// answers with text, not JSON).
+pub fn parse_rooms(json_list: &str) -> Vec<(String, Vec<(u32, Uuid)>)> {
+    let Ok(Value::Array(confs)) = serde_json::from_str::<Value>(json_list.trim()) else {
+        return Vec::new();
+    };
+    confs
+        .iter()
+        .filter_map(|c| {
+            let name = c.get("conference_name")?.as_str()?.to_owned();
+            let members = parse_members(json_list, &name).unwrap_or_default();
+            Some((name, members))
+        })
+        .collect()
+}
+
+async fn exists(switch: &dyn Switch, uuid: &str) -> bool {
+    if uuid.is_empty() {
+        return false;
+    }
+    matches!(switch.api(format!("uuid_exists {uuid}")).await, Ok(r) if r.trim() == "true")
+}
+
+/// What FreeSWITCH says about a session's legs now.
+pub async fn snapshot(
+    switch: &dyn Switch,
+    room: &str,
+    customer: &str,
+    agent: &str,
+    capture: Option<&str>,
+) -> Snapshot {
+    let members = match switch.api(format!("conference {room} json_list")).await {
+        Ok(r) => parse_members(&r, room).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let member = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
+    let capture = capture.unwrap_or("");
+    Snapshot {
+        customer_alive: exists(switch, customer).await,
+        agent_alive: exists(switch, agent).await,
+        capture_alive: exists(switch, capture).await,
+        customer_member: member(customer),
+        agent_member: member(agent),
+        capture_member: (!capture.is_empty()).then(|| member(capture)).flatten(),
+    }
+}
+
+/// A call found in FreeSWITCH after a restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub room: String,
+    pub customer: Uuid,
+    pub agent: Option<Uuid>,
+    pub capture: Option<Uuid>,
+    pub snapshot: Snapshot,
+}
+
+/// Every conference of ours with its legs identified by `confpay_role`.
+pub async fn find_calls(switch: &dyn Switch, prefix: &str) -> Vec<Found> {
+    let Ok(list) = switch.api("conference json_list".into()).await else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (room, members) in parse_rooms(&list) {
+        let Some(customer) = room.strip_prefix(prefix).map(str::to_owned) else {
+            continue;
+        };
+        let (mut agent, mut capture) = (None, None);
+        for (_, uuid) in &members {
+            let role = switch
+                .api(format!("uuid_getvar {uuid} confpay_role"))
+                .await
+                .unwrap_or_default();
+            match role.trim() {
+                "agent" => agent = Some(uuid.clone()),
+                "capture" => capture = Some(uuid.clone()),
+                _ => {}
+            }
+        }
+        let snapshot = snapshot(
+            switch,
+            &room,
+            &customer,
+            agent.as_deref().unwrap_or(""),
+            capture.as_deref(),
+        )
+        .await;
+        found.push(Found {
+            room,
+            customer,
+            agent,
+            capture,
+            snapshot,
+        });
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shape of `conference test json_list` as recorded (inbound-conference-control), trimmed.
+    const JSON: &str = r#"[{
+		"conference_name":	"confpay-c1",
+		"member_count":	2,
+		"members":	[{
+				"type":	"caller",
+				"id":	14,
+				"flags":	{"can_hear": true, "can_speak": true, "hold": false},
+				"uuid":	"a1"
+			}, {
+				"type":	"caller",
+				"id":	13,
+				"uuid":	"c1"
+			}]
+	}]"#;
+
+    #[test]
+    fn members_and_rooms() {
+        assert_eq!(
+            parse_members(JSON, "confpay-c1"),
+            Some(vec![(14, "a1".to_string()), (13, "c1".to_string())])
+        );
+        assert_eq!(parse_members(JSON, "other"), None);
+        assert_eq!(parse_members("-ERR Conference x not found\n", "x"), None);
+        let rooms = parse_rooms(JSON);
+        assert_eq!(rooms.len(), 1);
+        assert_eq!(rooms[0].0, "confpay-c1");
+        assert!(parse_rooms("+OK No active conferences.\n").is_empty());
+    }
+}
