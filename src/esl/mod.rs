@@ -6,3 +6,4 @@
 pub mod frame;
 
 pub use frame::{ContentType, Event, Frame, Headers};
+pub mod command;
