@@ -440,3 +440,27 @@ fn empty_and_multi_token_arguments_are_refused() {
         })
     );
 }
+
+#[test]
+fn esl_codec_is_an_encoder_of_commands() {
+    use confpay::esl::EslCodec;
+    use confpay::esl::command::EncodeError;
+    use tokio_util::codec::Encoder;
+    let mut codec = EslCodec::default();
+    let mut dst = BytesMut::new();
+    codec
+        .encode(&Command::Linger { seconds: Some(2) }, &mut dst)
+        .expect("encodes");
+    assert_eq!(&dst[..], b"linger 2\n\n");
+    let err = codec
+        .encode(&Command::api("a\rb"), &mut dst)
+        .expect_err("refused");
+    assert!(matches!(
+        err,
+        EncodeError::Command(CommandError::LineBreak {
+            command: "api",
+            field: "api command"
+        })
+    ));
+    assert_eq!(&dst[..], b"linger 2\n\n");
+}

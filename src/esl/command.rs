@@ -641,3 +641,24 @@ fn header_name(command: &'static str, value: &str) -> Result<(), CommandError> {
     }
     Ok(())
 }
+
+/// Why a command could not be written through [`EslCodec`](super::codec::EslCodec) as an `Encoder`.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("ESL write failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Lets a `Framed<_, EslCodec>` be a `Sink<&Command>`. The encoder's error type is its own
+/// ([`EncodeError`]): tokio-util allows it to differ from the decoder's `WireError`, and a refused
+/// command is not a wire fault.
+impl<'a> tokio_util::codec::Encoder<&'a Command> for super::codec::EslCodec {
+    type Error = EncodeError;
+
+    fn encode(&mut self, item: &'a Command, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        item.encode(dst)?;
+        Ok(())
+    }
+}

@@ -9,10 +9,14 @@
 //! | [`error`] | `WireError` |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
 //! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
+//! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
+//! | [`connection`] | the one connection engine: FIFO reply matching, event routing, bgapi/execute correlation |
+//! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
+//! | [`inbound`] | daemon → FreeSWITCH :8021: auth, subscriptions, reconnect with backoff |
+//! | [`outbound`] | FreeSWITCH `socket` app → daemon :8084: allow-list, connect, full-control sessions |
 pub mod frame;
 
 pub use frame::{ContentType, Event, Frame, Headers};
-pub mod command;
 pub mod codec;
 pub mod error;
 pub mod parser;
@@ -24,3 +28,10 @@ pub mod event;
 pub mod event_json;
 pub mod event_xml;
 pub mod url;
+
+pub mod client_error;
+pub mod command;
+pub mod connection;
+pub mod inbound;
+pub mod outbound;
+pub mod reply;
