@@ -206,9 +206,10 @@ async fn bgapi_is_correlated_by_job_uuid_across_an_unrelated_event_and_a_foreign
             &job("99999999-0000-4000-8000-000000000000", "+OK foreign\n"),
         )
         .await;
-        // Answer the second job first.
-        send(&mut sock, &job(&job2, "+OK second\n")).await;
-        send(&mut sock, &job(&job1, "+OK first\n")).await;
+        // Each job's output names its own leg; answer the job read second first.
+        let leg = |cmd: &str| if cmd.contains("loopback/a") { "a" } else { "b" };
+        send(&mut sock, &job(&job2, &format!("+OK {}\n", leg(&second)))).await;
+        send(&mut sock, &job(&job1, &format!("+OK {}\n", leg(&first)))).await;
         sock
     });
     let (client, mut events) = InboundClient::connect(config(&addr))
@@ -222,11 +223,8 @@ async fn bgapi_is_correlated_by_job_uuid_across_an_unrelated_event_and_a_foreign
     let first = tokio::spawn(async move { c1.bgapi("originate loopback/a &park()").await });
     tokio::time::sleep(Duration::from_millis(50)).await;
     let second = client.bgapi("originate loopback/b &park()").await;
-    assert_eq!(second.expect("second job"), "+OK second\n");
-    assert_eq!(
-        first.await.expect("join").expect("first job"),
-        "+OK first\n"
-    );
+    assert_eq!(second.expect("job b"), "+OK b\n");
+    assert_eq!(first.await.expect("join").expect("job a"), "+OK a\n");
     match next(&mut events).await {
         ClientEvent::Event(e) => {
             assert_eq!(e.name(), Some("CHANNEL_CREATE"));

@@ -65,9 +65,14 @@ async fn start(
 /// FreeSWITCH's side of the handshake: reads `connect`, answers with the recorded channel data (with
 /// `Control` replaced if asked), then answers filters, linger and event. Returns the commands seen.
 async fn fake_handshake(sock: &mut TcpStream) -> Vec<String> {
+    fake_handshake_from(sock, F).await
+}
+
+/// [`fake_handshake`] with the channel data of another recording.
+async fn fake_handshake_from(sock: &mut TcpStream, recording: &str) -> Vec<String> {
     let connect = read_command(sock).await.expect("connect");
-    assert_eq!(connect, client_chunks(F)[0]);
-    send(sock, &server_chunks(F)[0]).await;
+    assert_eq!(connect, client_chunks(recording)[0]);
+    send(sock, &server_chunks(recording)[0]).await;
     let mut seen = Vec::new();
     loop {
         let cmd = String::from_utf8(read_command(sock).await.expect("command")).expect("utf8");
@@ -295,5 +300,102 @@ async fn exit_gives_a_disconnect_notice_then_closed() {
     shutdown.cancel();
     drop(s);
     drop(hold);
+    task.await.expect("server ends");
+}
+
+/// Recorded without linger: the far leg is killed, FreeSWITCH sends the last events, a `disconnect`
+/// notice and closes. The session sees all of them, then `Closed`.
+#[tokio::test]
+async fn remote_hangup_without_linger_ends_in_disconnect_and_closed() {
+    let rec = "outbound-remote-hangup-nolinger";
+    let (addr, mut rx, _calls, shutdown, task) = start(config()).await;
+    let fake = tokio::spawn(async move {
+        let mut fs = TcpStream::connect(addr).await.expect("dial");
+        fake_handshake_from(&mut fs, rec).await;
+        // Everything FreeSWITCH sent after its `+OK` to the recorded `sendmsg answer`, then close.
+        for chunk in replies_after(rec, 2).into_iter().skip(1) {
+            send(&mut fs, &chunk).await;
+        }
+    });
+    let (mut s, hold) = session(&mut rx).await;
+    assert_eq!(s.uuid, "9a4dcdf1-b6cb-4608-bea7-f7ab22da9d17");
+    let mut names = Vec::new();
+    let notice = loop {
+        match next_event(&mut s).await {
+            SessionEvent::Event(e) => names.push(e.name().unwrap_or("").to_owned()),
+            SessionEvent::Disconnect(n) => break n,
+            SessionEvent::Closed { reason } => panic!("closed before the notice: {reason}"),
+        }
+    };
+    assert_eq!(names.first().map(String::as_str), Some("CHANNEL_PARK"));
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("CHANNEL_HANGUP_COMPLETE")
+    );
+    assert_eq!(names.len(), 10);
+    assert_eq!(notice.disposition, Disposition::Disconnect);
+    assert_eq!(
+        notice.controlled_session_uuid.as_deref(),
+        Some(s.uuid.as_str())
+    );
+    match next_event(&mut s).await {
+        SessionEvent::Closed { reason } => assert_eq!(
+            reason,
+            confpay::esl::client_error::LossReason::PeerClosed {
+                notice: Some("disconnect".into())
+            }
+        ),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    fake.await.expect("fake");
+    drop(s);
+    drop(hold);
+    shutdown.cancel();
+    task.await.expect("server ends");
+}
+
+/// `bgapi` on the session socket: its BACKGROUND_JOB (owned by this channel) resolves the call.
+#[tokio::test]
+async fn bgapi_on_the_session_socket_is_correlated() {
+    let (addr, mut rx, _calls, shutdown, task) = start(config()).await;
+    let fake = tokio::spawn(async move {
+        let mut fs = TcpStream::connect(addr).await.expect("dial");
+        fake_handshake(&mut fs).await;
+        let cmd = String::from_utf8(read_command(&mut fs).await.expect("bgapi")).expect("utf8");
+        let job = cmd
+            .strip_prefix("bgapi version\nJob-UUID: ")
+            .and_then(|r| r.strip_suffix("\n\n"))
+            .unwrap_or_else(|| panic!("bad bgapi {cmd:?}"))
+            .to_owned();
+        send(
+            &mut fs,
+            format!(
+                "Content-Type: command/reply\nReply-Text: +OK Job-UUID: {job}\nJob-UUID: {job}\n\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        send(
+            &mut fs,
+            &common::plain_event(
+                &[
+                    ("Event-Name", "BACKGROUND_JOB"),
+                    ("Job-UUID", &job),
+                    ("Job-Owner-UUID", CHANNEL),
+                    ("Job-Command", "version"),
+                ],
+                Some("FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)\n"),
+            ),
+        )
+        .await;
+        fs
+    });
+    let (s, hold) = session(&mut rx).await;
+    let out = s.handle.bgapi("version").await.expect("job result");
+    assert_eq!(out, "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)\n");
+    let _fs = fake.await.expect("fake");
+    drop(s);
+    drop(hold);
+    shutdown.cancel();
     task.await.expect("server ends");
 }
