@@ -1,0 +1,318 @@
+//! The inbound client: the daemon's own connection to FreeSWITCH's event socket (default
+//! `127.0.0.1:8021`), with password auth, subscriptions, and automatic reconnect.
+//!
+//! [`InboundClient::connect`] does the first connect + auth before it returns, so a wrong password is
+//! [`ClientError::AuthFailed`] at start-up (the daemon exits 78) instead of a retry loop. After that a
+//! supervisor task reconnects with capped exponential backoff whenever the connection drops,
+//! re-authenticates and re-subscribes (filters first, then `event ...` last so no event arrives before
+//! the subscription is complete), and tells the user through the event stream:
+//! `Disconnected { reason }` when it is lost, `Connected { core_uuid }` when it is back. A changed
+//! `core_uuid` means FreeSWITCH restarted (every call it knew is gone).
+//!
+//! The client always subscribes to `BACKGROUND_JOB` (and, when filters are set, adds a filter that lets it
+//! through) because `bgapi` results arrive only as that event. Job events nobody here waits for are passed
+//! on only if the user's own subscription asked for BACKGROUND_JOB (or ALL).
+//!
+//! Events reach the user through a bounded channel; see [`super::connection`] for the backpressure rule.
+
+use super::client_error::{ClientError, LossReason};
+use super::codec::EslCodec;
+use super::command::{Command, EventFormat, EventSet};
+use super::connection::{
+    self, ConnectionHandle, Delivery, EngineOptions, EslStream, Timeouts, next_frame, roundtrip,
+    roundtrip_ok,
+};
+use super::frame::{ContentType, Event};
+use super::reply::{ApiReply, DisconnectNotice, Reply};
+use crate::secret::Secret;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::codec::Framed;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::{info, warn};
+
+/// What the client subscribes to on every (re)connect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subscription {
+    pub format: EventFormat,
+    pub events: EventSet,
+    /// `filter <header> <value>` pairs. Note: once any filter exists FreeSWITCH passes only events
+    /// matching a positive filter.
+    pub filters: Vec<(String, String)>,
+}
+
+/// Inbound client settings.
+#[derive(Clone, Debug)]
+pub struct InboundConfig {
+    /// `host:port` of FreeSWITCH's event socket.
+    pub addr: String,
+    pub password: Secret,
+    /// Limit for connect, each handshake step, and each command's reply.
+    pub command_timeout: Duration,
+    /// Limit for a `bgapi` job's result after its reply.
+    pub job_timeout: Duration,
+    pub reconnect_initial: Duration,
+    pub reconnect_max: Duration,
+    pub max_frame_bytes: usize,
+    /// Capacity of the event channel handed to the user.
+    pub event_buffer: usize,
+    pub subscription: Subscription,
+}
+
+impl Default for InboundConfig {
+    fn default() -> InboundConfig {
+        InboundConfig {
+            addr: "127.0.0.1:8021".to_owned(),
+            password: Secret::new("ClueCon"),
+            command_timeout: Duration::from_secs(5),
+            job_timeout: Duration::from_secs(120),
+            reconnect_initial: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
+            max_frame_bytes: super::codec::DEFAULT_MAX_FRAME_BYTES,
+            event_buffer: 1024,
+            subscription: Subscription::default(),
+        }
+    }
+}
+
+/// What the user receives from the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// Connected, authenticated and subscribed (first time and after every reconnect).
+    Connected {
+        core_uuid: Option<String>,
+    },
+    /// The connection was lost; the client is reconnecting (unless shut down).
+    Disconnected {
+        reason: LossReason,
+    },
+    Event(Event),
+}
+
+impl Delivery for ClientEvent {
+    fn event(event: Event) -> ClientEvent {
+        ClientEvent::Event(event)
+    }
+
+    fn notice(_notice: DisconnectNotice) -> Option<ClientEvent> {
+        None
+    }
+
+    fn closed(reason: LossReason) -> Option<ClientEvent> {
+        Some(ClientEvent::Disconnected { reason })
+    }
+}
+
+/// A cheap, cloneable handle to the inbound connection. Dropping the last clone shuts the client down.
+#[derive(Clone, Debug)]
+pub struct InboundClient {
+    current: watch::Receiver<Option<ConnectionHandle>>,
+    shutdown: CancellationToken,
+    _guard: Arc<DropGuard>,
+}
+
+impl InboundClient {
+    /// Connects, authenticates and subscribes, then keeps the connection up in the background.
+    /// Errors of this first attempt are returned as they are (`AuthFailed`, `Connect`, ...).
+    pub async fn connect(
+        config: InboundConfig,
+    ) -> Result<(InboundClient, mpsc::Receiver<ClientEvent>), ClientError> {
+        let (stream, core_uuid) = establish(&config).await?;
+        let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
+        let shutdown = CancellationToken::new();
+        let _ = events_tx.try_send(ClientEvent::Connected { core_uuid });
+        let (handle, join) = start_engine(&config, stream, events_tx.clone(), &shutdown);
+        let (current_tx, current_rx) = watch::channel(Some(handle));
+        tokio::spawn(supervise(
+            config,
+            join,
+            events_tx,
+            current_tx,
+            shutdown.clone(),
+        ));
+        let client = InboundClient {
+            current: current_rx,
+            _guard: Arc::new(shutdown.clone().drop_guard()),
+            shutdown,
+        };
+        Ok((client, events_rx))
+    }
+
+    /// Whether a connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.current
+            .borrow()
+            .as_ref()
+            .is_some_and(|h| !h.is_closed())
+    }
+
+    /// Any command; `-ERR` replies become [`ClientError::Rejected`].
+    pub async fn command(&self, command: &Command) -> Result<Reply, ClientError> {
+        self.handle()?.command(command).await
+    }
+
+    /// `api <cmd>`, returning the response body.
+    pub async fn api(&self, command: &str) -> Result<ApiReply, ClientError> {
+        self.handle()?.api(command).await
+    }
+
+    /// `bgapi <cmd>` correlated by our own Job-UUID; returns the job's output.
+    pub async fn bgapi(&self, command: &str) -> Result<String, ClientError> {
+        self.handle()?.bgapi(command).await
+    }
+
+    /// Stops reconnecting and closes the connection; the event stream then ends.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    fn handle(&self) -> Result<ConnectionHandle, ClientError> {
+        match self.current.borrow().as_ref() {
+            Some(handle) if !handle.is_closed() => Ok(handle.clone()),
+            Some(_) | None => Err(ClientError::NotConnected),
+        }
+    }
+}
+
+fn start_engine(
+    config: &InboundConfig,
+    stream: EslStream,
+    events: mpsc::Sender<ClientEvent>,
+    shutdown: &CancellationToken,
+) -> (ConnectionHandle, JoinHandle<LossReason>) {
+    let events_set = &config.subscription.events;
+    let options = EngineOptions {
+        timeouts: Timeouts {
+            command: config.command_timeout,
+            job: config.job_timeout,
+        },
+        forward_unmatched_jobs: events_set.contains("BACKGROUND_JOB") || events_set.contains("ALL"),
+        label: config.addr.clone(),
+    };
+    connection::spawn(stream, events, options, shutdown.child_token())
+}
+
+async fn supervise(
+    config: InboundConfig,
+    mut join: JoinHandle<LossReason>,
+    events: mpsc::Sender<ClientEvent>,
+    current: watch::Sender<Option<ConnectionHandle>>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let reason = join.await.unwrap_or(LossReason::Local);
+        current.send_replace(None);
+        if shutdown.is_cancelled() {
+            info!(addr = %config.addr, "ESL client shut down");
+            return;
+        }
+        warn!(addr = %config.addr, reason = %reason, "ESL connection lost; reconnecting");
+        let mut delay = config.reconnect_initial;
+        join = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            match establish(&config).await {
+                Ok((stream, core_uuid)) => {
+                    info!(addr = %config.addr, core_uuid = ?core_uuid, "ESL connection back");
+                    if events
+                        .send(ClientEvent::Connected { core_uuid })
+                        .await
+                        .is_err()
+                    {
+                        warn!(addr = %config.addr, "ESL event consumer is gone");
+                    }
+                    let (handle, join) = start_engine(&config, stream, events.clone(), &shutdown);
+                    current.send_replace(Some(handle));
+                    break join;
+                }
+                Err(e) => {
+                    warn!(addr = %config.addr, error = %e, retry_in = ?delay, "ESL reconnect failed");
+                    delay = (delay * 2).min(config.reconnect_max);
+                }
+            }
+        };
+    }
+}
+
+/// One connect: TCP, `auth/request`, `auth`, filters, core uuid, `event ...` (last).
+async fn establish(config: &InboundConfig) -> Result<(EslStream, Option<String>), ClientError> {
+    let timeout = config.command_timeout;
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&config.addr)).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => {
+            return Err(ClientError::Connect {
+                addr: config.addr.clone(),
+                message: e.to_string(),
+            });
+        }
+        Err(_) => {
+            return Err(ClientError::Connect {
+                addr: config.addr.clone(),
+                message: format!("no TCP connection within {timeout:?}"),
+            });
+        }
+    };
+    let mut stream = Framed::new(tcp, EslCodec::new(config.max_frame_bytes));
+    let greeting = next_frame(&mut stream, "auth", timeout).await?;
+    match greeting.content_type {
+        ContentType::AuthRequest => {}
+        ContentType::RudeRejection => return Err(ClientError::AccessDenied),
+        other => {
+            return Err(ClientError::Unexpected {
+                command: "auth",
+                what: format!("a {other} frame instead of auth/request"),
+            });
+        }
+    }
+    let reply = roundtrip(
+        &mut stream,
+        &Command::auth(config.password.clone()),
+        timeout,
+    )
+    .await?;
+    match reply.reply_text() {
+        Some(text) if text.starts_with("+OK") => {}
+        Some(text) if text.starts_with("-ERR") => return Err(ClientError::AuthFailed),
+        _ => {
+            return Err(ClientError::Unexpected {
+                command: "auth",
+                what: "a reply without +OK/-ERR".to_owned(),
+            });
+        }
+    }
+    let sub = &config.subscription;
+    for (header, value) in &sub.filters {
+        roundtrip_ok(&mut stream, &Command::filter(header, value), timeout).await?;
+    }
+    let has_jobs = sub.events.contains("BACKGROUND_JOB") || sub.events.contains("ALL");
+    let job_filter = sub.filters.iter().any(|(h, v)| {
+        h.eq_ignore_ascii_case("Event-Name") && v.eq_ignore_ascii_case("BACKGROUND_JOB")
+    });
+    if !sub.filters.is_empty() && !job_filter {
+        let cmd = Command::filter("Event-Name", "BACKGROUND_JOB");
+        roundtrip_ok(&mut stream, &cmd, timeout).await?;
+    }
+    let core = roundtrip(
+        &mut stream,
+        &Command::api("global_getvar core_uuid"),
+        timeout,
+    )
+    .await?;
+    let core_uuid = core
+        .body_text()
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty() && !b.starts_with('-'));
+    let events = if has_jobs {
+        sub.events.clone()
+    } else {
+        sub.events.clone().event("BACKGROUND_JOB")
+    };
+    roundtrip_ok(&mut stream, &Command::event(sub.format, events), timeout).await?;
+    info!(addr = %config.addr, "ESL connected, authenticated and subscribed");
+    Ok((stream, core_uuid))
+}
