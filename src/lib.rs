@@ -5,4 +5,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`esl`] | the Event Socket protocol: frames, parser, commands, codec, inbound client, outbound server |
+pub mod config;
 pub mod esl;
+pub mod logging;
+pub mod secret;
