@@ -5,7 +5,10 @@
 //! | module | job |
 //! |---|---|
 //! | [`esl`] | the Event Socket protocol: frames, parser, commands, codec, inbound client, outbound server |
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod error;
 pub mod esl;
 pub mod logging;
 pub mod secret;

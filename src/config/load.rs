@@ -69,8 +69,11 @@ pub enum ConfigError {
     Parse { origin: String, message: String },
     #[error("environment variable {var}: value is not valid UTF-8")]
     EnvNotUnicode { var: String },
-    #[error("{}", join(errors))]
-    Invalid { errors: Vec<Invalid> },
+    #[error("{origin}: {}", join(errors))]
+    Invalid {
+        origin: String,
+        errors: Vec<Invalid>,
+    },
 }
 
 fn join(errors: &[Invalid]) -> String {
@@ -139,7 +142,7 @@ where
     let errors = validate(&config);
     match errors.is_empty() {
         true => Ok(config),
-        false => Err(ConfigError::Invalid { errors }),
+        false => Err(ConfigError::Invalid { origin, errors }),
     }
 }
 
