@@ -5,6 +5,12 @@
 //! | module | job |
 //! |---|---|
 //! | [`esl`] | the Event Socket protocol: frames, parser, commands, codec, inbound client, outbound server |
+//! | [`config`] | TOML + `CONFPAY_<SECTION>__<KEY>` overrides → validated `Config`; reload diff |
+//! | [`secret`] | `Secret`: masked, zeroized string for passwords and tokens |
+//! | [`logging`] | tracing to stdout: journald / text / JSON formats, live level reload |
+//! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
+//! | [`cli`] | the `confpayd` command line |
+//! | [`error`] | `DaemonError` and exit codes |
 pub mod cli;
 pub mod config;
 pub mod daemon;

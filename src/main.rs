@@ -7,8 +7,10 @@ use confpay::config::{self, Config, ConfigLocation};
 use confpay::daemon::notify::{self, Notifier};
 use confpay::daemon::{Daemon, Systemd, signals};
 use confpay::error::{DaemonError, Exit};
+use confpay::logging::LogHandle;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os().skip(1)) {
@@ -28,14 +30,7 @@ fn main() -> ExitCode {
             Exit::Ok.into()
         }
         Command::CheckConfig { config } => check_config(&config),
-        Command::Run { config } => match run(config) {
-            Ok(()) => Exit::Ok.into(),
-            Err(e) => {
-                // Logging may not be up (or may go to the journal): stderr always gets the reason.
-                eprintln!("confpayd: {e}");
-                e.exit().into()
-            }
-        },
+        Command::Run { config } => run(config).into(),
     }
 }
 
@@ -54,9 +49,32 @@ fn check_config(location: &ConfigLocation) -> ExitCode {
     }
 }
 
-fn run(location: ConfigLocation) -> Result<(), DaemonError> {
-    let config: Config = config::load(&location, std::env::vars_os())?;
-    let log = confpay::logging::init(&config.log)?;
+/// Runs the daemon. Errors before logging is up go to stderr; after that, to the log only (under
+/// systemd both end up in the journal, so printing twice would duplicate them).
+fn run(location: ConfigLocation) -> Exit {
+    let config: Config = match config::load(&location, std::env::vars_os()) {
+        Ok(config) => config,
+        Err(e) => return early(e.into()),
+    };
+    let log = match confpay::logging::init(&config.log) {
+        Ok(log) => log,
+        Err(e) => return early(e.into()),
+    };
+    match serve(location, config, log) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            tracing::error!(error = %e, exit = e.exit().code(), "confpayd exiting");
+            e.exit()
+        }
+    }
+}
+
+fn early(e: DaemonError) -> Exit {
+    eprintln!("confpayd: {e}");
+    e.exit()
+}
+
+fn serve(location: ConfigLocation, config: Config, log: LogHandle) -> Result<(), DaemonError> {
     let notifier = match Notifier::from_env() {
         Ok(n) => n,
         Err(e) => {
@@ -76,8 +94,7 @@ fn run(location: ConfigLocation) -> Result<(), DaemonError> {
     daemon.systemd = Arc::new(Systemd::new(notifier));
     daemon.watchdog = notify::watchdog_from_env();
     let result = runtime.block_on(daemon.run(signals));
-    if let Err(e) = &result {
-        tracing::error!(error = %e, exit = e.exit().code(), "confpayd exiting");
-    }
+    // Tasks that outlived the grace period are dropped here, not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     result
 }

@@ -45,6 +45,14 @@ impl Cidr {
 
     /// Whether `ip` is inside this block. An IPv4-mapped IPv6 peer (`::ffff:a.b.c.d`, what a dual-stack
     /// listener reports for IPv4 clients) is matched as the IPv4 address it carries.
+    ///
+    /// ```
+    /// use confpay::config::Cidr;
+    /// let lan: Cidr = "192.0.2.0/24".parse().unwrap();
+    /// assert!(lan.contains("192.0.2.77".parse().unwrap()));
+    /// assert!(lan.contains("::ffff:192.0.2.77".parse().unwrap()));
+    /// assert!(!lan.contains("198.51.100.1".parse().unwrap()));
+    /// ```
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {

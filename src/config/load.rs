@@ -86,6 +86,18 @@ fn join(errors: &[Invalid]) -> String {
 
 /// Loads and validates the configuration from `location` and the environment `env` (pass
 /// `std::env::vars_os()`; tests pass their own list).
+///
+/// ```
+/// use confpay::config::{load, ConfigLocation};
+/// let none = ConfigLocation::DefaultIfPresent("/nonexistent/confpay.toml".into());
+/// let env = [
+///     ("CONFPAY_PAYMENT__MAX_CAPTURE_S".into(), "120".into()),
+///     ("CONFPAY_LIVE_ESL".into(), "ignored: not <SECTION>__<KEY>".into()),
+/// ];
+/// let config = load(&none, env).unwrap();
+/// assert_eq!(config.payment.max_capture_s, 120);
+/// assert_eq!(config.esl.address, "127.0.0.1:8021");
+/// ```
 pub fn load<I>(location: &ConfigLocation, env: I) -> Result<Config, ConfigError>
 where
     I: IntoIterator<Item = (OsString, OsString)>,

@@ -55,9 +55,8 @@ impl Systemd {
     }
 
     pub fn send(&self, states: &[State]) {
-        if let Some(n) = &self.notifier
-            && let Err(e) = n.notify(states)
-        {
+        let Some(n) = &self.notifier else { return };
+        if let Err(e) = n.notify(states) {
             warn!(error = %e, ?states, "sd_notify failed");
         }
     }

@@ -45,10 +45,9 @@ where
                 for span in scope.from_root() {
                     w.write_str(span.name())?;
                     let ext = span.extensions();
-                    if let Some(fields) = ext.get::<FormattedFields<N>>()
-                        && !fields.is_empty()
-                    {
-                        write!(w, "{{{fields}}}")?;
+                    match ext.get::<FormattedFields<N>>() {
+                        Some(fields) if !fields.is_empty() => write!(w, "{{{fields}}}")?,
+                        Some(_) | None => {}
                     }
                     w.write_str(": ")?;
                 }

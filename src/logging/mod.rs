@@ -87,7 +87,7 @@ pub fn resolve(format: LogFormat, stdout: Stdout) -> Resolved {
 /// Why the level filter could not be set.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    #[error("log.level `{directive}`: {reason}")]
+    #[error("invalid log filter `{directive}` (log.level or RUST_LOG): {reason}")]
     BadDirective { directive: String, reason: String },
     #[error("logging is already initialised: {reason}")]
     AlreadyInitialised { reason: String },

@@ -161,7 +161,10 @@ fn bad_directive_is_refused() {
     let err = subscriber(&config, Resolved::Json, None, Buffer::default())
         .err()
         .expect("refused");
-    assert!(err.to_string().starts_with("log.level `info,=[`"), "{err}");
+    assert!(
+        err.to_string().starts_with("invalid log filter `info,=[`"),
+        "{err}"
+    );
 }
 
 #[test]
