@@ -5,8 +5,18 @@
 //! | module | job |
 //! |---|---|
 //! | [`esl`] | the Event Socket protocol: frames, parser, commands, codec, inbound client, outbound server |
-//! | [`pay`] | the Conference Pay flow: pure session state machine and its commands |
-//! | [`secret`] | `Secret`: a password/token masked in Debug/Display, zeroized on drop |
+//! | [`pay`] | the Conference Pay flow: pure session state machine, session actors, engine |
+//! | [`config`] | TOML + `CONFPAY_<SECTION>__<KEY>` overrides → validated `Config`; reload diff |
+//! | [`secret`] | `Secret`: masked, zeroized string for passwords and tokens |
+//! | [`logging`] | tracing to stdout: journald / text / JSON formats, live level reload |
+//! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
+//! | [`cli`] | the `confpayd` command line |
+//! | [`error`] | `DaemonError` and exit codes |
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod error;
 pub mod esl;
+pub mod logging;
 pub mod pay;
 pub mod secret;

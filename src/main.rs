@@ -1,5 +1,100 @@
-//! `confpayd`: the Conference Pay daemon. Thin: parses the command line and hands off.
-fn main() {
-    eprintln!("confpayd: not yet wired");
-    std::process::exit(2);
+//! `confpayd`: the Conference Pay daemon. Thin: parses the command line, loads the configuration,
+//! sets up logging, signals and systemd notification, and hands off to [`confpay::daemon::Daemon`].
+//! Exit codes live in [`confpay::error`].
+
+use confpay::cli::{self, Command, USAGE};
+use confpay::config::{self, Config, ConfigLocation};
+use confpay::daemon::notify::{self, Notifier};
+use confpay::daemon::{Daemon, Systemd, signals};
+use confpay::error::{DaemonError, Exit};
+use confpay::logging::LogHandle;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("confpayd: {e}\n\n{USAGE}");
+            return DaemonError::Usage(e).exit().into();
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{USAGE}");
+            Exit::Ok.into()
+        }
+        Command::Version => {
+            println!("confpayd {}", env!("CARGO_PKG_VERSION"));
+            Exit::Ok.into()
+        }
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Run { config } => run(config).into(),
+    }
+}
+
+fn check_config(location: &ConfigLocation) -> ExitCode {
+    match config::load(location, std::env::vars_os()) {
+        Ok(config) => {
+            println!("# confpayd: configuration OK ({location}); secrets masked");
+            print!("{}", config::render(&config));
+            Exit::Ok.into()
+        }
+        Err(e) => {
+            let e = DaemonError::Config(e);
+            eprintln!("confpayd: {e}");
+            e.exit().into()
+        }
+    }
+}
+
+/// Runs the daemon. Errors before logging is up go to stderr; after that, to the log only (under
+/// systemd both end up in the journal, so printing twice would duplicate them).
+fn run(location: ConfigLocation) -> Exit {
+    let config: Config = match config::load(&location, std::env::vars_os()) {
+        Ok(config) => config,
+        Err(e) => return early(e.into()),
+    };
+    let log = match confpay::logging::init(&config.log) {
+        Ok(log) => log,
+        Err(e) => return early(e.into()),
+    };
+    match serve(location, config, log) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            tracing::error!(error = %e, exit = e.exit().code(), "confpayd exiting");
+            e.exit()
+        }
+    }
+}
+
+fn early(e: DaemonError) -> Exit {
+    eprintln!("confpayd: {e}");
+    e.exit()
+}
+
+fn serve(location: ConfigLocation, config: Config, log: LogHandle) -> Result<(), DaemonError> {
+    let notifier = match Notifier::from_env() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "systemd notification disabled");
+            None
+        }
+    };
+    let (_signal_thread, signals) =
+        signals::listen().map_err(|source| DaemonError::Signals { source })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("confpayd")
+        .build()
+        .map_err(|source| DaemonError::Runtime { source })?;
+    let mut daemon = Daemon::new(location, config);
+    daemon.log = Some(log);
+    daemon.systemd = Arc::new(Systemd::new(notifier));
+    daemon.watchdog = notify::watchdog_from_env();
+    let result = runtime.block_on(daemon.run(signals));
+    // Tasks that outlived the grace period are dropped here, not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }

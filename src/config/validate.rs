@@ -1,0 +1,191 @@
+//! Checks that need more than a type: ranges, cross-key rules and the loopback-by-default security
+//! rules. Runs after deserialising; every error names the offending key.
+
+use super::schema::{Config, OnAgentHangup};
+use std::fmt;
+use std::net::SocketAddr;
+
+/// One invalid key: `payment.capture_answer_timeout_s: must be > 0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// `section.key`.
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+/// Largest accepted `esl.max_frame_bytes` (1 GiB) and smallest (64 KiB: a `CHANNEL_*` event with all
+/// its variables is routinely tens of kilobytes).
+const MAX_FRAME_BYTES: (usize, usize) = (64 * 1024, 1 << 30);
+/// `uuid_send_dtmf` durations must exceed 50 ms (FreeSWITCH `switch_core_session_send_dtmf_string`);
+/// the upper bound is ours: a longer tone is no keypress.
+const DTMF_DURATION_MS: (u64, u64) = (51, 5000);
+
+/// All problems in `config`, in schema order; empty means valid.
+pub fn validate(config: &Config) -> Vec<Invalid> {
+    let mut out = Vec::new();
+    let mut bad = |key: &'static str, reason: String| out.push(Invalid { key, reason });
+
+    let esl = &config.esl;
+    if let Err(reason) = host_port(&esl.address) {
+        bad("esl.address", reason);
+    }
+    if esl.password.expose().is_empty() {
+        bad("esl.password", "must not be empty".to_owned());
+    }
+    for (key, value) in [
+        ("esl.connect_timeout_ms", esl.connect_timeout_ms),
+        ("esl.command_timeout_ms", esl.command_timeout_ms),
+        ("esl.reconnect_initial_ms", esl.reconnect_initial_ms),
+    ] {
+        if value == 0 {
+            bad(key, "must be > 0".to_owned());
+        }
+    }
+    if esl.reconnect_max_ms < esl.reconnect_initial_ms {
+        bad(
+            "esl.reconnect_max_ms",
+            format!(
+                "must be >= esl.reconnect_initial_ms ({})",
+                esl.reconnect_initial_ms
+            ),
+        );
+    }
+    let (lo, hi) = MAX_FRAME_BYTES;
+    if !(lo..=hi).contains(&esl.max_frame_bytes) {
+        bad(
+            "esl.max_frame_bytes",
+            format!("must be between {lo} and {hi}"),
+        );
+    }
+
+    let outbound = &config.outbound;
+    if outbound.listen.port() == 0 {
+        bad("outbound.listen", "port must not be 0".to_owned());
+    }
+    if !is_loopback(outbound.listen) && outbound.allow.is_empty() {
+        bad(
+            "outbound.allow",
+            format!(
+                "must list the FreeSWITCH hosts allowed to connect when outbound.listen ({}) is not a loopback address",
+                outbound.listen
+            ),
+        );
+    }
+
+    let http = &config.http;
+    if http.listen.port() == 0 {
+        bad("http.listen", "port must not be 0".to_owned());
+    }
+    if http.listen == outbound.listen {
+        bad(
+            "http.listen",
+            format!("must differ from outbound.listen ({})", outbound.listen),
+        );
+    }
+    if !is_loopback(http.listen) && http.token.expose().is_empty() {
+        bad(
+            "http.token",
+            format!(
+                "required (non-empty) when http.listen ({}) is not a loopback address",
+                http.listen
+            ),
+        );
+    }
+
+    let p = &config.payment;
+    for (key, value) in [
+        ("payment.capture_dial", &p.capture_dial),
+        ("payment.conference_profile", &p.conference_profile),
+        ("payment.start_event_subclass", &p.start_event_subclass),
+        ("payment.hold_music", &p.hold_music),
+    ] {
+        if value.trim().is_empty() {
+            bad(key, "must not be empty".to_owned());
+        }
+    }
+    for (key, value) in [
+        ("payment.conference_profile", &p.conference_profile),
+        ("payment.start_event_subclass", &p.start_event_subclass),
+    ] {
+        if value.chars().any(|c| c.is_whitespace() || c == '@') {
+            bad(key, "must not contain whitespace or '@'".to_owned());
+        }
+    }
+    for (key, value) in [
+        (
+            "payment.capture_answer_timeout_s",
+            p.capture_answer_timeout_s,
+        ),
+        ("payment.max_capture_s", p.max_capture_s),
+        (
+            "payment.agent_id_entry_timeout_s",
+            p.agent_id_entry_timeout_s,
+        ),
+    ] {
+        if value == 0 {
+            bad(key, "must be > 0".to_owned());
+        }
+    }
+    let (lo, hi) = DTMF_DURATION_MS;
+    if !(lo..=hi).contains(&p.dtmf_duration_ms) {
+        bad(
+            "payment.dtmf_duration_ms",
+            format!("must be between {lo} and {hi}"),
+        );
+    }
+    for (key, value) in [
+        ("payment.agent_id_prefix", &p.agent_id_prefix),
+        ("payment.agent_id_suffix", &p.agent_id_suffix),
+    ] {
+        if let Some(c) = value.chars().find(|&c| !is_dtmf_symbol(c)) {
+            bad(key, format!("{c:?} is not a DTMF symbol (0-9 A-D * # w W)"));
+        }
+    }
+    match p.on_agent_hangup {
+        OnAgentHangup::Transfer if p.agent_hangup_transfer.trim().is_empty() => bad(
+            "payment.agent_hangup_transfer",
+            "required when payment.on_agent_hangup = \"transfer\"".to_owned(),
+        ),
+        OnAgentHangup::Transfer | OnAgentHangup::Hangup => {}
+    }
+
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        bad("log.level", format!("not a valid filter directive: {e}"));
+    }
+    out
+}
+
+/// Whether a listener on `addr` is reachable only from this host.
+pub fn is_loopback(addr: SocketAddr) -> bool {
+    addr.ip().to_canonical().is_loopback()
+}
+
+/// Symbols `uuid_send_dtmf` sends (`w`/`W` pause); `+`, `@` and `F` (flash) are refused.
+fn is_dtmf_symbol(c: char) -> bool {
+    matches!(c, '0'..='9' | 'A'..='D' | 'a'..='d' | '*' | '#' | 'w' | 'W')
+}
+
+/// `host:port` or `[v6]:port` with a non-zero port.
+fn host_port(address: &str) -> Result<(), String> {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("`{address}` is not host:port"));
+    };
+    let host_ok = match host.strip_prefix('[') {
+        Some(rest) => rest
+            .strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok()),
+        None => !host.is_empty() && !host.contains(':') && !host.contains(char::is_whitespace),
+    };
+    match (host_ok, port.parse::<u16>()) {
+        (true, Ok(p)) if p != 0 => Ok(()),
+        (true, Ok(_)) | (true, Err(_)) | (false, Ok(_)) | (false, Err(_)) => {
+            Err(format!("`{address}` is not host:port"))
+        }
+    }
+}

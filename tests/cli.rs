@@ -1,0 +1,211 @@
+//! The built `confpayd` binary: flags, exit codes, and a real run with signals and a fake systemd.
+
+use std::io::Read;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_confpayd");
+const SHIPPED_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/confpay.toml");
+
+fn temp_path(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("confpay-cli-{tag}-{}", uuid::Uuid::new_v4()))
+}
+
+fn confpayd(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("NOTIFY_SOCKET");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run confpayd")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn version_prints_crate_version() {
+    let out = confpayd(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        format!("confpayd {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_config_on_shipped_example_exits_0_and_masks_secrets() {
+    let out = confpayd(
+        &["--check-config", "--config", SHIPPED_EXAMPLE],
+        &[("CONFPAY_LIVE_ESL", "127.0.0.1:8021")],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("password = \"***\""), "{stdout}");
+    assert!(!stdout.contains("ClueCon"), "{stdout}");
+    assert!(stdout.contains("capture_answer_timeout_s = 30"), "{stdout}");
+}
+
+#[test]
+fn check_config_applies_env_override_masked() {
+    let out = confpayd(
+        &["--check-config", "--config", SHIPPED_EXAMPLE],
+        &[
+            ("CONFPAY_ESL__PASSWORD", "pw-from-env-991"),
+            ("CONFPAY_PAYMENT__MAX_CAPTURE_S", "42"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("max_capture_s = 42"), "{stdout}");
+    assert!(!stdout.contains("pw-from-env-991"), "{stdout}");
+}
+
+#[test]
+fn check_config_on_bad_file_exits_2_naming_the_key() {
+    let path = temp_path("bad.toml");
+    std::fs::write(&path, "[payment]\ncapture_answer_timeout_s = 0\n").expect("write");
+    let out = confpayd(
+        &["--check-config", "--config", path.to_str().expect("utf-8")],
+        &[],
+    );
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("payment.capture_answer_timeout_s: must be > 0"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn missing_config_file_and_bad_usage_exit_2() {
+    let missing = temp_path("missing.toml");
+    let out = confpayd(&["--config", missing.to_str().expect("utf-8")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot read"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = confpayd(&["--frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown argument `--frobnicate`"));
+    assert!(text(&out.stderr).contains("usage: confpayd"));
+}
+
+fn recv(socket: &UnixDatagram) -> String {
+    let mut buf = [0u8; 512];
+    let len = socket
+        .recv(&mut buf)
+        .expect("notification within the timeout");
+    text(&buf[..len])
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -{sig} {pid}"))
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+#[test]
+fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
+    let notify_path = temp_path("notify");
+    let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let config = temp_path("run.toml");
+    std::fs::write(&config, "[log]\nformat = \"journald\"\n").expect("write");
+
+    let mut child = Command::new(BIN)
+        .args(["--config", config.to_str().expect("utf-8")])
+        .env_remove("RUST_LOG")
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start confpayd");
+    let pid = child.id();
+
+    assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
+
+    // A bad file: refused, nothing published.
+    std::fs::write(&config, "[payment]\nmax_capture_s = 0\n").expect("write");
+    signal(pid, "HUP");
+    assert_eq!(recv(&notify), "RELOADING=1");
+    assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
+
+    // A good file with a live key, a restart key and a secret.
+    std::fs::write(
+        &config,
+        "[log]\nformat = \"journald\"\n[payment]\nmax_capture_s = 300\n\
+         [esl]\npassword = \"pw-NEW-5150\"\n[http]\nlisten = \"127.0.0.1:9085\"\n",
+    )
+    .expect("write");
+    signal(pid, "HUP");
+    assert_eq!(recv(&notify), "RELOADING=1");
+    assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
+
+    signal(pid, "TERM");
+    assert_eq!(recv(&notify), "STOPPING=1\nSTATUS=stopping");
+    let started = Instant::now();
+    let status = child.wait().expect("wait");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    let _ = std::fs::remove_file(&config);
+    let _ = std::fs::remove_file(&notify_path);
+
+    assert!(
+        stdout.contains("<6>INFO confpay::daemon: confpayd ready"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "<4>WARN confpay::daemon: config reload failed; keeping the running configuration"
+        ) && stdout.contains("payment.max_capture_s: must be > 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "config changed key=\"payment.max_capture_s\" old=600 new=300 apply=\"live\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "config changed key=\"esl.password\" old=\"***\" new=\"***\" apply=\"needs restart\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("key=\"http.listen\" old=\"127.0.0.1:8085\" new=\"127.0.0.1:9085\" apply=\"needs restart\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<6>INFO confpay::daemon: confpayd stopped"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pw-NEW-5150"), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+    // Every line is one journal entry with a priority prefix.
+    assert!(stdout.lines().all(|l| l.starts_with('<')), "{stdout}");
+}
