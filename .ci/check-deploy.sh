@@ -28,18 +28,25 @@ unit="systemd/confpay.service"
 
 log() { printf 'check-deploy: %s\n' "$*"; }
 
+frslint_version="0.1.0"
 need_apt=()
 command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if ((${#need_apt[@]})); then
     log "installing ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-if ! command -v frslint >/dev/null 2>&1; then
-    log "installing frslint"
-    python3 -m pip install --quiet frslint
+# frslint is run as `python3 -m frslint` (its entry module), so no PATH/shim question arises.
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+installed="$(python3 -m pip show frslint 2>/dev/null || true)"
+if ! grep -qx "Version: $frslint_version" <<<"$installed"; then
+    log "installing frslint $frslint_version"
+    # Debian's own python3 refuses plain pip installs (PEP 668); a pyenv/venv python accepts them.
+    python3 -m pip install --quiet "frslint==$frslint_version" ||
+        python3 -m pip install --quiet --break-system-packages "frslint==$frslint_version"
 fi
 
 work="$(mktemp -d)"
@@ -72,7 +79,7 @@ cat >"$work/conf/freeswitch.xml" <<'EOF'
   </section>
 </document>
 EOF
-frslint analyze "$work/conf/freeswitch.xml" -f json >"$work/frslint.json" || true
+python3 -m frslint analyze "$work/conf/freeswitch.xml" -f json >"$work/frslint.json" || true
 python3 - "$work/frslint.json" <<'EOF'
 import json, sys
 raw = open(sys.argv[1], encoding="utf-8").read()
@@ -89,8 +96,8 @@ if issues:
 print("check-deploy: frslint analyze: no findings")
 EOF
 # a tree that frslint could not expand must not pass silently: the extensions must be there
-frslint debug "$work/conf/freeswitch.xml" 8500 -c default >"$work/debug.txt" 2>&1 || true
-if ! grep -q 'socket' "$work/debug.txt"; then
+python3 -m frslint debug "$work/conf/freeswitch.xml" 8500 -c default >"$work/debug.txt" 2>&1 || true
+if ! grep -qF 'socket: 127.0.0.1:8084 async full' "$work/debug.txt"; then
     cat "$work/debug.txt"
     log "frslint debug did not reach the socket action for 8500 in context default"
     exit 1
@@ -103,7 +110,20 @@ if ! grep -q '^ExecStart=/bin/true --config /etc/confpay/confpay.toml$' "$work/c
     log "ExecStart in $unit is not the expected /usr/local/bin/confpayd --config /etc/confpay/confpay.toml"
     exit 1
 fi
-systemd-analyze verify "$work/confpay.service"
+# verify exits 0 on many problems (unknown keys, unparsable values) and only prints them, so any line
+# it prints about our unit fails the check; lines about other units on this machine are shown only.
+if ! verify_out="$(systemd-analyze verify "$work/confpay.service" 2>&1)"; then
+    printf '%s\n' "$verify_out"
+    log "systemd-analyze verify failed for $unit"
+    exit 1
+fi
+if [[ -n "$verify_out" ]]; then
+    printf '%s\n' "$verify_out"
+    if grep -q 'confpay\.service' <<<"$verify_out"; then
+        log "systemd-analyze verify reported problems in $unit"
+        exit 1
+    fi
+fi
 log "systemd-analyze verify: $unit ok (ExecStart binary swapped for /bin/true)"
 if systemd-analyze security --offline=yes "$work/confpay.service" >"$work/security.txt" 2>&1; then
     log "systemd-analyze security: $(grep 'Overall exposure level' "$work/security.txt" || echo 'no score')"
