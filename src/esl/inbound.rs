@@ -17,10 +17,10 @@
 
 use super::client_error::{ClientError, LossReason};
 use super::codec::EslCodec;
-use super::command::{Command, EventFormat, EventSet};
+use super::command::{Command, EventFormat, EventSet, Execute};
 use super::connection::{
-    self, ConnectionHandle, Delivery, EngineOptions, EslStream, Timeouts, next_frame, roundtrip,
-    roundtrip_ok,
+    self, ConnectionHandle, Delivery, EngineOptions, EslStream, Execution, Timeouts, next_frame,
+    roundtrip, roundtrip_ok,
 };
 use super::frame::{ContentType, Event};
 use super::reply::{ApiReply, DisconnectNotice, Reply};
@@ -164,6 +164,13 @@ impl InboundClient {
         self.handle()?.bgapi(command).await
     }
 
+    /// `sendmsg <uuid>` execute on any channel; the [`Execution`] resolves on the matching
+    /// `CHANNEL_EXECUTE_COMPLETE`, so the subscription must include that event (and its filters, if
+    /// any, must let it through).
+    pub async fn execute(&self, uuid: &str, execute: Execute) -> Result<Execution, ClientError> {
+        self.handle()?.execute(Some(uuid.to_owned()), execute).await
+    }
+
     /// Stops reconnecting and closes the connection; the event stream then ends.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
@@ -232,11 +239,16 @@ async fn supervise(
                 }
                 Err(e) => {
                     warn!(addr = %config.addr, error = %e, retry_in = ?delay, "ESL reconnect failed");
-                    delay = (delay * 2).min(config.reconnect_max);
+                    delay = next_delay(delay, config.reconnect_max);
                 }
             }
         };
     }
+}
+
+/// Capped exponential backoff: double, never above `max`.
+fn next_delay(delay: Duration, max: Duration) -> Duration {
+    delay.saturating_mul(2).min(max)
 }
 
 /// One connect: TCP, `auth/request`, `auth`, filters, core uuid, `event ...` (last).
@@ -315,4 +327,33 @@ async fn establish(config: &InboundConfig) -> Result<(EslStream, Option<String>)
     roundtrip_ok(&mut stream, &Command::event(sub.format, events), timeout).await?;
     info!(addr = %config.addr, "ESL connected, authenticated and subscribed");
     Ok((stream, core_uuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let max = Duration::from_secs(30);
+        let mut d = Duration::from_millis(500);
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            seen.push(d.as_millis());
+            d = next_delay(d, max);
+        }
+        assert_eq!(seen, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+        assert_eq!(next_delay(Duration::MAX, max), max);
+    }
+
+    #[test]
+    fn config_debug_masks_the_password() {
+        let cfg = InboundConfig {
+            password: Secret::new("s3cr3t-pw"),
+            ..InboundConfig::default()
+        };
+        let text = format!("{cfg:?}");
+        assert!(!text.contains("s3cr3t-pw"), "{text}");
+        assert!(text.contains("password: ***"), "{text}");
+    }
 }
