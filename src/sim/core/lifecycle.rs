@@ -243,7 +243,7 @@ pub(crate) fn hold(st: &mut State, uuid: &str, on: bool) -> bool {
     let music = ch
         .var("temp_hold_music")
         .or_else(|| ch.var("hold_music"))
-        .unwrap_or("local_stream://moh")
+        .unwrap_or("tone_stream://%(200,1800,425);loops=-1")
         .to_owned();
     if let Some(ch) = st.channels.get_mut(uuid) {
         ch.held = on;
