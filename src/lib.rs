@@ -12,6 +12,7 @@
 //! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
 //! | [`cli`] | the `confpayd` command line |
 //! | [`error`] | `DaemonError` and exit codes |
+//! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -20,3 +21,4 @@ pub mod esl;
 pub mod logging;
 pub mod pay;
 pub mod secret;
+pub mod sim;
