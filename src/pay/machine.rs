@@ -79,7 +79,10 @@ pub struct Legs {
     pub dialling: bool,
     pub customer_held: bool,
     pub isolated: bool,
+    /// `sensitive_dtmf` as last set by the session.
     pub sensitive: bool,
+    /// The session turned `sensitive_dtmf` off to see the start key and must turn it back on.
+    pub watching: bool,
 }
 
 /// One payment session.
@@ -150,7 +153,7 @@ impl Machine {
         // (again); without one, undo everything a session may have left behind.
         let leftovers = !snap.capture_alive;
         m.legs.isolated = leftovers;
-        m.legs.sensitive = leftovers;
+        m.legs.watching = leftovers;
         m.legs.customer_held = leftovers;
         let actions = m.step(Input::Resync(snap));
         (m, actions)
@@ -470,12 +473,13 @@ impl Machine {
     pub(super) fn set_sensitive(&mut self, on: bool, out: &mut Vec<Action>) {
         if !self.legs.customer_alive {
             self.legs.sensitive = false;
+            self.legs.watching = false;
             return;
         }
         let step = if on {
             Step::Sensitive
         } else {
-            Step::Insensitive
+            Step::WatchStartKey
         };
         self.send(
             step,
@@ -487,6 +491,9 @@ impl Machine {
             out,
         );
         self.legs.sensitive = on;
+        if on {
+            self.legs.watching = false;
+        }
     }
 
     pub(super) fn send(&mut self, step: Step, cmd: Cmd, out: &mut Vec<Action>) {
@@ -551,6 +558,10 @@ impl Machine {
             (State::Unholding, Step::UnholdCustomer) => {
                 self.legs.customer_held = false;
                 self.state = State::Ready;
+                // The dialplan keeps the customer's keys out of events (`sensitive_dtmf=true`);
+                // only now, to see the start key '1', do they show — until '1' turns it back on.
+                self.set_sensitive(false, out);
+                self.legs.watching = true;
             }
             (State::Arming, Step::Isolate | Step::Sensitive)
                 if !self.pending.contains(&Step::Isolate)

@@ -101,10 +101,10 @@ async fn actor_runs_a_payment_with_real_timers() {
             "bg originate {origination_uuid=capt-1,originate_timeout=30,ignore_early_media=true,confpay_role=capture}sofia/gateway/paytia/pay &conference(confpay-x@confpay)",
             "uuid_send_dtmf capt-1 *31#@120",
             "conference confpay-x unhold 3",
+            "uuid_setvar cust-1 sensitive_dtmf false",
             "conference confpay-x relate 4 3 nospeak,nohear",
             "uuid_setvar cust-1 sensitive_dtmf true",
             "conference confpay-x relate 4 3 clear",
-            "uuid_setvar cust-1 sensitive_dtmf false",
         ]
     );
     // The actor is gone once finished.

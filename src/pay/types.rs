@@ -89,7 +89,8 @@ pub enum Step {
     SendStart,
     KillCapture,
     Restore,
-    Insensitive,
+    /// `sensitive_dtmf=false` on the customer while `Ready`, to see the start key.
+    WatchStartKey,
     AfterAgentHangup,
 }
 

@@ -1,5 +1,5 @@
 //! How a session ends: losing a leg, losing the connection, and unwinding to a safe state
-//! (capture leg down first, then isolation cleared, customer unheld, digits no longer sensitive).
+//! (capture leg down first, then isolation cleared, customer unheld; `sensitive_dtmf` stays on).
 //! Part of [`super::machine::Machine`]; pure like it.
 
 use super::machine::{Machine, State};
@@ -204,8 +204,11 @@ impl Machine {
             }
             self.legs.customer_held = false;
         }
-        if self.legs.sensitive {
-            self.set_sensitive(false, out);
+        // `sensitive_dtmf` stays on: nothing needs the customer's keys after a payment, and it
+        // keeps them out of FreeSWITCH's events, logs and CDR. Turn it back on if the session
+        // turned it off to watch for the start key.
+        if self.legs.watching {
+            self.set_sensitive(true, out);
         }
         self.try_finish(out);
     }
@@ -217,7 +220,8 @@ impl Machine {
         if self.legs.capture_up || self.legs.dialling {
             return;
         }
-        if self.legs.isolated || (self.legs.customer_held && self.legs.customer_alive) {
+        let alive = self.legs.customer_alive;
+        if self.legs.isolated || (alive && (self.legs.customer_held || self.legs.watching)) {
             // Capture gone now: continue with the restore steps.
             return self.restore(out);
         }
