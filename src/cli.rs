@@ -4,6 +4,7 @@
 //! ```text
 //! confpayd [--config FILE]                   run the daemon
 //! confpayd --check-config [--config FILE]    validate, print the effective config (secrets masked)
+//! confpayd decode [FILE]                    a raw FreeSWITCH→controller ESL stream as JSON lines
 //! confpayd --version | --help
 //! ```
 
@@ -15,11 +16,14 @@ use std::path::PathBuf;
 pub const USAGE: &str = "\
 usage: confpayd [--config FILE]
        confpayd --check-config [--config FILE]
+       confpayd decode [FILE]
        confpayd --version | --help
 
   --config FILE    configuration file (default: /etc/confpay/confpay.toml if it exists,
                    else built-in defaults); CONFPAY_<SECTION>__<KEY> variables override it
   --check-config   validate the configuration, print it with secrets masked, exit 0 or 2
+  decode [FILE]    read a raw FreeSWITCH->controller ESL byte stream (FILE or stdin) and print
+                   one JSON object per frame per line; exit 1 on a malformed stream
   --version        print the version
   --help           print this help
 ";
@@ -27,8 +31,16 @@ usage: confpayd [--config FILE]
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Run { config: ConfigLocation },
-    CheckConfig { config: ConfigLocation },
+    Run {
+        config: ConfigLocation,
+    },
+    CheckConfig {
+        config: ConfigLocation,
+    },
+    /// `decode [FILE]`: FILE, or standard input when absent or `-`.
+    Decode {
+        file: Option<PathBuf>,
+    },
     Version,
     Help,
 }
@@ -53,7 +65,17 @@ where
     let mut check = false;
     let mut version = false;
     let mut help = false;
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().peekable();
+    if args.peek().and_then(|a| a.to_str()) == Some("decode") {
+        args.next();
+        let file = args.next().filter(|f| f != "-").map(PathBuf::from);
+        if let Some(extra) = args.next() {
+            return Err(CliError::UnknownArgument {
+                arg: extra.to_string_lossy().into_owned(),
+            });
+        }
+        return Ok(Command::Decode { file });
+    }
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
             return Err(CliError::UnknownArgument {
@@ -139,6 +161,14 @@ mod tests {
             })
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
+        assert_eq!(p(&["decode"]), Ok(Command::Decode { file: None }));
+        assert_eq!(p(&["decode", "-"]), Ok(Command::Decode { file: None }));
+        assert_eq!(
+            p(&["decode", "cap.raw"]),
+            Ok(Command::Decode {
+                file: Some("cap.raw".into())
+            })
+        );
         assert_eq!(p(&["-h", "--check-config"]), Ok(Command::Help));
     }
 
@@ -159,9 +189,15 @@ mod tests {
             })
         );
         assert_eq!(
-            p(&["decode"]),
+            p(&["--check-config", "decode"]),
             Err(CliError::UnknownArgument {
                 arg: "decode".to_owned()
+            })
+        );
+        assert_eq!(
+            p(&["decode", "a", "b"]),
+            Err(CliError::UnknownArgument {
+                arg: "b".to_owned()
             })
         );
     }

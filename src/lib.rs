@@ -12,10 +12,12 @@
 //! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
 //! | [`cli`] | the `confpayd` command line |
 //! | [`error`] | `DaemonError` and exit codes |
+//! | [`decode`] | `confpayd decode`: a raw ESL byte stream as one JSON line per frame |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod decode;
 pub mod error;
 pub mod esl;
 pub mod logging;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Exit::Ok.into()
         }
         Command::CheckConfig { config } => check_config(&config),
+        Command::Decode { file } => decode(file),
         Command::Run { config } => run(config).into(),
     }
 }
@@ -47,6 +48,22 @@ fn check_config(location: &ConfigLocation) -> ExitCode {
             e.exit().into()
         }
     }
+}
+
+/// `confpayd decode [FILE]`: exit 0, 1 for a malformed stream, 2 if FILE cannot be opened.
+fn decode(file: Option<std::path::PathBuf>) -> ExitCode {
+    let (stdout, stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let code = match file {
+        None => confpay::decode::run(std::io::stdin().lock(), stdout, stderr),
+        Some(path) => match std::fs::File::open(&path) {
+            Ok(f) => confpay::decode::run(std::io::BufReader::new(f), stdout, stderr),
+            Err(e) => {
+                eprintln!("confpayd: decode: cannot open {}: {e}", path.display());
+                2
+            }
+        },
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// Runs the daemon. Errors before logging is up go to stderr; after that, to the log only (under
