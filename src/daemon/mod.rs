@@ -6,6 +6,7 @@
 //! | [`signals`] | SIGTERM/SIGINT/SIGHUP from a signal-hook thread into a tokio channel |
 //! | [`reload`] | SIGHUP: re-read + validate + diff the configuration |
 //! | [`notify`] | sd_notify: READY / RELOADING / STOPPING / WATCHDOG |
+//! | [`stack`] | the working parts: inbound ESL client, engine, outbound socket server (also used by tests) |
 //!
 //! Life cycle: start components ([`start_components`]) → `READY=1` → loop { SIGHUP: reload;
 //! SIGTERM/SIGINT or a component's fatal error: leave } → `STOPPING=1` → cancel the token → wait for
@@ -15,6 +16,7 @@ pub mod component;
 pub mod notify;
 pub mod reload;
 pub mod signals;
+pub mod stack;
 
 use crate::config::{Apply, Config, ConfigLocation};
 use crate::error::DaemonError;
@@ -35,11 +37,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Starts every component, in order; returns once all are up. A component spawns its tasks into
 /// `ctx.tracker` and returns when it is ready (see [`component`] for the contract).
 ///
-/// Components register here as they land (inbound ESL client first, so a refused password exits 78
-/// before anything listens; then the outbound socket server, the engine, the HTTP API). None exists on
-/// this branch yet, so the daemon currently only runs its own machinery (signals, reload, watchdog).
+/// The inbound ESL client comes first, so a refused password exits 78 before anything listens; then
+/// the engine and the outbound socket server ([`stack::Stack`]).
 pub async fn start_components(ctx: &Context) -> Result<(), ComponentError> {
-    let _ = ctx;
+    let config = ctx.config.borrow().clone();
+    let _stack = stack::Stack::start(&config, &ctx.tracker, &ctx.shutdown).await?;
     Ok(())
 }
 

@@ -56,7 +56,7 @@ async fn ready_then_sigterm_stops_cleanly() {
     let fake = FakeSystemd::new();
     let d = daemon(no_file(), fake.systemd());
     let (tx, rx) = mpsc::channel(4);
-    let run = tokio::spawn(d.run(rx));
+    let run = tokio::spawn(d.run_with(rx, |_ctx| async { Ok(()) }));
     assert_eq!(fake.next().await, "READY=1\nSTATUS=running");
     tx.send(Signal::Terminate).await.expect("daemon listening");
     assert_eq!(fake.next().await, "STOPPING=1\nSTATUS=stopping");
@@ -72,7 +72,7 @@ async fn sighup_publishes_new_config_and_bad_file_keeps_old() {
     let d = daemon(ConfigLocation::File(file.clone()), fake.systemd());
     let mut config = d.config.subscribe();
     let (tx, rx) = mpsc::channel(4);
-    let run = tokio::spawn(d.run(rx));
+    let run = tokio::spawn(d.run_with(rx, |_ctx| async { Ok(()) }));
     assert_eq!(fake.next().await, "READY=1\nSTATUS=running");
     assert_eq!(config.borrow_and_update().payment.max_capture_s, 300);
 
@@ -189,7 +189,7 @@ async fn watchdog_pings_at_the_interval() {
     let mut d = daemon(no_file(), fake.systemd());
     d.watchdog = Some(Duration::from_millis(20));
     let (tx, rx) = mpsc::channel(4);
-    let run = tokio::spawn(d.run(rx));
+    let run = tokio::spawn(d.run_with(rx, |_ctx| async { Ok(()) }));
     assert_eq!(fake.next().await, "READY=1\nSTATUS=running");
     let begun = std::time::Instant::now();
     for _ in 0..3 {

@@ -7,11 +7,13 @@
 //! | [`actions`] | typed command → exact FreeSWITCH API text; reply classification |
 //! | `unwind` | (private) how a session ends: leg loss, connection loss, unwinding to a safe state |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
+//! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
 //! | [`engine`] | routes FreeSWITCH events to sessions, starts payments, resyncs after a reconnect |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
 pub mod actions;
 pub mod calls;
+pub mod dialplan;
 pub mod engine;
 pub mod machine;
 pub mod recover;

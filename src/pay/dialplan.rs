@@ -1,0 +1,126 @@
+//! Dialplan-driven calls: a customer call reaches `socket 127.0.0.1:8084 async full`; the daemon
+//! answers it, joins it to the call's conference (`dist-dtmf`) through the outbound socket — so the
+//! channel stays under the daemon's control — dials the agent (`confpay_agent_dial`) into the same
+//! conference (`skip-dtmf`), and registers the call with the engine. The socket stays open until
+//! FreeSWITCH says the channel is gone.
+//!
+//! Also the [`Switch`] the engine drives FreeSWITCH with: the daemon's inbound ESL connection.
+
+use super::engine::Engine;
+use super::session::{BoxFut, Switch};
+use super::types::{AgentHangupPolicy, AgentId};
+use crate::esl::command::{Command, Execute};
+use crate::esl::inbound::InboundClient;
+use crate::esl::outbound::{OutboundSession, SessionEvent};
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// [`Switch`] over the inbound ESL client.
+pub struct EslSwitch(pub InboundClient);
+
+impl Switch for EslSwitch {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+        let client = self.0.clone();
+        Box::pin(async move {
+            client
+                .api(&cmd)
+                .await
+                .map(|r| r.body)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+        let client = self.0.clone();
+        Box::pin(async move { client.bgapi(&cmd).await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// What a dialplan-driven call needs to know.
+#[derive(Clone, Debug)]
+pub struct CallSetup {
+    pub room_prefix: String,
+    pub profile: String,
+    /// Where the customer goes when the agent cannot be reached.
+    pub on_agent_unreachable: AgentHangupPolicy,
+}
+
+/// Runs one dialplan-driven call for as long as FreeSWITCH keeps its socket open.
+pub async fn handle_call(
+    engine: Engine,
+    switch: Arc<dyn Switch>,
+    setup: CallSetup,
+    mut call: OutboundSession,
+) {
+    let uuid = call.uuid.clone();
+    let Some(dial) = call
+        .channel
+        .get("variable_confpay_agent_dial")
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+    else {
+        warn!(
+            call = %uuid,
+            "channel has no confpay_agent_dial: set it in the dialplan before `socket`; \
+             handing the call back to the dialplan"
+        );
+        let _ = call.handle.command(&Command::Resume).await;
+        return;
+    };
+    let agent_id = call
+        .channel
+        .get("variable_confpay_agent_id")
+        .and_then(AgentId::parse);
+    let room = Engine::room_for(&setup.room_prefix, &uuid);
+    let agent = uuid::Uuid::new_v4().to_string();
+    engine
+        .register_call(uuid.clone(), agent.clone(), agent_id.clone())
+        .await;
+
+    let steps = async {
+        call.handle
+            .api(&format!("uuid_setvar {uuid} confpay_role customer"))
+            .await?;
+        call.handle.execute_and_wait(Execute::new("answer")).await?;
+        let join =
+            Execute::new("conference").arg(format!("{room}@{}+flags{{dist-dtmf}}", setup.profile));
+        call.handle.execute(join).await
+    };
+    if let Err(e) = steps.await {
+        warn!(call = %uuid, error = %e, "could not put the customer into the conference");
+        let _ = call.handle.command(&Command::Resume).await;
+        return;
+    }
+    let id_var = agent_id
+        .as_ref()
+        .map(|a| format!(",confpay_agent_id={a}"))
+        .unwrap_or_default();
+    let originate = format!(
+        "originate {{origination_uuid={agent},confpay_role=agent{id_var}}}{dial} &conference({room}@{}+flags{{skip-dtmf}})",
+        setup.profile
+    );
+    info!(call = %uuid, agent = %agent, room = %room, "customer in conference; dialling the agent");
+    match switch.bgapi(originate).await {
+        Ok(r) if r.starts_with("+OK") => info!(call = %uuid, agent = %agent, "agent answered"),
+        other => {
+            let why = match other {
+                Ok(r) => r.trim().to_owned(),
+                Err(e) => e,
+            };
+            warn!(call = %uuid, reason = %why, "agent unreachable");
+            let cmd = match &setup.on_agent_unreachable {
+                AgentHangupPolicy::Hangup => format!("uuid_kill {uuid} NORMAL_CLEARING"),
+                AgentHangupPolicy::Transfer(dest) => format!("uuid_transfer {uuid} {dest}"),
+            };
+            let _ = switch.api(cmd).await;
+        }
+    }
+    // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
+    while let Some(ev) = call.events.recv().await {
+        match ev {
+            SessionEvent::Event(_) => {}
+            SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
+        }
+    }
+    info!(call = %uuid, "customer channel released");
+}
