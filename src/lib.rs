@@ -6,3 +6,4 @@
 //! |---|---|
 //! | [`esl`] | the Event Socket protocol: frames, parser, commands, codec, inbound client, outbound server |
 pub mod esl;
+pub mod sim;

@@ -1,0 +1,2 @@
+//! A protocol-faithful FreeSWITCH stand-in for tests.
+pub mod esl;
