@@ -1,0 +1,355 @@
+//! API commands with FreeSWITCH's exact reply texts (mod_commands, as recorded).
+
+use super::channel::ChannelState;
+use super::conference_api;
+use super::events::api_event;
+use super::{Core, dtmf, lifecycle, originate};
+use crate::sim::hearing::DtmfOrigin;
+use std::time::Duration;
+
+/// Runs `cmd args`, fires the API event, returns the api/response body.
+pub(crate) async fn execute(core: &Core, cmd: &str, args: &str) -> String {
+    let args = args.trim();
+    let fault = core.lock().api_faults.get(cmd).cloned();
+    let out = match fault {
+        Some(reply) => reply,
+        None => run(core, cmd, args).await,
+    };
+    let mut st = core.lock();
+    api_event(&mut st, cmd, args);
+    if out.is_empty() {
+        "-ERR no reply\n".into()
+    } else {
+        out
+    }
+}
+
+async fn run(core: &Core, cmd: &str, args: &str) -> String {
+    let argv: Vec<&str> = args.split_whitespace().collect();
+    match cmd {
+        "status" => status(core),
+        "version" => "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)\n".into(),
+        "originate" => originate_cmd(core, args).await,
+        "conference" => conference_api::run(core, args),
+        "show" => show(core, args),
+        "uuid_exists" => {
+            let st = core.lock();
+            let yes = argv.first().is_some_and(|u| st.channels.contains_key(*u));
+            if yes { "true".into() } else { "false".into() }
+        }
+        "uuid_getvar" => match argv.as_slice() {
+            [u, v, ..] => {
+                let st = core.lock();
+                match st.channels.get(*u) {
+                    Some(c) => c.var(v).unwrap_or("_undef_").to_owned(),
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            _ => "-USAGE: <uuid> <var>\n".into(),
+        },
+        "uuid_setvar" => match argv.as_slice() {
+            [u, v, rest @ ..] => {
+                let mut st = core.lock();
+                match st.channels.get_mut(*u) {
+                    Some(c) if rest.is_empty() => {
+                        c.unset_var(v);
+                        "+OK\n".into()
+                    }
+                    Some(c) => {
+                        c.set_var(v, &rest.join(" "));
+                        "+OK\n".into()
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            _ => "-USAGE: <uuid> <var> [value]\n".into(),
+        },
+        "uuid_kill" => match argv.as_slice() {
+            [u, rest @ ..] => {
+                let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");
+                match core.hangup(u, cause) {
+                    Ok(()) => "+OK\n".into(),
+                    Err(_) => "-ERR No such channel!\n".into(),
+                }
+            }
+            [] => "-USAGE: <uuid> [cause]\n".into(),
+        },
+        "uuid_bridge" => uuid_bridge(core, &argv),
+        "uuid_transfer" => uuid_transfer(core, &argv),
+        "uuid_hold" => uuid_hold(core, &argv),
+        "uuid_send_dtmf" | "uuid_recv_dtmf" => uuid_dtmf(core, cmd, &argv),
+        "uuid_record" => match argv.as_slice() {
+            [u, _action, ..] => {
+                if core.lock().channels.contains_key(*u) {
+                    "+OK Success\n".into()
+                } else {
+                    "-ERR Cannot locate session!\n".into()
+                }
+            }
+            _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
+                .into(),
+        },
+        other => format!("-ERR {other} Command not found!\n"),
+    }
+}
+
+fn status(core: &Core) -> String {
+    let st = core.lock();
+    let up = st.started.elapsed();
+    let s = up.as_secs();
+    let live = st.channels.len();
+    let total = st.sessions_since_start;
+    format!(
+        "UP 0 years, {} days, {} hours, {} minutes, {} seconds, {} milliseconds, {} microseconds\n\
+         FreeSWITCH (Version 1.11.3-dev  64bit) is ready\n\
+         {total} session(s) since startup\n\
+         {live} session(s) - peak {total}, last 5min {total} \n\
+         0 session(s) per Sec out of max 30, peak {total}, last 5min {total} \n\
+         1000 session(s) max\n\
+         min idle cpu 0.00/98.87\n\
+         Current Stack Size/Max 240K/8192K\n",
+        s / 86_400,
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60,
+        up.subsec_millis(),
+        up.subsec_micros() % 1000,
+    )
+}
+
+/// Splits on spaces, keeping single-quoted groups together.
+fn split_quoted(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+async fn originate_cmd(core: &Core, args: &str) -> String {
+    let argv = split_quoted(args);
+    let (Some(dial), Some(target)) = (argv.first(), argv.get(1)) else {
+        return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n".into();
+    };
+    let (vars, _) = originate::split_vars(dial);
+    let timeout = argv
+        .get(6)
+        .and_then(|t| t.parse::<u64>().ok())
+        .or_else(|| {
+            vars.iter()
+                .find(|(k, _)| k == "originate_timeout")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .unwrap_or(60);
+    match originate::dial(core, dial, Duration::from_secs(timeout)).await {
+        Ok(uuid) => {
+            originate::run_target(core, &uuid, target);
+            format!("+OK {uuid}\n")
+        }
+        Err(cause) => format!("-ERR {cause}\n"),
+    }
+}
+
+fn show(core: &Core, args: &str) -> String {
+    let st = core.lock();
+    let json = args.ends_with("as json");
+    let uuids = st.channel_order();
+    if !args.starts_with("channels") && !args.starts_with("calls") {
+        return "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n".into();
+    }
+    if args.contains("count") && !json {
+        return format!("\n{} total.\n", uuids.len());
+    }
+    if json {
+        if uuids.is_empty() {
+            return "{\"row_count\": 0}".into();
+        }
+        let rows: Vec<serde_json::Value> = uuids
+            .iter()
+            .filter_map(|u| st.channels.get(u))
+            .map(|c| {
+                let app = c.apps.first();
+                serde_json::json!({
+                    "uuid": c.uuid, "direction": c.direction.as_str(),
+                    "created_epoch": (c.profile.created_us / 1_000_000).to_string(),
+                    "name": c.name, "state": c.state.as_str(),
+                    "cid_name": c.profile.cid_name, "cid_num": c.profile.cid_number,
+                    "dest": c.profile.destination,
+                    "application": app.map(|a| a.name.clone()).unwrap_or_default(),
+                    "application_data": app.map(|a| a.arg.clone()).unwrap_or_default(),
+                    "dialplan": "xml", "context": c.profile.context,
+                    "hostname": st.cfg.hostname, "callstate": c.callstate.as_str(),
+                    "call_uuid": c.uuid,
+                })
+            })
+            .collect();
+        return serde_json::json!({"row_count": rows.len(), "rows": rows}).to_string();
+    }
+    let mut out = String::from(
+        "uuid,direction,created,created_epoch,name,state,cid_name,cid_num,ip_addr,dest,application,application_data,dialplan,context,read_codec,read_rate,read_bit_rate,write_codec,write_rate,write_bit_rate,secure,hostname,presence_id,presence_data,accountcode,callstate,callee_name,callee_num,callee_direction,call_uuid,sent_callee_name,sent_callee_num,initial_cid_name,initial_cid_num,initial_ip_addr,initial_dest,initial_dialplan,initial_context\n",
+    );
+    if uuids.is_empty() {
+        return "\n0 total.\n".into();
+    }
+    for c in uuids.iter().filter_map(|u| st.channels.get(u)) {
+        let app = c.apps.first();
+        out.push_str(&format!(
+            "{},{},,{},{},{},{},{},,{},{},{},xml,{},L16,8000,128000,L16,8000,128000,,{},,,,{},,,,{},,,{},{},,{},xml,{}\n",
+            c.uuid,
+            c.direction.as_str(),
+            c.profile.created_us / 1_000_000,
+            c.name,
+            c.state.as_str(),
+            c.profile.cid_name,
+            c.profile.cid_number,
+            c.profile.destination,
+            app.map(|a| a.name.as_str()).unwrap_or(""),
+            app.map(|a| a.arg.as_str()).unwrap_or(""),
+            c.profile.context,
+            st.cfg.hostname,
+            c.callstate.as_str(),
+            c.uuid,
+            c.profile.orig_cid_name,
+            c.profile.orig_cid_number,
+            c.profile.destination,
+            c.profile.context,
+        ));
+    }
+    out.push_str(&format!("\n{} total.\n", uuids.len()));
+    out
+}
+
+fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
+    let [a, b, ..] = argv else {
+        return "-USAGE: <uuid> <other_uuid>\n".into();
+    };
+    let mut st = core.lock();
+    if !st.channels.contains_key(*a) || !st.channels.contains_key(*b) {
+        return "-ERR Invalid uuid\n".into();
+    }
+    for u in [*a, *b] {
+        super::conference::leave(core, &mut st, u);
+        let parked = st
+            .channels
+            .get(u)
+            .is_some_and(|c| c.apps.last().is_some_and(|x| x.name == "park"));
+        if parked {
+            super::events::channel_event(&mut st, u, "CHANNEL_UNPARK", &[], &[]);
+        }
+        super::apps::complete_all(&mut st, u);
+        if let Some(c) = st.channels.get(u).and_then(|c| c.bridged_to.clone()) {
+            lifecycle::unbridge(&mut st, u, &c);
+        }
+        lifecycle::set_state(&mut st, u, ChannelState::Execute);
+    }
+    lifecycle::bridge(&mut st, a, b);
+    format!("+OK {b}\n")
+}
+
+fn uuid_transfer(core: &Core, argv: &[&str]) -> String {
+    let usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n";
+    let Some(uuid) = argv.first() else {
+        return usage.into();
+    };
+    let mut rest = &argv[1..];
+    let mut both = false;
+    let mut bleg = false;
+    match rest.first() {
+        Some(&"-both") => {
+            both = true;
+            rest = &rest[1..];
+        }
+        Some(&"-bleg") => {
+            bleg = true;
+            rest = &rest[1..];
+        }
+        _ => {}
+    }
+    let Some(dest) = rest.first() else {
+        return usage.into();
+    };
+    let inline = rest.get(1) == Some(&"inline");
+    let mut st = core.lock();
+    let Some(partner) = st.channels.get(*uuid).map(|c| c.bridged_to.clone()) else {
+        return "-ERR No such channel!\n".into();
+    };
+    let targets: Vec<String> = match (both, bleg, partner) {
+        (true, _, Some(p)) => vec![(*uuid).to_owned(), p],
+        (_, true, Some(p)) => vec![p],
+        _ => vec![(*uuid).to_owned()],
+    };
+    if both {
+        // Both legs move: neither may tear the other down when the bridge breaks.
+        for t in &targets {
+            if let Some(c) = st.channels.get_mut(t) {
+                c.set_var("park_after_bridge", "true");
+            }
+        }
+    }
+    for t in targets {
+        lifecycle::transfer(core, &mut st, &t, dest, inline);
+    }
+    "+OK\n".into()
+}
+
+fn uuid_hold(core: &Core, argv: &[&str]) -> String {
+    let (mode, uuid) = match argv {
+        [m @ ("off" | "toggle"), u, ..] => (*m, Some(*u)),
+        [m @ ("off" | "toggle")] => (*m, None),
+        [u, ..] => ("on", Some(*u)),
+        [] => return "-USAGE: [off|toggle] <uuid> [<display>]\n-ERR Operation failed\n".into(),
+    };
+    let Some(uuid) = uuid else {
+        return "+OK Success\n".into();
+    };
+    let mut st = core.lock();
+    let Some(held) = st.channels.get(uuid).map(|c| c.held) else {
+        return "+OK Success\n".into();
+    };
+    let on = match mode {
+        "off" => false,
+        "toggle" => !held,
+        _ => true,
+    };
+    if lifecycle::hold(&mut st, uuid, on) {
+        "+OK Success\n".into()
+    } else {
+        "-ERR Operation failed\n".into()
+    }
+}
+
+fn uuid_dtmf(core: &Core, cmd: &str, argv: &[&str]) -> String {
+    let [uuid, digits, ..] = argv else {
+        return "-USAGE: <uuid> <dtmf_data>\n".into();
+    };
+    let mut st = core.lock();
+    if !st.channels.contains_key(*uuid) {
+        return "-ERR Cannot locate session!\n".into();
+    }
+    for (d, dur) in dtmf::parse_digits(digits) {
+        let origin = DtmfOrigin::Api(cmd.to_owned());
+        if cmd == "uuid_send_dtmf" {
+            dtmf::send_out(core, &mut st, uuid, d, dur, origin);
+        } else {
+            dtmf::receive(core, &mut st, uuid, d, dur, "APP", origin);
+        }
+    }
+    if cmd == "uuid_send_dtmf" {
+        format!("+OK {uuid} sent DTMF {digits}.\n")
+    } else {
+        format!("+OK {uuid} received DTMF {digits}.\n")
+    }
+}

@@ -1,0 +1,318 @@
+//! Conferences: members with ids from one process-wide counter, join flags, relationships, holds, the
+//! `conference::maintenance` events, and destruction (empty / endconf / mintwo).
+
+use super::events::{channel_basic, common, deliver};
+use super::state::State;
+use super::{Core, apps};
+
+/// A relationship `a -> b` set by `conference <c> relate a b ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Relation {
+    pub nospeak: bool,
+    pub nohear: bool,
+}
+
+/// One member.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: u32,
+    pub uuid: String,
+    pub can_hear: bool,
+    pub can_speak: bool,
+    pub hold: bool,
+    /// The file a held member hears instead of the mix.
+    pub hold_file: Option<String>,
+    pub dist_dtmf: bool,
+    pub skip_dtmf: bool,
+    pub endconf: bool,
+    pub mintwo: bool,
+    pub moderator: bool,
+    pub nomoh: bool,
+    /// Relationships from this member: (other id, relation).
+    pub relations: Vec<(u32, Relation)>,
+}
+
+/// One running conference.
+#[derive(Debug, Clone)]
+pub struct Conference {
+    pub name: String,
+    pub uuid: String,
+    pub profile: String,
+    pub members: Vec<Member>,
+    pub floor: Option<u32>,
+    pub created: std::time::Instant,
+}
+
+impl Conference {
+    pub fn member(&self, id: u32) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    pub fn member_mut(&mut self, id: u32) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.id == id)
+    }
+
+    pub fn related(&self, from: u32, to: u32) -> Option<Relation> {
+        self.member(from)
+            .and_then(|m| m.relations.iter().find(|(o, _)| *o == to).map(|(_, r)| *r))
+    }
+}
+
+/// The caller-controls group of a profile (recorded config: `confpay` has `none`).
+pub fn profile_caller_controls(profile: &str) -> &'static str {
+    match profile {
+        "confpay" => "none",
+        _ => "default",
+    }
+}
+
+/// Parses `name[@profile][+pin][+flags{a|b}]`.
+pub fn parse_target(arg: &str) -> (String, String, Vec<String>) {
+    let mut flags = Vec::new();
+    let mut rest = arg.trim().to_owned();
+    if let Some(start) = rest.find("+flags{") {
+        let tail = &rest[start + 7..];
+        let end = tail.find('}').unwrap_or(tail.len());
+        flags = tail[..end]
+            .split(['|', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        rest.truncate(start);
+    }
+    let rest = rest.split('+').next().unwrap_or("").to_owned();
+    let (name, profile) = match rest.split_once('@') {
+        Some((n, p)) => (n.to_owned(), p.to_owned()),
+        None => (rest, "default".to_owned()),
+    };
+    (name, profile, flags)
+}
+
+fn conf_headers(h: &mut crate::esl::Headers, c: &Conference) {
+    h.push("Conference-Name", &c.name);
+    h.push("Conference-Domain", "127.0.0.1");
+    h.push("Conference-Size", &c.members.len().to_string());
+    h.push("Conference-Ghosts", "0");
+    h.push("Conference-Profile-Name", &c.profile);
+    h.push("Conference-Unique-ID", &c.uuid);
+}
+
+fn member_headers(h: &mut crate::esl::Headers, st: &State, c: &Conference, m: &Member) {
+    h.push(
+        "Floor",
+        if c.floor == Some(m.id) {
+            "true"
+        } else {
+            "false"
+        },
+    );
+    if let Some(ch) = st.channels.get(&m.uuid) {
+        channel_basic(h, ch);
+    }
+    let b = |v: bool| if v { "true" } else { "false" };
+    h.push("Video", "false");
+    h.push("Hear", b(m.can_hear));
+    h.push("See", "true");
+    h.push("Speak", b(m.can_speak));
+    h.push("Talking", "false");
+    h.push("Mute-Detect", "false");
+    h.push("Hold", b(m.hold));
+    h.push("Member-ID", &m.id.to_string());
+    h.push(
+        "Member-Type",
+        if m.moderator { "moderator" } else { "member" },
+    );
+    h.push("Member-Ghost", "false");
+    h.push("Energy-Level", "0");
+    h.push("Current-Energy", "0");
+}
+
+/// Fires a `conference::maintenance` event. `member` adds the member block; `extra` goes after `Action`.
+pub(crate) fn fire(
+    st: &mut State,
+    conf: &str,
+    action: &str,
+    member: Option<u32>,
+    extra: &[(&str, &str)],
+) {
+    let Some(c) = st.conferences.get(conf).cloned() else {
+        return;
+    };
+    let mut h = common(st, "CUSTOM", Some("conference::maintenance"), action);
+    conf_headers(&mut h, &c);
+    if let Some(m) = member.and_then(|id| c.member(id)) {
+        member_headers(&mut h, st, &c, m);
+    }
+    h.push("Action", action);
+    for (n, v) in extra {
+        h.push(n, v);
+    }
+    deliver(st, h, None);
+}
+
+/// `floor-change` as recorded: conference headers, Action, Old-ID, then the new holder's block, New-ID.
+fn floor_change(st: &mut State, conf: &str, old: Option<u32>, new: Option<u32>) {
+    let Some(c) = st.conferences.get(conf).cloned() else {
+        return;
+    };
+    let mut h = common(
+        st,
+        "CUSTOM",
+        Some("conference::maintenance"),
+        "floor-change",
+    );
+    conf_headers(&mut h, &c);
+    h.push("Action", "floor-change");
+    h.push("Old-ID", &old.map_or("none".into(), |i| i.to_string()));
+    if let Some(m) = new.and_then(|id| c.member(id)) {
+        conf_headers(&mut h, &c);
+        member_headers(&mut h, st, &c, m);
+    }
+    h.push("New-ID", &new.map_or("none".into(), |i| i.to_string()));
+    deliver(st, h, None);
+}
+
+/// The `conference` application: joins `uuid` to the conference named in `arg`.
+pub(crate) fn join(st: &mut State, uuid: &str, arg: &str) {
+    let (name, profile, mut flags) = parse_target(arg);
+    if let Some(extra) = st
+        .channels
+        .get(uuid)
+        .and_then(|c| c.var("conference_member_flags"))
+    {
+        flags.extend(
+            extra
+                .split(['|', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    if !st.conferences.contains_key(&name) {
+        st.conferences.insert(
+            name.clone(),
+            Conference {
+                name: name.clone(),
+                uuid: uuid::Uuid::new_v4().to_string(),
+                profile: profile.clone(),
+                members: Vec::new(),
+                floor: None,
+                created: std::time::Instant::now(),
+            },
+        );
+        fire(st, &name, "conference-create", None, &[]);
+    }
+    st.member_counter += 1;
+    let id = st.member_counter;
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    let member = Member {
+        id,
+        uuid: uuid.to_owned(),
+        can_hear: !has("deaf"),
+        can_speak: !has("mute"),
+        hold: false,
+        hold_file: None,
+        dist_dtmf: has("dist-dtmf"),
+        skip_dtmf: has("skip-dtmf"),
+        endconf: has("endconf"),
+        mintwo: has("mintwo"),
+        moderator: has("moderator"),
+        nomoh: has("nomoh"),
+        relations: Vec::new(),
+    };
+    if let Some(ch) = st.channels.get_mut(uuid) {
+        ch.member = Some((name.clone(), id));
+        ch.set_var("conference_member_id", &id.to_string());
+        ch.set_var("conference_name", &name);
+    }
+    let first = match st.conferences.get_mut(&name) {
+        Some(c) => {
+            c.members.push(member);
+            c.members.len() == 1
+        }
+        None => false,
+    };
+    fire(st, &name, "add-member", Some(id), &[]);
+    if first {
+        if let Some(c) = st.conferences.get_mut(&name) {
+            c.floor = Some(id);
+        }
+        floor_change(st, &name, None, Some(id));
+    }
+}
+
+/// Removes `uuid` from its conference (hangup, kick, transfer, bridge, caller-control). Fires
+/// del-member and, when the conference ends, conference-destroy; ends the other members' `conference`
+/// apps (hanging them up unless `hangup_after_conference=false`) when it is destroyed with members left.
+pub(crate) fn leave(core: &Core, st: &mut State, uuid: &str) {
+    let Some((name, id)) = st.channels.get_mut(uuid).and_then(|c| c.member.take()) else {
+        return;
+    };
+    let Some(c) = st.conferences.get(&name) else {
+        return;
+    };
+    let leaver = c.member(id).cloned();
+    if c.floor == Some(id) {
+        floor_change(st, &name, Some(id), None);
+        if let Some(c) = st.conferences.get_mut(&name) {
+            c.floor = None;
+        }
+    }
+    fire(st, &name, "del-member", Some(id), &[]);
+    let Some(c) = st.conferences.get_mut(&name) else {
+        return;
+    };
+    c.members.retain(|m| m.id != id);
+    for m in &mut c.members {
+        m.relations.retain(|(o, _)| *o != id);
+    }
+    let endconf = leaver.as_ref().is_some_and(|m| m.endconf);
+    let mintwo = c.members.len() < 2 && c.members.iter().any(|m| m.mintwo);
+    if c.members.is_empty() || endconf || mintwo {
+        destroy(core, st, &name);
+    }
+}
+
+/// Ends a conference: remaining members leave; each member's channel hangs up unless its
+/// `hangup_after_conference` is false (then its `conference` app returns and the dialplan continues).
+pub(crate) fn destroy(core: &Core, st: &mut State, name: &str) {
+    let remaining: Vec<String> = st
+        .conferences
+        .get(name)
+        .map(|c| c.members.iter().map(|m| m.uuid.clone()).collect())
+        .unwrap_or_default();
+    for uuid in &remaining {
+        leave_quietly(st, uuid, name);
+    }
+    fire(st, name, "conference-destroy", None, &[]);
+    st.conferences.remove(name);
+    for uuid in remaining {
+        let keep = st
+            .channels
+            .get(&uuid)
+            .and_then(|c| c.var("hangup_after_conference"))
+            .is_some_and(|v| !super::channel::switch_true(v));
+        if keep {
+            apps::finish_top(core, st, &uuid, "conference", "_none_");
+        } else {
+            super::lifecycle::hangup(core, st, &uuid, "NORMAL_CLEARING");
+        }
+    }
+}
+
+fn leave_quietly(st: &mut State, uuid: &str, name: &str) {
+    let id = st
+        .channels
+        .get_mut(uuid)
+        .and_then(|c| c.member.take())
+        .map(|(_, id)| id);
+    if let Some(id) = id {
+        fire_del_before_remove(st, name, id);
+        if let Some(c) = st.conferences.get_mut(name) {
+            c.members.retain(|m| m.id != id);
+        }
+    }
+}
+
+fn fire_del_before_remove(st: &mut State, name: &str, id: u32) {
+    fire(st, name, "del-member", Some(id), &[]);
+}

@@ -1,0 +1,381 @@
+//! Channel transitions and the events they fire: create, answer, hangup, bridge/unbridge, hold, park,
+//! transfer, incoming calls.
+
+use super::channel::{CallState, CallerProfile, Channel, ChannelState, Direction};
+use super::events::{channel_event, now_us};
+use super::state::State;
+use super::{Core, SimError, apps, conference};
+use crate::sim::party::Party;
+use std::collections::VecDeque;
+
+/// Inserts a new channel (no events yet).
+pub(crate) fn new_channel(
+    st: &mut State,
+    uuid: String,
+    name: String,
+    direction: Direction,
+    profile: CallerProfile,
+    party: Option<Party>,
+) -> String {
+    st.session_counter += 1;
+    st.sessions_since_start += 1;
+    let mut vars = vec![
+        ("direction".to_owned(), direction.as_str().to_owned()),
+        ("uuid".to_owned(), uuid.clone()),
+        ("call_uuid".to_owned(), uuid.clone()),
+        ("session_id".to_owned(), st.session_counter.to_string()),
+        ("channel_name".to_owned(), name.clone()),
+        ("read_codec".to_owned(), "L16".to_owned()),
+        ("read_rate".to_owned(), "8000".to_owned()),
+        ("write_codec".to_owned(), "L16".to_owned()),
+        ("write_rate".to_owned(), "8000".to_owned()),
+    ];
+    if direction == Direction::Outbound {
+        vars.insert(1, ("is_outbound".to_owned(), "true".to_owned()));
+    }
+    if let Some(p) = &party {
+        p.attach(&uuid);
+    }
+    let ch = Channel {
+        uuid: uuid.clone(),
+        name,
+        direction,
+        state: ChannelState::Init,
+        callstate: CallState::Down,
+        answered: false,
+        hit_dialplan: direction == Direction::Inbound,
+        hangup_cause: None,
+        profile,
+        vars,
+        party,
+        apps: Vec::new(),
+        loopback_peer: None,
+        orphaned: false,
+        dialplan: VecDeque::new(),
+        execs: VecDeque::new(),
+        socket: None,
+        bridged_to: None,
+        other_leg: None,
+        held: false,
+        playing: None,
+        member: None,
+        pending_dtmf: VecDeque::new(),
+    };
+    st.channels.insert(uuid.clone(), ch);
+    st.order.push(uuid.clone());
+    uuid
+}
+
+pub(crate) fn set_state(st: &mut State, uuid: &str, state: ChannelState) {
+    let Some(ch) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    if ch.state == state {
+        return;
+    }
+    ch.state = state;
+    channel_event(st, uuid, "CHANNEL_STATE", &[], &[]);
+}
+
+pub(crate) fn set_callstate(st: &mut State, uuid: &str, cs: CallState) {
+    let Some(ch) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    if ch.callstate == cs {
+        return;
+    }
+    let old = ch.callstate;
+    ch.callstate = cs;
+    let num = cs.number().to_string();
+    channel_event(
+        st,
+        uuid,
+        "CHANNEL_CALLSTATE",
+        &[
+            ("Original-Channel-Call-State", old.as_str()),
+            ("Channel-Call-State-Number", &num),
+        ],
+        &[],
+    );
+}
+
+/// Marks a channel answered (CHANNEL_ANSWER, then callstate ACTIVE); a loopback pair answers together.
+pub(crate) fn answer(st: &mut State, uuid: &str) {
+    let Some(ch) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    if ch.answered || !ch.alive() {
+        return;
+    }
+    ch.answered = true;
+    ch.profile.answered_us = now_us();
+    ch.set_var("endpoint_disposition", "ANSWER");
+    let peer = ch.loopback_peer.clone();
+    if let Some(p) = &ch.party {
+        p.mark_answered();
+    }
+    channel_event(st, uuid, "CHANNEL_ANSWER", &[], &[]);
+    set_callstate(st, uuid, CallState::Active);
+    if let Some(peer) = peer {
+        answer(st, &peer);
+    }
+}
+
+/// Hangs a channel up: CHANNEL_HANGUP, leaves its conference/bridge, completes its apps, then the
+/// CS_HANGUP / HANGUP / CS_REPORTING / HANGUP_COMPLETE / DESTROY sequence; its loopback peer follows.
+pub(crate) fn hangup(core: &Core, st: &mut State, uuid: &str, cause: &str) {
+    let Some(ch) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    if !ch.alive() {
+        return;
+    }
+    ch.hangup_cause = Some(cause.to_owned());
+    ch.profile.hangup_us = now_us();
+    ch.set_var("hangup_cause", cause);
+    let peer = ch.loopback_peer.clone();
+    let partner = ch.bridged_to.clone();
+    let party = ch.party.clone();
+    channel_event(st, uuid, "CHANNEL_HANGUP", &[], &[]);
+    conference::leave(core, st, uuid);
+    if let Some(partner) = partner {
+        unbridge(st, uuid, &partner);
+        after_bridge(core, st, &partner);
+    }
+    apps::complete_all(st, uuid);
+    set_state(st, uuid, ChannelState::Hangup);
+    set_callstate(st, uuid, CallState::Hangup);
+    set_state(st, uuid, ChannelState::Reporting);
+    channel_event(
+        st,
+        uuid,
+        "CHANNEL_HANGUP_COMPLETE",
+        &[("Hangup-Cause", cause)],
+        &[],
+    );
+    channel_event(st, uuid, "CHANNEL_DESTROY", &[], &[]);
+    set_state(st, uuid, ChannelState::Destroy);
+    st.channels.remove(uuid);
+    if let Some(p) = party {
+        p.mark_hung_up();
+    }
+    if let Some(peer) = peer {
+        hangup(core, st, &peer, cause);
+    }
+}
+
+/// Bridges `a` (originator) and `b`: one CHANNEL_BRIDGE on `a`.
+pub(crate) fn bridge(st: &mut State, a: &str, b: &str) {
+    let now = now_us();
+    for (x, y, kind) in [(a, b, "originatee"), (b, a, "originator")] {
+        if let Some(ch) = st.channels.get_mut(x) {
+            ch.bridged_to = Some(y.to_owned());
+            ch.other_leg = Some((y.to_owned(), kind));
+            ch.profile.bridged_us = now;
+            ch.playing = None;
+            ch.set_var("bridge_uuid", y);
+            ch.set_var("last_bridge_to", y);
+        }
+    }
+    channel_event(
+        st,
+        a,
+        "CHANNEL_BRIDGE",
+        &[("Bridge-A-Unique-ID", a), ("Bridge-B-Unique-ID", b)],
+        &[],
+    );
+}
+
+/// Ends a bridge: CHANNEL_UNBRIDGE on the originator side.
+pub(crate) fn unbridge(st: &mut State, x: &str, y: &str) {
+    let a_is_x = st
+        .channels
+        .get(x)
+        .and_then(|c| c.other_leg.as_ref())
+        .is_some_and(|(_, k)| *k == "originatee");
+    let (a, b) = if a_is_x { (x, y) } else { (y, x) };
+    for u in [x, y] {
+        if let Some(ch) = st.channels.get_mut(u) {
+            ch.bridged_to = None;
+            ch.held = false;
+            ch.playing = None;
+        }
+    }
+    let (a, b) = (a.to_owned(), b.to_owned());
+    channel_event(
+        st,
+        &a,
+        "CHANNEL_UNBRIDGE",
+        &[("Bridge-A-Unique-ID", &a), ("Bridge-B-Unique-ID", &b)],
+        &[],
+    );
+}
+
+/// What a leg does when its bridge ended under it: park_after_bridge, hangup_after_bridge, else its
+/// bridge app returns and its dialplan continues (hanging up if nothing is left).
+pub(crate) fn after_bridge(core: &Core, st: &mut State, uuid: &str) {
+    let Some(ch) = st.channels.get(uuid) else {
+        return;
+    };
+    if !ch.alive() {
+        return;
+    }
+    if ch.var_true("park_after_bridge") {
+        apps::complete_all(st, uuid);
+        apps::run_app(core, st, uuid, "park", "", None, false);
+    } else if ch.var_true("hangup_after_bridge") {
+        hangup(core, st, uuid, "NORMAL_CLEARING");
+    } else {
+        apps::complete_all(st, uuid);
+        apps::start_next(core, st, uuid);
+    }
+}
+
+/// `uuid_hold` / `uuid_hold off`: SIP-leg semantics. Returns false when the operation fails.
+pub(crate) fn hold(st: &mut State, uuid: &str, on: bool) -> bool {
+    let Some(ch) = st.channels.get(uuid) else {
+        return false;
+    };
+    if ch.held == on {
+        return false;
+    }
+    let partner = ch.bridged_to.clone();
+    let music = ch
+        .var("temp_hold_music")
+        .or_else(|| ch.var("hold_music"))
+        .unwrap_or("local_stream://moh")
+        .to_owned();
+    if let Some(ch) = st.channels.get_mut(uuid) {
+        ch.held = on;
+        if on {
+            ch.profile.last_hold_us = now_us();
+        }
+    }
+    if on {
+        set_callstate(st, uuid, CallState::Held);
+        channel_event(st, uuid, "CHANNEL_HOLD", &[], &[]);
+        if let Some(p) = partner {
+            if let Some(pc) = st.channels.get_mut(&p) {
+                pc.playing = Some(music.clone());
+            }
+            channel_event(
+                st,
+                &p,
+                "CHANNEL_EXECUTE",
+                &[],
+                &[("Application", "playback"), ("Application-Data", &music)],
+            );
+        }
+    } else {
+        set_callstate(st, uuid, CallState::Unheld);
+        set_callstate(st, uuid, CallState::Active);
+        channel_event(st, uuid, "CHANNEL_UNHOLD", &[], &[]);
+        if let Some(p) = partner
+            && let Some(pc) = st.channels.get_mut(&p)
+        {
+            pc.playing = None;
+        }
+    }
+    true
+}
+
+/// Transfers a channel to `dest` (an extension or an `app:arg` inline list): it leaves bridge and
+/// conference, its running apps end and the new actions run.
+pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inline: bool) {
+    let actions: VecDeque<(String, String)> = if inline {
+        dest.split(',')
+            .map(|a| match a.split_once(':') {
+                Some((app, arg)) => (app.to_owned(), arg.to_owned()),
+                None => (a.to_owned(), String::new()),
+            })
+            .collect()
+    } else {
+        st.extensions
+            .iter()
+            .find(|e| e.destination == dest)
+            .map(|e| e.actions.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let partner = st.channels.get(uuid).and_then(|c| c.bridged_to.clone());
+    conference::leave(core, st, uuid);
+    if let Some(ch) = st.channels.get_mut(uuid) {
+        ch.profile.transfer_source = Some(format!(
+            "{}:{}:uuid_br:{}",
+            now_us() / 1_000_000,
+            ch.uuid,
+            dest
+        ));
+        ch.profile.transfer_us = now_us();
+        ch.profile.destination = dest.to_owned();
+        ch.dialplan = actions;
+        ch.orphaned = false;
+        ch.socket = None;
+    }
+    if let Some(p) = partner {
+        unbridge(st, uuid, &p);
+        after_bridge(core, st, &p);
+    }
+    apps::complete_all(st, uuid);
+    if actions_empty(st, uuid) {
+        hangup(core, st, uuid, "NO_ROUTE_DESTINATION");
+        return;
+    }
+    apps::start_next(core, st, uuid);
+}
+
+fn actions_empty(st: &State, uuid: &str) -> bool {
+    st.channels.get(uuid).is_none_or(|c| c.dialplan.is_empty())
+}
+
+/// A call from `party` arrives for `destination` and runs the dialplan.
+pub(crate) fn incoming_call(
+    core: &Core,
+    party: &Party,
+    destination: &str,
+    cid_name: &str,
+    cid_number: &str,
+) -> Result<String, SimError> {
+    let mut st = core.lock();
+    let actions: VecDeque<(String, String)> = st
+        .extensions
+        .iter()
+        .find(|e| e.destination == destination)
+        .map(|e| e.actions.iter().cloned().collect())
+        .ok_or_else(|| SimError::NoSuchExtension {
+            destination: destination.into(),
+        })?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let now = now_us();
+    let profile = CallerProfile {
+        cid_name: cid_name.into(),
+        cid_number: cid_number.into(),
+        orig_cid_name: cid_name.into(),
+        orig_cid_number: cid_number.into(),
+        ani: cid_number.into(),
+        destination: destination.into(),
+        context: "default".into(),
+        source: "mod_sofia".into(),
+        created_us: now,
+        ..CallerProfile::default()
+    };
+    let name = format!("sofia/internal/{cid_number}@127.0.0.1");
+    new_channel(
+        &mut st,
+        uuid.clone(),
+        name,
+        Direction::Inbound,
+        profile,
+        Some(party.clone()),
+    );
+    if let Some(ch) = st.channels.get_mut(&uuid) {
+        ch.dialplan = actions;
+    }
+    set_state(&mut st, &uuid, ChannelState::Init);
+    channel_event(&mut st, &uuid, "CHANNEL_STATE", &[], &[]);
+    channel_event(&mut st, &uuid, "CHANNEL_CREATE", &[], &[]);
+    set_state(&mut st, &uuid, ChannelState::Routing);
+    set_callstate(&mut st, &uuid, CallState::Ringing);
+    set_state(&mut st, &uuid, ChannelState::Execute);
+    apps::start_next(core, &mut st, &uuid);
+    Ok(uuid)
+}
