@@ -256,12 +256,19 @@ mod tests {
 
     #[test]
     fn lookup_is_by_name_case_insensitive_first_wins() {
-        let h: Headers = [("Content-Length", "56"), ("X", "1"), ("content-length", "57")]
-            .into_iter()
-            .collect();
+        let h: Headers = [
+            ("Content-Length", "56"),
+            ("X", "1"),
+            ("content-length", "57"),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(h.get("CONTENT-LENGTH"), Some("56"));
         assert_eq!(h.get_last("Content-Length"), Some("57"));
-        assert_eq!(h.get_all("content-length").collect::<Vec<_>>(), ["56", "57"]);
+        assert_eq!(
+            h.get_all("content-length").collect::<Vec<_>>(),
+            ["56", "57"]
+        );
         assert_eq!(h.get("missing"), None);
         assert_eq!(h.len(), 3);
     }

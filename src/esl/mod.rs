@@ -6,3 +6,10 @@
 pub mod frame;
 
 pub use frame::{ContentType, Event, Frame, Headers};
+pub mod codec;
+pub mod error;
+pub mod parser;
+pub mod splitter;
+
+pub use codec::EslCodec;
+pub use error::WireError;
