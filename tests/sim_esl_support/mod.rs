@@ -115,7 +115,7 @@ impl Client {
             if let Some(f) = self.take_frame() {
                 return Some(f);
             }
-            let mut chunk = [0u8; 65536];
+            let mut chunk = vec![0u8; 65536];
             match tokio::time::timeout_at(deadline, self.sock.read(&mut chunk)).await {
                 Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
                 Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
@@ -160,7 +160,7 @@ impl Client {
     pub async fn closed_within(&mut self, wait: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let mut chunk = [0u8; 65536];
+            let mut chunk = vec![0u8; 65536];
             match tokio::time::timeout_at(deadline, self.sock.read(&mut chunk)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => return true,
                 Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),

@@ -206,6 +206,7 @@ async fn connect<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>) -> Flow {
     let Some(data) = conn.core.channel_data(&uuid) else {
         return Flow::Close;
     };
+    let data = with_channel_profile(data);
     if let Some(name) = data.get("Channel-Name") {
         conn.st.channel_name = name.to_owned();
     }
@@ -223,6 +224,35 @@ async fn connect<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>) -> Flow {
         conn.core.socket_connected(&uuid);
     }
     Flow::Continue
+}
+
+/// mod_event_socket builds the connect reply as `switch_caller_profile_event_set_data(profile, "Channel")`
+/// followed by the channel's own data: the caller profile appears twice, first with the `Channel-` prefix
+/// right after the common headers. Adds that block from the `Caller-` one when the core's CHANNEL_DATA
+/// lacks it.
+fn with_channel_profile(data: crate::esl::Event) -> crate::esl::Event {
+    if data.headers.contains("Channel-Unique-ID") {
+        return data;
+    }
+    let mut h = crate::esl::Headers::new();
+    let mut inserted = false;
+    for (n, v) in data.headers.iter() {
+        if !inserted
+            && !(n.starts_with("Event-") || n.starts_with("FreeSWITCH-") || n == "Core-UUID")
+        {
+            for (cn, cv) in data.headers.iter() {
+                if let Some(rest) = cn.strip_prefix("Caller-") {
+                    h.push(&format!("Channel-{rest}"), cv);
+                }
+            }
+            inserted = true;
+        }
+        h.push(n, v);
+    }
+    crate::esl::Event {
+        headers: h,
+        body: data.body,
+    }
 }
 
 async fn myevents<W: AsyncWrite + Unpin + Send>(

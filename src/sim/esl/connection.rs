@@ -92,6 +92,11 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         if let Some(s) = self.st.session.as_deref()
             && ev.unique_id() == Some(s)
         {
+            if self.session_down {
+                // FreeSWITCH holds the session until the socket is gone: nothing of it (CHANNEL_DESTROY,
+                // the last CHANNEL_STATE) reaches this socket after CHANNEL_HANGUP_COMPLETE.
+                return;
+            }
             if let Some(name) = ev.get("Channel-Name") {
                 self.st.channel_name = name.to_owned();
             }
@@ -147,8 +152,8 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         self.out.shutdown().await;
     }
 
-    /// Runs the connection until it ends. `first_is_connect` is the outbound rule that the first
-    /// command's reply is discarded.
+    /// Runs the connection until it ends. `first_reply_discarded`: the outbound rule that the reply to
+    /// the first command is not sent (only `connect`, which writes CHANNEL_DATA itself, is answered).
     pub async fn run<R: AsyncRead + Unpin>(&mut self, mut reader: R, first_reply_discarded: bool) {
         let mut rx = self.core.subscribe();
         let mut drop_sig = self.faults.drop_signal();
