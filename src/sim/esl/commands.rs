@@ -237,9 +237,8 @@ fn with_channel_profile(data: crate::esl::Event) -> crate::esl::Event {
     let mut h = crate::esl::Headers::new();
     let mut inserted = false;
     for (n, v) in data.headers.iter() {
-        if !inserted
-            && !(n.starts_with("Event-") || n.starts_with("FreeSWITCH-") || n == "Core-UUID")
-        {
+        let common = n.starts_with("Event-") || n.starts_with("FreeSWITCH-") || n == "Core-UUID";
+        if !(inserted || common) {
             for (cn, cv) in data.headers.iter() {
                 if let Some(rest) = cn.strip_prefix("Caller-") {
                     h.push(&format!("Channel-{rest}"), cv);
