@@ -249,7 +249,7 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
         if parked {
             super::events::channel_event(&mut st, u, "CHANNEL_UNPARK", &[], &[]);
         }
-        super::apps::complete_all(&mut st, u);
+        super::apps::complete_all(&mut st, u, false);
         if let Some(c) = st.channels.get(u).and_then(|c| c.bridged_to.clone()) {
             lifecycle::unbridge(&mut st, u, &c);
         }

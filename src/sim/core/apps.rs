@@ -201,6 +201,10 @@ pub(crate) fn complete(core: &Core, st: &mut State, uuid: &str, generation: u64,
     {
         ch.playing = None;
     }
+    if let Some(ch) = st.channels.get_mut(uuid) {
+        ch.set_var("current_application_response", response);
+        ch.set_var("last_app", &app.name);
+    }
     fire_complete(st, uuid, &app, response);
     start_next(core, st, uuid);
 }
@@ -218,17 +222,37 @@ pub(crate) fn finish_top(core: &Core, st: &mut State, uuid: &str, name: &str, re
 }
 
 /// Every running app of a channel ends (hangup, transfer), top first, without continuing the dialplan.
-pub(crate) fn complete_all(st: &mut State, uuid: &str) {
+/// On hangup a playback reports `FILE PLAYED` (recorded); when broken off otherwise, `PLAYBACK ERROR`.
+/// The `socket` app reports the last application response, after CHANNEL_UNPARK (async mode).
+pub(crate) fn complete_all(st: &mut State, uuid: &str, hangup: bool) {
     while let Some(app) = st.channels.get_mut(uuid).and_then(|c| c.apps.pop()) {
-        if let Some(ch) = st.channels.get_mut(uuid) {
-            ch.playing = None;
-        }
-        let response = if app.name == "playback" {
-            "PLAYBACK ERROR"
-        } else {
-            "_none_"
+        let Some(ch) = st.channels.get_mut(uuid) else {
+            return;
         };
-        fire_complete(st, uuid, &app, response);
+        ch.playing = None;
+        let last = ch
+            .var("current_application_response")
+            .unwrap_or("_none_")
+            .to_owned();
+        let response = match app.name.as_str() {
+            "playback" if hangup => "FILE PLAYED".to_owned(),
+            "playback" => "PLAYBACK ERROR".to_owned(),
+            "socket" => {
+                if ch
+                    .socket
+                    .as_ref()
+                    .is_some_and(|s| s.connected && s.async_mode)
+                {
+                    channel_event(st, uuid, "CHANNEL_UNPARK", &[], &[]);
+                }
+                last
+            }
+            _ => "_none_".to_owned(),
+        };
+        if let Some(ch) = st.channels.get_mut(uuid) {
+            ch.set_var("current_application_response", &response);
+        }
+        fire_complete(st, uuid, &app, &response);
     }
 }
 
@@ -315,8 +339,13 @@ pub(crate) fn queue_execute(
 /// The outbound socket sent `connect`.
 pub(crate) fn socket_connected(core: &Core, uuid: &str) {
     let mut st = core.lock();
-    if let Some(s) = st.channels.get_mut(uuid).and_then(|c| c.socket.as_mut()) {
-        s.connected = true;
+    let Some(s) = st.channels.get_mut(uuid).and_then(|c| c.socket.as_mut()) else {
+        return;
+    };
+    s.connected = true;
+    if s.async_mode {
+        // Async mode: the socket app sits in switch_ivr_park, dequeuing sendmsg.
+        channel_event(&mut st, uuid, "CHANNEL_PARK", &[], &[]);
     }
     start_next(core, &mut st, uuid);
 }

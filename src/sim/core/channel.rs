@@ -203,6 +203,8 @@ pub struct Channel {
     pub member: Option<(String, u32)>,
     /// Digits the channel received (`uuid_recv_dtmf`/far end) not yet consumed by an app.
     pub pending_dtmf: VecDeque<char>,
+    /// Non-sensitive digits the channel consumed (`digits_dialed` at hangup).
+    pub digits_dialed: String,
 }
 
 impl Channel {

@@ -48,6 +48,10 @@ pub(crate) fn receive(
     let partner = ch.bridged_to.clone();
     let member = ch.member.clone();
     if !sensitive {
+        if let Some(ch) = st.channels.get_mut(uuid) {
+            ch.digits_dialed.push(d);
+            ch.set_var("last_dtmf_duration", &duration.to_string());
+        }
         let digit = d.to_string();
         let dur = duration.to_string();
         channel_event(

@@ -198,13 +198,12 @@ fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
             super::channel::Direction::Outbound => "inbound",
         }
     };
-    let id_prefix = if prefix == "Caller" { "Caller-" } else { "" };
     let pf = |n: &str| format!("{prefix}-{n}");
     h.push(&pf("Direction"), dir);
     h.push(&pf("Logical-Direction"), logical);
     h.push(&pf("Dialplan"), "xml");
-    h.push(&pf(&format!("{id_prefix}Caller-ID-Name")), &p.cid_name);
-    h.push(&pf(&format!("{id_prefix}Caller-ID-Number")), &p.cid_number);
+    h.push(&pf("Caller-ID-Name"), &p.cid_name);
+    h.push(&pf("Caller-ID-Number"), &p.cid_number);
     h.push(&pf("Orig-Caller-ID-Name"), &p.orig_cid_name);
     h.push(&pf("Orig-Caller-ID-Number"), &p.orig_cid_number);
     h.push(&pf("Callee-ID-Name"), &p.callee_name);

@@ -60,6 +60,7 @@ pub(crate) fn new_channel(
         playing: None,
         member: None,
         pending_dtmf: VecDeque::new(),
+        digits_dialed: String::new(),
     };
     st.channels.insert(uuid.clone(), ch);
     st.order.push(uuid.clone());
@@ -142,10 +143,11 @@ pub(crate) fn hangup(core: &Core, st: &mut State, uuid: &str, cause: &str) {
         unbridge(st, uuid, &partner);
         after_bridge(core, st, &partner);
     }
-    apps::complete_all(st, uuid);
+    apps::complete_all(st, uuid, true);
     set_state(st, uuid, ChannelState::Hangup);
     set_callstate(st, uuid, CallState::Hangup);
     set_state(st, uuid, ChannelState::Reporting);
+    set_timestamps(st, uuid, cause);
     channel_event(
         st,
         uuid,
@@ -161,6 +163,63 @@ pub(crate) fn hangup(core: &Core, st: &mut State, uuid: &str, cause: &str) {
     }
     if let Some(peer) = peer {
         hangup(core, st, &peer, cause);
+    }
+}
+
+/// Q.850 code of a hangup cause (`switch_channel_cause_q850`).
+pub(crate) fn q850(cause: &str) -> u32 {
+    match cause {
+        "UNALLOCATED_NUMBER" => 1,
+        "NO_ROUTE_DESTINATION" => 3,
+        "NORMAL_CLEARING" => 16,
+        "USER_BUSY" => 17,
+        "NO_USER_RESPONSE" => 18,
+        "NO_ANSWER" => 19,
+        "CALL_REJECTED" => 21,
+        "DESTINATION_OUT_OF_ORDER" => 27,
+        "NORMAL_TEMPORARY_FAILURE" => 41,
+        "ORIGINATOR_CANCEL" => 487,
+        "LOSE_RACE" => 502,
+        "MANAGER_REQUEST" => 503,
+        _ => 0,
+    }
+}
+
+/// The CDR variables `switch_channel_set_timestamps` adds before CHANNEL_HANGUP_COMPLETE, including
+/// `digits_dialed` (every non-sensitive digit the channel consumed, or `none`).
+fn set_timestamps(st: &mut State, uuid: &str, cause: &str) {
+    let Some(ch) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    let p = ch.profile.clone();
+    let end = now_us();
+    let dialed = if ch.digits_dialed.is_empty() {
+        "none".to_owned()
+    } else {
+        ch.digits_dialed.clone()
+    };
+    let bill = if p.answered_us > 0 {
+        end.saturating_sub(p.answered_us)
+    } else {
+        0
+    };
+    let dur = end.saturating_sub(p.created_us);
+    let vars = [
+        ("hangup_cause_q850", q850(cause).to_string()),
+        ("digits_dialed", dialed),
+        ("start_epoch", (p.created_us / 1_000_000).to_string()),
+        ("start_uepoch", p.created_us.to_string()),
+        ("answer_epoch", (p.answered_us / 1_000_000).to_string()),
+        ("answer_uepoch", p.answered_us.to_string()),
+        ("end_epoch", (end / 1_000_000).to_string()),
+        ("end_uepoch", end.to_string()),
+        ("duration", (dur / 1_000_000).to_string()),
+        ("billsec", (bill / 1_000_000).to_string()),
+        ("mduration", (dur / 1000).to_string()),
+        ("billmsec", (bill / 1000).to_string()),
+    ];
+    for (n, v) in vars {
+        ch.set_var(n, &v);
     }
 }
 
@@ -221,12 +280,12 @@ pub(crate) fn after_bridge(core: &Core, st: &mut State, uuid: &str) {
         return;
     }
     if ch.var_true("park_after_bridge") {
-        apps::complete_all(st, uuid);
+        apps::complete_all(st, uuid, false);
         apps::run_app(core, st, uuid, "park", "", None, false);
     } else if ch.var_true("hangup_after_bridge") {
         hangup(core, st, uuid, "NORMAL_CLEARING");
     } else {
-        apps::complete_all(st, uuid);
+        apps::complete_all(st, uuid, false);
         apps::start_next(core, st, uuid);
     }
 }
@@ -243,7 +302,7 @@ pub(crate) fn hold(st: &mut State, uuid: &str, on: bool) -> bool {
     let music = ch
         .var("temp_hold_music")
         .or_else(|| ch.var("hold_music"))
-        .unwrap_or("local_stream://moh")
+        .unwrap_or("tone_stream://%(200,1800,425);loops=-1")
         .to_owned();
     if let Some(ch) = st.channels.get_mut(uuid) {
         ch.held = on;
@@ -315,7 +374,7 @@ pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inli
         unbridge(st, uuid, &p);
         after_bridge(core, st, &p);
     }
-    apps::complete_all(st, uuid);
+    apps::complete_all(st, uuid, false);
     if actions_empty(st, uuid) {
         hangup(core, st, uuid, "NO_ROUTE_DESTINATION");
         return;

@@ -13,7 +13,8 @@
 //! | `lifecycle` | create / answer / hangup / bridge / hold / park transitions and their events |
 //! | `apps` | dialplan applications and `sendmsg` execute |
 //! | `dialplan` | extensions: destination -> list of applications |
-//! | `conference` | conferences, members, flags, relationships, the `conference` API |
+//! | `conference` | conferences, members, flags, relationships, maintenance events, end rules |
+//! | `conference_api` | the `conference` API command and its reply texts |
 //! | `dtmf` | DTMF routing: press, relay, caller-controls, sensitive_dtmf |
 //! | `api` | the API commands (`status`, `uuid_*`, `show channels`, ...) |
 //! | `originate` | `originate` dial strings and outcomes |
@@ -258,8 +259,8 @@ impl Core {
         lifecycle::incoming_call(self, party, destination, caller_id_name, caller_id_number)
     }
 
-    /// The far-end party of channel `uuid` presses `digits` (RFC2833; one digit each 100 ms of tokio time
-    /// is *not* simulated: the digits arrive in order, now).
+    /// The far-end party of channel `uuid` presses `digits` (RFC2833, `DTMF-Source: RTP`). Inter-digit
+    /// timing is not simulated: the digits arrive in order, now.
     pub fn press(&self, uuid: &str, digits: &str) -> Result<(), SimError> {
         let mut st = self.lock();
         if !st.channels.contains_key(uuid) {

@@ -145,9 +145,9 @@ fn create_leg(
         created_us: now,
         ..CallerProfile::default()
     };
-    let name = match loopback_ext {
-        Some(ext) => format!("loopback/{ext}-a"),
-        None => target.to_owned(),
+    let name = match (parts.first(), parts.get(1)) {
+        (Some(&"loopback"), Some(ext)) => format!("loopback/{ext}-a"),
+        _ => target.to_owned(),
     };
     lifecycle::new_channel(
         st,
