@@ -1,0 +1,236 @@
+//! Frame → [`Event`]: `text/event-plain` (here), `text/event-json` ([`super::event_json`]),
+//! `text/event-xml` ([`super::event_xml`]) and the outbound `connect` reply (a `command/reply` whose
+//! headers are a plain-serialized `CHANNEL_DATA` event).
+//!
+//! Whatever the wire format, the same FreeSWITCH event decodes to the same [`Event`] (header order
+//! aside where the formats order differently):
+//! - values are decoded (percent-decoding for plain and xml, see [`super::url`]); `_undef_` is `""`;
+//! - a multi-value header is one header whose value is `ARRAY::a|:b` (plain sends it so; json sends a
+//!   JSON array, xml repeats the element: both are joined back);
+//! - the event's own inner body is [`Event::body`] (`None` when absent or empty), and the serializer's
+//!   `Content-Length` announcing it is **not** a header. A `Content-Length` that was a real header of the
+//!   event (a `sendevent` whose sender supplied one) stays: on the plain wire it is the earlier of the
+//!   two `Content-Length` lines; only the last line, the one right before the blank line, governs the
+//!   body (FreeSWITCH's `switch_event_serialize` appends its own after all headers).
+
+use super::error::{EventFault, EventFormat, WireError};
+use super::frame::{ContentType, Event, Frame, Headers};
+use super::parser::{for_each_header, lossy};
+use super::splitter::parse_length;
+use super::url::push_event_value;
+use super::{event_json, event_xml};
+use bytes::Bytes;
+
+impl Frame {
+    /// The event this frame carries: `Some` for `text/event-plain|json|xml` and for a `command/reply`
+    /// with an `Event-Name` header (the outbound `connect` reply), `None` for every other frame.
+    pub fn event(&self) -> Result<Option<Event>, WireError> {
+        match &self.content_type {
+            ContentType::EventPlain => parse_plain(self.event_text(EventFormat::Plain)?).map(Some),
+            ContentType::EventJson => {
+                event_json::parse_json(self.event_text(EventFormat::Json)?).map(Some)
+            }
+            ContentType::EventXml => {
+                event_xml::parse_xml(self.event_text(EventFormat::Xml)?).map(Some)
+            }
+            ContentType::CommandReply if self.headers.contains("Event-Name") => {
+                Ok(Some(connect_reply(&self.headers)))
+            }
+            ContentType::CommandReply
+            | ContentType::AuthRequest
+            | ContentType::ApiResponse
+            | ContentType::DisconnectNotice
+            | ContentType::RudeRejection
+            | ContentType::LogData
+            | ContentType::Other(_) => Ok(None),
+        }
+    }
+
+    fn event_text(&self, format: EventFormat) -> Result<&Bytes, WireError> {
+        self.body
+            .as_ref()
+            .ok_or(WireError::malformed_event(format, EventFault::NoBody))
+    }
+}
+
+/// Decodes the text of a `text/event-plain` frame: `Name: urlencoded\n` lines, a blank line, then the
+/// inner body if the last header line is the serializer's `Content-Length`.
+pub fn parse_plain(text: &Bytes) -> Result<Event, WireError> {
+    let fail = |fault| WireError::malformed_event(EventFormat::Plain, fault);
+    // `block` holds whole header lines (each ending in `\n`); the blank line follows it.
+    let block_len = if text.first() == Some(&b'\n') {
+        0
+    } else {
+        memchr::memmem::find(text, b"\n\n").ok_or(fail(EventFault::Unterminated))? + 1
+    };
+    let block = &text[..block_len];
+    let rest_start = block_len + 1;
+    let rest_len = text.len() - rest_start;
+    let last_start = block[..block_len.saturating_sub(1)]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let last = &block[last_start..];
+    const NAME: &[u8] = b"Content-Length:";
+    let body_len = if last.len() > NAME.len() && last[..NAME.len()].eq_ignore_ascii_case(NAME) {
+        let value = last[NAME.len()..].strip_suffix(b"\n").unwrap_or_default();
+        Some(parse_length(value).ok_or(fail(EventFault::BadLength))?).filter(|&n| n > 0)
+    } else {
+        None
+    };
+    let (headers_block, body) = match body_len {
+        Some(n) if n == rest_len as u64 => (&block[..last_start], Some(text.slice(rest_start..))),
+        Some(declared) => {
+            return Err(fail(EventFault::LengthMismatch {
+                declared,
+                actual: rest_len,
+            }));
+        }
+        None if rest_len == 0 => (block, None),
+        None => {
+            return Err(fail(EventFault::UnannouncedBody { trailing: rest_len }));
+        }
+    };
+    let lines = memchr::memchr_iter(b'\n', headers_block).count();
+    let mut headers = Headers::with_capacity(lines, headers_block.len());
+    let mut scratch = Vec::new();
+    for_each_header(headers_block, |name, value| {
+        headers.push_with(&lossy(name), |s| push_event_value(s, value, &mut scratch));
+    })
+    .map_err(|line| fail(EventFault::HeaderLine { line }))?;
+    Ok(Event { headers, body })
+}
+
+/// The outbound `connect` reply's headers, decoded like a plain event's (`Reply-Text: %2BOK%0A` is
+/// `+OK\n`). Its frame-level `Content-Type: command/reply`, `Socket-Mode` and `Control` are kept.
+fn connect_reply(frame_headers: &Headers) -> Event {
+    let mut headers = Headers::with_capacity(frame_headers.len(), 0);
+    let mut scratch = Vec::new();
+    for (name, value) in frame_headers.iter() {
+        headers.push_with(name, |s| {
+            push_event_value(s, value.as_bytes(), &mut scratch)
+        });
+    }
+    Event {
+        headers,
+        body: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(text: &'static [u8]) -> Result<Event, WireError> {
+        parse_plain(&Bytes::from_static(text))
+    }
+
+    #[test]
+    fn plain_headers_are_decoded() {
+        let e = plain(b"Event-Name: CUSTOM\nX-Text: 100%25%20done\nEmpty: _undef_\n\n").unwrap();
+        assert_eq!(e.name(), Some("CUSTOM"));
+        assert_eq!(e.get("X-Text"), Some("100% done"));
+        assert_eq!(e.get("Empty"), Some(""));
+        assert_eq!(e.body, None);
+    }
+
+    #[test]
+    fn nested_body_and_user_content_length() {
+        let e = plain(
+            b"Event-Name: CUSTOM\nContent-Length: 5\nEvent-Sequence: 1\nContent-Length: 9\n\na\n\nb: c\n\n",
+        )
+        .unwrap();
+        assert_eq!(e.body.as_deref(), Some(&b"a\n\nb: c\n\n"[..]));
+        assert_eq!(
+            e.headers.get_all("Content-Length").collect::<Vec<_>>(),
+            ["5"]
+        );
+        assert_eq!(e.get("Event-Sequence"), Some("1"));
+    }
+
+    #[test]
+    fn plain_faults() {
+        assert!(matches!(
+            plain(b"Event-Name: X\n"),
+            Err(WireError::MalformedEvent {
+                format: EventFormat::Plain,
+                fault: EventFault::Unterminated
+            })
+        ));
+        assert!(matches!(
+            plain(b"Event-Name: X\nContent-Length: 9\n\nshort"),
+            Err(WireError::MalformedEvent {
+                fault: EventFault::LengthMismatch {
+                    declared: 9,
+                    actual: 5
+                },
+                ..
+            })
+        ));
+        assert!(matches!(
+            plain(b"Event-Name: X\n\ntrailing"),
+            Err(WireError::MalformedEvent {
+                fault: EventFault::UnannouncedBody { trailing: 8 },
+                ..
+            })
+        ));
+        assert!(matches!(
+            plain(b"Event-Name: X\nContent-Length: -1\n\n"),
+            Err(WireError::MalformedEvent {
+                fault: EventFault::BadLength,
+                ..
+            })
+        ));
+        assert!(matches!(
+            plain(b"Event-Name X\n\n"),
+            Err(WireError::MalformedEvent {
+                fault: EventFault::HeaderLine { line: 1 },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn frames_without_events() {
+        let f = Frame {
+            content_type: ContentType::CommandReply,
+            headers: [("Content-Type", "command/reply"), ("Reply-Text", "+OK")]
+                .into_iter()
+                .collect(),
+            body: None,
+        };
+        assert_eq!(f.event().unwrap(), None);
+        let f = Frame {
+            content_type: ContentType::EventPlain,
+            headers: Headers::new(),
+            body: None,
+        };
+        assert!(matches!(
+            f.event(),
+            Err(WireError::MalformedEvent {
+                fault: EventFault::NoBody,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn connect_reply_is_decoded() {
+        let f = Frame {
+            content_type: ContentType::CommandReply,
+            headers: [
+                ("Event-Name", "CHANNEL_DATA"),
+                ("Unique-ID", "ed4f"),
+                ("Content-Type", "command/reply"),
+                ("Reply-Text", "%2BOK%0A"),
+            ]
+            .into_iter()
+            .collect(),
+            body: None,
+        };
+        let e = f.event().unwrap().unwrap();
+        assert_eq!(e.get("Reply-Text"), Some("+OK\n"));
+        assert_eq!(e.unique_id(), Some("ed4f"));
+        assert_eq!(e.headers.len(), 4);
+    }
+}

@@ -1,0 +1,321 @@
+//! `text/event-xml` → [`Event`]. FreeSWITCH's `switch_event_xmlize` + `switch_xml_toxml` write
+//!
+//! ```xml
+//! <event>
+//!   <headers>
+//!     <Event-Name>BACKGROUND_JOB</Event-Name>      (one element per header, value percent-encoded)
+//!     <variable_DP_MATCH>a</variable_DP_MATCH>     (a multi-value header: one element per value)
+//!     <variable_DP_MATCH>b</variable_DP_MATCH>
+//!   </headers>
+//!   <Content-Length>45</Content-Length>           (only when the body is non-empty)
+//!   <body>raw body, XML-escaped
+//!   </body>                                        (the pretty-printer may add indentation here)
+//! </event>
+//! ```
+//!
+//! Values are XML-unescaped then percent-decoded ([`super::url`]); consecutive elements with the same
+//! name are joined back into one `ARRAY::a|:b` value (the plain form), so two genuinely separate headers
+//! of the same name that happen to be adjacent also merge: the xml wire cannot tell them apart. The body
+//! is the first `Content-Length` bytes of the unescaped `<body>` text (what follows must be the
+//! pretty-printer's white space). A small hand-written reader: this fixed shape needs no XML library.
+
+use super::error::{EventFault, EventFormat, WireError};
+use super::frame::{Event, Headers};
+use super::parser::lossy;
+use super::splitter::parse_length;
+use super::url::push_event_value;
+use bytes::Bytes;
+
+/// Decodes the text of a `text/event-xml` frame.
+pub fn parse_xml(text: &Bytes) -> Result<Event, WireError> {
+    let mut r = Reader { s: text, pos: 0 };
+    r.skip_prolog()?;
+    r.open("event")?;
+    r.open("headers")?;
+    let mut headers = Headers::with_capacity(64, text.len());
+    let mut scratch = Vec::new();
+    let mut unescaped = Vec::new();
+    // The element being accumulated: its name, and its value(s) joined so far.
+    let mut current: Option<(&[u8], String, usize)> = None;
+    while let Some((name, raw)) = r.leaf_or_close(b"headers")? {
+        unescape(raw, &mut unescaped).map_err(|what| r.fault_at(what))?;
+        let mut value = String::new();
+        push_event_value(&mut value, &unescaped, &mut scratch);
+        current = match current.take() {
+            Some((n, mut joined, count)) if n == name => {
+                if count == 1 {
+                    joined.insert_str(0, "ARRAY::");
+                }
+                joined.push_str("|:");
+                joined.push_str(&value);
+                Some((n, joined, count + 1))
+            }
+            Some((n, joined, _)) => {
+                headers.push(&lossy(n), &joined);
+                Some((name, value, 1))
+            }
+            None => Some((name, value, 1)),
+        };
+    }
+    if let Some((n, joined, _)) = current {
+        headers.push(&lossy(n), &joined);
+    }
+    let mut declared: Option<u64> = None;
+    let mut body = None;
+    while let Some((name, raw)) = r.leaf_or_close(b"event")? {
+        unescape(raw, &mut unescaped).map_err(|what| r.fault_at(what))?;
+        match name {
+            b"Content-Length" => {
+                let mut digits = String::from(" ");
+                push_event_value(&mut digits, &unescaped, &mut scratch);
+                declared =
+                    Some(parse_length(digits.as_bytes()).ok_or(fail(EventFault::BadLength))?);
+            }
+            b"body" => body = Some(std::mem::take(&mut unescaped)),
+            _ => return Err(r.fault_at("unexpected element after <headers>")),
+        }
+    }
+    let body = match (body, declared) {
+        (Some(mut text), Some(n)) => {
+            let actual = text.len();
+            let n_usize = usize::try_from(n)
+                .ok()
+                .filter(|&n| n <= actual)
+                .ok_or(fail(EventFault::LengthMismatch {
+                    declared: n,
+                    actual,
+                }))?;
+            if !text[n_usize..].iter().all(u8::is_ascii_whitespace) {
+                return Err(fail(EventFault::LengthMismatch {
+                    declared: n,
+                    actual,
+                }));
+            }
+            text.truncate(n_usize);
+            Some(text)
+        }
+        (Some(text), None) => Some(text),
+        (None, Some(_)) | (None, None) => None,
+    };
+    r.skip_ws();
+    if r.pos != text.len() {
+        return Err(r.fault_at("content after </event>"));
+    }
+    Ok(Event {
+        headers,
+        body: body.filter(|b| !b.is_empty()).map(Bytes::from),
+    })
+}
+
+fn fail(fault: EventFault) -> WireError {
+    WireError::malformed_event(EventFormat::Xml, fault)
+}
+
+struct Reader<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn fault_at(&self, what: &'static str) -> WireError {
+        fail(EventFault::Xml {
+            offset: self.pos,
+            what,
+        })
+    }
+
+    fn skip_ws(&mut self) {
+        while self.s.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.s.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Skips white space, an `<?xml ...?>` declaration and comments.
+    fn skip_prolog(&mut self) -> Result<(), WireError> {
+        loop {
+            self.skip_ws();
+            let (open, close): (&[u8], &[u8]) = if self.rest().starts_with(b"<?") {
+                (b"<?", b"?>")
+            } else if self.rest().starts_with(b"<!--") {
+                (b"<!--", b"-->")
+            } else {
+                return Ok(());
+            };
+            let end = memchr::memmem::find(&self.rest()[open.len()..], close)
+                .ok_or(self.fault_at("unterminated declaration or comment"))?;
+            self.pos += open.len() + end + close.len();
+        }
+    }
+
+    /// `<name>` (after optional white space).
+    fn open(&mut self, name: &str) -> Result<(), WireError> {
+        self.skip_ws();
+        match self.tag()? {
+            Tag::Open(n) if n == name.as_bytes() => Ok(()),
+            Tag::Open(_) | Tag::Close(_) | Tag::Empty(_) => {
+                Err(self.fault_at("unexpected element"))
+            }
+        }
+    }
+
+    /// The next child `<name>text</name>` / `<name/>` of `parent`, or `None` at `</parent>`.
+    fn leaf_or_close(&mut self, parent: &[u8]) -> Result<Option<Leaf<'a>>, WireError> {
+        self.skip_ws();
+        match self.tag()? {
+            Tag::Close(n) if n == parent => Ok(None),
+            Tag::Close(_) => Err(self.fault_at("mismatched closing tag")),
+            Tag::Empty(name) => Ok(Some((name, &[]))),
+            Tag::Open(name) => {
+                let text_len = memchr::memchr(b'<', self.rest())
+                    .ok_or(self.fault_at("unterminated element"))?;
+                let text = &self.rest()[..text_len];
+                self.pos += text_len;
+                match self.tag()? {
+                    Tag::Close(n) if n == name => Ok(Some((name, text))),
+                    Tag::Close(_) | Tag::Open(_) | Tag::Empty(_) => {
+                        Err(self.fault_at("element is not a simple text element"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A tag at the current position: `<name>`, `</name>` or `<name/>` (no attributes).
+    fn tag(&mut self) -> Result<Tag<'a>, WireError> {
+        let rest = self.rest();
+        if rest.first() != Some(&b'<') {
+            return Err(self.fault_at("expected a tag"));
+        }
+        let end = memchr::memchr(b'>', rest).ok_or(self.fault_at("unterminated tag"))?;
+        let inner = &rest[1..end];
+        let tag = if let Some(name) = inner.strip_prefix(b"/") {
+            Tag::Close(name)
+        } else if let Some(name) = inner.strip_suffix(b"/") {
+            Tag::Empty(name)
+        } else {
+            Tag::Open(inner)
+        };
+        let name = match tag {
+            Tag::Open(n) | Tag::Close(n) | Tag::Empty(n) => n,
+        };
+        if name.is_empty()
+            || name
+                .iter()
+                .any(|b| b.is_ascii_whitespace() || matches!(b, b'<' | b'/' | b'"' | b'\''))
+        {
+            return Err(self.fault_at("bad tag name (attributes are not expected)"));
+        }
+        self.pos += end + 1;
+        Ok(tag)
+    }
+}
+
+/// A text element: its name and its raw (still escaped) text.
+type Leaf<'a> = (&'a [u8], &'a [u8]);
+
+enum Tag<'a> {
+    Open(&'a [u8]),
+    Close(&'a [u8]),
+    Empty(&'a [u8]),
+}
+
+/// XML character data → bytes, into `out` (cleared first): the five named entities and `&#N;`/`&#xH;`.
+fn unescape(raw: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+    out.clear();
+    let mut rest = raw;
+    while let Some(amp) = memchr::memchr(b'&', rest) {
+        out.extend_from_slice(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let semi = memchr::memchr(b';', after).ok_or("unterminated entity")?;
+        let entity = &after[..semi];
+        let ch = match entity {
+            b"amp" => '&',
+            b"lt" => '<',
+            b"gt" => '>',
+            b"quot" => '"',
+            b"apos" => '\'',
+            _ => {
+                let (digits, radix) = match entity.strip_prefix(b"#") {
+                    Some(hex) if hex.first().is_some_and(|&b| b == b'x' || b == b'X') => {
+                        (&hex[1..], 16)
+                    }
+                    Some(dec) => (dec, 10),
+                    None => return Err("unknown entity"),
+                };
+                std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| u32::from_str_radix(d, radix).ok())
+                    .and_then(char::from_u32)
+                    .ok_or("bad character reference")?
+            }
+        };
+        let mut utf8 = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+        rest = &after[semi + 1..];
+    }
+    out.extend_from_slice(rest);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xml(text: &'static str) -> Result<Event, WireError> {
+        parse_xml(&Bytes::from_static(text.as_bytes()))
+    }
+
+    #[test]
+    fn headers_arrays_and_body() {
+        let e = xml(
+            "<event>\n  <headers>\n    <Event-Name>CUSTOM</Event-Name>\n    \
+             <Event-Date-Local>2026-11-25%2012%3A44%3A32</Event-Date-Local>\n    \
+             <DP>a</DP>\n    <DP>b%7Cc</DP>\n    <Empty/>\n    <E2></E2>\n  </headers>\n  \
+             <Content-Length>8</Content-Length>\n  <body>a &amp;&#xA;&lt;b&gt;\n  </body>\n</event>",
+        )
+        .unwrap();
+        assert_eq!(e.name(), Some("CUSTOM"));
+        assert_eq!(e.get("Event-Date-Local"), Some("2026-11-25 12:44:32"));
+        assert_eq!(e.get("DP"), Some("ARRAY::a|:b|c"));
+        assert_eq!(e.get("Empty"), Some(""));
+        assert_eq!(e.get("E2"), Some(""));
+        assert_eq!(e.headers.len(), 5);
+        assert_eq!(e.body.as_deref(), Some(&b"a &\n<b>\n"[..]));
+    }
+
+    #[test]
+    fn no_body() {
+        let e = xml("<event><headers><A>1</A></headers></event>").unwrap();
+        assert_eq!(e.get("A"), Some("1"));
+        assert_eq!(e.body, None);
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error() {
+        for bad in [
+            "",
+            "<event>",
+            "<event><headers><A>1</B></headers></event>",
+            "<event><headers><A x=\"1\">1</A></headers></event>",
+            "<event><headers><A>&bogus;</A></headers></event>",
+            "<event><headers></headers><Content-Length>9</Content-Length><body>short</body></event>",
+            "<event><headers></headers></event>junk",
+            "<event><headers><A><B>1</B></A></headers></event>",
+        ] {
+            assert!(
+                matches!(
+                    xml(bad),
+                    Err(WireError::MalformedEvent {
+                        format: EventFormat::Xml,
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}
