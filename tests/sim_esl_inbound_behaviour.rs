@@ -228,3 +228,48 @@ async fn sendevent_is_echoed_with_body_to_subscribers() {
     names.sort();
     assert_eq!(names, rec_names);
 }
+
+#[tokio::test]
+async fn a_listener_that_loses_500_events_is_killed() {
+    let mut cfg = SimConfig::default();
+    cfg.core.queue_len = 10;
+    let s = Simulator::start(cfg).await.expect("sim");
+    s.core().register_party(
+        "slow",
+        Party::customer("slow").answering(AnswerMode::After(Duration::from_millis(500))),
+    );
+    let mut blocked = Client::login(s.esl_addr()).await;
+    blocked.cmd("event plain CUSTOM x::flood").await;
+    blocked.reply().await;
+    blocked
+        .cmd("api originate sofia/gateway/pstn/slow &park()")
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut spam = Client::login(s.esl_addr()).await;
+    let mut burst = Vec::new();
+    for _ in 0..600 {
+        burst.extend_from_slice(b"sendevent CUSTOM\nEvent-Subclass: x::flood\n\n");
+    }
+    spam.send(&burst).await;
+    for _ in 0..600 {
+        assert!(
+            spam.reply()
+                .await
+                .header("Reply-Text")
+                .is_some_and(|r| r.starts_with("+OK "))
+        );
+    }
+    let mut last = None;
+    while let Some(f) = blocked.frame_within(Duration::from_secs(2)).await {
+        last = Some(f);
+    }
+    let last = last.expect("frames");
+    assert_eq!(last.content_type(), "text/disconnect-notice");
+    assert_eq!(last.body_text(), "killed listener because of lost events\n");
+    assert!(blocked.closed_within(Duration::from_millis(500)).await);
+    assert_eq!(
+        spam.api("uuid_exists x").await,
+        "false",
+        "the unblocked connection lives on"
+    );
+}

@@ -55,7 +55,7 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
     }
     if !conn.st.authed {
         if has_prefix(&cmd, "auth ") {
-            if cmd[5..] == conn.st.password {
+            if cmd[5..] == conn.st.password.0 {
                 conn.st.authed = true;
                 return conn.reply("+OK accepted", discard).await;
             }

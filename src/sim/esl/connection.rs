@@ -39,12 +39,22 @@ pub enum Flow {
     Close,
 }
 
+/// The inbound password; never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"********\"")
+    }
+}
+
 /// The state `parse_command` works on.
 #[derive(Debug)]
 pub struct ConnState {
     pub sub: Subscription,
     pub authed: bool,
-    pub password: String,
+    pub password: Password,
     /// The controlled channel (outbound session, or inbound `myevents <uuid>`).
     pub session: Option<String>,
     pub outbound: Option<OutboundMode>,
@@ -182,7 +192,19 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                 ev = rx.recv() => {
                     match ev {
                         Some(ev) => self.accept(ev),
-                        None => { self.out.shutdown().await; return; }
+                        None => {
+                            // The core dropped this listener (500 lost events in a row), as
+                            // mod_event_socket's kill_listener does.
+                            info!(session = ?self.st.session, "esl listener killed: lost events");
+                            let notice = frames::disconnect_notice(
+                                self.st.session.as_deref(),
+                                "killed listener because of lost events\n",
+                            );
+                            // Best effort: the peer may be the reason the queue overflowed.
+                            let _ = self.out.frame(&notice).await;
+                            self.out.shutdown().await;
+                            return;
+                        }
                     }
                     match self.flush().await {
                         Ok(Flow::Continue) => {}
