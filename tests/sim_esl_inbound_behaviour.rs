@@ -273,3 +273,25 @@ async fn a_listener_that_loses_500_events_is_killed() {
         "the unblocked connection lives on"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn no_command_within_25_seconds_closes_an_unauthenticated_connection() {
+    let s = Simulator::start(SimConfig::default()).await.expect("sim");
+    let mut c = Client::connect(s.esl_addr()).await;
+    assert_eq!(c.frame().await.content_type(), "auth/request");
+    c.cmd("api status").await;
+    assert_eq!(
+        c.frame().await.header("Reply-Text"),
+        Some("-ERR command not found")
+    );
+    let t = tokio::time::Instant::now();
+    assert!(c.closed_within(Duration::from_secs(60)).await);
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_secs(25) && waited < Duration::from_secs(26),
+        "{waited:?}"
+    );
+    // An authenticated connection may stay idle.
+    let mut d = Client::login(s.esl_addr()).await;
+    assert!(!d.closed_within(Duration::from_secs(60)).await);
+}

@@ -170,7 +170,8 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         drop_sig.mark_unchanged();
         let mut buf = BytesMut::with_capacity(4096);
         let mut first = first_reply_discarded;
-        let first_deadline = Instant::now() + Duration::from_secs(25);
+        // FreeSWITCH reads the first outbound packet, and every packet before auth, with a 25 s timeout.
+        let mut first_deadline = Instant::now() + Duration::from_secs(25);
         let mut waiting_first = first_reply_discarded || !self.st.authed;
         loop {
             let linger = self.linger_deadline;
@@ -234,6 +235,10 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         if flow == Flow::Close {
                             self.goodbye().await;
                             return;
+                        }
+                        if !self.st.authed {
+                            waiting_first = true;
+                            first_deadline = Instant::now() + Duration::from_secs(25);
                         }
                         self.drain(&mut rx);
                         match self.flush().await {
