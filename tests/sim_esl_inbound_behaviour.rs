@@ -295,3 +295,62 @@ async fn no_command_within_25_seconds_closes_an_unauthenticated_connection() {
     let mut d = Client::login(s.esl_addr()).await;
     assert!(!d.closed_within(Duration::from_secs(60)).await);
 }
+
+#[tokio::test]
+async fn log_commands_answer_like_the_recording() {
+    let s = sim().await;
+    let mut c = Client::login(s.esl_addr()).await;
+    for (cmd, want) in [
+        ("nolog", "-ERR not loging"),
+        ("log 7", "+OK log level 7 [7]"),
+        ("nolog", "+OK no longer logging"),
+        ("log bogus", "-ERR invalid log level"),
+        ("log", "+OK log level  [7]"),
+        ("log notice", "+OK log level notice [5]"),
+        ("nolog", "+OK no longer logging"),
+    ] {
+        c.cmd(cmd).await;
+        assert_eq!(c.reply().await.header("Reply-Text"), Some(want), "{cmd}");
+    }
+}
+
+#[tokio::test]
+async fn inbound_sendmsg_drives_another_channel() {
+    let s = sim().await;
+    let mut c = Client::login(s.esl_addr()).await;
+    let uuid = "b5000000-0000-4000-8000-000000000001";
+    c.api(&format!(
+        "originate {{origination_uuid={uuid}}}sofia/gateway/pstn/cust &park()"
+    ))
+    .await;
+    c.cmd("event plain CHANNEL_EXECUTE CHANNEL_HANGUP").await;
+    c.reply().await;
+    c.send(
+        format!(
+            "sendmsg {uuid}\ncall-command: execute\nexecute-app-name: playback\nContent-Type: text/plain\nContent-Length: 22\n\nsilence_stream://60000"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(c.reply().await.header("Reply-Text"), Some("+OK"));
+    let (exec, _) = c.wait_event("CHANNEL_EXECUTE").await;
+    assert_eq!(
+        exec.event_header("Application").as_deref(),
+        Some("playback")
+    );
+    assert_eq!(
+        exec.event_header("Application-Data").as_deref(),
+        Some("silence_stream://60000")
+    );
+    c.send(format!("sendmsg {uuid}\ncall-command: hangup\nhangup-cause: USER_BUSY\n\n").as_bytes())
+        .await;
+    assert_eq!(c.reply().await.header("Reply-Text"), Some("+OK"));
+    let (h, _) = c.wait_event("CHANNEL_HANGUP").await;
+    assert_eq!(h.event_header("Hangup-Cause").as_deref(), Some("USER_BUSY"));
+    c.send(format!("sendmsg {uuid}\ncall-command: hangup\n\n").as_bytes())
+        .await;
+    assert_eq!(
+        c.reply().await.header("Reply-Text"),
+        Some(format!("-ERR invalid session id [{uuid}]").as_str())
+    );
+}
