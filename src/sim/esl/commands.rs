@@ -5,9 +5,10 @@
 //! `-ERR not controlling a session.`, `-ERR invalid session id [u]`, `+OK will linger 2 seconds`, …).
 
 use super::connection::{Conn, Flow};
+use super::event_names::event_type;
 use super::frames;
 use super::request::{Request, atoi};
-use super::subscription::{MyEvents, event_type};
+use super::subscription::MyEvents;
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use tracing::info;
