@@ -166,6 +166,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
     /// the first command is not sent (only `connect`, which writes CHANNEL_DATA itself, is answered).
     pub async fn run<R: AsyncRead + Unpin>(&mut self, mut reader: R, first_reply_discarded: bool) {
         let mut rx = self.core.subscribe();
+        let core_uuid = self.core.core_uuid();
         let mut drop_sig = self.faults.drop_signal();
         drop_sig.mark_unchanged();
         let mut buf = BytesMut::with_capacity(4096);
@@ -193,6 +194,10 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                 ev = rx.recv() => {
                     match ev {
                         Some(ev) => self.accept(ev),
+                        None if self.core.core_uuid() != core_uuid => {
+                            info!("esl connection dropped: the switch restarted");
+                            return;
+                        }
                         None => {
                             // The core dropped this listener (500 lost events in a row), as
                             // mod_event_socket's kill_listener does.
