@@ -118,15 +118,68 @@ fn signal(pid: u32, sig: &str) {
     assert!(status.success());
 }
 
+/// A port nothing listens on right now (for the daemon's outbound listener).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A simulated FreeSWITCH on its own thread and runtime, for the daemon binary to connect to.
+fn simulator() -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let sim = confpay::sim::Simulator::start(confpay::sim::SimConfig::default())
+                .await
+                .expect("simulator");
+            tx.send(sim.esl_addr()).expect("send addr");
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("simulator address")
+}
+
+#[test]
+fn wrong_esl_password_exits_78_without_ready() {
+    let esl = simulator();
+    let port = free_port();
+    let config = temp_path("badpw.toml");
+    std::fs::write(
+        &config,
+        format!("[esl]\naddress = \"{esl}\"\npassword = \"not-it-5150\"\n[outbound]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().expect("utf-8")])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run confpayd");
+    let _ = std::fs::remove_file(&config);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("ESL authentication refused"), "{all}");
+    assert!(
+        !all.contains("not-it-5150"),
+        "the password was printed: {all}"
+    );
+}
+
 #[test]
 fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
+    let esl = simulator();
+    let port = free_port();
+    let base = format!("[esl]\naddress = \"{esl}\"\n[outbound]\nlisten = \"127.0.0.1:{port}\"\n");
     let notify_path = temp_path("notify");
     let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
     let config = temp_path("run.toml");
-    std::fs::write(&config, "[log]\nformat = \"journald\"\n").expect("write");
+    std::fs::write(&config, format!("{base}[log]\nformat = \"journald\"\n")).expect("write");
 
     let mut child = Command::new(BIN)
         .args(["--config", config.to_str().expect("utf-8")])
@@ -141,7 +194,7 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
     assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
 
     // A bad file: refused, nothing published.
-    std::fs::write(&config, "[payment]\nmax_capture_s = 0\n").expect("write");
+    std::fs::write(&config, format!("{base}[payment]\nmax_capture_s = 0\n")).expect("write");
     signal(pid, "HUP");
     assert_eq!(recv(&notify), "RELOADING=1");
     assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
@@ -149,8 +202,11 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
     // A good file with a live key, a restart key and a secret.
     std::fs::write(
         &config,
-        "[log]\nformat = \"journald\"\n[payment]\nmax_capture_s = 300\n\
-         [esl]\npassword = \"pw-NEW-5150\"\n[http]\nlisten = \"127.0.0.1:9085\"\n",
+        format!(
+            "[log]\nformat = \"journald\"\n[payment]\nmax_capture_s = 300\n\
+             [esl]\naddress = \"{esl}\"\npassword = \"pw-NEW-5150\"\n[http]\nlisten = \"127.0.0.1:9085\"\n\
+             [outbound]\nlisten = \"127.0.0.1:{port}\"\n"
+        ),
     )
     .expect("write");
     signal(pid, "HUP");

@@ -80,6 +80,9 @@ pub struct CallView {
     pub agent: Option<Uuid>,
     pub agent_id: Option<String>,
     pub room: String,
+    /// Conference member ids, once the legs are in the call's conference.
+    pub customer_member: Option<u32>,
+    pub agent_member: Option<u32>,
     pub session: Option<SessionView>,
     pub history: Vec<SessionView>,
 }
@@ -294,6 +297,8 @@ impl Task {
                     agent: c.agent.clone(),
                     agent_id: c.agent_id.as_ref().map(|a| a.to_string()),
                     room: c.room.clone(),
+                    customer_member: c.customer_member,
+                    agent_member: c.agent_member,
                     session,
                     history: c.history.clone(),
                 }

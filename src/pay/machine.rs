@@ -50,7 +50,7 @@ pub enum State {
     Unholding,
     /// Capture service present with the agent ID; waiting for '1' (customer) or start (agent).
     Ready,
-    /// ACA: isolating agent and customer before the daemon sends '1'.
+    /// Isolating agent and customer (after the customer's '1', or before the daemon sends it for ACA).
     Arming,
     /// The customer is keying the card to the capture service; agent and customer are isolated.
     Capturing,
@@ -254,13 +254,10 @@ impl Machine {
             Input::CustomerStartKey => {
                 if self.state == State::Ready {
                     self.method = Some(StartMethod::Keyphone);
-                    // '1' already reached the capture service through the conference (dist-dtmf).
+                    // '1' already reached the capture service through the conference (dist-dtmf):
+                    // isolate at once; `Capturing` once FreeSWITCH confirmed it.
                     self.isolate(out);
-                    self.state = State::Capturing;
-                    out.push(Action::StartTimer {
-                        kind: TimerKind::MaxCapture,
-                        after: self.cfg.max_capture,
-                    });
+                    self.state = State::Arming;
                 }
             }
             Input::StartCapture => {
@@ -557,35 +554,40 @@ impl Machine {
             }
             (State::Unholding, Step::UnholdCustomer) => {
                 self.legs.customer_held = false;
-                self.state = State::Ready;
                 // The dialplan keeps the customer's keys out of events (`sensitive_dtmf=true`);
                 // only now, to see the start key '1', do they show — until '1' turns it back on.
                 self.set_sensitive(false, out);
                 self.legs.watching = true;
             }
+            (State::Unholding, Step::WatchStartKey) => self.state = State::Ready,
             (State::Arming, Step::Isolate | Step::Sensitive)
                 if !self.pending.contains(&Step::Isolate)
                     && !self.pending.contains(&Step::Sensitive) =>
             {
-                self.send(
-                    Step::SendStart,
-                    Cmd::SendDtmf {
-                        uuid: self.legs.capture.clone(),
-                        digits: "1".into(),
-                        duration_ms: self.cfg.dtmf_duration_ms,
-                    },
-                    out,
-                );
+                match self.method {
+                    Some(StartMethod::Aca) => self.send(
+                        Step::SendStart,
+                        Cmd::SendDtmf {
+                            uuid: self.legs.capture.clone(),
+                            digits: "1".into(),
+                            duration_ms: self.cfg.dtmf_duration_ms,
+                        },
+                        out,
+                    ),
+                    Some(StartMethod::Keyphone) | None => self.capturing(out),
+                }
             }
-            (State::Arming, Step::SendStart) => {
-                self.state = State::Capturing;
-                out.push(Action::StartTimer {
-                    kind: TimerKind::MaxCapture,
-                    after: self.cfg.max_capture,
-                });
-            }
+            (State::Arming, Step::SendStart) => self.capturing(out),
             _ => {}
         }
+    }
+
+    fn capturing(&mut self, out: &mut Vec<Action>) {
+        self.state = State::Capturing;
+        out.push(Action::StartTimer {
+            kind: TimerKind::MaxCapture,
+            after: self.cfg.max_capture,
+        });
     }
 
     pub(super) fn unhold(&mut self, out: &mut Vec<Action>) {

@@ -134,7 +134,11 @@ fn happy_path_keyphone_in_conference() {
         ]
     );
     let a = m.step(Input::CustomerStartKey);
-    assert_eq!(m.state(), &State::Capturing);
+    assert_eq!(
+        m.state(),
+        &State::Arming,
+        "capturing only once isolation is confirmed"
+    );
     assert_eq!(
         sends(&a),
         [
@@ -148,11 +152,12 @@ fn happy_path_keyphone_in_conference() {
             ),
         ]
     );
+    let a = answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Capturing);
     assert!(a.contains(&Action::StartTimer {
         kind: TimerKind::MaxCapture,
         after: Duration::from_secs(600)
     }));
-    answer_all(&mut m, a);
     let a = m.step(Input::Hangup { leg: Leg::Capture });
     assert_eq!(
         sends(&a),

@@ -64,6 +64,30 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
             }
             _ => "-USAGE: <uuid> <var> [value]\n".into(),
         },
+        // mod_commands: `<uuid> <var>=<value>;<var>=<value>...`; an empty value unsets.
+        "uuid_setvar_multi" => match argv.as_slice() {
+            [u, rest @ ..] if !rest.is_empty() => {
+                let mut st = core.lock();
+                match st.channels.get_mut(*u) {
+                    Some(c) => {
+                        let mut out = String::new();
+                        for pair in rest.join(" ").split(';') {
+                            match pair.split_once('=') {
+                                Some(("", _)) | None => {
+                                    out.push_str("-ERR No variable specified\n")
+                                }
+                                Some((k, "")) => c.unset_var(k),
+                                Some((k, v)) => c.set_var(k, v),
+                            }
+                        }
+                        out.push_str("+OK\n");
+                        out
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            _ => "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into(),
+        },
         "uuid_kill" => match argv.as_slice() {
             [u, rest @ ..] => {
                 let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");

@@ -247,6 +247,14 @@ impl Core {
         self.lock().parties.insert(dial.to_owned(), party);
     }
 
+    /// Adds an extension, or replaces the one with the same destination (a dialplan reload).
+    pub fn set_extension(&self, extension: Extension) {
+        let mut st = self.lock();
+        st.extensions
+            .retain(|x| x.destination != extension.destination);
+        st.extensions.push(extension);
+    }
+
     /// A call arrives from `party` for `destination` (an inbound channel that runs the dialplan).
     /// Returns the new channel's uuid.
     pub fn incoming_call(

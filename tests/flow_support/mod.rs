@@ -1,0 +1,185 @@
+//! A world for flow tests: the simulator (a stand-in FreeSWITCH on 127.0.0.1:0) and the daemon's
+//! working parts ([`confpay::daemon::stack::Stack`]) connected to it over real TCP, with the dialplan
+//! of `freeswitch-dialplan/` (socket extension, attach bridge) and scripted parties.
+#![allow(dead_code)]
+
+use confpay::config::Config;
+use confpay::daemon::stack::Stack;
+use confpay::pay::State;
+use confpay::pay::engine::{CallView, Target};
+use confpay::pay::session::SessionView;
+use confpay::sim::core::Extension;
+use confpay::sim::party::Party;
+use confpay::sim::{SimConfig, Simulator};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub const AGENT_ID: &str = "4711";
+pub const CAPTURE_DIAL: &str = "sofia/gateway/paytia/pay";
+pub const AGENT_DIAL: &str = "user/agent";
+pub const CARD: &str = "4111111111111111";
+
+pub struct World {
+    pub sim: Simulator,
+    pub stack: Stack,
+    pub customer: Party,
+    pub agent: Party,
+    pub capture: Party,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// Quick timings for tests.
+pub fn config(esl: SocketAddr) -> Config {
+    let mut c = Config::default();
+    c.esl.address = esl.to_string();
+    c.outbound.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c.payment.agent_id_delay_ms = 100;
+    c.payment.capture_answer_timeout_s = 2;
+    c.payment.max_capture_s = 20;
+    c.payment.agent_id_entry_timeout_s = 3;
+    c
+}
+
+impl World {
+    pub async fn start() -> World {
+        World::start_with(
+            |_| {},
+            Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len()),
+        )
+        .await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config), capture: Party) -> World {
+        let sim = Simulator::start(SimConfig::default())
+            .await
+            .expect("simulator");
+        let mut cfg = config(sim.esl_addr());
+        tweak(&mut cfg);
+        let tracker = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        let stack = Stack::start(&cfg, &tracker, &shutdown)
+            .await
+            .expect("daemon parts start");
+        let core = sim.core();
+        // freeswitch-dialplan/dialplan/default/10_confpay_socket.xml, with the test's addresses.
+        core.set_extension(Extension::new(
+            "confpay",
+            &[
+                ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
+                ("set", &format!("confpay_agent_id={AGENT_ID}")),
+                ("set", "conference_controls=none"),
+                ("set", "sensitive_dtmf=true"),
+                ("set", "socket_resume=false"),
+                ("socket", &format!("{} async full", stack.outbound_addr)),
+                ("bridge", AGENT_DIAL),
+            ],
+        ));
+        // 11_confpay_attach.xml: a plain bridge the daemon can take over later.
+        core.set_extension(Extension::new(
+            "attach",
+            &[
+                ("set", "park_after_bridge=true"),
+                ("set", "hangup_after_bridge=false"),
+                ("set", "sensitive_dtmf=true"),
+                ("answer", ""),
+                ("bridge", AGENT_DIAL),
+            ],
+        ));
+        let customer = Party::customer("customer");
+        let agent = Party::agent("agent");
+        core.register_party(AGENT_DIAL, agent.clone());
+        core.register_party(CAPTURE_DIAL, capture.clone());
+        World {
+            sim,
+            stack,
+            customer,
+            agent,
+            capture,
+            tracker,
+            shutdown,
+        }
+    }
+
+    /// The customer calls `destination`; returns the customer channel's uuid.
+    pub fn call(&self, destination: &str) -> String {
+        self.sim
+            .core()
+            .incoming_call(&self.customer, destination, "Customer", "1001")
+            .expect("incoming call")
+    }
+
+    /// Waits until the engine knows the call and both legs are in its conference.
+    pub async fn call_ready(&self, customer: &str) -> CallView {
+        self.until("call in conference", || async {
+            self.stack.engine.calls().await.into_iter().find(|c| {
+                c.customer == customer && c.customer_member.is_some() && c.agent_member.is_some()
+            })
+        })
+        .await
+    }
+
+    /// A dialplan-driven call with customer and agent talking in the conference.
+    pub async fn dialplan_call(&self) -> String {
+        let cu = self.call("confpay");
+        self.call_ready(&cu).await;
+        cu
+    }
+
+    pub async fn start_payment(&self, target: Target) -> SessionView {
+        self.stack
+            .engine
+            .start_payment(target, None)
+            .await
+            .expect("payment starts")
+    }
+
+    /// Waits until session `id` reaches `state`; returns its view.
+    pub async fn reach(&self, id: &str, state: State) -> SessionView {
+        let mut w = self.stack.engine.watch(id).await.expect("session known");
+        let seen = tokio::time::timeout(
+            Duration::from_secs(10),
+            w.wait_for(|v| v.state == state || v.state == State::Done),
+        )
+        .await
+        .map(|r| r.map(|v| v.clone()));
+        let v = match seen {
+            Ok(v) => v.expect("session alive"),
+            Err(_) => panic!("session {id} never reached {state:?}: {:?}", w.borrow()),
+        };
+        assert_eq!(v.state, state, "session ended early: {:?}", v.outcome);
+        v
+    }
+
+    /// Waits for `f` to give something (polling), at most 10 s.
+    pub async fn until<T, F, Fut>(&self, what: &str, f: F) -> T
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(t) = f().await {
+                return t;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn channel_of(&self, party: &Party) -> String {
+        party.channel().expect("party has a channel")
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.tracker.wait()).await;
+        self.sim.shutdown();
+    }
+}
