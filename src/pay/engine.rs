@@ -262,7 +262,11 @@ impl Task {
                     let _ = reply.send(self.views());
                 }
                 Msg::Watch { session, reply } => {
-                    let w = self.find_session(&session).map(|s| s.watch());
+                    let w = match self.find_session(&session) {
+                        Some(s) => Some(s.watch()),
+                        // An ended session: its final view, which never changes again.
+                        None => self.find_ended(&session).map(|v| watch::channel(v).1),
+                    };
                     let _ = reply.send(w);
                 }
                 Msg::Adopt { call } => {

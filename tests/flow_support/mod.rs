@@ -43,6 +43,44 @@ pub fn config(esl: SocketAddr) -> Config {
     c
 }
 
+/// The extensions of `freeswitch-dialplan/` with the test's addresses.
+pub fn install_dialplan(sim: &Simulator, outbound: SocketAddr) {
+    let core = sim.core();
+    // freeswitch-dialplan/dialplan/default/10_confpay_socket.xml, with the test's addresses.
+    core.set_extension(Extension::new(
+        "confpay",
+        &[
+            ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
+            ("set", &format!("confpay_agent_id={AGENT_ID}")),
+            ("set", "conference_controls=none"),
+            ("set", "sensitive_dtmf=true"),
+            ("set", "socket_resume=false"),
+            ("socket", &format!("{} async full", outbound)),
+            ("bridge", AGENT_DIAL),
+        ],
+    ));
+    // 11_confpay_attach.xml: a plain bridge the daemon can take over later.
+    core.set_extension(Extension::new(
+        "attach",
+        &[
+            ("set", "park_after_bridge=true"),
+            ("set", "hangup_after_bridge=false"),
+            ("set", "sensitive_dtmf=true"),
+            ("answer", ""),
+            ("bridge", AGENT_DIAL),
+        ],
+    ));
+}
+
+/// The customer and agent parties; `capture` registered as the capture service.
+pub fn parties(sim: &Simulator, capture: &Party) -> (Party, Party) {
+    let customer = Party::customer("customer");
+    let agent = Party::agent("agent");
+    sim.core().register_party(AGENT_DIAL, agent.clone());
+    sim.core().register_party(CAPTURE_DIAL, capture.clone());
+    (customer, agent)
+}
+
 impl World {
     pub async fn start() -> World {
         World::start_with(
@@ -63,35 +101,8 @@ impl World {
         let stack = Stack::start(&cfg, &tracker, &shutdown)
             .await
             .expect("daemon parts start");
-        let core = sim.core();
-        // freeswitch-dialplan/dialplan/default/10_confpay_socket.xml, with the test's addresses.
-        core.set_extension(Extension::new(
-            "confpay",
-            &[
-                ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-                ("set", &format!("confpay_agent_id={AGENT_ID}")),
-                ("set", "conference_controls=none"),
-                ("set", "sensitive_dtmf=true"),
-                ("set", "socket_resume=false"),
-                ("socket", &format!("{} async full", stack.outbound_addr)),
-                ("bridge", AGENT_DIAL),
-            ],
-        ));
-        // 11_confpay_attach.xml: a plain bridge the daemon can take over later.
-        core.set_extension(Extension::new(
-            "attach",
-            &[
-                ("set", "park_after_bridge=true"),
-                ("set", "hangup_after_bridge=false"),
-                ("set", "sensitive_dtmf=true"),
-                ("answer", ""),
-                ("bridge", AGENT_DIAL),
-            ],
-        ));
-        let customer = Party::customer("customer");
-        let agent = Party::agent("agent");
-        core.register_party(AGENT_DIAL, agent.clone());
-        core.register_party(CAPTURE_DIAL, capture.clone());
+        install_dialplan(&sim, stack.outbound_addr);
+        let (customer, agent) = parties(&sim, &capture);
         World {
             sim,
             stack,

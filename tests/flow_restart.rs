@@ -1,0 +1,163 @@
+//! The daemon dies (its runtime is dropped mid-session: every task and socket gone at once, as with
+//! SIGKILL) and a new one starts against the same FreeSWITCH: it finds its conference and restores or
+//! resumes — never leaving agent and customer unable to hear each other once the capture leg is gone,
+//! never letting the agent hear the customer while a capture leg is present.
+
+mod flow_support;
+
+use confpay::daemon::stack::Stack;
+use confpay::pay::engine::{Engine, Target};
+use confpay::pay::{Outcome, State};
+use confpay::sim::party::Party;
+use confpay::sim::{SimConfig, Simulator};
+use flow_support::*;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A daemon in its own runtime on its own thread; `kill` drops that runtime.
+struct Doomed {
+    engine: Engine,
+    kill: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start_doomed(esl: SocketAddr) -> (Doomed, SocketAddr) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (kill, kill_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let stack = rt.block_on(async {
+            Stack::start(&config(esl), &TaskTracker::new(), &CancellationToken::new())
+                .await
+                .expect("first daemon starts")
+        });
+        ready_tx
+            .send((stack.engine.clone(), stack.outbound_addr))
+            .expect("send");
+        let _ = kill_rx.recv();
+        drop(stack);
+        drop(rt);
+    });
+    let (engine, addr) = ready_rx.recv().expect("first daemon up");
+    (
+        Doomed {
+            engine,
+            kill,
+            thread,
+        },
+        addr,
+    )
+}
+
+impl Doomed {
+    fn kill(self) {
+        let _ = self.kill.send(());
+        self.thread.join().expect("daemon thread");
+    }
+}
+
+async fn reach(engine: &Engine, id: &str, state: State) {
+    let mut w = engine.watch(id).await.expect("session");
+    let ok = tokio::time::timeout(Duration::from_secs(10), w.wait_for(|v| v.state == state))
+        .await
+        .map(|r| r.is_ok());
+    assert_eq!(ok, Ok(true), "never reached {state:?}: {:?}", w.borrow());
+}
+
+fn hearing_ok(sim: &Simulator, isolated: bool) -> bool {
+    let h = sim.core().hearing();
+    let apart = !h.hears("agent", "customer") && !h.hears("customer", "agent");
+    let together = h.hears("agent", "customer") && h.hears("customer", "agent");
+    if isolated { apart } else { together }
+}
+
+async fn restart_during_capture(capture_leaves_while_down: bool) {
+    let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+    let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+    let (customer, _agent) = parties(&sim, &capture);
+    let (first, outbound) = start_doomed(sim.esl_addr());
+    install_dialplan(&sim, outbound);
+    let cu = sim
+        .core()
+        .incoming_call(&customer, "confpay", "Customer", "1001")
+        .expect("call");
+    // Both legs in the conference, then a payment to Capturing.
+    let session = loop {
+        match first
+            .engine
+            .start_payment(Target::Customer(cu.clone()), None)
+            .await
+        {
+            Ok(v) => break v,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    reach(&first.engine, &session.id, State::Ready).await;
+    sim.core().press(&cu, "1").expect("1");
+    reach(&first.engine, &session.id, State::Capturing).await;
+    assert!(hearing_ok(&sim, true));
+
+    first.kill();
+    // The customer's call survives the daemon (socket_resume=false: the conference keeps running).
+    assert!(!customer.is_hung_up());
+    assert!(hearing_ok(&sim, true), "isolation must outlive the daemon");
+    if capture_leaves_while_down {
+        sim.core().press(&cu, CARD).expect("card");
+        for _ in 0..200 {
+            if capture.is_hung_up() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(capture.is_hung_up());
+    }
+
+    let tracker = TaskTracker::new();
+    let shutdown = CancellationToken::new();
+    let second = Stack::start(&config(sim.esl_addr()), &tracker, &shutdown)
+        .await
+        .expect("second daemon starts");
+    let calls = second.engine.calls().await;
+    let call = calls
+        .iter()
+        .find(|c| c.customer == cu)
+        .expect("call recovered");
+    let s = call.session.clone().expect("a session was rebuilt");
+    if capture_leaves_while_down {
+        // Nothing to resume: agent and customer are put back together.
+        let mut w = second.engine.watch(&s.id).await.expect("watch");
+        let v = tokio::time::timeout(
+            Duration::from_secs(10),
+            w.wait_for(|v| v.state == State::Done),
+        )
+        .await
+        .expect("restored in time")
+        .expect("alive")
+        .clone();
+        assert!(matches!(v.outcome, Some(Outcome::Failed(_))), "{v:?}");
+    } else {
+        reach(&second.engine, &s.id, State::Capturing).await;
+        assert!(hearing_ok(&sim, true));
+        sim.core().press(&cu, CARD).expect("card");
+        reach(&second.engine, &s.id, State::Done).await;
+    }
+    assert!(hearing_ok(&sim, false), "{:?}", sim.core().hearing());
+    assert!(!customer.is_hung_up());
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_killed_mid_capture_resumes_after_restart() {
+    restart_during_capture(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_killed_mid_capture_restores_when_capture_ended_meanwhile() {
+    restart_during_capture(true).await;
+}
