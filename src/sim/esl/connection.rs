@@ -1,0 +1,260 @@
+//! One ESL connection of the simulated FreeSWITCH (inbound, or an outbound socket session): the
+//! `listener_run` / `read_packet` loop of mod_event_socket.
+//!
+//! - Commands are handled one at a time; an `api` blocks the connection (no events, no further
+//!   commands) until the core answers, like FreeSWITCH's synchronous `api_exec`.
+//! - Whether an event goes to this connection is decided when it is fired (queued events are
+//!   evaluated against the subscription before each command runs), then events are written in order.
+//! - A controlled session (outbound socket, or inbound `myevents <live uuid>`) ends the connection when
+//!   its channel hangs up: without linger a disconnect notice follows the last events at once; with
+//!   linger a linger notice is sent and the socket stays (forever, or `linger N` seconds).
+
+use super::faults::Faults;
+use super::frames;
+use super::request::{self, Request};
+use super::subscription::Subscription;
+use super::writer::FrameWriter;
+use crate::esl::Event;
+use crate::sim::core::Core;
+use bytes::BytesMut;
+use futures_util::FutureExt;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+/// How the outbound `socket` application was invoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboundMode {
+    pub async_mode: bool,
+    pub full: bool,
+}
+
+/// Whether the loop goes on after a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+/// The state `parse_command` works on.
+#[derive(Debug)]
+pub struct ConnState {
+    pub sub: Subscription,
+    pub authed: bool,
+    pub password: String,
+    /// The controlled channel (outbound session, or inbound `myevents <uuid>`).
+    pub session: Option<String>,
+    pub outbound: Option<OutboundMode>,
+    /// `connect` was received (outbound).
+    pub connected: bool,
+    /// `None` = no linger; `Some(-1)` = forever; `Some(n)` = n seconds.
+    pub linger: Option<i64>,
+    /// `resume` was sent.
+    pub resume: bool,
+    /// `log <level>` in force.
+    pub log_level: Option<u8>,
+    /// The controlled channel's name (for the linger notice).
+    pub channel_name: String,
+}
+
+/// One connection: the core, the writer, and the state.
+pub struct Conn<W> {
+    pub core: Core,
+    pub faults: Faults,
+    pub out: FrameWriter<W>,
+    pub st: ConnState,
+    pending: VecDeque<Arc<Event>>,
+    session_down: bool,
+    disco_handled: bool,
+    linger_deadline: Option<Instant>,
+}
+
+impl<W: AsyncWrite + Unpin + Send> Conn<W> {
+    pub fn new(core: Core, faults: Faults, out: W, st: ConnState) -> Self {
+        Conn {
+            core,
+            out: FrameWriter::new(out, faults.clone()),
+            faults,
+            st,
+            pending: VecDeque::new(),
+            session_down: false,
+            disco_handled: false,
+            linger_deadline: None,
+        }
+    }
+
+    /// Decides (at "fire time") whether `ev` goes to this connection, and notes the controlled
+    /// channel's end.
+    fn accept(&mut self, ev: Arc<Event>) {
+        if let Some(s) = self.st.session.as_deref()
+            && ev.unique_id() == Some(s)
+        {
+            if self.session_down {
+                // FreeSWITCH holds the session until the socket is gone: nothing of it (CHANNEL_DESTROY,
+                // the last CHANNEL_STATE) reaches this socket after CHANNEL_HANGUP_COMPLETE.
+                return;
+            }
+            if let Some(name) = ev.get("Channel-Name") {
+                self.st.channel_name = name.to_owned();
+            }
+            if ev.name() == Some("CHANNEL_HANGUP_COMPLETE") {
+                self.session_down = true;
+            }
+        }
+        if self.st.sub.wants(&ev) {
+            self.pending.push_back(ev);
+        }
+    }
+
+    /// Takes every event already fired off the queue (without waiting).
+    fn drain(&mut self, rx: &mut crate::sim::core::EventRx) {
+        while let Some(Some(ev)) = rx.recv().now_or_never() {
+            self.accept(ev);
+        }
+    }
+
+    /// Writes the accepted events, then handles the controlled channel's end.
+    async fn flush(&mut self) -> std::io::Result<Flow> {
+        while let Some(ev) = self.pending.pop_front() {
+            let f = frames::event_frame(&ev, self.st.sub.format);
+            self.out.frame(&f).await?;
+        }
+        if self.session_down && !self.disco_handled {
+            self.disco_handled = true;
+            let uuid = self.st.session.clone().unwrap_or_default();
+            match self.st.linger {
+                Some(secs) => {
+                    info!(call = %uuid, linger = secs, "esl session lingering");
+                    let notice = frames::linger_notice(&uuid, &self.st.channel_name, secs);
+                    self.out.frame(&notice).await?;
+                    if secs >= 0 {
+                        self.linger_deadline =
+                            Some(Instant::now() + Duration::from_secs(secs.unsigned_abs()));
+                    }
+                }
+                None => {
+                    info!(call = %uuid, "esl session channel gone, disconnecting");
+                    return Ok(Flow::Close);
+                }
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Writes the disconnect notice and closes the write side.
+    pub async fn goodbye(&mut self) {
+        let notice = frames::disconnect_notice(self.st.session.as_deref(), frames::GOODBYE);
+        // The peer may already have gone; the notice is best effort.
+        let _ = self.out.frame(&notice).await;
+        self.out.shutdown().await;
+    }
+
+    /// Runs the connection until it ends. `first_reply_discarded`: the outbound rule that the reply to
+    /// the first command is not sent (only `connect`, which writes CHANNEL_DATA itself, is answered).
+    pub async fn run<R: AsyncRead + Unpin>(&mut self, mut reader: R, first_reply_discarded: bool) {
+        let mut rx = self.core.subscribe();
+        let mut drop_sig = self.faults.drop_signal();
+        drop_sig.mark_unchanged();
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut first = first_reply_discarded;
+        let first_deadline = Instant::now() + Duration::from_secs(25);
+        let mut waiting_first = first_reply_discarded || !self.st.authed;
+        loop {
+            let linger = self.linger_deadline;
+            tokio::select! {
+                biased;
+                _ = drop_sig.changed() => {
+                    info!(session = ?self.st.session, "esl connection dropped by fault injection");
+                    return;
+                }
+                _ = tokio::time::sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {
+                    self.goodbye().await;
+                    return;
+                }
+                _ = tokio::time::sleep_until(first_deadline), if waiting_first => {
+                    debug!("esl: no command within 25 s, closing");
+                    self.out.shutdown().await;
+                    return;
+                }
+                ev = rx.recv() => {
+                    match ev {
+                        Some(ev) => self.accept(ev),
+                        None => { self.out.shutdown().await; return; }
+                    }
+                    match self.flush().await {
+                        Ok(Flow::Continue) => {}
+                        Ok(Flow::Close) => { self.goodbye().await; return; }
+                        Err(_) => return,
+                    }
+                }
+                n = reader.read_buf(&mut buf) => {
+                    match n {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    loop {
+                        let req = match request::parse(&mut buf) {
+                            Ok(Some(r)) => r,
+                            Ok(None) => break,
+                            Err(e) => {
+                                info!(error = %e, "esl: dropping connection");
+                                self.out.shutdown().await;
+                                return;
+                            }
+                        };
+                        waiting_first = false;
+                        self.drain(&mut rx);
+                        let discard = std::mem::take(&mut first);
+                        let flow = self.handle(req, discard).await;
+                        if flow == Flow::Close {
+                            self.goodbye().await;
+                            return;
+                        }
+                        self.drain(&mut rx);
+                        match self.flush().await {
+                            Ok(Flow::Continue) => {}
+                            Ok(Flow::Close) => { self.goodbye().await; return; }
+                            Err(_) => return,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a `command/reply` unless it is the discarded first outbound reply.
+    pub async fn reply(&mut self, text: &str, discard: bool) -> Flow {
+        if discard {
+            return Flow::Continue;
+        }
+        match self.out.reply(&frames::command_reply(text)).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Close,
+        }
+    }
+
+    /// Handles one command (mod_event_socket `parse_command`).
+    async fn handle(&mut self, req: Request, discard: bool) -> Flow {
+        if let Some(rule) = self.faults.take_failure(&req.command) {
+            info!(command = %rule.prefix, "esl: injected failure");
+            return self.injected_failure(&req, &rule.reply, discard).await;
+        }
+        super::commands::dispatch(self, req, discard).await
+    }
+
+    async fn injected_failure(&mut self, req: &Request, reply: &str, discard: bool) -> Flow {
+        let lower = req.command.to_ascii_lowercase();
+        if lower.starts_with("api ") {
+            let body = format!("{reply}\n");
+            match self.out.reply(&frames::api_response(&body)).await {
+                Ok(()) => Flow::Continue,
+                Err(_) => Flow::Close,
+            }
+        } else {
+            self.reply(reply, discard).await
+        }
+    }
+}

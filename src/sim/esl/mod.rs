@@ -1,0 +1,26 @@
+//! The simulator's Event Socket side: what FreeSWITCH's mod_event_socket does on the wire.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`urlencode`] | `switch_url_encode`, byte for byte |
+//! | [`serialize`] | events as plain / json / xml text |
+//! | [`frames`] | every frame the server writes (replies, api responses, events, notices) |
+//! | [`request`] | reading one client command (`read_packet`) |
+//! | [`subscription`] | `event`/`nixevent`/`noevents`/`filter`/`myevents` state and delivery decision |
+//! | [`commands`] | `parse_command`: every ESL command and its reply |
+//! | [`connection`] | one connection's loop: commands, event delivery, session end, linger |
+//! | [`writer`] | frame writes with the write-side faults |
+//! | [`faults`] | faults on demand |
+//! | [`inbound`] | the inbound listener (`auth/request`, password) |
+//! | [`outbound`] | the outbound dialler for the `socket` application |
+pub mod commands;
+pub mod connection;
+pub mod faults;
+pub mod frames;
+pub mod inbound;
+pub mod outbound;
+pub mod request;
+pub mod serialize;
+pub mod subscription;
+pub mod urlencode;
+pub mod writer;
