@@ -12,13 +12,17 @@
 //! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
 //! | [`cli`] | the `confpayd` command line |
 //! | [`error`] | `DaemonError` and exit codes |
+//! | [`http`] | the agent control API, the agent page, status stream, `/metrics`, `/healthz` |
+//! | [`metrics`] | Prometheus counters, histogram and scrape-time gauges |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod esl;
+pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod pay;
 pub mod secret;
 pub mod sim;
