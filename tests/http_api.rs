@@ -67,7 +67,23 @@ async fn missing_or_wrong_token_is_401_and_the_token_is_never_echoed() {
     let (r, _) = sse(rig.addr, "session=abc", None, Duration::from_secs(2)).await;
     assert_eq!(r.status, 401);
     // The page, the OpenAPI document, health and metrics need no token.
-    assert_eq!(get(rig.addr, "/", None).await.status, 200);
+    let page = get(rig.addr, "/", None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.body.contains("aria-live=\"polite\""));
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|c| c.contains("script-src 'self'"))
+    );
+    let js = get(rig.addr, "/assets/agent.js", None).await;
+    assert_eq!(
+        js.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(js.body.contains("sessionStorage"));
     assert_eq!(
         get(rig.addr, "/api/v1/openapi.json", None).await.status,
         200

@@ -98,10 +98,11 @@ impl OutcomeJson {
         let (kind, message) = match o {
             Outcome::Completed { method } => (
                 "completed",
-                format!(
-                    "payment capture completed ({} start)",
-                    method_label(*method)
-                ),
+                match method {
+                    StartMethod::Aca => "payment capture completed (started by the agent)",
+                    StartMethod::Keyphone => "payment capture completed (started by the customer)",
+                }
+                .to_owned(),
             ),
             Outcome::Cancelled => ("cancelled", "cancelled by the agent".to_owned()),
             Outcome::Failed(r) => ("failed", fail_message(r)),
