@@ -523,3 +523,29 @@ async fn shutdown_ends_open_status_streams() {
         "stream kept open after shutdown"
     );
 }
+
+#[tokio::test]
+async fn a_call_whose_agent_hung_up_is_409_no_agent() {
+    let rig = rig().await;
+    let (customer, agent) = rig.call(7, Some(AGENT_ID)).await;
+    rig.core
+        .hangup(&agent, "NORMAL_CLEARING")
+        .expect("agent hangs up");
+    let mut last = None;
+    for _ in 0..50 {
+        let calls = get(rig.addr, "/api/v1/calls", Some(TOKEN)).await.json();
+        if calls["calls"][0]["agent"].is_null() {
+            let r = post(
+                rig.addr,
+                "/api/v1/sessions",
+                Some(TOKEN),
+                &start_body("customer", &customer),
+            )
+            .await;
+            last = Some((r.status, r.error_code()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last, Some((409, "no_agent".to_owned())));
+}
