@@ -422,3 +422,46 @@ async fn first_command_other_than_connect_gets_no_reply() {
     c.cmd("connect").await;
     assert_eq!(c.frame().await.header("Event-Name"), Some("CHANNEL_DATA"));
 }
+
+#[tokio::test]
+async fn static_mode_sendmsg_answers_when_the_app_returns() {
+    let mut s = setup(|addr| {
+        vec![Extension::new(
+            "static",
+            &[("socket", &format!("{addr} full"))],
+        )]
+    })
+    .await;
+    let (_a, mut c) = call_in(&mut s, "static").await;
+    let data = connect(&mut c).await;
+    assert_eq!(data.header("Socket-Mode"), Some("static"));
+    assert_eq!(data.header("Control"), Some("full"));
+    assert_eq!(reply_text(&mut c, "myevents").await, "+OK Events Enabled");
+    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://400\n\n").await;
+    let t = tokio::time::Instant::now();
+    let first = c.frame().await;
+    assert_eq!(
+        first.header("Reply-Text"),
+        Some("+OK"),
+        "the reply comes first, once the app returned"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        t.elapsed()
+    );
+    let (done, _) = c.wait_event("CHANNEL_EXECUTE_COMPLETE").await;
+    assert_eq!(
+        done.event_header("Application").as_deref(),
+        Some("playback")
+    );
+    // `async: true` queues instead.
+    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://400\nasync: true\n\n").await;
+    let t = tokio::time::Instant::now();
+    assert_eq!(c.reply().await.header("Reply-Text"), Some("+OK"));
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+}

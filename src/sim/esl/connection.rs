@@ -15,7 +15,7 @@ use super::request::{self, Request};
 use super::subscription::Subscription;
 use super::writer::FrameWriter;
 use crate::esl::Event;
-use crate::sim::core::Core;
+use crate::sim::core::{Core, EventRx};
 use bytes::BytesMut;
 use futures_util::FutureExt;
 use std::collections::VecDeque;
@@ -120,9 +120,25 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
     }
 
     /// Takes every event already fired off the queue (without waiting).
-    fn drain(&mut self, rx: &mut crate::sim::core::EventRx) {
+    fn drain(&mut self, rx: &mut EventRx) {
         while let Some(Some(ev)) = rx.recv().now_or_never() {
             self.accept(ev);
+        }
+    }
+
+    /// Sync (static) outbound `sendmsg`: blocks this connection (no commands, no event writes) until the
+    /// application with `app_uuid` completed on `uuid`, or the channel is gone.
+    pub async fn wait_app(&mut self, rx: &mut EventRx, uuid: &str, app_uuid: &str) {
+        while let Some(ev) = rx.recv().await {
+            let mine = ev.unique_id() == Some(uuid);
+            let done = mine
+                && ev.name() == Some("CHANNEL_EXECUTE_COMPLETE")
+                && ev.get("Application-UUID") == Some(app_uuid);
+            let gone = mine && ev.name() == Some("CHANNEL_HANGUP_COMPLETE");
+            self.accept(ev);
+            if done || gone {
+                return;
+            }
         }
     }
 
@@ -236,7 +252,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         waiting_first = false;
                         self.drain(&mut rx);
                         let discard = std::mem::take(&mut first);
-                        let flow = self.handle(req, discard).await;
+                        let flow = self.handle(req, discard, &mut rx).await;
                         if flow == Flow::Close {
                             self.goodbye().await;
                             return;
@@ -269,12 +285,12 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
     }
 
     /// Handles one command (mod_event_socket `parse_command`).
-    async fn handle(&mut self, req: Request, discard: bool) -> Flow {
+    async fn handle(&mut self, req: Request, discard: bool, rx: &mut EventRx) -> Flow {
         if let Some(rule) = self.faults.take_failure(&req.command) {
             info!(command = %rule.prefix, "esl: injected failure");
             return self.injected_failure(&req, &rule.reply, discard).await;
         }
-        super::commands::dispatch(self, req, discard).await
+        super::commands::dispatch(self, req, discard, rx).await
     }
 
     async fn injected_failure(&mut self, req: &Request, reply: &str, discard: bool) -> Flow {
