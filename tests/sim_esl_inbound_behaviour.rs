@@ -354,3 +354,14 @@ async fn inbound_sendmsg_drives_another_channel() {
         Some(format!("-ERR invalid session id [{uuid}]").as_str())
     );
 }
+
+#[tokio::test]
+async fn an_out_of_range_content_length_drops_the_connection() {
+    let s = sim().await;
+    let mut c = Client::login(s.esl_addr()).await;
+    c.send(b"sendevent CUSTOM\nContent-Length: 99999999\n\n")
+        .await;
+    let notice = c.frame().await;
+    assert_eq!(notice.content_type(), "text/disconnect-notice");
+    assert!(c.closed_within(Duration::from_secs(1)).await);
+}

@@ -236,7 +236,8 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                 }
                 n = reader.read_buf(&mut buf) => {
                     match n {
-                        Ok(0) | Err(_) => return,
+                        // listener_run ends with a disconnect notice even when the peer went away.
+                        Ok(0) | Err(_) => { self.goodbye().await; return; }
                         Ok(_) => {}
                     }
                     loop {
@@ -245,7 +246,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                             Ok(None) => break,
                             Err(e) => {
                                 info!(error = %e, "esl: dropping connection");
-                                self.out.shutdown().await;
+                                self.goodbye().await;
                                 return;
                             }
                         };
