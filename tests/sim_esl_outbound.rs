@@ -465,3 +465,38 @@ async fn static_mode_sendmsg_answers_when_the_app_returns() {
         t.elapsed()
     );
 }
+
+#[tokio::test]
+async fn odd_linger_values_do_not_break_the_session() {
+    for (arg, reply, closes) in [
+        // glibc atoi of an overlong number is -1: linger forever.
+        ("linger 99999999999999999999999", "+OK will linger", false),
+        (
+            "linger 3000000000",
+            "+OK will linger -1294967296 seconds",
+            true,
+        ),
+        ("linger -5", "+OK will linger -5 seconds", true),
+        ("linger x", "+OK will linger 0 seconds", true),
+    ] {
+        let mut s = setup(|_| Vec::new()).await;
+        let (a_leg, mut c) = call_in(&mut s, "socket").await;
+        connect(&mut c).await;
+        assert_eq!(reply_text(&mut c, arg).await, reply);
+        s.observer.api(&format!("uuid_kill {a_leg}")).await;
+        let mut frames = Vec::new();
+        while let Some(f) = c.frame_within(Duration::from_millis(500)).await {
+            frames.push(f);
+        }
+        assert!(
+            frames
+                .iter()
+                .any(|f| f.header("Content-Disposition") == Some("linger")),
+            "{arg}"
+        );
+        let closed = frames
+            .iter()
+            .any(|f| f.header("Content-Disposition") == Some("disconnect"));
+        assert_eq!(closed, closes, "{arg}");
+    }
+}

@@ -167,7 +167,11 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         } else if cmd.as_bytes().get(6) == Some(&b' ') && cmd.len() > 7 {
             let secs = atoi(&cmd[7..]);
             conn.st.linger = Some(secs);
-            format!("+OK will linger {secs} seconds")
+            if secs == -1 {
+                "+OK will linger".to_owned()
+            } else {
+                format!("+OK will linger {secs} seconds")
+            }
         } else {
             conn.st.linger = Some(-1);
             "+OK will linger".to_owned()

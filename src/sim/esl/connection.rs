@@ -156,9 +156,10 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                     info!(call = %uuid, linger = secs, "esl session lingering");
                     let notice = frames::linger_notice(&uuid, &self.st.channel_name, secs);
                     self.out.frame(&notice).await?;
-                    if secs >= 0 {
-                        self.linger_deadline =
-                            Some(Instant::now() + Duration::from_secs(secs.unsigned_abs()));
+                    if secs != -1 {
+                        // A negative time other than -1 has already expired; a huge one never does.
+                        let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+                        self.linger_deadline = Instant::now().checked_add(wait);
                     }
                 }
                 None => {
