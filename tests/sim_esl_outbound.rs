@@ -500,3 +500,17 @@ async fn odd_linger_values_do_not_break_the_session() {
         assert_eq!(closed, closes, "{arg}");
     }
 }
+
+#[tokio::test]
+async fn nolinger_undoes_linger() {
+    let mut s = setup(|_| Vec::new()).await;
+    let (a_leg, mut c) = call_in(&mut s, "socket").await;
+    connect(&mut c).await;
+    assert_eq!(reply_text(&mut c, "linger").await, "+OK will linger");
+    assert_eq!(reply_text(&mut c, "nolinger").await, "+OK will not linger");
+    s.observer.api(&format!("uuid_kill {a_leg}")).await;
+    let notice = c.frame().await;
+    assert_eq!(notice.content_type(), "text/disconnect-notice");
+    assert_eq!(notice.header("Content-Disposition"), Some("disconnect"));
+    assert!(c.closed_within(Duration::from_secs(1)).await);
+}
