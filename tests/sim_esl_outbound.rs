@@ -275,7 +275,7 @@ async fn unknown_app_hangs_up_and_timed_linger_closes() {
     assert_eq!(last.header("Content-Disposition"), Some("disconnect"));
     let waited = t0.elapsed();
     assert!(
-        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(6),
         "{waited:?}"
     );
     assert!(c.closed_within(Duration::from_secs(1)).await);
@@ -437,7 +437,7 @@ async fn static_mode_sendmsg_answers_when_the_app_returns() {
     assert_eq!(data.header("Socket-Mode"), Some("static"));
     assert_eq!(data.header("Control"), Some("full"));
     assert_eq!(reply_text(&mut c, "myevents").await, "+OK Events Enabled");
-    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://400\n\n").await;
+    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://1500\n\n").await;
     let t = tokio::time::Instant::now();
     let first = c.frame().await;
     assert_eq!(
@@ -446,7 +446,7 @@ async fn static_mode_sendmsg_answers_when_the_app_returns() {
         "the reply comes first, once the app returned"
     );
     assert!(
-        t.elapsed() >= Duration::from_millis(350),
+        t.elapsed() >= Duration::from_millis(1400),
         "{:?}",
         t.elapsed()
     );
@@ -456,11 +456,11 @@ async fn static_mode_sendmsg_answers_when_the_app_returns() {
         Some("playback")
     );
     // `async: true` queues instead.
-    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://400\nasync: true\n\n").await;
+    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://1500\nasync: true\n\n").await;
     let t = tokio::time::Instant::now();
     assert_eq!(c.reply().await.header("Reply-Text"), Some("+OK"));
     assert!(
-        t.elapsed() < Duration::from_millis(300),
+        t.elapsed() < Duration::from_millis(1000),
         "{:?}",
         t.elapsed()
     );
