@@ -204,6 +204,7 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         return conn.reply(&r, discard).await;
     }
     if has_prefix(&cmd, "noevents") {
+        conn.discard_pending();
         let r = conn.st.sub.noevents();
         return conn.reply(&r, discard).await;
     }

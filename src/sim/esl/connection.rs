@@ -21,7 +21,8 @@ use futures_util::FutureExt;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
@@ -126,6 +127,11 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         }
     }
 
+    /// `noevents` flushes the listener's queue: events not yet written are dropped.
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+
     /// Sync (static) outbound `sendmsg`: blocks this connection (no commands, no event writes) until the
     /// application with `app_uuid` completed on `uuid`, or the channel is gone.
     pub async fn wait_app(&mut self, rx: &mut EventRx, uuid: &str, app_uuid: &str) {
@@ -181,7 +187,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
 
     /// Runs the connection until it ends. `first_reply_discarded`: the outbound rule that the reply to
     /// the first command is not sent (only `connect`, which writes CHANNEL_DATA itself, is answered).
-    pub async fn run<R: AsyncRead + Unpin>(&mut self, mut reader: R, first_reply_discarded: bool) {
+    pub async fn run(&mut self, mut reader: OwnedReadHalf, first_reply_discarded: bool) {
         let mut rx = self.core.subscribe();
         let core_uuid = self.core.core_uuid();
         let mut drop_sig = self.faults.drop_signal();
@@ -229,10 +235,13 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                             return;
                         }
                     }
-                    match self.flush().await {
-                        Ok(Flow::Continue) => {}
-                        Ok(Flow::Close) => { self.goodbye().await; return; }
-                        Err(_) => return,
+                    // Like read_packet: nothing is written while part of a command has been read.
+                    if buf.is_empty() {
+                        match self.flush().await {
+                            Ok(Flow::Continue) => {}
+                            Ok(Flow::Close) => { self.goodbye().await; return; }
+                            Err(_) => return,
+                        }
                     }
                 }
                 n = reader.read_buf(&mut buf) => {
@@ -244,7 +253,16 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                     loop {
                         let req = match request::parse(&mut buf) {
                             Ok(Some(r)) => r,
-                            Ok(None) => break,
+                            Ok(None) => {
+                                // read_packet reads on while the client has sent more: queued events
+                                // are written only once no command bytes are waiting.
+                                match reader.try_read_buf(&mut buf) {
+                                    Ok(0) => { self.goodbye().await; return; }
+                                    Ok(_) => continue,
+                                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                                    Err(_) => { self.goodbye().await; return; }
+                                }
+                            }
                             Err(e) => {
                                 info!(error = %e, "esl: dropping connection");
                                 self.goodbye().await;
@@ -264,6 +282,8 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                             first_deadline = Instant::now() + Duration::from_secs(25);
                         }
                         self.drain(&mut rx);
+                    }
+                    if buf.is_empty() {
                         match self.flush().await {
                             Ok(Flow::Continue) => {}
                             Ok(Flow::Close) => { self.goodbye().await; return; }
