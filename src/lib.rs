@@ -14,10 +14,12 @@
 //! | [`error`] | `DaemonError` and exit codes |
 //! | [`http`] | the agent control API, the agent page, status stream, `/metrics`, `/healthz` |
 //! | [`metrics`] | Prometheus counters, histogram and scrape-time gauges |
+//! | [`decode`] | `confpayd decode`: a raw ESL byte stream as one JSON line per frame |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod decode;
 pub mod error;
 pub mod esl;
 pub mod http;

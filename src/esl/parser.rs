@@ -7,7 +7,7 @@
 use super::error::WireError;
 use super::frame::{ContentType, Frame, Headers};
 use bytes::Bytes;
-use nom::bytes::complete::{tag, take_till, take_until};
+use nom::bytes::complete::{tag, take_until};
 use nom::sequence::terminated;
 use nom::{IResult, Parser};
 use std::borrow::Cow;
@@ -15,7 +15,7 @@ use std::borrow::Cow;
 /// One line `Name: value\n` (a `\r` before the `\n` is dropped). The name is non-empty and ends at
 /// the first `: `; the value is the rest of the line, possibly empty.
 pub(crate) fn header_line(input: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
-    let (rest, line) = terminated(take_till(|b| b == b'\n'), tag(&b"\n"[..])).parse(input)?;
+    let (rest, line) = terminated(take_until(&b"\n"[..]), tag(&b"\n"[..])).parse(input)?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let (value, name) = terminated(take_until(&b": "[..]), tag(&b": "[..])).parse(line)?;
     if name.is_empty() {

@@ -192,7 +192,11 @@ fn blank_line_at(buf: &[u8], at: usize) -> Blank {
 pub(crate) fn content_length(block: &[u8]) -> Result<Option<u64>, WireError> {
     const NAME: &[u8] = b"content-length:";
     let mut found: Option<(u64, usize)> = None;
-    for (idx, line) in block.split(|&b| b == b'\n').enumerate() {
+    let mut line_start = 0;
+    let ends = memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+    for (idx, line_end) in ends.enumerate() {
+        let line = &block[line_start.min(line_end)..line_end];
+        line_start = line_end + 1;
         let line_no = idx + 1;
         if line.len() < NAME.len() || !line[..NAME.len()].eq_ignore_ascii_case(NAME) {
             continue;

@@ -2,7 +2,7 @@
 //! for controllers. Every accepted connection gets `Content-Type: auth/request` and then runs the
 //! command loop of [`super::connection`].
 
-use super::connection::{Conn, ConnState};
+use super::connection::{Conn, ConnState, Password};
 use super::faults::Faults;
 use super::frames;
 use super::subscription::Subscription;
@@ -42,7 +42,7 @@ pub fn serve(
                 let st = ConnState {
                     sub: Subscription::default(),
                     authed: false,
-                    password,
+                    password: Password(password),
                     session: None,
                     outbound: None,
                     connected: false,

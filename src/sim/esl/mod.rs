@@ -6,6 +6,7 @@
 //! | [`serialize`] | events as plain / json / xml text |
 //! | [`frames`] | every frame the server writes (replies, api responses, events, notices) |
 //! | [`request`] | reading one client command (`read_packet`) |
+//! | [`event_names`] | event type names, `switch_name_event`, the `myevents` list |
 //! | [`subscription`] | `event`/`nixevent`/`noevents`/`filter`/`myevents` state and delivery decision |
 //! | [`commands`] | `parse_command`: every ESL command and its reply |
 //! | [`connection`] | one connection's loop: commands, event delivery, session end, linger |
@@ -15,6 +16,7 @@
 //! | [`outbound`] | the outbound dialler for the `socket` application |
 pub mod commands;
 pub mod connection;
+pub mod event_names;
 pub mod faults;
 pub mod frames;
 pub mod inbound;

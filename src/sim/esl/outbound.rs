@@ -7,7 +7,7 @@
 //! - When the connection ends for any reason while the channel lives, the core applies the
 //!   `socket_resume` semantics ([`Core::socket_closed`]).
 
-use super::connection::{Conn, ConnState, OutboundMode};
+use super::connection::{Conn, ConnState, OutboundMode, Password};
 use super::faults::Faults;
 use super::subscription::Subscription;
 use crate::sim::core::{Core, OutboundRequest};
@@ -42,7 +42,7 @@ async fn session(core: Core, faults: Faults, req: OutboundRequest) {
     let st = ConnState {
         sub: Subscription::default(),
         authed: true,
-        password: String::new(),
+        password: Password::default(),
         session: Some(req.uuid.clone()),
         outbound: Some(OutboundMode {
             async_mode: req.async_mode,
