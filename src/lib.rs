@@ -12,6 +12,8 @@
 //! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
 //! | [`cli`] | the `confpayd` command line |
 //! | [`error`] | `DaemonError` and exit codes |
+//! | [`http`] | the agent control API, the agent page, status stream, `/metrics`, `/healthz` |
+//! | [`metrics`] | Prometheus counters, histogram and scrape-time gauges |
 //! | [`decode`] | `confpayd decode`: a raw ESL byte stream as one JSON line per frame |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 pub mod cli;
@@ -20,7 +22,9 @@ pub mod daemon;
 pub mod decode;
 pub mod error;
 pub mod esl;
+pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod pay;
 pub mod secret;
 pub mod sim;

@@ -279,3 +279,128 @@ async fn hash_ejects_under_default_caller_controls() {
 async fn hash_does_nothing_under_caller_controls_none() {
     assert_eq!(hash_in("confpay").await, ("2".to_owned(), false));
 }
+
+/// The daemon's real shape: the customer's call arrives on the `socket` extension, the daemon takes
+/// it over the outbound socket (async full), answers and puts it into the conference through the
+/// socket, and brings agent and capture in over its inbound connection.
+#[tokio::test]
+async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conference() {
+    let daemon = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let cfg = SimConfig {
+        outbound_target: Some(daemon.local_addr().expect("addr")),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(cfg).await.expect("sim");
+    let customer = Party::customer("customer");
+    let agent = Party::agent("agent");
+    let capture = Party::capture("capture", "7", 2);
+    sim.core().register_party("agent", agent.clone());
+    sim.core().register_party("capture", capture.clone());
+    let cu = sim
+        .core()
+        .incoming_call(&customer, "socket", "Customer", "5551234")
+        .expect("incoming call");
+
+    let (sock, _) = tokio::time::timeout(Duration::from_secs(5), daemon.accept())
+        .await
+        .expect("dials out")
+        .expect("accept");
+    let (r, w) = sock.into_split();
+    let mut out = Ctl {
+        rd: FramedRead::new(r, EslCodec::default()),
+        wr: w,
+        events: Vec::new(),
+    };
+    out.send("connect").await;
+    let data = out.next().await;
+    let data = data
+        .event()
+        .expect("connect reply decodes")
+        .expect("channel data");
+    assert_eq!(data.unique_id(), Some(cu.as_str()));
+    assert_eq!(out.cmd("myevents").await, "+OK Events Enabled");
+    assert_eq!(out.cmd("linger").await, "+OK will linger");
+    assert_eq!(
+        out.cmd("sendmsg\ncall-command: execute\nexecute-app-name: answer")
+            .await,
+        "+OK"
+    );
+    out.wait("answer", |e| {
+        e.name() == Some("CHANNEL_EXECUTE_COMPLETE") && e.get("Application") == Some("answer")
+    })
+    .await;
+    assert_eq!(
+        out.cmd("sendmsg\ncall-command: execute\nexecute-app-name: conference\nexecute-app-arg: pay@confpay+flags{dist-dtmf}").await,
+        "+OK"
+    );
+
+    let mut c = Ctl::connect(&sim).await;
+    c.cmd("event plain BACKGROUND_JOB CUSTOM conference::maintenance")
+        .await;
+    for (job, uuid, who, flags) in [
+        (
+            "30000000-0000-4000-8000-000000000002",
+            "a1000000-0000-4000-8000-000000000002",
+            "agent",
+            "+flags{skip-dtmf}",
+        ),
+        (
+            "30000000-0000-4000-8000-000000000003",
+            "d1000000-0000-4000-8000-000000000003",
+            "capture",
+            "",
+        ),
+    ] {
+        let body = c
+            .originate(job, &format!("{{origination_uuid={uuid}}}sofia/gateway/pstn/{who} &conference(pay@confpay{flags})"))
+            .await;
+        assert_eq!(body, format!("+OK {uuid}\n"));
+    }
+    assert_eq!(c.api("conference pay list count").await, "3");
+    let list = c.api("conference pay list").await;
+    let id_of = |uuid: &str| {
+        list.lines()
+            .find(|l| l.split(';').nth(2) == Some(uuid))
+            .and_then(|l| l.split(';').next())
+            .map(str::to_owned)
+            .expect("member")
+    };
+    let (cid, aid, kid) = (
+        id_of(&cu),
+        id_of("a1000000-0000-4000-8000-000000000002"),
+        id_of("d1000000-0000-4000-8000-000000000003"),
+    );
+    assert_eq!(
+        c.api(&format!("conference pay relate {aid} {cid} nospeak,nohear"))
+            .await,
+        format!("+OK {aid}->{cid} nospeak,nohear set\n")
+    );
+    assert_eq!(
+        c.api(&format!("conference pay dtmf {kid} 71")).await,
+        format!("+OK sent 71 to {kid}\n")
+    );
+    assert_eq!(
+        c.api(&format!("uuid_setvar {cu} sensitive_dtmf true"))
+            .await,
+        "+OK\n"
+    );
+    out.settle(Duration::from_millis(100)).await;
+    out.events.clear();
+    sim.core().press(&cu, "42").expect("press");
+    out.settle(Duration::from_millis(300)).await;
+    assert_eq!(capture.capture_phase(), Some(CapturePhase::Done));
+    assert!(!sim.core().dtmf_log().iter().any(|d| d.party == "agent"));
+    assert!(
+        !out.events.iter().any(|e| e.name() == Some("DTMF")),
+        "no customer DTMF on the controlling socket"
+    );
+    let h = sim.core().hearing();
+    assert!(!h.hears("agent", "customer") && !h.hears("customer", "agent"));
+    assert_eq!(
+        sim.core().current_app(&cu).as_deref(),
+        Some("conference"),
+        "still in the conference, under socket control"
+    );
+}

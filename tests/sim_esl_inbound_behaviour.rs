@@ -354,3 +354,37 @@ async fn inbound_sendmsg_drives_another_channel() {
         Some(format!("-ERR invalid session id [{uuid}]").as_str())
     );
 }
+
+#[tokio::test]
+async fn an_out_of_range_content_length_drops_the_connection() {
+    let s = sim().await;
+    let mut c = Client::login(s.esl_addr()).await;
+    c.send(b"sendevent CUSTOM\nContent-Length: 99999999\n\n")
+        .await;
+    let notice = c.frame().await;
+    assert_eq!(notice.content_type(), "text/disconnect-notice");
+    assert!(c.closed_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn noevents_drops_events_not_yet_written() {
+    let s = sim().await;
+    let mut c = Client::login(s.esl_addr()).await;
+    c.cmd("event plain CUSTOM x::y").await;
+    c.reply().await;
+    let mut o = Client::login(s.esl_addr()).await;
+    // Fired while `c` is blocked in a slow api: queued for `c`, then dropped by its noevents.
+    c.cmd("api originate sofia/gateway/pstn/slow &park()").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    o.cmd("sendevent CUSTOM\nEvent-Subclass: x::y").await;
+    o.reply().await;
+    c.cmd("noevents").await;
+    assert_eq!(c.frame().await.content_type(), "api/response");
+    let next = c.frame().await;
+    assert_eq!(
+        next.header("Reply-Text"),
+        Some("+OK no longer listening for events"),
+        "{next:?}"
+    );
+    assert!(c.frame_within(Duration::from_millis(200)).await.is_none());
+}

@@ -275,7 +275,7 @@ async fn unknown_app_hangs_up_and_timed_linger_closes() {
     assert_eq!(last.header("Content-Disposition"), Some("disconnect"));
     let waited = t0.elapsed();
     assert!(
-        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(6),
         "{waited:?}"
     );
     assert!(c.closed_within(Duration::from_secs(1)).await);
@@ -421,4 +421,96 @@ async fn first_command_other_than_connect_gets_no_reply() {
     );
     c.cmd("connect").await;
     assert_eq!(c.frame().await.header("Event-Name"), Some("CHANNEL_DATA"));
+}
+
+#[tokio::test]
+async fn static_mode_sendmsg_answers_when_the_app_returns() {
+    let mut s = setup(|addr| {
+        vec![Extension::new(
+            "static",
+            &[("socket", &format!("{addr} full"))],
+        )]
+    })
+    .await;
+    let (_a, mut c) = call_in(&mut s, "static").await;
+    let data = connect(&mut c).await;
+    assert_eq!(data.header("Socket-Mode"), Some("static"));
+    assert_eq!(data.header("Control"), Some("full"));
+    assert_eq!(reply_text(&mut c, "myevents").await, "+OK Events Enabled");
+    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://1500\n\n").await;
+    let t = tokio::time::Instant::now();
+    let first = c.frame().await;
+    assert_eq!(
+        first.header("Reply-Text"),
+        Some("+OK"),
+        "the reply comes first, once the app returned"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        t.elapsed()
+    );
+    let (done, _) = c.wait_event("CHANNEL_EXECUTE_COMPLETE").await;
+    assert_eq!(
+        done.event_header("Application").as_deref(),
+        Some("playback")
+    );
+    // `async: true` queues instead.
+    c.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: silence_stream://1500\nasync: true\n\n").await;
+    let t = tokio::time::Instant::now();
+    assert_eq!(c.reply().await.header("Reply-Text"), Some("+OK"));
+    assert!(
+        t.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn odd_linger_values_do_not_break_the_session() {
+    for (arg, reply, closes) in [
+        // glibc atoi of an overlong number is -1: linger forever.
+        ("linger 99999999999999999999999", "+OK will linger", false),
+        (
+            "linger 3000000000",
+            "+OK will linger -1294967296 seconds",
+            true,
+        ),
+        ("linger -5", "+OK will linger -5 seconds", true),
+        ("linger x", "+OK will linger 0 seconds", true),
+    ] {
+        let mut s = setup(|_| Vec::new()).await;
+        let (a_leg, mut c) = call_in(&mut s, "socket").await;
+        connect(&mut c).await;
+        assert_eq!(reply_text(&mut c, arg).await, reply);
+        s.observer.api(&format!("uuid_kill {a_leg}")).await;
+        let mut frames = Vec::new();
+        while let Some(f) = c.frame_within(Duration::from_millis(500)).await {
+            frames.push(f);
+        }
+        assert!(
+            frames
+                .iter()
+                .any(|f| f.header("Content-Disposition") == Some("linger")),
+            "{arg}"
+        );
+        let closed = frames
+            .iter()
+            .any(|f| f.header("Content-Disposition") == Some("disconnect"));
+        assert_eq!(closed, closes, "{arg}");
+    }
+}
+
+#[tokio::test]
+async fn nolinger_undoes_linger() {
+    let mut s = setup(|_| Vec::new()).await;
+    let (a_leg, mut c) = call_in(&mut s, "socket").await;
+    connect(&mut c).await;
+    assert_eq!(reply_text(&mut c, "linger").await, "+OK will linger");
+    assert_eq!(reply_text(&mut c, "nolinger").await, "+OK will not linger");
+    s.observer.api(&format!("uuid_kill {a_leg}")).await;
+    let notice = c.frame().await;
+    assert_eq!(notice.content_type(), "text/disconnect-notice");
+    assert_eq!(notice.header("Content-Disposition"), Some("disconnect"));
+    assert!(c.closed_within(Duration::from_secs(1)).await);
 }

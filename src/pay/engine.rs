@@ -13,6 +13,7 @@ use super::recover;
 use super::session::{self, SessionHandle, SessionView, Switch};
 use super::types::*;
 use crate::esl::Event;
+use crate::metrics::Metrics;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
@@ -127,19 +128,30 @@ enum Msg {
 #[derive(Clone)]
 pub struct Engine {
     tx: mpsc::Sender<Msg>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Engine {
     pub fn spawn(cfg: EngineConfig, switch: Arc<dyn Switch>) -> Engine {
+        Engine::spawn_with_metrics(cfg, switch, None)
+    }
+
+    /// [`Engine::spawn`], counting every session's outcome in `metrics` when it ends.
+    pub fn spawn_with_metrics(
+        cfg: EngineConfig,
+        switch: Arc<dyn Switch>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
         let task = Task {
             cfg,
             switch,
             calls: Calls::default(),
             tx: tx.clone(),
+            metrics: metrics.clone(),
         };
         tokio::spawn(task.run(rx));
-        Engine { tx }
+        Engine { tx, metrics }
     }
 
     /// A FreeSWITCH event from the inbound connection.
@@ -230,6 +242,7 @@ struct Task {
     switch: Arc<dyn Switch>,
     calls: Calls,
     tx: mpsc::Sender<Msg>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Task {
@@ -406,11 +419,12 @@ impl Task {
         );
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), "payment requested");
-        let handle = session::spawn(
+        let handle = session::spawn_metered(
             id,
             machine,
             self.switch.clone(),
             Some(Input::Start { agent_id }),
+            self.metrics.clone(),
         );
         let view = handle.view();
         call.session = Some(handle);
@@ -554,6 +568,7 @@ impl Task {
                 .map(str::to_owned);
             let engine = Engine {
                 tx: self.tx.clone(),
+                metrics: self.metrics.clone(),
             };
             tokio::spawn(async move {
                 match engine
@@ -693,7 +708,13 @@ impl Engine {
                 );
                 let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
                 info!(session = %id, call = %f.customer, "recovered a payment in progress after restart");
-                call.session = Some(session::spawn_with(id, m, switch.clone(), actions));
+                call.session = Some(session::spawn_with_metered(
+                    id,
+                    m,
+                    switch.clone(),
+                    actions,
+                    self.metrics.clone(),
+                ));
             }
             let _ = self
                 .tx

@@ -9,6 +9,7 @@
 use super::actions::{api_text, originate_result, reply_ok};
 use super::machine::{Machine, State};
 use super::types::*;
+use crate::metrics::Metrics;
 use futures_util::StreamExt;
 use std::future::Future;
 use std::pin::Pin;
@@ -83,7 +84,18 @@ pub fn spawn(
     switch: Arc<dyn Switch>,
     first: Option<Input>,
 ) -> SessionHandle {
-    start(id, machine, switch, first, Vec::new())
+    start(id, machine, switch, first, Vec::new(), None)
+}
+
+/// [`spawn`], counting the session's outcome in `metrics` when it ends.
+pub fn spawn_metered(
+    id: String,
+    machine: Machine,
+    switch: Arc<dyn Switch>,
+    first: Option<Input>,
+    metrics: Option<Arc<Metrics>>,
+) -> SessionHandle {
+    start(id, machine, switch, first, Vec::new(), metrics)
 }
 
 /// Starts the actor for a machine that already produced `actions` (a recovered session).
@@ -93,7 +105,18 @@ pub fn spawn_with(
     switch: Arc<dyn Switch>,
     actions: Vec<Action>,
 ) -> SessionHandle {
-    start(id, machine, switch, None, actions)
+    start(id, machine, switch, None, actions, None)
+}
+
+/// [`spawn_with`], counting the session's outcome in `metrics` when it ends.
+pub fn spawn_with_metered(
+    id: String,
+    machine: Machine,
+    switch: Arc<dyn Switch>,
+    actions: Vec<Action>,
+    metrics: Option<Arc<Metrics>>,
+) -> SessionHandle {
+    start(id, machine, switch, None, actions, metrics)
 }
 
 fn start(
@@ -102,6 +125,7 @@ fn start(
     switch: Arc<dyn Switch>,
     first: Option<Input>,
     actions: Vec<Action>,
+    metrics: Option<Arc<Metrics>>,
 ) -> SessionHandle {
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
@@ -115,6 +139,7 @@ fn start(
         timers: DelayQueue::new(),
         keys: Vec::new(),
         commands: None,
+        metrics,
     };
     tokio::spawn(actor.run(rx, first, actions));
     SessionHandle {
@@ -150,6 +175,8 @@ struct Actor {
     keys: Vec<(TimerKind, delay_queue::Key)>,
     /// The sequential command queue (started on first use).
     commands: Option<mpsc::UnboundedSender<(Step, Cmd)>>,
+    /// Where the outcome is counted when the session ends.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Actor {
@@ -243,6 +270,9 @@ impl Actor {
     }
 
     fn audit(&self, outcome: &Outcome) {
+        if let Some(metrics) = &self.metrics {
+            metrics.outcome(outcome.code());
+        }
         let v = self.view.borrow();
         let m = &self.machine;
         // One line per session, target `confpay::audit`: PCI DSS 10.2/10.3 fields, no card data.

@@ -6,6 +6,18 @@
 //! | [`esl`] | the event socket: inbound server, outbound dialler, serialization, faults on demand |
 //! | [`hearing`] | who hears whom, and the DTMF delivery log |
 //! | [`party`] | scripted far-end parties (customer, agent, capture service) |
+//!
+//! Using it (inside a tokio runtime):
+//!
+//! ```text
+//! let sim = Simulator::start(SimConfig { outbound_target: Some(daemon_outbound_addr), ..SimConfig::default() }).await?;
+//! sim.core().register_party("customer", Party::customer("customer"));  // far ends, by dial string
+//! // the daemon connects to sim.esl_addr() (password ClueCon) and drives calls over ESL;
+//! // `socket` dialplan extensions dial daemon_outbound_addr;
+//! sim.core().hearing(); sim.core().dtmf_log();                         // assertions
+//! sim.faults().delay_replies(Some(Duration::from_millis(200)));        // faults on demand
+//! sim.restart();                                                       // new Core-UUID, all dropped
+//! ```
 pub mod core;
 pub mod esl;
 pub mod hearing;

@@ -9,6 +9,7 @@ use super::event_names::event_type;
 use super::frames;
 use super::request::{Request, atoi};
 use super::subscription::MyEvents;
+use crate::sim::core::EventRx;
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use tracing::info;
@@ -48,6 +49,7 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
     conn: &mut Conn<W>,
     req: Request,
     discard: bool,
+    rx: &mut EventRx,
 ) -> Flow {
     let cmd = req.command.clone();
     if has_prefix(&cmd, "exit") || has_prefix(&cmd, "...") {
@@ -117,7 +119,10 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         return conn.reply(r, discard).await;
     }
     if has_prefix(&cmd, "sendmsg") {
-        let r = sendmsg(conn, &req);
+        let (r, wait) = sendmsg(conn, &req);
+        if let Some((uuid, app_uuid)) = wait {
+            conn.wait_app(rx, &uuid, &app_uuid).await;
+        }
         return conn.reply(&r, discard).await;
     }
     if conn.st.outbound.is_some_and(|m| !m.full) {
@@ -162,7 +167,11 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         } else if cmd.as_bytes().get(6) == Some(&b' ') && cmd.len() > 7 {
             let secs = atoi(&cmd[7..]);
             conn.st.linger = Some(secs);
-            format!("+OK will linger {secs} seconds")
+            if secs == -1 {
+                "+OK will linger".to_owned()
+            } else {
+                format!("+OK will linger {secs} seconds")
+            }
         } else {
             conn.st.linger = Some(-1);
             "+OK will linger".to_owned()
@@ -195,6 +204,7 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         return conn.reply(&r, discard).await;
     }
     if has_prefix(&cmd, "noevents") {
+        conn.discard_pending();
         let r = conn.st.sub.noevents();
         return conn.reply(&r, discard).await;
     }
@@ -295,21 +305,35 @@ async fn myevents<W: AsyncWrite + Unpin + Send>(
     conn.reply("+OK Events Enabled", discard).await
 }
 
-/// `sendmsg [uuid]` with `call-command: execute|hangup|…` (switch_ivr_parse_event).
-fn sendmsg<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>, req: &Request) -> String {
+/// The reply to a `sendmsg`, and in sync (static) outbound mode the (channel, Application-UUID) whose
+/// completion must be awaited before that reply is sent.
+type SendmsgOutcome = (String, Option<(String, String)>);
+
+/// `sendmsg [uuid]` with `call-command: execute|hangup|…` (switch_ivr_parse_event). In a sync
+/// ("static") outbound session a message for the own channel runs inline: the `+OK` comes only once
+/// the application returned (unless the message says `async: true`).
+fn sendmsg<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>, req: &Request) -> SendmsgOutcome {
     let mut uuid = req.command[7..].trim_start_matches(' ').to_owned();
     if uuid.is_empty() {
         uuid = req.headers.get("session-id").unwrap_or("").to_owned();
     }
+    let mut own = false;
     if uuid.is_empty() || conn.st.session.as_deref() == Some(uuid.as_str()) {
         match conn.st.session.clone() {
-            Some(s) => uuid = s,
-            None => return format!("-ERR invalid session id [{uuid}]"),
+            Some(s) => {
+                uuid = s;
+                own = true;
+            }
+            None => return (format!("-ERR invalid session id [{uuid}]"), None),
         }
     }
     if conn.core.channel_data(&uuid).is_none() {
-        return format!("-ERR invalid session id [{uuid}]");
+        return (format!("-ERR invalid session id [{uuid}]"), None);
     }
+    let sync = own
+        && conn.st.outbound.is_some_and(|m| !m.async_mode)
+        && !req.headers.get("async").is_some_and(switch_true);
+    let mut wait = None;
     let h = &req.headers;
     let command = h.get("call-command").unwrap_or("");
     if command.eq_ignore_ascii_case("execute") {
@@ -319,23 +343,30 @@ fn sendmsg<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>, req: &Request) -> S
             (None, Some(b)) => String::from_utf8_lossy(b).into_owned(),
             (None, None) => String::new(),
         };
-        let event_uuid = h.get("event-uuid").map(str::to_owned);
+        let mut event_uuid = h.get("event-uuid").map(str::to_owned);
+        if sync && event_uuid.is_none() {
+            // FreeSWITCH gives the execution a random Application-UUID; this one is awaited.
+            event_uuid = Some(uuid::Uuid::new_v4().to_string());
+        }
         let lock = h.get("event-lock").is_some_and(switch_true);
         if conn
             .core
-            .execute(&uuid, app, &arg, event_uuid, lock)
+            .execute(&uuid, app, &arg, event_uuid.clone(), lock)
             .is_err()
         {
-            return format!("-ERR invalid session id [{uuid}]");
+            return (format!("-ERR invalid session id [{uuid}]"), None);
+        }
+        if sync {
+            wait = event_uuid.map(|a| (uuid.clone(), a));
         }
     } else if command.eq_ignore_ascii_case("hangup") {
         let cause = h.get("hangup-cause").unwrap_or("NORMAL_CLEARING");
         if conn.core.hangup(&uuid, cause).is_err() {
-            return format!("-ERR invalid session id [{uuid}]");
+            return (format!("-ERR invalid session id [{uuid}]"), None);
         }
     }
     // Other call-commands (unicast, nomedia, xferext, unknown ones) are accepted and have no effect here.
-    "+OK".to_owned()
+    ("+OK".to_owned(), wait)
 }
 
 /// `switch_true`.

@@ -15,13 +15,14 @@ use super::request::{self, Request};
 use super::subscription::Subscription;
 use super::writer::FrameWriter;
 use crate::esl::Event;
-use crate::sim::core::Core;
+use crate::sim::core::{Core, EventRx};
 use bytes::BytesMut;
 use futures_util::FutureExt;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
@@ -120,9 +121,30 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
     }
 
     /// Takes every event already fired off the queue (without waiting).
-    fn drain(&mut self, rx: &mut crate::sim::core::EventRx) {
+    fn drain(&mut self, rx: &mut EventRx) {
         while let Some(Some(ev)) = rx.recv().now_or_never() {
             self.accept(ev);
+        }
+    }
+
+    /// `noevents` flushes the listener's queue: events not yet written are dropped.
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Sync (static) outbound `sendmsg`: blocks this connection (no commands, no event writes) until the
+    /// application with `app_uuid` completed on `uuid`, or the channel is gone.
+    pub async fn wait_app(&mut self, rx: &mut EventRx, uuid: &str, app_uuid: &str) {
+        while let Some(ev) = rx.recv().await {
+            let mine = ev.unique_id() == Some(uuid);
+            let done = mine
+                && ev.name() == Some("CHANNEL_EXECUTE_COMPLETE")
+                && ev.get("Application-UUID") == Some(app_uuid);
+            let gone = mine && ev.name() == Some("CHANNEL_HANGUP_COMPLETE");
+            self.accept(ev);
+            if done || gone {
+                return;
+            }
         }
     }
 
@@ -140,9 +162,10 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                     info!(call = %uuid, linger = secs, "esl session lingering");
                     let notice = frames::linger_notice(&uuid, &self.st.channel_name, secs);
                     self.out.frame(&notice).await?;
-                    if secs >= 0 {
-                        self.linger_deadline =
-                            Some(Instant::now() + Duration::from_secs(secs.unsigned_abs()));
+                    if secs != -1 {
+                        // A negative time other than -1 has already expired; a huge one never does.
+                        let wait = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+                        self.linger_deadline = Instant::now().checked_add(wait);
                     }
                 }
                 None => {
@@ -164,7 +187,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
 
     /// Runs the connection until it ends. `first_reply_discarded`: the outbound rule that the reply to
     /// the first command is not sent (only `connect`, which writes CHANNEL_DATA itself, is answered).
-    pub async fn run<R: AsyncRead + Unpin>(&mut self, mut reader: R, first_reply_discarded: bool) {
+    pub async fn run(&mut self, mut reader: OwnedReadHalf, first_reply_discarded: bool) {
         let mut rx = self.core.subscribe();
         let core_uuid = self.core.core_uuid();
         let mut drop_sig = self.faults.drop_signal();
@@ -212,31 +235,44 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                             return;
                         }
                     }
-                    match self.flush().await {
-                        Ok(Flow::Continue) => {}
-                        Ok(Flow::Close) => { self.goodbye().await; return; }
-                        Err(_) => return,
+                    // Like read_packet: nothing is written while part of a command has been read.
+                    if buf.is_empty() {
+                        match self.flush().await {
+                            Ok(Flow::Continue) => {}
+                            Ok(Flow::Close) => { self.goodbye().await; return; }
+                            Err(_) => return,
+                        }
                     }
                 }
                 n = reader.read_buf(&mut buf) => {
                     match n {
-                        Ok(0) | Err(_) => return,
+                        // listener_run ends with a disconnect notice even when the peer went away.
+                        Ok(0) | Err(_) => { self.goodbye().await; return; }
                         Ok(_) => {}
                     }
                     loop {
                         let req = match request::parse(&mut buf) {
                             Ok(Some(r)) => r,
-                            Ok(None) => break,
+                            Ok(None) => {
+                                // read_packet reads on while the client has sent more: queued events
+                                // are written only once no command bytes are waiting.
+                                match reader.try_read_buf(&mut buf) {
+                                    Ok(0) => { self.goodbye().await; return; }
+                                    Ok(_) => continue,
+                                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                                    Err(_) => { self.goodbye().await; return; }
+                                }
+                            }
                             Err(e) => {
                                 info!(error = %e, "esl: dropping connection");
-                                self.out.shutdown().await;
+                                self.goodbye().await;
                                 return;
                             }
                         };
                         waiting_first = false;
                         self.drain(&mut rx);
                         let discard = std::mem::take(&mut first);
-                        let flow = self.handle(req, discard).await;
+                        let flow = self.handle(req, discard, &mut rx).await;
                         if flow == Flow::Close {
                             self.goodbye().await;
                             return;
@@ -246,6 +282,8 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                             first_deadline = Instant::now() + Duration::from_secs(25);
                         }
                         self.drain(&mut rx);
+                    }
+                    if buf.is_empty() {
                         match self.flush().await {
                             Ok(Flow::Continue) => {}
                             Ok(Flow::Close) => { self.goodbye().await; return; }
@@ -269,12 +307,12 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
     }
 
     /// Handles one command (mod_event_socket `parse_command`).
-    async fn handle(&mut self, req: Request, discard: bool) -> Flow {
+    async fn handle(&mut self, req: Request, discard: bool, rx: &mut EventRx) -> Flow {
         if let Some(rule) = self.faults.take_failure(&req.command) {
             info!(command = %rule.prefix, "esl: injected failure");
             return self.injected_failure(&req, &rule.reply, discard).await;
         }
-        super::commands::dispatch(self, req, discard).await
+        super::commands::dispatch(self, req, discard, rx).await
     }
 
     async fn injected_failure(&mut self, req: &Request, reply: &str, discard: bool) -> Flow {

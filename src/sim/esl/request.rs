@@ -33,7 +33,8 @@ pub enum RequestError {
     BadContentLength { value: i64, max: i64 },
 }
 
-/// C `atoi`: optional spaces, optional sign, digits; anything else ends the number (saturating).
+/// glibc `atoi` on LP64: `(int) strtol(s, NULL, 10)`: optional spaces, optional sign, digits; the
+/// `long` saturates, then the cast to `int` keeps the low 32 bits (so an overlong number becomes -1).
 pub fn atoi(s: &str) -> i64 {
     let s = s.trim_start_matches([' ', '\t']);
     let (neg, digits) = match s.as_bytes().first() {
@@ -48,7 +49,8 @@ pub fn atoi(s: &str) -> i64 {
         }
         n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
     }
-    if neg { -n } else { n }
+    let long = if neg { n.saturating_neg() } else { n };
+    i64::from(long as i32)
 }
 
 /// Where the header block ends (index just past its final `\n`), if it is complete.
@@ -179,5 +181,7 @@ Content-Length: 5\n\nhelloauth x\n\n";
         assert_eq!(atoi(" 12abc"), 12);
         assert_eq!(atoi("-3"), -3);
         assert_eq!(atoi("x"), 0);
+        assert_eq!(atoi("99999999999999999999999"), -1);
+        assert_eq!(atoi("4294967297"), 1);
     }
 }

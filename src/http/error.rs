@@ -1,0 +1,78 @@
+//! API errors: `{"error": {"code": "...", "message": "..."}}` with a stable code and the right
+//! HTTP status. Engine refusals map by [`EngineError::code`].
+
+use crate::pay::engine::EngineError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Why an API request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Missing or wrong bearer token. The message never repeats what was sent.
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("bad request: {reason}")]
+    BadRequest { reason: String },
+    #[error("no {what} {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("no such route: {path}")]
+    NoRoute { path: String },
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Engine(e) => e.code(),
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::NotFound { what, .. } => match *what {
+                "session" => "unknown_session",
+                "call" => "unknown_call",
+                _ => "not_found",
+            },
+            ApiError::NoRoute { .. } => "not_found",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Engine(e) => match e {
+                EngineError::UnknownCall { .. } | EngineError::UnknownSession { .. } => {
+                    StatusCode::NOT_FOUND
+                }
+                EngineError::WrongState { .. }
+                | EngineError::Busy { .. }
+                | EngineError::NoAgent { .. } => StatusCode::CONFLICT,
+                EngineError::BadAgentId => StatusCode::BAD_REQUEST,
+                EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound { .. } | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
+        }
+    }
+
+    pub fn bad_request(reason: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let mut resp = (self.status(), Json(body)).into_response();
+        if let ApiError::Unauthorized = self {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"confpay\""),
+            );
+        }
+        resp
+    }
+}
