@@ -8,14 +8,15 @@
 //! - the first line is the command (handlers cut it at its first `\r`/`\n`); every other line is a
 //!   header `name:value` with the spaces after the colon dropped (a line without a colon is ignored);
 //! - a `Content-Length` header with `atoi(value) > 0` makes exactly that many bytes after the block
-//!   the body (which FreeSWITCH then stores with `"%s"`: up to the first NUL).
+//!   the body, of which FreeSWITCH keeps what `switch_event_add_body(event, "%s", body)` keeps: the
+//!   bytes before the first NUL.
 
 /// One command as FreeSWITCH reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub command: String,
     pub headers: Vec<(String, String)>,
-    /// The raw body bytes (before FreeSWITCH's C-string truncation).
+    /// The body as FreeSWITCH stores it (up to the first NUL).
     pub body: Option<Vec<u8>>,
 }
 
@@ -97,9 +98,9 @@ fn read_one(input: &[u8]) -> Option<(Request, usize)> {
     let mut used = block.len();
     let body = if clen > 0 {
         let n = usize::try_from(clen).ok()?;
-        let body = input.get(used..used + n)?.to_vec();
+        let raw = input.get(used..used + n)?;
         used += n;
-        Some(body)
+        Some(raw[..memchr::memchr(0, raw).unwrap_or(raw.len())].to_vec())
     } else {
         None
     };
