@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
         loop {
             let before = buf.len();
             let step = codec.decode(&mut buf);
-            assert!(buf.capacity() <= bound, "capacity {} > {bound}", buf.capacity());
+            assert!(
+                buf.capacity() <= bound,
+                "capacity {} > {bound}",
+                buf.capacity()
+            );
             match step {
                 Ok(Some(frame)) => {
                     consumed += before - buf.len();
