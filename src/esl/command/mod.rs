@@ -276,6 +276,13 @@ impl Command {
                     text(cmd, "header value", v)?;
                     msg.header_owned(n.clone(), v.clone());
                 }
+                // As for `execute`: FreeSWITCH would truncate the body at its first NUL.
+                if body.as_ref().is_some_and(|b| b.contains(&0)) {
+                    return Err(CommandError::LineBreak {
+                        command: cmd,
+                        field: "body",
+                    });
+                }
                 msg.body = body.clone();
             }
             Command::Log { level } => {
@@ -306,6 +313,14 @@ fn call_command(command: &CallCommand, msg: &mut Message) -> Result<(), CommandE
             msg.header("execute-app-name", ex.app.clone());
             let mut body_arg = None;
             if let Some(arg) = &ex.arg {
+                // FreeSWITCH keeps a body only up to its first NUL (`switch_event_add_body(.., "%s",
+                // ..)`): an argument with a NUL would arrive silently truncated.
+                if arg.contains('\0') {
+                    return Err(CommandError::LineBreak {
+                        command: CMD,
+                        field: "execute-app-arg",
+                    });
+                }
                 if Execute::arg_needs_body(arg) {
                     body_arg = Some(Bytes::copy_from_slice(arg.as_bytes()));
                 } else {
