@@ -172,7 +172,10 @@ fn wrong_esl_password_exits_78_without_ready() {
 fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
     let esl = simulator();
     let port = free_port();
-    let base = format!("[esl]\naddress = \"{esl}\"\n[outbound]\nlisten = \"127.0.0.1:{port}\"\n");
+    let http = free_port();
+    let base = format!(
+        "[esl]\naddress = \"{esl}\"\n[outbound]\nlisten = \"127.0.0.1:{port}\"\n[http]\nlisten = \"127.0.0.1:{http}\"\n"
+    );
     let notify_path = temp_path("notify");
     let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
     notify
@@ -253,7 +256,9 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("key=\"http.listen\" old=\"127.0.0.1:8085\" new=\"127.0.0.1:9085\" apply=\"needs restart\""),
+        stdout.contains(&format!(
+            "key=\"http.listen\" old=\"127.0.0.1:{http}\" new=\"127.0.0.1:9085\" apply=\"needs restart\""
+        )),
         "{stdout}"
     );
     assert!(

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The whole configuration file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub esl: EslConfig,
@@ -20,7 +20,7 @@ pub struct Config {
 }
 
 /// `[esl]`: the inbound ESL connection, daemon → FreeSWITCH.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EslConfig {
     /// `host:port` of FreeSWITCH's event socket (a host name is allowed).
@@ -63,7 +63,7 @@ impl EslConfig {
 }
 
 /// `[outbound]`: FreeSWITCH's dialplan `socket` application connects here.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboundConfig {
     pub listen: SocketAddr,
@@ -82,7 +82,7 @@ impl Default for OutboundConfig {
 }
 
 /// `[http]`: the agent control API and page.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
@@ -100,7 +100,7 @@ impl Default for HttpConfig {
 }
 
 /// `[payment]`: how a payment is run. Read by the engine.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaymentConfig {
     /// Dial string of the card-capture service.
@@ -177,7 +177,7 @@ impl OnAgentHangup {
 }
 
 /// `[log]`.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// A `tracing` `EnvFilter` directive; the `RUST_LOG` environment variable wins over it.

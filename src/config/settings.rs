@@ -171,12 +171,16 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         set(
             "outbound.allow",
             Value::List(allow.iter().map(ToString::to_string).collect()),
-            Live,
+            NeedsRestart,
         ),
         set("http.listen", s(&http_listen.to_string()), NeedsRestart),
         set("http.token", Value::Secret(token), Live),
         set("payment.capture_dial", s(capture_dial), Live),
-        set("payment.conference_profile", s(conference_profile), Live),
+        set(
+            "payment.conference_profile",
+            s(conference_profile),
+            NeedsRestart,
+        ),
         set(
             "payment.capture_answer_timeout_s",
             n(*capture_answer_timeout_s),
@@ -195,7 +199,7 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         set(
             "payment.start_event_subclass",
             s(start_event_subclass),
-            Live,
+            NeedsRestart,
         ),
         set("payment.hold_music", s(hold_music), Live),
         set("payment.on_agent_hangup", s(on_agent_hangup.as_str()), Live),

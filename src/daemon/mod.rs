@@ -38,10 +38,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// `ctx.tracker` and returns when it is ready (see [`component`] for the contract).
 ///
 /// The inbound ESL client comes first, so a refused password exits 78 before anything listens; then
-/// the engine and the outbound socket server ([`stack::Stack`]).
+/// the engine, the outbound socket server and the HTTP API ([`stack::Stack`]).
 pub async fn start_components(ctx: &Context) -> Result<(), ComponentError> {
-    let config = ctx.config.borrow().clone();
-    let _stack = stack::Stack::start(&config, &ctx.tracker, &ctx.shutdown).await?;
+    let _stack = stack::Stack::start_live(ctx.config.clone(), &ctx.tracker, &ctx.shutdown).await?;
     Ok(())
 }
 

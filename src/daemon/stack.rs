@@ -1,7 +1,7 @@
 //! The daemon's working parts, started in order: inbound ESL client (a refused password is exit 78
 //! before anything listens), the engine (with recovery of payments found in FreeSWITCH), the outbound
-//! socket server. The same [`Stack::start`] runs under `confpayd`, in integration tests against the
-//! simulator, and in the demo.
+//! socket server, the HTTP API and page. The same [`Stack::start`] runs under `confpayd`, in
+//! integration tests against the simulator, and in the demo.
 
 use super::component::ComponentError;
 use crate::config::{Config, OnAgentHangup, PaymentConfig};
@@ -9,6 +9,8 @@ use crate::esl::client_error::ClientError;
 use crate::esl::command::{EventFormat, EventSet};
 use crate::esl::inbound::{ClientEvent, InboundClient, InboundConfig, Subscription};
 use crate::esl::outbound::{AllowList, OutboundConfig, OutboundServer};
+use crate::http::{self, AppState, health::Health};
+use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, CallSetup, EslSwitch};
 use crate::pay::engine::{Engine, EngineConfig};
 use crate::pay::machine::MachineConfig;
@@ -16,8 +18,8 @@ use crate::pay::session::Switch;
 use crate::pay::types::AgentHangupPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -25,20 +27,40 @@ use tracing::{info, warn};
 /// Prefix of the per-call conference names.
 pub const ROOM_PREFIX: &str = "confpay-";
 
-/// Liveness of the parts, for `/healthz`.
-#[derive(Debug, Default)]
-pub struct Health {
-    pub esl_connected: AtomicBool,
-    pub outbound_listening: AtomicBool,
-}
-
 /// The running parts.
 pub struct Stack {
     pub engine: Engine,
     pub client: InboundClient,
     pub switch: Arc<dyn Switch>,
     pub outbound_addr: SocketAddr,
+    pub http_addr: SocketAddr,
     pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
+    /// Keeps the configuration channel open when the stack was started from a fixed config.
+    _config: Option<watch::Sender<Arc<Config>>>,
+}
+
+/// [`Switch`] over the inbound client that times every command for `/metrics`.
+struct MeteredSwitch {
+    inner: EslSwitch,
+    metrics: Arc<Metrics>,
+}
+
+impl Switch for MeteredSwitch {
+    fn api(&self, cmd: String) -> crate::pay::session::BoxFut<Result<String, String>> {
+        let fut = self.inner.api(cmd);
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let started = Instant::now();
+            let r = fut.await;
+            metrics.observe_command(started.elapsed());
+            r
+        })
+    }
+
+    fn bgapi(&self, cmd: String) -> crate::pay::session::BoxFut<Result<String, String>> {
+        self.inner.bgapi(cmd)
+    }
 }
 
 /// The engine's settings from `[payment]`.
@@ -93,13 +115,28 @@ pub fn subscription(start_subclass: &str) -> Subscription {
 }
 
 impl Stack {
-    /// Starts every part; returns once all are up.
+    /// Starts every part from a fixed configuration (tests, demo); returns once all are up.
     pub async fn start(
         config: &Config,
         tracker: &TaskTracker,
         shutdown: &CancellationToken,
     ) -> Result<Stack, ComponentError> {
-        let health = Arc::new(Health::default());
+        let (tx, rx) = watch::channel(Arc::new(config.clone()));
+        let mut stack = Stack::start_live(rx, tracker, shutdown).await?;
+        stack._config = Some(tx);
+        Ok(stack)
+    }
+
+    /// Starts every part; keys applied live (e.g. `http.token`) are read from `live`.
+    pub async fn start_live(
+        live: watch::Receiver<Arc<Config>>,
+        tracker: &TaskTracker,
+        shutdown: &CancellationToken,
+    ) -> Result<Stack, ComponentError> {
+        let config = live.borrow().clone();
+        let config = config.as_ref();
+        let health = Arc::new(Health::new());
+        let metrics = Arc::new(Metrics::new());
         let inbound = InboundConfig {
             addr: config.esl.address.clone(),
             password: config.esl.password.clone(),
@@ -135,10 +172,14 @@ impl Stack {
                 });
             }
         };
-        health.esl_connected.store(true, Ordering::Relaxed);
+        health.set_esl_connected(true);
         let ecfg = engine_config(&config.payment);
-        let switch: Arc<dyn Switch> = Arc::new(EslSwitch(client.clone()));
-        let engine = Engine::spawn(ecfg.clone(), switch.clone());
+        let switch: Arc<dyn Switch> = Arc::new(MeteredSwitch {
+            inner: EslSwitch(client.clone()),
+            metrics: metrics.clone(),
+        });
+        let engine =
+            Engine::spawn_with_metrics(ecfg.clone(), switch.clone(), Some(metrics.clone()));
         let recovered = engine.recover(switch.clone(), &ecfg).await;
         if recovered > 0 {
             info!(
@@ -149,8 +190,11 @@ impl Stack {
         {
             let engine = engine.clone();
             let health = health.clone();
+            let metrics = metrics.clone();
             let shutdown = shutdown.clone();
             tracker.spawn(async move {
+                // The first `Connected` is the start-up connection; later ones are reconnects.
+                let mut first = true;
                 loop {
                     let ev = tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -159,7 +203,11 @@ impl Stack {
                     match ev {
                         Some(ClientEvent::Event(e)) => engine.event(e).await,
                         Some(ClientEvent::Connected { core_uuid }) => {
-                            health.esl_connected.store(true, Ordering::Relaxed);
+                            health.set_esl_connected(true);
+                            if std::mem::take(&mut first) {
+                                continue;
+                            }
+                            metrics.esl_reconnected();
                             info!(
                                 core_uuid = core_uuid.as_deref().unwrap_or(""),
                                 "ESL connection back; resynchronising sessions"
@@ -167,7 +215,7 @@ impl Stack {
                             engine.connection_back().await;
                         }
                         Some(ClientEvent::Disconnected { reason }) => {
-                            health.esl_connected.store(false, Ordering::Relaxed);
+                            health.set_esl_connected(false);
                             warn!(reason = ?reason, "ESL connection lost; reconnecting");
                             engine.connection_lost().await;
                         }
@@ -203,7 +251,7 @@ impl Stack {
             address: config.outbound.listen,
             source,
         })?;
-        health.outbound_listening.store(true, Ordering::Relaxed);
+        health.set_outbound_listening(true);
         info!(address = %outbound_addr, "outbound socket server listening");
         let setup = CallSetup {
             room_prefix: ROOM_PREFIX.to_owned(),
@@ -229,15 +277,56 @@ impl Stack {
                         shutdown,
                     )
                     .await;
-                health.outbound_listening.store(false, Ordering::Relaxed);
+                health.set_outbound_listening(false);
             });
         }
+        {
+            // `[payment]` keys apply live to payments started after a reload.
+            let engine = engine.clone();
+            let mut live = live.clone();
+            let shutdown = shutdown.clone();
+            tracker.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        changed = live.changed() => if changed.is_err() { break },
+                    }
+                    let payment = live.borrow_and_update().payment.clone();
+                    engine.configure(engine_config(&payment)).await;
+                }
+            });
+        }
+        let listener =
+            http::bind(config.http.listen)
+                .await
+                .map_err(|source| ComponentError::Bind {
+                    component: "http",
+                    address: config.http.listen,
+                    source,
+                })?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|source| ComponentError::Bind {
+                component: "http",
+                address: config.http.listen,
+                source,
+            })?;
+        let app = AppState {
+            engine: engine.clone(),
+            config: live.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
+        };
+        tracker.spawn(http::serve(listener, app, shutdown.clone()));
         Ok(Stack {
             engine,
             client,
             switch,
             outbound_addr,
+            http_addr,
             health,
+            metrics,
+            _config: None,
         })
     }
 }

@@ -122,6 +122,7 @@ enum Msg {
     Adopt {
         call: Box<Call>,
     },
+    Configure(Box<EngineConfig>),
 }
 
 /// Handle on the engine task.
@@ -152,6 +153,11 @@ impl Engine {
         };
         tokio::spawn(task.run(rx));
         Engine { tx, metrics }
+    }
+
+    /// New settings (SIGHUP reload) for payments started from now on.
+    pub async fn configure(&self, cfg: EngineConfig) {
+        let _ = self.tx.send(Msg::Configure(Box::new(cfg))).await;
     }
 
     /// A FreeSWITCH event from the inbound connection.
@@ -284,6 +290,10 @@ impl Task {
                 }
                 Msg::Adopt { call } => {
                     self.calls.calls.insert(call.customer.clone(), *call);
+                }
+                Msg::Configure(cfg) => {
+                    info!("payment settings reloaded; they apply to payments started from now on");
+                    self.cfg = *cfg;
                 }
             }
         }

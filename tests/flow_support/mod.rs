@@ -36,6 +36,7 @@ pub fn config(esl: SocketAddr) -> Config {
     let mut c = Config::default();
     c.esl.address = esl.to_string();
     c.outbound.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     c.payment.agent_id_delay_ms = 100;
     c.payment.capture_answer_timeout_s = 2;
     c.payment.max_capture_s = 20;
