@@ -216,3 +216,44 @@ async fn agent_keys_the_agent_id_on_the_phone() {
     assert!(w.capture.received().starts_with("99#"));
     w.stop().await;
 }
+
+#[tokio::test]
+async fn agent_phone_feature_code_starts_the_payment() {
+    let w = World::start().await;
+    let cu = w.dialplan_call().await;
+    let agent = w.channel_of(&w.agent);
+    // What `bind_meta_app ... execute_extension::confpay_start` fires on the agent's leg
+    // (freeswitch-dialplan/dialplan/confpay_features.xml): a CUSTOM event carrying the agent's
+    // channel data and the agent ID.
+    let headers: confpay::esl::Headers = [
+        ("Event-Subclass", "confpay::start"),
+        ("Unique-ID", agent.as_str()),
+        ("confpay_agent_id", AGENT_ID),
+    ]
+    .into_iter()
+    .collect();
+    w.sim.core().send_event("CUSTOM", headers, None);
+    let session = w
+        .until("a payment started from the phone", || async {
+            w.stack
+                .engine
+                .calls()
+                .await
+                .into_iter()
+                .find(|c| c.customer == cu)
+                .and_then(|c| c.session)
+        })
+        .await;
+    let ready = w.reach(&session.id, State::Ready).await;
+    assert_eq!(ready.agent.as_str(), agent.as_str());
+    assert_eq!(ready.agent_id.as_deref(), Some(AGENT_ID));
+    w.sim.core().press(&cu, "1").expect("1");
+    w.reach(&session.id, State::Capturing).await;
+    w.sim.core().press(&cu, CARD).expect("card");
+    let done = w.reach(&session.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    w.stop().await;
+}

@@ -48,6 +48,7 @@ pub fn api_text(cmd: &Cmd) -> String {
             let action = if *isolate { "nospeak,nohear" } else { "clear" };
             format!("conference {room} relate {a} {b} {action}")
         }
+        Cmd::Verify { room, .. } => format!("conference {room} json_list"),
         Cmd::Kill { uuid, cause } => format!("uuid_kill {uuid} {cause}"),
         Cmd::Transfer { uuid, destination } => format!("uuid_transfer {uuid} {destination}"),
     }
@@ -57,6 +58,30 @@ pub fn api_text(cmd: &Cmd) -> String {
 /// `-USAGE: ...`, conference usage lines with no prefix at all): only `+OK` counts as success.
 pub fn reply_ok(reply: &str) -> bool {
     reply.starts_with("+OK")
+}
+
+/// Whether `reply` to `cmd` means success: [`reply_ok`], except for the pre-capture check, which
+/// reads the conference's member list.
+pub fn check(cmd: &Cmd, reply: &str) -> bool {
+    match cmd {
+        Cmd::Verify {
+            room,
+            capture,
+            customer,
+        } => super::recover::parse_members(reply, room).is_some_and(|m| {
+            m.iter().any(|(_, u)| u == capture) && m.iter().any(|(_, u)| u == customer)
+        }),
+        Cmd::SetVars { .. }
+        | Cmd::SetVar { .. }
+        | Cmd::TransferToConference { .. }
+        | Cmd::ConferenceHold { .. }
+        | Cmd::ConferenceUnhold { .. }
+        | Cmd::Originate { .. }
+        | Cmd::SendDtmf { .. }
+        | Cmd::Relate { .. }
+        | Cmd::Kill { .. }
+        | Cmd::Transfer { .. } => reply_ok(reply),
+    }
 }
 
 /// The channel UUID in an originate reply (`+OK <uuid>`), or the failure cause (`-ERR <CAUSE>`).

@@ -565,18 +565,30 @@ impl Machine {
                     && !self.pending.contains(&Step::Sensitive) =>
             {
                 match self.method {
+                    // Before '1': confirm from FreeSWITCH itself that the capture leg is there.
+                    // (The relate's `+OK ... set` is FreeSWITCH's own word that the agent cannot
+                    // hear the customer.)
                     Some(StartMethod::Aca) => self.send(
-                        Step::SendStart,
-                        Cmd::SendDtmf {
-                            uuid: self.legs.capture.clone(),
-                            digits: "1".into(),
-                            duration_ms: self.cfg.dtmf_duration_ms,
+                        Step::Verify,
+                        Cmd::Verify {
+                            room: self.room.clone(),
+                            capture: self.legs.capture.clone(),
+                            customer: self.legs.customer.clone(),
                         },
                         out,
                     ),
                     Some(StartMethod::Keyphone) | None => self.capturing(out),
                 }
             }
+            (State::Arming, Step::Verify) => self.send(
+                Step::SendStart,
+                Cmd::SendDtmf {
+                    uuid: self.legs.capture.clone(),
+                    digits: "1".into(),
+                    duration_ms: self.cfg.dtmf_duration_ms,
+                },
+                out,
+            ),
             (State::Arming, Step::SendStart) => self.capturing(out),
             _ => {}
         }

@@ -191,6 +191,12 @@ fn aca_isolates_before_sending_the_start_key() {
     );
     assert!(m.step(ok(Step::Isolate)).is_empty() || m.state() == &State::Arming);
     let a = m.step(ok(Step::Sensitive));
+    // The pre-capture check asks FreeSWITCH for the members before '1' goes out.
+    assert_eq!(
+        sends(&a),
+        [(Step::Verify, "conference pay-1 json_list".to_string())]
+    );
+    let a = m.step(ok(Step::Verify));
     assert_eq!(
         sends(&a),
         [(Step::SendStart, format!("uuid_send_dtmf {P} 1@100"))]
@@ -205,6 +211,28 @@ fn aca_isolates_before_sending_the_start_key() {
             method: StartMethod::Aca
         })
     );
+}
+
+#[test]
+fn aca_failed_precapture_check_never_sends_start() {
+    let (mut m, _) = to_ready();
+    m.step(Input::StartCapture);
+    m.step(ok(Step::Isolate));
+    m.step(ok(Step::Sensitive));
+    let a = m.step(Input::Reply {
+        step: Step::Verify,
+        ok: false,
+        reply: "-ERR the capture leg or the customer is not in the conference".into(),
+    });
+    assert!(!sends(&a).iter().any(|(s, _)| *s == Step::SendStart));
+    let a = answer_all(&mut m, a);
+    assert!(matches!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CommandFailed {
+            step: Step::Verify,
+            ..
+        }))
+    ));
 }
 
 #[test]
@@ -598,6 +626,7 @@ fn all_inputs() -> Vec<Input> {
         Step::UnholdCustomer,
         Step::Isolate,
         Step::Sensitive,
+        Step::Verify,
         Step::SendStart,
         Step::KillCapture,
         Step::Restore,

@@ -6,7 +6,7 @@
 //! Every state change is one structured log line; the end of a session is one audit record (PCI DSS
 //! 10.2: who, what, when, outcome — never card data; the machine never sees card digits).
 
-use super::actions::{api_text, originate_result, reply_ok};
+use super::actions::{api_text, check, originate_result};
 use super::machine::{Machine, State};
 use super::types::*;
 use crate::metrics::Metrics;
@@ -351,7 +351,17 @@ async fn run_commands(
     while let Some((step, cmd)) = rx.recv().await {
         let text = api_text(&cmd);
         let (ok, reply) = match switch.api(text).await {
-            Ok(reply) => (reply_ok(&reply), reply.trim_end().to_owned()),
+            Ok(reply) if matches!(cmd, Cmd::Verify { .. }) => {
+                let ok = check(&cmd, &reply);
+                // The member list is long and says nothing useful in a log line.
+                let why = if ok {
+                    "+OK"
+                } else {
+                    "-ERR the capture leg or the customer is not in the conference"
+                };
+                (ok, why.to_owned())
+            }
+            Ok(reply) => (check(&cmd, &reply), reply.trim_end().to_owned()),
             Err(why) => (false, why),
         };
         if !ok {

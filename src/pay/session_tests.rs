@@ -13,8 +13,14 @@ struct FakeSwitch {
 
 impl Switch for FakeSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+        // The pre-capture check reads the member list (shape of `conference <c> json_list`).
+        let reply = if cmd.ends_with("json_list") {
+            r#"[{"conference_name":"confpay-x","members":[{"id":3,"uuid":"cust-1"},{"id":4,"uuid":"agent-1"},{"id":5,"uuid":"capt-1"}]}]"#.to_string()
+        } else {
+            "+OK\n".to_string()
+        };
         self.sent.lock().unwrap().push(cmd);
-        Box::pin(async { Ok("+OK\n".to_string()) })
+        Box::pin(async move { Ok(reply) })
     }
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
         self.sent.lock().unwrap().push(format!("bg {cmd}"));

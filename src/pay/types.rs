@@ -86,6 +86,8 @@ pub enum Step {
     UnholdCustomer,
     Isolate,
     Sensitive,
+    /// The pre-capture check: the capture leg and the customer are in the conference.
+    Verify,
     SendStart,
     KillCapture,
     Restore,
@@ -152,6 +154,12 @@ pub enum Cmd {
         a: u32,
         b: u32,
         isolate: bool,
+    },
+    /// `conference <room> json_list`, checked for the capture leg and the customer as members.
+    Verify {
+        room: String,
+        capture: Uuid,
+        customer: Uuid,
     },
     /// `uuid_kill <uuid> <cause>`
     Kill { uuid: Uuid, cause: &'static str },
