@@ -2,10 +2,7 @@
 //! simulator (recorded uuids replaced by the simulator's, learned from replies and BACKGROUND_JOB
 //! bodies) and compares every `api/response` and `command/reply` with the recorded one (uuids mapped,
 //! numbers normalized). Also compares, per event kind, the recorded header names (minus `variable_*`)
-//! with the simulator's.
-//!
-//! Differences owned by the switch model (sim-core) and known when this was written are listed in
-//! `KNOWN` and reported on stderr instead of failing, so the rest stays checked.
+//! with the simulator's, in order. Strict: every difference fails the test.
 
 mod sim_esl_support;
 
@@ -110,30 +107,6 @@ fn names(pairs: &[(String, String)]) -> Vec<String> {
         .filter(|n| !n.starts_with("variable_"))
         .collect()
 }
-
-/// (recorded reply, simulator reply), both after uuid mapping and normalization, or an event kind's
-/// header-name difference, known to differ because of the switch model.
-/// Each entry is a substring of the difference report. Reported to sim-core / the lead.
-const KNOWN: &[&str] = &[
-    // Caller profile headers come out as `Caller-Caller-Caller-ID-Name` (prefix doubled), and some
-    // events lack `Caller-Transfer-Source`, `Caller-RDNIS`, the `Other-Leg-*` block on (UN)PARK /
-    // EXECUTE_COMPLETE(park), or carry extras (`Other-Leg-Profile-Index`).
-    "header names differ",
-    // `show channels|calls as json`: different column set and order than FreeSWITCH's table.
-    "`api show channels as json`",
-    "`api show calls as json`",
-    // `conference … json_list`: pretty-printed with sorted keys instead of cJSON's tab layout.
-    "json_list`",
-    // `conference … list`: loopback members show their own caller id instead of the A-leg's
-    // `Outbound Call;default`, and the floor sits with another member.
-    "`api conference test list`",
-    "`api conference list`",
-    // The bridged partner of a held leg does not get `hold_music` set.
-    "hold_music`",
-    // Intended: the model gives uuid_hold SIP-leg semantics (the recording used loopback legs, where
-    // `off` fails because HELD is never reached).
-    "`api uuid_hold off ",
-];
 
 async fn replay(file: &str) {
     let chunks = transcript(file);
@@ -244,23 +217,14 @@ async fn replay(file: &str) {
             }
         }
     }
-    let unknown: Vec<&String> = rp
-        .mismatches
-        .iter()
-        .filter(|m| !KNOWN.iter().any(|k| m.contains(k)))
-        .collect();
     for m in &rp.mismatches {
         eprintln!("{m}");
     }
     assert!(
-        unknown.is_empty(),
-        "{} unexplained differences:\n{}",
-        unknown.len(),
-        unknown
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        rp.mismatches.is_empty(),
+        "{} differences from the recording:\n{}",
+        rp.mismatches.len(),
+        rp.mismatches.join("\n")
     );
     assert!(rp.map.len() >= 3, "uuids learned: {}", rp.map.len());
 }

@@ -57,6 +57,7 @@ pub(crate) fn new_channel(
         bridged_to: None,
         other_leg: None,
         held: false,
+        queued_broadcasts: VecDeque::new(),
         playing: None,
         member: None,
         pending_dtmf: VecDeque::new(),
@@ -117,6 +118,16 @@ pub(crate) fn answer(st: &mut State, uuid: &str) {
     }
     channel_event(st, uuid, "CHANNEL_ANSWER", &[], &[]);
     set_callstate(st, uuid, CallState::Active);
+    // mod_loopback: once answered, the A leg shows the B leg's view of the call: its caller id becomes
+    // `Outbound Call`/`default` and the originate caller id moves to the callee (recorded).
+    if let Some(ch) = st.channels.get_mut(uuid)
+        && ch.direction == Direction::Outbound
+        && ch.loopback_peer.is_some()
+    {
+        let p = &mut ch.profile;
+        p.callee_name = std::mem::replace(&mut p.cid_name, "Outbound Call".into());
+        p.callee_number = std::mem::replace(&mut p.cid_number, "default".into());
+    }
     if let Some(peer) = peer {
         answer(st, &peer);
     }
@@ -203,12 +214,12 @@ fn set_timestamps(st: &mut State, uuid: &str, cause: &str) {
     } else {
         0
     };
-    let dur = end.saturating_sub(p.created_us);
+    let dur = end.saturating_sub(p.channel_created());
     let vars = [
         ("hangup_cause_q850", q850(cause).to_string()),
         ("digits_dialed", dialed),
-        ("start_epoch", (p.created_us / 1_000_000).to_string()),
-        ("start_uepoch", p.created_us.to_string()),
+        ("start_epoch", (p.channel_created() / 1_000_000).to_string()),
+        ("start_uepoch", p.channel_created().to_string()),
         ("answer_epoch", (p.answered_us / 1_000_000).to_string()),
         ("answer_uepoch", p.answered_us.to_string()),
         ("end_epoch", (end / 1_000_000).to_string()),
@@ -257,7 +268,9 @@ pub(crate) fn unbridge(st: &mut State, x: &str, y: &str) {
         if let Some(ch) = st.channels.get_mut(u) {
             ch.bridged_to = None;
             ch.held = false;
-            ch.playing = None;
+            if !ch.apps.iter().any(|a| a.broadcast) {
+                ch.playing = None;
+            }
         }
     }
     let (a, b) = (a.to_owned(), b.to_owned());
@@ -290,8 +303,30 @@ pub(crate) fn after_bridge(core: &Core, st: &mut State, uuid: &str) {
     }
 }
 
-/// `uuid_hold` / `uuid_hold off`: SIP-leg semantics. Returns false when the operation fails.
+/// The hold music of `uuid`: `temp_hold_music`, else `hold_music` (channel, then global variable).
+pub(crate) fn hold_music(st: &State, uuid: &str) -> String {
+    let ch = st.channels.get(uuid);
+    ch.and_then(|c| c.var("temp_hold_music").or_else(|| c.var("hold_music")))
+        .or_else(|| st.globals.get("hold_music").map(String::as_str))
+        .unwrap_or("tone_stream://%(200,1800,425);loops=-1")
+        .to_owned()
+}
+
+/// Whether `uuid_hold` on this leg follows mod_loopback's quirk (recorded on loopback legs: the
+/// callstate never becomes HELD, so `off` fails, `toggle` always holds and CHANNEL_UNHOLD never fires).
+pub(crate) fn loopback_hold_quirk(st: &State, uuid: &str) -> bool {
+    st.cfg.loopback_hold_quirk
+        && st
+            .channels
+            .get(uuid)
+            .is_some_and(|c| c.name.starts_with("loopback/"))
+}
+
+/// `uuid_hold` / `uuid_hold off` (SIP semantics; loopback legs see [`loopback_hold_quirk`]). The held
+/// leg's bridged partner gets the hold music broadcast (CHANNEL_EXECUTE playback). Returns false when
+/// the operation fails.
 pub(crate) fn hold(st: &mut State, uuid: &str, on: bool) -> bool {
+    let quirk = loopback_hold_quirk(st, uuid);
     let Some(ch) = st.channels.get(uuid) else {
         return false;
     };
@@ -299,48 +334,90 @@ pub(crate) fn hold(st: &mut State, uuid: &str, on: bool) -> bool {
         return false;
     }
     let partner = ch.bridged_to.clone();
-    let music = ch
-        .var("temp_hold_music")
-        .or_else(|| ch.var("hold_music"))
-        .unwrap_or("tone_stream://%(200,1800,425);loops=-1")
-        .to_owned();
-    if let Some(ch) = st.channels.get_mut(uuid) {
-        ch.held = on;
-        if on {
+    let music = hold_music(st, uuid);
+    if on {
+        if let Some(ch) = st.channels.get_mut(uuid) {
+            // Loopback: CF_HOLD never sticks, so the leg never counts as held.
+            ch.held = !quirk;
             ch.profile.last_hold_us = now_us();
         }
-    }
-    if on {
-        set_callstate(st, uuid, CallState::Held);
+        if !quirk {
+            set_callstate(st, uuid, CallState::Held);
+        }
         channel_event(st, uuid, "CHANNEL_HOLD", &[], &[]);
         if let Some(p) = partner {
-            if let Some(pc) = st.channels.get_mut(&p) {
-                pc.playing = Some(music.clone());
-            }
-            channel_event(
-                st,
-                &p,
-                "CHANNEL_EXECUTE",
-                &[],
-                &[("Application", "playback"), ("Application-Data", &music)],
-            );
+            start_hold_music(st, &p, &music);
         }
     } else {
+        if let Some(ch) = st.channels.get_mut(uuid) {
+            ch.held = false;
+        }
         set_callstate(st, uuid, CallState::Unheld);
         set_callstate(st, uuid, CallState::Active);
         channel_event(st, uuid, "CHANNEL_UNHOLD", &[], &[]);
-        if let Some(p) = partner
-            && let Some(pc) = st.channels.get_mut(&p)
-        {
-            pc.playing = None;
+        if let Some(p) = partner {
+            stop_hold_music(st, &p);
         }
     }
     true
 }
 
+/// Broadcasts hold music onto `uuid` (a `playback` on top of whatever it runs), unless already playing.
+fn start_hold_music(st: &mut State, uuid: &str, music: &str) {
+    let generation = st.next_generation();
+    let app_uuid = uuid::Uuid::new_v4().to_string();
+    let Some(pc) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    if pc.apps.iter().any(|a| a.broadcast) {
+        pc.queued_broadcasts.push_back(music.to_owned());
+        return;
+    }
+    pc.playing = Some(music.to_owned());
+    pc.apps.push(super::channel::RunningApp {
+        name: "playback".into(),
+        broadcast: true,
+        arg: music.to_owned(),
+        app_uuid: Some(app_uuid.clone()),
+        generation,
+    });
+    channel_event(
+        st,
+        uuid,
+        "CHANNEL_EXECUTE",
+        &[],
+        &[
+            ("Application", "playback"),
+            ("Application-Data", music),
+            ("Application-UUID", &app_uuid),
+        ],
+    );
+}
+
+/// Ends broadcast hold music on `uuid` (EXECUTE_COMPLETE `PLAYBACK ERROR`: it was broken off).
+pub(crate) fn stop_hold_music(st: &mut State, uuid: &str) {
+    let Some(pc) = st.channels.get_mut(uuid) else {
+        return;
+    };
+    let Some(pos) = pc.apps.iter().position(|a| a.broadcast) else {
+        return;
+    };
+    let app = pc.apps.remove(pos);
+    pc.playing = None;
+    apps::fire_complete(st, uuid, &app, "PLAYBACK ERROR");
+}
+
 /// Transfers a channel to `dest` (an extension or an `app:arg` inline list): it leaves bridge and
-/// conference, its running apps end and the new actions run.
-pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inline: bool) {
+/// conference, its running apps end and the new actions run. A new caller profile records the transfer
+/// (`Caller-Transfer-Source` `<epoch>:<uuid>:bl_xfer:<dest>/<context>/<dialplan>`, `Caller-RDNIS`).
+pub(crate) fn transfer(
+    core: &Core,
+    st: &mut State,
+    uuid: &str,
+    dest: &str,
+    dialplan: Option<&str>,
+) {
+    let inline = dialplan == Some("inline");
     let actions: VecDeque<(String, String)> = if inline {
         dest.split(',')
             .map(|a| match a.split_once(':') {
@@ -358,20 +435,35 @@ pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inli
     let partner = st.channels.get(uuid).and_then(|c| c.bridged_to.clone());
     conference::leave(core, st, uuid);
     if let Some(ch) = st.channels.get_mut(uuid) {
-        ch.profile.transfer_source = Some(format!(
-            "{}:{}:uuid_br:{}",
-            now_us() / 1_000_000,
-            ch.uuid,
-            dest
+        let now = now_us();
+        let dp = dialplan.unwrap_or("XML");
+        let mut p = ch.profile.next(now);
+        p.transfer_source = Some(format!(
+            "{}:{}:bl_xfer:{dest}/{}/{dp}",
+            now / 1_000_000,
+            uuid::Uuid::new_v4(),
+            p.context
         ));
-        ch.profile.transfer_us = now_us();
-        ch.profile.destination = dest.to_owned();
+        p.rdnis = Some(std::mem::replace(&mut p.destination, dest.to_owned()));
+        p.dialplan = dp.to_owned();
+        if ch.direction == Direction::Outbound && ch.loopback_peer.is_some() {
+            // mod_loopback: the transferred A leg runs the dialplan as the original caller again.
+            p.cid_name = p.orig_cid_name.clone();
+            p.cid_number = p.orig_cid_number.clone();
+            p.callee_name = "Outbound Call".into();
+            p.callee_number = "default".into();
+        }
+        ch.profile = p;
+        // The new profile has no originator/originatee: no `Other-Leg-*` from now on (recorded).
+        ch.other_leg = None;
         ch.dialplan = actions;
         ch.orphaned = false;
         ch.socket = None;
     }
     if let Some(p) = partner {
         unbridge(st, uuid, &p);
+        // The transferred leg's own apps (hold music) end before the abandoned partner reacts.
+        apps::complete_all(st, uuid, false);
         after_bridge(core, st, &p);
     }
     apps::complete_all(st, uuid, false);
@@ -379,7 +471,17 @@ pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inli
         hangup(core, st, uuid, "NO_ROUTE_DESTINATION");
         return;
     }
+    set_state(st, uuid, ChannelState::Execute);
     apps::start_next(core, st, uuid);
+    // A queued hold-music broadcast plays on top of the new dialplan (recorded).
+    let next = st
+        .channels
+        .get_mut(uuid)
+        .filter(|c| c.alive())
+        .and_then(|c| c.queued_broadcasts.pop_front());
+    if let Some(music) = next {
+        start_hold_music(st, uuid, &music);
+    }
 }
 
 fn actions_empty(st: &State, uuid: &str) -> bool {

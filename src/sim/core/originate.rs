@@ -132,7 +132,11 @@ fn create_leg(
         orig_cid_name: cid_name.clone(),
         orig_cid_number: cid_num.clone(),
         callee_name: "Outbound Call".into(),
-        callee_number: dest.clone(),
+        callee_number: if loopback_ext.is_some() {
+            "default".into()
+        } else {
+            dest.clone()
+        },
         ani: cid_num.clone(),
         destination: dest.clone(),
         context: "default".into(),

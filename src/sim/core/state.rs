@@ -32,6 +32,8 @@ pub(crate) struct State {
     pub sessions_since_start: u64,
     /// Loopback channel-name counters are not needed: names are `<endpoint>/<dest>-a`.
     pub api_faults: HashMap<String, String>,
+    /// Global variables (vars.xml): a channel variable lookup falls back to these (`hold_music`).
+    pub globals: HashMap<String, String>,
 }
 
 impl State {
@@ -59,6 +61,10 @@ impl State {
             started: std::time::Instant::now(),
             sessions_since_start: 0,
             api_faults: HashMap::new(),
+            globals: HashMap::from([(
+                "hold_music".to_owned(),
+                "tone_stream://%(200,1800,425);loops=-1".to_owned(),
+            )]),
         }
     }
 
