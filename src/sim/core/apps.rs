@@ -30,7 +30,7 @@ const KNOWN: &[&str] = &[
 ];
 
 /// How long a played file lasts; `None` = forever.
-fn file_duration(file: &str) -> Option<Duration> {
+pub(crate) fn file_duration(file: &str) -> Option<Duration> {
     if let Some(ms) = file.strip_prefix("silence_stream://") {
         let ms: i64 = ms
             .split(',')

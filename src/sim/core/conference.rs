@@ -22,6 +22,8 @@ pub struct Member {
     pub hold: bool,
     /// The file a held member hears instead of the mix.
     pub hold_file: Option<String>,
+    /// Bumped per `hold`, so the end of an earlier hold file does not touch a later hold.
+    pub hold_generation: u64,
     pub dist_dtmf: bool,
     pub skip_dtmf: bool,
     pub endconf: bool,
@@ -229,6 +231,7 @@ pub(crate) fn join(st: &mut State, uuid: &str, arg: &str) {
         can_speak: !has("mute"),
         hold: false,
         hold_file: None,
+        hold_generation: 0,
         dist_dtmf: has("dist-dtmf"),
         skip_dtmf: has("skip-dtmf"),
         endconf: has("endconf"),

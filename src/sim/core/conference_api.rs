@@ -246,6 +246,22 @@ fn member_cmd(core: &Core, st: &mut State, c: &Conference, rest: &[&str]) -> Str
     }
 }
 
+/// A finite hold file ends: the member stays on hold (out of the mix, hard-muted) but hears the mix
+/// again (facts, gotcha 9: the customer hears the agent once the file ends).
+fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::time::Duration) {
+    let (core, conf) = (core.clone(), conf.to_owned());
+    tokio::spawn(async move {
+        tokio::time::sleep(d).await;
+        let mut st = core.lock();
+        if let Some(m) = st.conferences.get_mut(&conf).and_then(|c| c.member_mut(id))
+            && m.hold
+            && m.hold_generation == generation
+        {
+            m.hold_file = None;
+        }
+    });
+}
+
 fn member_action(
     core: &Core,
     st: &mut State,
@@ -267,6 +283,13 @@ fn member_action(
             m.hold = true;
             m.can_speak = false;
             m.hold_file = data.map(str::to_owned);
+            let generation = st.next_generation();
+            if let Some(m) = st.conferences.get_mut(conf).and_then(|c| c.member_mut(id)) {
+                m.hold_generation = generation;
+            }
+            if let Some(d) = data.and_then(apps::file_duration) {
+                hold_file_ends(core, conf, id, generation, d);
+            }
         }
         "unhold" => {
             m.hold = false;

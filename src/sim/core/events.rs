@@ -313,9 +313,12 @@ pub(crate) fn channel_event(
 }
 
 /// The full CHANNEL_DATA event (outbound `connect` reply body headers, without the reply headers).
-pub(crate) fn channel_data(st: &State, uuid: &str) -> Option<Event> {
+pub(crate) fn channel_data(st: &mut State, uuid: &str) -> Option<Event> {
+    // The connect reply is a real event (switch_event_create): it takes the next sequence number.
+    st.channels.get(uuid)?;
+    st.sequence += 1;
+    let st = &*st;
     let ch = st.channels.get(uuid)?;
-    // CHANNEL_DATA does not consume a sequence number in a way anyone can observe; use the current one.
     let mut h = Headers::with_capacity(128, 4096);
     h.push("Event-Name", "CHANNEL_DATA");
     h.push("Core-UUID", &st.core_uuid);

@@ -164,8 +164,8 @@ impl Core {
 
     /// The full `CHANNEL_DATA` event of a channel (for the outbound `connect` reply), in FS header order.
     pub fn channel_data(&self, uuid: &str) -> Option<Event> {
-        let st = self.lock();
-        events::channel_data(&st, uuid)
+        let mut st = self.lock();
+        events::channel_data(&mut st, uuid)
     }
 
     /// `sendmsg` `call-command: execute`: queued behind the running application (async mode); fires
