@@ -6,10 +6,14 @@
 //! | [`esl`] | the event socket: inbound server, outbound dialler, serialization, faults on demand |
 //! | [`hearing`] | who hears whom, and the DTMF delivery log |
 //! | [`party`] | scripted far-end parties (customer, agent, capture service) |
+//! | [`standalone`] | `confpay-sim` options and a simulator set up like the payment deployment |
+//! | [`console`] | `confpay-sim`'s stdin line commands |
+pub mod console;
 pub mod core;
 pub mod esl;
 pub mod hearing;
 pub mod party;
+pub mod standalone;
 
 use crate::sim::core::{Core, CoreConfig};
 use crate::sim::esl::faults::Faults;
