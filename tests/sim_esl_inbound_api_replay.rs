@@ -2,7 +2,8 @@
 //! simulator (recorded uuids replaced by the simulator's, learned from replies and BACKGROUND_JOB
 //! bodies) and compares every `api/response` and `command/reply` with the recorded one (uuids mapped,
 //! numbers normalized). Also compares, per event kind, the recorded header names (minus `variable_*`)
-//! with the simulator's, in order. Strict: every difference fails the test.
+//! with the simulator's, in order: the first event of each kind exactly, and every simulator event
+//! against some recorded event of its kind. Strict: every difference fails the test.
 
 mod sim_esl_support;
 
@@ -38,6 +39,8 @@ struct Replay {
     map: HashMap<String, String>,
     mismatches: Vec<String>,
     sim_events: BTreeMap<String, Vec<String>>,
+    /// Every simulator event's header names, by kind.
+    all_sim_events: BTreeMap<String, Vec<Vec<String>>>,
 }
 
 impl Replay {
@@ -76,6 +79,10 @@ impl Replay {
                 }
             }
         }
+        self.all_sim_events
+            .entry(kind.clone())
+            .or_default()
+            .push(names(&pairs));
         self.sim_events.entry(kind).or_insert_with(|| names(&pairs));
     }
 }
@@ -112,6 +119,7 @@ async fn replay(file: &str) {
     let chunks = transcript(file);
     // Recorded BACKGROUND_JOB bodies by Job-UUID, and recorded event header names by kind.
     let mut rec_events: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut rec_all: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     for (d, _, bytes) in &chunks {
         if *d != Dir::ToClient {
             continue;
@@ -124,6 +132,10 @@ async fn replay(file: &str) {
             if let (Some((_, job)), Some(b)) = (pairs.iter().find(|(n, _)| n == "Job-UUID"), body) {
                 RECORDED_JOBS.with(|j| j.borrow_mut().insert(job.clone(), b));
             }
+            rec_all
+                .entry(event_kind(&pairs))
+                .or_default()
+                .push(names(&pairs));
             rec_events
                 .entry(event_kind(&pairs))
                 .or_insert_with(|| names(&pairs));
@@ -136,6 +148,7 @@ async fn replay(file: &str) {
         map: HashMap::new(),
         mismatches: Vec::new(),
         sim_events: BTreeMap::new(),
+        all_sim_events: BTreeMap::new(),
     };
     let mut last_t = 0.0;
     let mut i = 0;
@@ -213,6 +226,26 @@ async fn replay(file: &str) {
                 rp.mismatches.push(format!(
                     "{file}: event [{kind}] header names differ; missing {missing:?}, extra {extra:?}, same set: {}",
                     missing.is_empty() && extra.is_empty()
+                ));
+            }
+        }
+    }
+    // Every simulator event, not only the first of its kind, has the header names (in order) of some
+    // recorded event of the same kind; a kind the recording never shows is reported too.
+    for (kind, all) in &rp.all_sim_events {
+        let Some(recorded) = rec_all.get(kind) else {
+            rp.mismatches.push(format!(
+                "{file}: event [{kind}] never appears in the recording"
+            ));
+            continue;
+        };
+        for (i, sim_names) in all.iter().enumerate() {
+            if !recorded.contains(sim_names) {
+                let rec = &recorded[0];
+                let missing: Vec<_> = rec.iter().filter(|n| !sim_names.contains(n)).collect();
+                let extra: Vec<_> = sim_names.iter().filter(|n| !rec.contains(n)).collect();
+                rp.mismatches.push(format!(
+                    "{file}: event [{kind}] #{i} matches no recorded header list; vs the first: missing {missing:?}, extra {extra:?}"
                 ));
             }
         }

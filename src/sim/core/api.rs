@@ -316,10 +316,10 @@ fn uuid_hold(core: &Core, argv: &[&str]) -> String {
         "toggle" => !held,
         _ => true,
     };
-    if !on && lifecycle::loopback_hold_quirk(&st, uuid) {
+    if !on && super::hold::loopback_hold_quirk(&st, uuid) {
         return "-ERR Operation failed\n".into();
     }
-    if lifecycle::hold(&mut st, uuid, on) {
+    if super::hold::hold(&mut st, uuid, on) {
         "+OK Success\n".into()
     } else {
         "-ERR Operation failed\n".into()

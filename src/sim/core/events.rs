@@ -302,8 +302,10 @@ pub(crate) fn channel_event(
         h.push(n, v);
     }
     channel_basic(&mut h, &ch);
+    // `Other-Leg-*` belongs to the basic channel data (recorded on DTMF and CHANNEL_CALLSTATE too);
+    // the variables are the extended data only some events carry.
+    other_leg(&mut h, st, &ch);
     if has_vars(name) {
-        other_leg(&mut h, st, &ch);
         variables(&mut h, &ch);
     }
     for (n, v) in post {

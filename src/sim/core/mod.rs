@@ -10,7 +10,8 @@
 //! | `state` | the model's data: channels, conferences, counters, the event sequence |
 //! | `events` | event construction with the recorded header order |
 //! | `channel` | one channel: states, caller profile, variables |
-//! | `lifecycle` | create / answer / hangup / bridge / hold / park transitions and their events |
+//! | `lifecycle` | create / answer / hangup / bridge / park / transfer transitions and their events |
+//! | `hold` | `uuid_hold` (SIP semantics, the loopback quirk) and hold music on the partner |
 //! | `apps` | dialplan applications and `sendmsg` execute |
 //! | `dialplan` | extensions: destination -> list of applications |
 //! | `conference` | conferences, members, flags, relationships, maintenance events, end rules |
@@ -30,6 +31,7 @@ mod conference_api;
 pub mod dialplan;
 mod dtmf;
 mod events;
+mod hold;
 mod lifecycle;
 mod originate;
 pub mod queue;
