@@ -192,7 +192,8 @@ pub(crate) fn channel_basic(h: &mut Headers, ch: &Channel) {
 fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
     use super::channel::Direction;
     let p = &ch.profile;
-    let own = prefix == "Caller";
+    // `Caller` (and `Channel` in CHANNEL_DATA) is the channel's own profile; `Other-Leg` is a copy.
+    let own = prefix != "Other-Leg";
     let dir = ch.direction.as_str();
     let flipped = match ch.direction {
         Direction::Inbound => Direction::Outbound,
@@ -338,6 +339,8 @@ pub(crate) fn channel_data(st: &mut State, uuid: &str) -> Option<Event> {
     h.push("Event-Calling-Function", func);
     h.push("Event-Calling-Line-Number", &line.to_string());
     h.push("Event-Sequence", &st.sequence.to_string());
+    // mod_event_socket's connect reply: the caller profile as `Channel-*` first, then the channel data.
+    caller_profile(&mut h, "Channel", ch);
     channel_basic(&mut h, ch);
     other_leg(&mut h, st, ch);
     variables(&mut h, ch);
