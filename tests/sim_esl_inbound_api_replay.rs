@@ -107,15 +107,27 @@ fn event_kind(pairs: &[(String, String)]) -> String {
     )
 }
 
+/// The one genuine race in the recordings: when a loopback leg hangs up, its peer's running playback
+/// ends either before the peer is hung up (no `Hangup-Cause`: inbound-events-plain-all) or after it
+/// (`Hangup-Cause`: inbound-call-control, outbound-full-session): two threads in FreeSWITCH. The model
+/// picks one order, so `Hangup-Cause` on a playback's EXECUTE_COMPLETE is not compared.
+fn racy(pairs: &[(String, String)], name: &str) -> bool {
+    let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    name == "Hangup-Cause"
+        && get("Event-Name") == Some("CHANNEL_EXECUTE_COMPLETE")
+        && get("Application") == Some("playback")
+}
+
 fn names(pairs: &[(String, String)]) -> Vec<String> {
     pairs
         .iter()
         .map(|(n, _)| n.clone())
-        .filter(|n| !n.starts_with("variable_"))
+        .filter(|n| !n.starts_with("variable_") && !racy(pairs, n))
         .collect()
 }
 
-async fn replay(file: &str) {
+/// Replays `file`; returns (uuids learned, event kinds compared with the recording).
+async fn replay(file: &str) -> (usize, usize) {
     let chunks = transcript(file);
     // Recorded BACKGROUND_JOB bodies by Job-UUID, and recorded event header names by kind.
     let mut rec_events: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -259,15 +271,41 @@ async fn replay(file: &str) {
         rp.mismatches.len(),
         rp.mismatches.join("\n")
     );
-    assert!(rp.map.len() >= 3, "uuids learned: {}", rp.map.len());
+    let compared = rp
+        .all_sim_events
+        .keys()
+        .filter(|k| rec_all.contains_key(*k))
+        .count();
+    eprintln!(
+        "{file}: {} uuids learned, {compared} event kinds compared",
+        rp.map.len()
+    );
+    (rp.map.len(), compared)
 }
 
 #[tokio::test]
 async fn call_control_replies_match_the_recording() {
-    replay("inbound-call-control").await;
+    let (uuids, kinds) = replay("inbound-call-control").await;
+    assert!(
+        uuids >= 3 && kinds >= 15,
+        "uuids {uuids}, event kinds {kinds}"
+    );
 }
 
 #[tokio::test]
 async fn conference_control_replies_match_the_recording() {
-    replay("inbound-conference-control").await;
+    let (uuids, kinds) = replay("inbound-conference-control").await;
+    assert!(
+        uuids >= 3 && kinds >= 15,
+        "uuids {uuids}, event kinds {kinds}"
+    );
+}
+
+#[tokio::test]
+async fn events_plain_all_header_names_match_the_recording() {
+    let (uuids, kinds) = replay("inbound-events-plain-all").await;
+    assert!(
+        uuids >= 1 && kinds >= 15,
+        "uuids {uuids}, event kinds {kinds}"
+    );
 }
