@@ -1,4 +1,4 @@
-//! Replays the client commands of the call-control and conference-control recordings against the
+//! Replays the client commands of the call-control, conference-control, events-plain-all and sip-hold recordings against the
 //! simulator (recorded uuids replaced by the simulator's, learned from replies and BACKGROUND_JOB
 //! bodies) and compares every `api/response` and `command/reply` with the recorded one (uuids mapped,
 //! numbers normalized). Also compares, per event kind, the recorded header names (minus `variable_*`)
@@ -7,6 +7,7 @@
 
 mod sim_esl_support;
 
+use confpay::sim::party::Party;
 use confpay::sim::{SimConfig, Simulator};
 use sim_esl_support::{Client, Dir, RawFrame, frames_of, normalize, transcript};
 use std::collections::{BTreeMap, HashMap};
@@ -154,6 +155,12 @@ async fn replay(file: &str) -> (usize, usize) {
         }
     }
     let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+    if file == "inbound-sip-hold" {
+        // FreeSWITCH called itself over SIP there; here the far ends are scripted parties.
+        sim.core()
+            .register_party("customer", Party::customer("customer"));
+        sim.core().register_party("agent", Party::agent("agent"));
+    }
     let mut c = Client::connect(sim.esl_addr()).await;
     c.frame().await;
     let mut rp = Replay {
@@ -224,7 +231,11 @@ async fn replay(file: &str) -> (usize, usize) {
             rp.mismatches.push(entry);
         }
     }
-    for (kind, rec_names) in &rec_events {
+    // In inbound-sip-hold FreeSWITCH called itself: the first event of several kinds belongs to its own
+    // inbound SIP leg (`sofia/internal/1001@127.0.0.1`), which the model replaces by a scripted party.
+    // There only the every-event check below applies.
+    let first_of_kind = file != "inbound-sip-hold";
+    for (kind, rec_names) in rec_events.iter().filter(|_| first_of_kind) {
         if let Some(sim_names) = rp.sim_events.get(kind) {
             if sim_names != rec_names {
                 let missing: Vec<_> = rec_names
@@ -306,6 +317,15 @@ async fn events_plain_all_header_names_match_the_recording() {
     let (uuids, kinds) = replay("inbound-events-plain-all").await;
     assert!(
         uuids >= 1 && kinds >= 15,
+        "uuids {uuids}, event kinds {kinds}"
+    );
+}
+
+#[tokio::test]
+async fn sip_hold_replies_match_the_recording() {
+    let (uuids, kinds) = replay("inbound-sip-hold").await;
+    assert!(
+        uuids >= 2 && kinds >= 5,
         "uuids {uuids}, event kinds {kinds}"
     );
 }

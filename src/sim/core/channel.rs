@@ -122,6 +122,10 @@ impl Direction {
 /// The caller profile (`Caller-*` headers). Times are microseconds since the epoch, 0 = never.
 #[derive(Debug, Clone, Default)]
 pub struct CallerProfile {
+    /// `Caller-Username` (SIP user of an inbound sofia leg).
+    pub username: String,
+    /// `Caller-Network-Addr` (the far end's IP of a SIP leg).
+    pub network_addr: String,
     pub cid_name: String,
     pub cid_number: String,
     pub orig_cid_name: String,
@@ -135,8 +139,11 @@ pub struct CallerProfile {
     pub transfer_source: Option<String>,
     /// `Caller-RDNIS`: the destination before a transfer.
     pub rdnis: Option<String>,
-    /// `Caller-Dialplan` (`xml` when empty; `XML` after `uuid_transfer ... XML`).
+    /// `Caller-Dialplan`: `xml` on loopback legs, `XML` on sofia inbound legs and after
+    /// `uuid_transfer ... XML`, empty (not shown) on originated SIP legs.
     pub dialplan: String,
+    /// The first profile's dialplan (`initial_dialplan` of `show channels`), once a profile replaced it.
+    pub first_dialplan: Option<String>,
     /// `Caller-Logical-Direction` when it differs from the channel's direction (a loopback leg after
     /// `uuid_bridge` reports `inbound`).
     pub logical: Option<Direction>,
@@ -230,6 +237,7 @@ impl CallerProfile {
     pub fn next(&self, now_us: u64) -> CallerProfile {
         let mut p = self.clone();
         p.channel_created_us = self.channel_created();
+        p.first_dialplan = Some(self.initial_dialplan().to_owned());
         p.index = self.index.max(1) + 1;
         p.created_us = now_us;
         p.bridged_us = 0;
@@ -237,6 +245,10 @@ impl CallerProfile {
         p.last_hold_us = 0;
         p.hangup_us = 0;
         p
+    }
+
+    pub fn initial_dialplan(&self) -> &str {
+        self.first_dialplan.as_deref().unwrap_or(&self.dialplan)
     }
 
     pub fn channel_created(&self) -> u64 {

@@ -205,32 +205,34 @@ fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
         flipped.as_str()
     };
     let pf = |n: &str| format!("{prefix}-{n}");
+    // switch_caller_profile_event_set_data: string fields only when non-empty (recorded: SIP legs
+    // lack Dialplan, Caller-ID-Name, Callee-ID-* ...; loopback legs have them all).
+    let opt = |h: &mut Headers, n: &str, v: &str| {
+        if !v.is_empty() {
+            h.push(&pf(n), v);
+        }
+    };
     h.push(&pf("Direction"), dir);
     h.push(&pf("Logical-Direction"), logical);
-    h.push(
-        &pf("Dialplan"),
-        if p.dialplan.is_empty() {
-            "xml"
-        } else {
-            &p.dialplan
-        },
-    );
-    h.push(&pf("Caller-ID-Name"), &p.cid_name);
-    h.push(&pf("Caller-ID-Number"), &p.cid_number);
-    h.push(&pf("Orig-Caller-ID-Name"), &p.orig_cid_name);
-    h.push(&pf("Orig-Caller-ID-Number"), &p.orig_cid_number);
-    h.push(&pf("Callee-ID-Name"), &p.callee_name);
-    h.push(&pf("Callee-ID-Number"), &p.callee_number);
-    h.push(&pf("ANI"), &p.ani);
-    h.push(&pf("Destination-Number"), &p.destination);
+    opt(h, "Username", &p.username);
+    opt(h, "Dialplan", &p.dialplan);
+    opt(h, "Caller-ID-Name", &p.cid_name);
+    opt(h, "Caller-ID-Number", &p.cid_number);
+    opt(h, "Orig-Caller-ID-Name", &p.orig_cid_name);
+    opt(h, "Orig-Caller-ID-Number", &p.orig_cid_number);
+    opt(h, "Callee-ID-Name", &p.callee_name);
+    opt(h, "Callee-ID-Number", &p.callee_number);
+    opt(h, "Network-Addr", &p.network_addr);
+    opt(h, "ANI", &p.ani);
+    opt(h, "Destination-Number", &p.destination);
     h.push(&pf("Unique-ID"), &ch.uuid);
-    h.push(&pf("Source"), &p.source);
+    opt(h, "Source", &p.source);
     // The Other-Leg profile is a copy (switch_caller_profile_dup) without transfer source, RDNIS and
     // profile index (recorded).
     if own && let Some(ts) = &p.transfer_source {
         h.push(&pf("Transfer-Source"), ts);
     }
-    h.push(&pf("Context"), &p.context);
+    opt(h, "Context", &p.context);
     if own && let Some(r) = &p.rdnis {
         h.push(&pf("RDNIS"), r);
     }
@@ -259,8 +261,9 @@ fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
 
 /// `Other-Type` + `Other-Leg-*` when the channel has an originator/originatee.
 fn other_leg(h: &mut Headers, st: &State, ch: &Channel) {
+    // The Other-Leg profile is a copy kept by this channel: it outlives the other channel.
     if let Some((other, kind)) = &ch.other_leg
-        && let Some(o) = st.channels.get(other)
+        && let Some(o) = st.channels.get(other).or_else(|| st.gone_channel(other))
     {
         h.push("Other-Type", kind);
         caller_profile(h, "Other-Leg", o);

@@ -118,11 +118,11 @@ pub(crate) fn answer(st: &mut State, uuid: &str) {
     }
     channel_event(st, uuid, "CHANNEL_ANSWER", &[], &[]);
     set_callstate(st, uuid, CallState::Active);
-    // mod_loopback: once answered, the A leg shows the B leg's view of the call: its caller id becomes
-    // `Outbound Call`/`default` and the originate caller id moves to the callee (recorded).
+    // Once answered, an outbound leg's caller id shows the far end (the callee: the dialled SIP user, or
+    // mod_loopback's `Outbound Call`/`default`) and the originate caller id moves to the callee (recorded
+    // on SIP and loopback legs).
     if let Some(ch) = st.channels.get_mut(uuid)
         && ch.direction == Direction::Outbound
-        && ch.loopback_peer.is_some()
     {
         let p = &mut ch.profile;
         p.callee_name = std::mem::replace(&mut p.cid_name, "Outbound Call".into());
@@ -168,7 +168,9 @@ pub(crate) fn hangup(core: &Core, st: &mut State, uuid: &str, cause: &str) {
     );
     channel_event(st, uuid, "CHANNEL_DESTROY", &[], &[]);
     set_state(st, uuid, ChannelState::Destroy);
-    st.channels.remove(uuid);
+    if let Some(gone) = st.channels.remove(uuid) {
+        st.remember_gone(gone);
+    }
     if let Some(p) = party {
         p.mark_hung_up();
     }
@@ -412,6 +414,9 @@ pub(crate) fn incoming_call(
         destination: destination.into(),
         context: "default".into(),
         source: "mod_sofia".into(),
+        username: cid_number.into(),
+        network_addr: "127.0.0.1".into(),
+        dialplan: "XML".into(),
         created_us: now,
         ..CallerProfile::default()
     };

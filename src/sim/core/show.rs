@@ -91,7 +91,6 @@ fn channel_value(st: &State, c: &Channel, col: &str) -> String {
         "dest" => p.destination.clone(),
         "application" => app.map(|a| a.name.clone()).unwrap_or_default(),
         "application_data" => app.map(|a| a.arg.clone()).unwrap_or_default(),
-        "dialplan" if p.dialplan.is_empty() => "xml".into(),
         "dialplan" => p.dialplan.clone(),
         "context" | "initial_context" => p.context.clone(),
         "read_codec" | "write_codec" => "L16".into(),
@@ -106,7 +105,7 @@ fn channel_value(st: &State, c: &Channel, col: &str) -> String {
         "initial_cid_name" => p.orig_cid_name.clone(),
         "initial_cid_num" => p.orig_cid_number.clone(),
         "initial_dest" => p.rdnis.clone().unwrap_or_else(|| p.destination.clone()),
-        "initial_dialplan" => "xml".into(),
+        "initial_dialplan" => p.initial_dialplan().to_owned(),
         _ => String::new(),
     }
 }
