@@ -119,7 +119,7 @@ fn json_list(st: &State, only: Option<&str>) -> String {
                         ("is_moderator", Json::Bool(m.moderator)),
                         ("end_conference", Json::Bool(m.endconf)),
                         ("mandatory_member_end_conference", Json::Bool(false)),
-                        ("pass_digits", Json::Bool(false)),
+                        ("pass_digits", Json::Bool(m.dist_dtmf)),
                     ]);
                     Json::obj([
                         ("type", Json::str("caller")),
