@@ -148,10 +148,14 @@ fn recorded_names(file: &str, name: &str) -> Vec<String> {
 #[tokio::test]
 async fn event_header_sets_match_the_recording() {
     let core = Core::new(CoreConfig::default());
-    core.register_party("x", Party::customer("x"));
     let mut rx = core.subscribe();
-    core.api("originate", "{origination_uuid=X}sofia/gateway/g/x &park()")
-        .await;
+    // A loopback leg, as in the recordings compared with (SIP legs omit empty profile fields such as
+    // Caller-Dialplan; see sim_esl_inbound_api_replay's sip-hold replay).
+    core.api(
+        "originate",
+        "{origination_uuid=X,origination_caller_id_name=Customer,origination_caller_id_number=1001}loopback/customer/default &park()",
+    )
+    .await;
     core.api("uuid_recv_dtmf", "X 1").await;
     core.api("uuid_kill", "X").await;
     let mut ours = std::collections::HashMap::new();

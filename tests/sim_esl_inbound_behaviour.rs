@@ -213,7 +213,13 @@ async fn sendevent_is_echoed_with_body_to_subscribers() {
         body.as_deref(),
         Some("line one of body\nline two: with colon\n\nafter blank line\n")
     );
-    // Same header names as FreeSWITCH sent (order checked separately, see the report).
+    // Same header names, in the same order, as FreeSWITCH sent: Event-Subclass, Command, the client's
+    // headers, Event-UUID, then the common headers (parse_command, line 2283).
+    assert_eq!(
+        get("Event-Calling-Function").as_deref(),
+        Some("parse_command")
+    );
+    assert_eq!(get("Event-Calling-Line-Number").as_deref(), Some("2283"));
     let rec = chunks
         .iter()
         .skip_while(|(_, _, b)| {
@@ -222,10 +228,8 @@ async fn sendevent_is_echoed_with_body_to_subscribers() {
         .flat_map(|(_, _, b)| frames_of(b))
         .find(|f| f.content_type() == "text/event-plain")
         .expect("recorded echo");
-    let mut rec_names: Vec<String> = rec.plain_event().0.into_iter().map(|(n, _)| n).collect();
-    let mut names: Vec<String> = pairs.into_iter().map(|(n, _)| n).collect();
-    rec_names.sort();
-    names.sort();
+    let rec_names: Vec<String> = rec.plain_event().0.into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = pairs.into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, rec_names);
 }
 

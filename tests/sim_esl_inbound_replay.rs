@@ -8,24 +8,7 @@ use confpay::sim::{SimConfig, Simulator};
 use sim_esl_support::{Client, Dir, RawFrame, frames_of, normalize, transcript};
 use std::time::Duration;
 
-/// Deviations of the switch model (sim-core's side) known at the time of writing, tolerated here so the
-/// rest of the transcript is still checked: (recorded body, body the model gives).
-const KNOWN_CORE_DEVIATIONS: &[(&str, &str)] = &[
-    // `show channels as json` with no channels: FreeSWITCH ends the body with a newline.
-    ("{\"row_count\": 0}\n", "{\"row_count\": 0}"),
-];
-
 fn compare(file: &str, expected: &RawFrame, got: &RawFrame) {
-    if KNOWN_CORE_DEVIATIONS
-        .iter()
-        .any(|(e, g)| expected.body_text() == *e && got.body_text() == *g)
-    {
-        eprintln!(
-            "{file}: known core deviation tolerated: {:?}",
-            got.body_text()
-        );
-        return;
-    }
     assert_eq!(
         got.content_type(),
         expected.content_type(),

@@ -6,6 +6,8 @@
 //! | [`esl`] | the event socket: inbound server, outbound dialler, serialization, faults on demand |
 //! | [`hearing`] | who hears whom, and the DTMF delivery log |
 //! | [`party`] | scripted far-end parties (customer, agent, capture service) |
+//! | [`standalone`] | `confpay-sim` options and a simulator set up like the payment deployment |
+//! | [`console`] | `confpay-sim`'s stdin line commands |
 //!
 //! Using it (inside a tokio runtime):
 //!
@@ -18,10 +20,12 @@
 //! sim.faults().delay_replies(Some(Duration::from_millis(200)));        // faults on demand
 //! sim.restart();                                                       // new Core-UUID, all dropped
 //! ```
+pub mod console;
 pub mod core;
 pub mod esl;
 pub mod hearing;
 pub mod party;
+pub mod standalone;
 
 use crate::sim::core::{Core, CoreConfig};
 use crate::sim::esl::faults::Faults;

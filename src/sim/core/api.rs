@@ -41,7 +41,11 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
             [u, v, ..] => {
                 let st = core.lock();
                 match st.channels.get(*u) {
-                    Some(c) => c.var(v).unwrap_or("_undef_").to_owned(),
+                    Some(c) => c
+                        .var(v)
+                        .or_else(|| st.globals.get(*v).map(String::as_str))
+                        .unwrap_or("_undef_")
+                        .to_owned(),
                     None => "-ERR No such channel!\n".into(),
                 }
             }
@@ -189,73 +193,13 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
 
 fn show(core: &Core, args: &str) -> String {
     let st = core.lock();
-    let json = args.ends_with("as json");
-    let uuids = st.channel_order();
-    if !args.starts_with("channels") && !args.starts_with("calls") {
-        return "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n".into();
-    }
-    if args.contains("count") && !json {
-        return format!("\n{} total.\n", uuids.len());
-    }
-    if json {
-        if uuids.is_empty() {
-            return "{\"row_count\": 0}".into();
-        }
-        let rows: Vec<serde_json::Value> = uuids
-            .iter()
-            .filter_map(|u| st.channels.get(u))
-            .map(|c| {
-                let app = c.apps.first();
-                serde_json::json!({
-                    "uuid": c.uuid, "direction": c.direction.as_str(),
-                    "created_epoch": (c.profile.created_us / 1_000_000).to_string(),
-                    "name": c.name, "state": c.state.as_str(),
-                    "cid_name": c.profile.cid_name, "cid_num": c.profile.cid_number,
-                    "dest": c.profile.destination,
-                    "application": app.map(|a| a.name.clone()).unwrap_or_default(),
-                    "application_data": app.map(|a| a.arg.clone()).unwrap_or_default(),
-                    "dialplan": "xml", "context": c.profile.context,
-                    "hostname": st.cfg.hostname, "callstate": c.callstate.as_str(),
-                    "call_uuid": c.uuid,
-                })
-            })
-            .collect();
-        return serde_json::json!({"row_count": rows.len(), "rows": rows}).to_string();
-    }
-    let mut out = String::from(
-        "uuid,direction,created,created_epoch,name,state,cid_name,cid_num,ip_addr,dest,application,application_data,dialplan,context,read_codec,read_rate,read_bit_rate,write_codec,write_rate,write_bit_rate,secure,hostname,presence_id,presence_data,accountcode,callstate,callee_name,callee_num,callee_direction,call_uuid,sent_callee_name,sent_callee_num,initial_cid_name,initial_cid_num,initial_ip_addr,initial_dest,initial_dialplan,initial_context\n",
-    );
-    if uuids.is_empty() {
-        return "\n0 total.\n".into();
-    }
-    for c in uuids.iter().filter_map(|u| st.channels.get(u)) {
-        let app = c.apps.first();
-        out.push_str(&format!(
-            "{},{},,{},{},{},{},{},,{},{},{},xml,{},L16,8000,128000,L16,8000,128000,,{},,,,{},,,,{},,,{},{},,{},xml,{}\n",
-            c.uuid,
-            c.direction.as_str(),
-            c.profile.created_us / 1_000_000,
-            c.name,
-            c.state.as_str(),
-            c.profile.cid_name,
-            c.profile.cid_number,
-            c.profile.destination,
-            app.map(|a| a.name.as_str()).unwrap_or(""),
-            app.map(|a| a.arg.as_str()).unwrap_or(""),
-            c.profile.context,
-            st.cfg.hostname,
-            c.callstate.as_str(),
-            c.uuid,
-            c.profile.orig_cid_name,
-            c.profile.orig_cid_number,
-            c.profile.destination,
-            c.profile.context,
-        ));
-    }
-    out.push_str(&format!("\n{} total.\n", uuids.len()));
-    out
+    super::show::show(&st, args).unwrap_or_else(|| "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n".into())
 }
 
+/// `uuid_bridge A B`: both legs get a new caller profile (`Caller-Transfer-Source`
+/// `<epoch>:<uuid>:uuid_br:<other>`, logical direction inbound) and their `Other-Leg` before they leave
+/// park (UNPARK, EXECUTE_COMPLETE park), then CHANNEL_EXECUTE `uuid_bridge` on each and one
+/// CHANNEL_BRIDGE on A (recorded order).
 fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
     let [a, b, ..] = argv else {
         return "-USAGE: <uuid> <other_uuid>\n".into();
@@ -264,8 +208,25 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
     if !st.channels.contains_key(*a) || !st.channels.contains_key(*b) {
         return "-ERR Invalid uuid\n".into();
     }
-    for u in [*a, *b] {
+    let now = super::events::now_us();
+    for (u, other, kind) in [(*a, *b, "originatee"), (*b, *a, "originator")] {
         super::conference::leave(core, &mut st, u);
+        if let Some(c) = st.channels.get(u).and_then(|c| c.bridged_to.clone()) {
+            lifecycle::unbridge(&mut st, u, &c);
+        }
+        if let Some(ch) = st.channels.get_mut(u) {
+            let mut p = ch.profile.next(now);
+            p.transfer_source = Some(format!(
+                "{}:{}:uuid_br:{other}",
+                now / 1_000_000,
+                uuid::Uuid::new_v4()
+            ));
+            p.logical = Some(super::channel::Direction::Inbound);
+            ch.profile = p;
+            ch.other_leg = Some((other.to_owned(), kind));
+        }
+    }
+    for u in [*a, *b] {
         let parked = st
             .channels
             .get(u)
@@ -274,11 +235,18 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
             super::events::channel_event(&mut st, u, "CHANNEL_UNPARK", &[], &[]);
         }
         super::apps::complete_all(&mut st, u, false);
-        if let Some(c) = st.channels.get(u).and_then(|c| c.bridged_to.clone()) {
-            lifecycle::unbridge(&mut st, u, &c);
-        }
-        lifecycle::set_state(&mut st, u, ChannelState::Execute);
     }
+    lifecycle::set_state(&mut st, a, ChannelState::SoftExecute);
+    for (u, other) in [(*a, *b), (*b, *a)] {
+        super::events::channel_event(
+            &mut st,
+            u,
+            "CHANNEL_EXECUTE",
+            &[],
+            &[("Application", "uuid_bridge"), ("Application-Data", other)],
+        );
+    }
+    lifecycle::set_state(&mut st, b, ChannelState::ExchangeMedia);
     lifecycle::bridge(&mut st, a, b);
     format!("+OK {b}\n")
 }
@@ -305,7 +273,7 @@ fn uuid_transfer(core: &Core, argv: &[&str]) -> String {
     let Some(dest) = rest.first() else {
         return usage.into();
     };
-    let inline = rest.get(1) == Some(&"inline");
+    let dialplan = rest.get(1).copied();
     let mut st = core.lock();
     let Some(partner) = st.channels.get(*uuid).map(|c| c.bridged_to.clone()) else {
         return "-ERR No such channel!\n".into();
@@ -324,7 +292,7 @@ fn uuid_transfer(core: &Core, argv: &[&str]) -> String {
         }
     }
     for t in targets {
-        lifecycle::transfer(core, &mut st, &t, dest, inline);
+        lifecycle::transfer(core, &mut st, &t, dest, dialplan);
     }
     "+OK\n".into()
 }
@@ -348,7 +316,10 @@ fn uuid_hold(core: &Core, argv: &[&str]) -> String {
         "toggle" => !held,
         _ => true,
     };
-    if lifecycle::hold(&mut st, uuid, on) {
+    if !on && super::hold::loopback_hold_quirk(&st, uuid) {
+        return "-ERR Operation failed\n".into();
+    }
+    if super::hold::hold(&mut st, uuid, on) {
         "+OK Success\n".into()
     } else {
         "-ERR Operation failed\n".into()

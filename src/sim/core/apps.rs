@@ -30,7 +30,7 @@ const KNOWN: &[&str] = &[
 ];
 
 /// How long a played file lasts; `None` = forever.
-fn file_duration(file: &str) -> Option<Duration> {
+pub(crate) fn file_duration(file: &str) -> Option<Duration> {
     if let Some(ms) = file.strip_prefix("silence_stream://") {
         let ms: i64 = ms
             .split(',')
@@ -92,6 +92,7 @@ pub(crate) fn run_app(
     }
     ch.apps.push(RunningApp {
         name: app.to_owned(),
+        broadcast: false,
         arg: arg.to_owned(),
         app_uuid: Some(app_uuid.clone()),
         generation,
@@ -155,8 +156,9 @@ pub(crate) fn run_app(
         "conference" => conference::join(st, uuid, arg),
         "transfer" => {
             pop_app(st, uuid, generation);
-            let dest = arg.split_whitespace().next().unwrap_or("");
-            lifecycle::transfer(core, st, uuid, dest, false);
+            let mut words = arg.split_whitespace();
+            let dest = words.next().unwrap_or("");
+            lifecycle::transfer(core, st, uuid, dest, words.next());
         }
         "bridge" => super::originate::bridge_app(core, st, uuid, arg, generation),
         "socket" => socket_app(st, uuid, arg, generation, core),
@@ -180,7 +182,7 @@ fn pop_app(st: &mut State, uuid: &str, generation: u64) -> Option<RunningApp> {
     Some(ch.apps.remove(pos))
 }
 
-fn fire_complete(st: &mut State, uuid: &str, app: &RunningApp, response: &str) {
+pub(crate) fn fire_complete(st: &mut State, uuid: &str, app: &RunningApp, response: &str) {
     let mut post = vec![("Application", app.name.as_str())];
     if !app.arg.is_empty() {
         post.push(("Application-Data", app.arg.as_str()));
@@ -206,7 +208,9 @@ pub(crate) fn complete(core: &Core, st: &mut State, uuid: &str, generation: u64,
         ch.set_var("last_app", &app.name);
     }
     fire_complete(st, uuid, &app, response);
-    start_next(core, st, uuid);
+    if !app.broadcast {
+        start_next(core, st, uuid);
+    }
 }
 
 /// Ends the top-most running app named `name` (conference ended, socket gave up, ...).

@@ -122,6 +122,10 @@ impl Direction {
 /// The caller profile (`Caller-*` headers). Times are microseconds since the epoch, 0 = never.
 #[derive(Debug, Clone, Default)]
 pub struct CallerProfile {
+    /// `Caller-Username` (SIP user of an inbound sofia leg).
+    pub username: String,
+    /// `Caller-Network-Addr` (the far end's IP of a SIP leg).
+    pub network_addr: String,
     pub cid_name: String,
     pub cid_number: String,
     pub orig_cid_name: String,
@@ -133,7 +137,21 @@ pub struct CallerProfile {
     pub context: String,
     pub source: String,
     pub transfer_source: Option<String>,
+    /// `Caller-RDNIS`: the destination before a transfer.
+    pub rdnis: Option<String>,
+    /// `Caller-Dialplan`: `xml` on loopback legs, `XML` on sofia inbound legs and after
+    /// `uuid_transfer ... XML`, empty (not shown) on originated SIP legs.
+    pub dialplan: String,
+    /// The first profile's dialplan (`initial_dialplan` of `show channels`), once a profile replaced it.
+    pub first_dialplan: Option<String>,
+    /// `Caller-Logical-Direction` when it differs from the channel's direction (a loopback leg after
+    /// `uuid_bridge` reports `inbound`).
+    pub logical: Option<Direction>,
+    /// `Caller-Profile-Index`: 1 for the first profile, +1 per bridge/transfer (0 is shown as 1).
+    pub index: u32,
     pub created_us: u64,
+    /// `Caller-Channel-Created-Time` (kept when a new profile replaces this one; 0 = `created_us`).
+    pub channel_created_us: u64,
     pub answered_us: u64,
     pub progress_us: u64,
     pub hangup_us: u64,
@@ -146,6 +164,9 @@ pub struct CallerProfile {
 #[derive(Debug, Clone)]
 pub struct RunningApp {
     pub name: String,
+    /// Broadcast onto the channel (hold music): when it ends the channel goes back to what it did,
+    /// the dialplan does not move on.
+    pub broadcast: bool,
     pub arg: String,
     pub app_uuid: Option<String>,
     /// Bumped per start so stale completion timers are ignored.
@@ -197,6 +218,9 @@ pub struct Channel {
     pub other_leg: Option<(String, &'static str)>,
     /// `uuid_hold` put this leg on hold (CF_HOLD + CF_SUSPEND).
     pub held: bool,
+    /// Hold-music broadcasts queued behind the one playing (a loopback leg held again while its
+    /// partner already hears music); the next starts once the playing one is broken off.
+    pub queued_broadcasts: VecDeque<String>,
     /// Music or a file this channel is hearing instead of its normal audio (hold music, playback).
     pub playing: Option<String>,
     /// Conference name and member id, while a member.
@@ -205,6 +229,35 @@ pub struct Channel {
     pub pending_dtmf: VecDeque<char>,
     /// Non-sensitive digits the channel consumed (`digits_dialed` at hangup).
     pub digits_dialed: String,
+}
+
+impl CallerProfile {
+    /// The next caller profile (`uuid_bridge`, transfer): index + 1, a new creation time, the channel's
+    /// creation time kept.
+    pub fn next(&self, now_us: u64) -> CallerProfile {
+        let mut p = self.clone();
+        p.channel_created_us = self.channel_created();
+        p.first_dialplan = Some(self.initial_dialplan().to_owned());
+        p.index = self.index.max(1) + 1;
+        p.created_us = now_us;
+        p.bridged_us = 0;
+        p.transfer_us = 0;
+        p.last_hold_us = 0;
+        p.hangup_us = 0;
+        p
+    }
+
+    pub fn initial_dialplan(&self) -> &str {
+        self.first_dialplan.as_deref().unwrap_or(&self.dialplan)
+    }
+
+    pub fn channel_created(&self) -> u64 {
+        if self.channel_created_us == 0 {
+            self.created_us
+        } else {
+            self.channel_created_us
+        }
+    }
 }
 
 impl Channel {

@@ -22,12 +22,17 @@ pub struct Member {
     pub hold: bool,
     /// The file a held member hears instead of the mix.
     pub hold_file: Option<String>,
+    /// Bumped per `hold`, so the end of an earlier hold file does not touch a later hold.
+    pub hold_generation: u64,
     pub dist_dtmf: bool,
     pub skip_dtmf: bool,
     pub endconf: bool,
     pub mintwo: bool,
     pub moderator: bool,
     pub nomoh: bool,
+    /// Energy above the threshold right now (`start-talking` .. `stop-talking`).
+    pub talking: bool,
+    pub joined: std::time::Instant,
     /// Relationships from this member: (other id, relation).
     pub relations: Vec<(u32, Relation)>,
 }
@@ -114,7 +119,7 @@ fn member_headers(h: &mut crate::esl::Headers, st: &State, c: &Conference, m: &M
     h.push("Hear", b(m.can_hear));
     h.push("See", "true");
     h.push("Speak", b(m.can_speak));
-    h.push("Talking", "false");
+    h.push("Talking", b(m.talking));
     h.push("Mute-Detect", "false");
     h.push("Hold", b(m.hold));
     h.push("Member-ID", &m.id.to_string());
@@ -135,6 +140,18 @@ pub(crate) fn fire(
     member: Option<u32>,
     extra: &[(&str, &str)],
 ) {
+    fire_with(st, conf, action, member, &[], extra);
+}
+
+/// [`fire`] with headers `before` the `Action` header too (the `talking-*` statistics of stop-talking).
+fn fire_with(
+    st: &mut State,
+    conf: &str,
+    action: &str,
+    member: Option<u32>,
+    before: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) {
     let Some(c) = st.conferences.get(conf).cloned() else {
         return;
     };
@@ -142,6 +159,9 @@ pub(crate) fn fire(
     conf_headers(&mut h, &c);
     if let Some(m) = member.and_then(|id| c.member(id)) {
         member_headers(&mut h, st, &c, m);
+    }
+    for (n, v) in before {
+        h.push(n, v);
     }
     h.push("Action", action);
     for (n, v) in extra {
@@ -211,12 +231,15 @@ pub(crate) fn join(st: &mut State, uuid: &str, arg: &str) {
         can_speak: !has("mute"),
         hold: false,
         hold_file: None,
+        hold_generation: 0,
         dist_dtmf: has("dist-dtmf"),
         skip_dtmf: has("skip-dtmf"),
         endconf: has("endconf"),
         mintwo: has("mintwo"),
         moderator: has("moderator"),
         nomoh: has("nomoh"),
+        talking: false,
+        joined: std::time::Instant::now(),
         relations: Vec::new(),
     };
     if let Some(ch) = st.channels.get_mut(uuid) {
@@ -238,6 +261,60 @@ pub(crate) fn join(st: &mut State, uuid: &str, arg: &str) {
         }
         floor_change(st, &name, None, Some(id));
     }
+    if sends_audio(st, uuid) {
+        talk_burst(st, &name, id);
+    }
+}
+
+/// Whether the member's far end sends audible audio: its loopback peer plays something other than
+/// silence (the recorded `agent` extension beeps; `customer` and `dtmf` play silence).
+fn sends_audio(st: &State, uuid: &str) -> bool {
+    st.channels
+        .get(uuid)
+        .and_then(|c| c.loopback_peer.as_ref())
+        .and_then(|p| st.channels.get(p))
+        .and_then(|p| p.playing.as_ref())
+        .is_some_and(|f| !f.starts_with("silence_stream://"))
+}
+
+/// A member starts talking: `start-talking`, the floor moves to it (`floor-change`), and, since the
+/// model does not follow the energy of the audio over time, `stop-talking` right after (the recorded
+/// beep is 200 ms on, 1800 ms off).
+fn talk_burst(st: &mut State, name: &str, id: u32) {
+    let set = |st: &mut State, on: bool| {
+        if let Some(m) = st.conferences.get_mut(name).and_then(|c| c.member_mut(id)) {
+            m.talking = on;
+        }
+    };
+    set(st, true);
+    fire(st, name, "start-talking", Some(id), &[]);
+    let old = st.conferences.get(name).and_then(|c| c.floor);
+    if old != Some(id) {
+        if let Some(c) = st.conferences.get_mut(name) {
+            c.floor = Some(id);
+        }
+        floor_change(st, name, old, Some(id));
+    }
+    set(st, false);
+    // The talk statistics of a 200 ms beep at 20 ms packets (values illustrative, names recorded).
+    fire_with(
+        st,
+        name,
+        "stop-talking",
+        Some(id),
+        &[
+            ("talking-gate-hits", "10"),
+            ("talking-total-packets", "10"),
+            ("talking-duration-ms", "200"),
+            ("talking-average-energy", "6483.021277"),
+            ("talking-delta-average", "101.680851"),
+            ("talking-hit-on-percent", "100.000000"),
+            ("talking-non-hit-ratio", "0.000000"),
+            ("talking-hit-off-percent", "0.000000"),
+            ("talking-hit-off-differential", "100.000000"),
+        ],
+        &[],
+    );
 }
 
 /// Removes `uuid` from its conference (hangup, kick, transfer, bridge, caller-control). Fires
@@ -251,8 +328,10 @@ pub(crate) fn leave(core: &Core, st: &mut State, uuid: &str) {
         return;
     };
     let leaver = c.member(id).cloned();
-    if c.floor == Some(id) {
-        floor_change(st, &name, Some(id), None);
+    let had_floor = c.floor == Some(id);
+    if had_floor {
+        // Recorded: the floor is released with `Old-ID: none`, before del-member.
+        floor_change(st, &name, None, None);
         if let Some(c) = st.conferences.get_mut(&name) {
             c.floor = None;
         }
@@ -262,6 +341,15 @@ pub(crate) fn leave(core: &Core, st: &mut State, uuid: &str) {
         return;
     };
     c.members.retain(|m| m.id != id);
+    // The floor passes to the newest remaining member (recorded).
+    let heir = c.members.last().map(|m| m.id).filter(|_| had_floor);
+    if let Some(heir) = heir {
+        c.floor = Some(heir);
+        floor_change(st, &name, None, Some(heir));
+    }
+    let Some(c) = st.conferences.get_mut(&name) else {
+        return;
+    };
     for m in &mut c.members {
         m.relations.retain(|(o, _)| *o != id);
     }

@@ -1,6 +1,7 @@
 //! The `conference` API command: list, json_list, member commands and their exact (sometimes
 //! prefix-less) reply texts.
 
+use super::cjson::Json;
 use super::conference::{self, Conference, Relation};
 use super::state::State;
 use super::{Core, apps, dtmf};
@@ -88,45 +89,89 @@ fn list_all(st: &State) -> String {
     out
 }
 
+/// `json_list`: FreeSWITCH's cJSON layout and key order (conference_api.c `conference_jlist`,
+/// `conference_member_jlist`), members newest first.
 fn json_list(st: &State, only: Option<&str>) -> String {
-    let confs: Vec<serde_json::Value> = st
+    let confs: Vec<Json> = st
         .conferences
         .values()
         .filter(|c| only.is_none_or(|o| o == c.name))
         .map(|c| {
-            let members: Vec<serde_json::Value> = c
+            let members: Vec<Json> = c
                 .members
                 .iter()
                 .rev()
                 .map(|m| {
                     let ch = st.channels.get(&m.uuid);
-                    serde_json::json!({
-                        "type": "caller", "id": m.id,
-                        "flags": {
-                            "can_hear": m.can_hear, "can_see": true, "can_speak": m.can_speak,
-                            "hold": m.hold, "mute_detect": false, "talking": false,
-                            "has_video": false, "video_bridge": false,
-                            "has_floor": c.floor == Some(m.id), "is_moderator": m.moderator,
-                            "end_conference": m.endconf, "mandatory_member_end_conference": false,
-                            "pass_digits": m.dist_dtmf,
-                        },
-                        "uuid": m.uuid,
-                        "caller_id_name": ch.map(|c| c.profile.cid_name.clone()).unwrap_or_default(),
-                        "caller_id_number": ch.map(|c| c.profile.cid_number.clone()).unwrap_or_default(),
-                        "join_time": 0, "last_talking": 0, "energy": 0,
-                        "volume_in": 0, "volume_out": 0, "output-volume": 0, "input-volume": 0,
-                    })
+                    let cid = |f: fn(&super::channel::CallerProfile) -> &String| {
+                        Json::Str(ch.map(|c| f(&c.profile).clone()).unwrap_or_default())
+                    };
+                    let flags = Json::obj([
+                        ("can_hear", Json::Bool(m.can_hear)),
+                        ("can_see", Json::Bool(true)),
+                        ("can_speak", Json::Bool(m.can_speak)),
+                        ("hold", Json::Bool(m.hold)),
+                        ("mute_detect", Json::Bool(false)),
+                        ("talking", Json::Bool(m.talking)),
+                        ("has_video", Json::Bool(false)),
+                        ("video_bridge", Json::Bool(false)),
+                        ("has_floor", Json::Bool(c.floor == Some(m.id))),
+                        ("is_moderator", Json::Bool(m.moderator)),
+                        ("end_conference", Json::Bool(m.endconf)),
+                        ("mandatory_member_end_conference", Json::Bool(false)),
+                        ("pass_digits", Json::Bool(m.dist_dtmf)),
+                    ]);
+                    Json::obj([
+                        ("type", Json::str("caller")),
+                        ("id", Json::Int(i64::from(m.id))),
+                        ("flags", flags),
+                        ("uuid", Json::str(&m.uuid)),
+                        ("caller_id_name", cid(|p| &p.cid_name)),
+                        ("caller_id_number", cid(|p| &p.cid_number)),
+                        ("join_time", Json::Int(m.joined.elapsed().as_secs() as i64)),
+                        ("last_talking", Json::Int(0)),
+                        ("energy", Json::Int(0)),
+                        ("volume_in", Json::Int(0)),
+                        ("volume_out", Json::Int(0)),
+                        ("output-volume", Json::Int(0)),
+                        ("input-volume", Json::Int(0)),
+                    ])
                 })
                 .collect();
-            serde_json::json!({
-                "conference_name": c.name, "member_count": c.members.len(), "ghost_count": 0,
-                "rate": 8000, "run_time": c.created.elapsed().as_secs(),
-                "conference_uuid": c.uuid, "running": true, "answered": true,
-                "dynamic": true, "variables": {}, "members": members,
-            })
+            let f = Json::Bool(false);
+            let t = Json::Bool(true);
+            Json::obj([
+                ("conference_name", Json::str(&c.name)),
+                ("member_count", Json::Int(c.members.len() as i64)),
+                ("ghost_count", Json::Int(0)),
+                ("rate", Json::Int(8000)),
+                ("run_time", Json::Int(c.created.elapsed().as_secs() as i64)),
+                ("conference_uuid", Json::str(&c.uuid)),
+                ("canvas_count", Json::Int(0)),
+                ("max_bw_in", Json::Int(0)),
+                ("force_bw_in", Json::Int(0)),
+                ("video_floor_packets", Json::Int(0)),
+                ("locked", f.clone()),
+                ("destruct", f.clone()),
+                ("wait_mod", f.clone()),
+                ("audio_always", f.clone()),
+                ("running", t.clone()),
+                ("answered", t.clone()),
+                ("enforce_min", t.clone()),
+                ("bridge_to", f.clone()),
+                ("dynamic", t.clone()),
+                ("exit_sound", t.clone()),
+                ("enter_sound", t),
+                ("recording", f.clone()),
+                ("video_bridge", f.clone()),
+                ("video_floor_only", f.clone()),
+                ("video_rfc4579", f),
+                ("variables", Json::Obj(Vec::new())),
+                ("members", Json::Arr(members)),
+            ])
         })
         .collect();
-    serde_json::to_string_pretty(&confs).unwrap_or_else(|_| "[]".into())
+    Json::Arr(confs).print()
 }
 
 const USAGE_MUTE: &str = "mute <[member_id|all]|last|non_moderator> [<quiet>]";
@@ -201,6 +246,22 @@ fn member_cmd(core: &Core, st: &mut State, c: &Conference, rest: &[&str]) -> Str
     }
 }
 
+/// A finite hold file ends: the member stays on hold (out of the mix, hard-muted) but hears the mix
+/// again (facts, gotcha 9: the customer hears the agent once the file ends).
+fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::time::Duration) {
+    let (core, conf) = (core.clone(), conf.to_owned());
+    tokio::spawn(async move {
+        tokio::time::sleep(d).await;
+        let mut st = core.lock();
+        if let Some(m) = st.conferences.get_mut(&conf).and_then(|c| c.member_mut(id))
+            && m.hold
+            && m.hold_generation == generation
+        {
+            m.hold_file = None;
+        }
+    });
+}
+
 fn member_action(
     core: &Core,
     st: &mut State,
@@ -222,6 +283,13 @@ fn member_action(
             m.hold = true;
             m.can_speak = false;
             m.hold_file = data.map(str::to_owned);
+            let generation = st.next_generation();
+            if let Some(m) = st.conferences.get_mut(conf).and_then(|c| c.member_mut(id)) {
+                m.hold_generation = generation;
+            }
+            if let Some(d) = data.and_then(apps::file_duration) {
+                hold_file_ends(core, conf, id, generation, d);
+            }
         }
         "unhold" => {
             m.hold = false;

@@ -94,6 +94,8 @@ pub(crate) fn calling_of(name: &str) -> (&'static str, &'static str, u32) {
         "hold-member" => ("conference_api.c", "conference_api_sub_hold", 1111),
         "unhold-member" => ("conference_api.c", "conference_api_sub_unhold", 1157),
         "dtmf" => ("conference_loop.c", "conference_loop_input", 1340),
+        "start-talking" => ("conference_loop.c", "conference_loop_input", 1154),
+        "stop-talking" => ("conference_loop.c", "stop_talking_handler", 783),
         _ => ("mod_event_socket.c", "parse_command", 2283),
     }
 }
@@ -106,7 +108,7 @@ pub(crate) fn now_us() -> u64 {
 }
 
 /// `Event-Date-Local` / `Event-Date-GMT` for a timestamp (UTC is used as the local zone).
-fn dates(us: u64) -> (String, String) {
+pub(crate) fn dates(us: u64) -> (String, String) {
     let secs = (us / 1_000_000) as i64;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -188,38 +190,61 @@ pub(crate) fn channel_basic(h: &mut Headers, ch: &Channel) {
 }
 
 fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
+    use super::channel::Direction;
     let p = &ch.profile;
+    // `Caller` (and `Channel` in CHANNEL_DATA) is the channel's own profile; `Other-Leg` is a copy.
+    let own = prefix != "Other-Leg";
     let dir = ch.direction.as_str();
-    let logical = if prefix == "Caller" {
-        dir
+    let flipped = match ch.direction {
+        Direction::Inbound => Direction::Outbound,
+        Direction::Outbound => Direction::Inbound,
+    };
+    let logical = if own {
+        p.logical.unwrap_or(ch.direction).as_str()
     } else {
-        match ch.direction {
-            super::channel::Direction::Inbound => "outbound",
-            super::channel::Direction::Outbound => "inbound",
-        }
+        flipped.as_str()
     };
     let pf = |n: &str| format!("{prefix}-{n}");
+    // switch_caller_profile_event_set_data: string fields only when non-empty (recorded: SIP legs
+    // lack Dialplan, Caller-ID-Name, Callee-ID-* ...; loopback legs have them all).
+    let opt = |h: &mut Headers, n: &str, v: &str| {
+        if !v.is_empty() {
+            h.push(&pf(n), v);
+        }
+    };
     h.push(&pf("Direction"), dir);
     h.push(&pf("Logical-Direction"), logical);
-    h.push(&pf("Dialplan"), "xml");
-    h.push(&pf("Caller-ID-Name"), &p.cid_name);
-    h.push(&pf("Caller-ID-Number"), &p.cid_number);
-    h.push(&pf("Orig-Caller-ID-Name"), &p.orig_cid_name);
-    h.push(&pf("Orig-Caller-ID-Number"), &p.orig_cid_number);
-    h.push(&pf("Callee-ID-Name"), &p.callee_name);
-    h.push(&pf("Callee-ID-Number"), &p.callee_number);
-    h.push(&pf("ANI"), &p.ani);
-    h.push(&pf("Destination-Number"), &p.destination);
+    opt(h, "Username", &p.username);
+    opt(h, "Dialplan", &p.dialplan);
+    opt(h, "Caller-ID-Name", &p.cid_name);
+    opt(h, "Caller-ID-Number", &p.cid_number);
+    opt(h, "Orig-Caller-ID-Name", &p.orig_cid_name);
+    opt(h, "Orig-Caller-ID-Number", &p.orig_cid_number);
+    opt(h, "Callee-ID-Name", &p.callee_name);
+    opt(h, "Callee-ID-Number", &p.callee_number);
+    opt(h, "Network-Addr", &p.network_addr);
+    opt(h, "ANI", &p.ani);
+    opt(h, "Destination-Number", &p.destination);
     h.push(&pf("Unique-ID"), &ch.uuid);
-    h.push(&pf("Source"), &p.source);
-    if let Some(ts) = &p.transfer_source {
+    opt(h, "Source", &p.source);
+    // The Other-Leg profile is a copy (switch_caller_profile_dup) without transfer source, RDNIS and
+    // profile index (recorded).
+    if own && let Some(ts) = &p.transfer_source {
         h.push(&pf("Transfer-Source"), ts);
     }
-    h.push(&pf("Context"), &p.context);
+    opt(h, "Context", &p.context);
+    if own && let Some(r) = &p.rdnis {
+        h.push(&pf("RDNIS"), r);
+    }
     h.push(&pf("Channel-Name"), &ch.name);
-    h.push(&pf("Profile-Index"), "1");
+    if own {
+        h.push(&pf("Profile-Index"), &p.index.max(1).to_string());
+    }
     h.push(&pf("Profile-Created-Time"), &p.created_us.to_string());
-    h.push(&pf("Channel-Created-Time"), &p.created_us.to_string());
+    h.push(
+        &pf("Channel-Created-Time"),
+        &p.channel_created().to_string(),
+    );
     h.push(&pf("Channel-Answered-Time"), &p.answered_us.to_string());
     h.push(&pf("Channel-Progress-Time"), &p.progress_us.to_string());
     h.push(&pf("Channel-Progress-Media-Time"), "0");
@@ -236,8 +261,9 @@ fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
 
 /// `Other-Type` + `Other-Leg-*` when the channel has an originator/originatee.
 fn other_leg(h: &mut Headers, st: &State, ch: &Channel) {
+    // The Other-Leg profile is a copy kept by this channel: it outlives the other channel.
     if let Some((other, kind)) = &ch.other_leg
-        && let Some(o) = st.channels.get(other)
+        && let Some(o) = st.channels.get(other).or_else(|| st.gone_channel(other))
     {
         h.push("Other-Type", kind);
         caller_profile(h, "Other-Leg", o);
@@ -280,8 +306,10 @@ pub(crate) fn channel_event(
         h.push(n, v);
     }
     channel_basic(&mut h, &ch);
+    // `Other-Leg-*` belongs to the basic channel data (recorded on DTMF and CHANNEL_CALLSTATE too);
+    // the variables are the extended data only some events carry.
+    other_leg(&mut h, st, &ch);
     if has_vars(name) {
-        other_leg(&mut h, st, &ch);
         variables(&mut h, &ch);
     }
     for (n, v) in post {
@@ -291,9 +319,12 @@ pub(crate) fn channel_event(
 }
 
 /// The full CHANNEL_DATA event (outbound `connect` reply body headers, without the reply headers).
-pub(crate) fn channel_data(st: &State, uuid: &str) -> Option<Event> {
+pub(crate) fn channel_data(st: &mut State, uuid: &str) -> Option<Event> {
+    // The connect reply is a real event (switch_event_create): it takes the next sequence number.
+    st.channels.get(uuid)?;
+    st.sequence += 1;
+    let st = &*st;
     let ch = st.channels.get(uuid)?;
-    // CHANNEL_DATA does not consume a sequence number in a way anyone can observe; use the current one.
     let mut h = Headers::with_capacity(128, 4096);
     h.push("Event-Name", "CHANNEL_DATA");
     h.push("Core-UUID", &st.core_uuid);
@@ -311,6 +342,8 @@ pub(crate) fn channel_data(st: &State, uuid: &str) -> Option<Event> {
     h.push("Event-Calling-Function", func);
     h.push("Event-Calling-Line-Number", &line.to_string());
     h.push("Event-Sequence", &st.sequence.to_string());
+    // mod_event_socket's connect reply: the caller profile as `Channel-*` first, then the channel data.
+    caller_profile(&mut h, "Channel", ch);
     channel_basic(&mut h, ch);
     other_leg(&mut h, st, ch);
     variables(&mut h, ch);
@@ -320,7 +353,9 @@ pub(crate) fn channel_data(st: &State, uuid: &str) -> Option<Event> {
     })
 }
 
-/// `sendevent`: common headers, then the client's headers; returns the `Event-UUID`.
+/// `sendevent` (recorded order): `Event-Subclass`, then `headers` as given (the ESL layer passes
+/// `Command` and the client's headers), `Event-UUID`, then the common headers (calling function
+/// `parse_command`, line 2283). Returns the `Event-UUID`.
 pub(crate) fn send_event(
     st: &mut State,
     name: &str,
@@ -328,8 +363,10 @@ pub(crate) fn send_event(
     body: Option<Bytes>,
 ) -> String {
     let event_uuid = uuid::Uuid::new_v4().to_string();
-    let subclass = headers.get("Event-Subclass").map(str::to_owned);
-    let mut h = common(st, name, subclass.as_deref(), "sendevent");
+    let mut h = Headers::with_capacity(32, 2048);
+    if let Some(sub) = headers.get("Event-Subclass") {
+        h.push("Event-Subclass", sub);
+    }
     for (n, v) in headers.iter() {
         if n.eq_ignore_ascii_case("Event-Subclass") || n.eq_ignore_ascii_case("Event-Name") {
             continue;
@@ -337,6 +374,10 @@ pub(crate) fn send_event(
         h.push(n, v);
     }
     h.push("Event-UUID", &event_uuid);
+    let common = common(st, name, None, "sendevent");
+    for (n, v) in common.iter() {
+        h.push(n, v);
+    }
     deliver(st, h, body);
     event_uuid
 }

@@ -1,5 +1,5 @@
-//! Channel transitions and the events they fire: create, answer, hangup, bridge/unbridge, hold, park,
-//! transfer, incoming calls.
+//! Channel transitions and the events they fire: create, answer, hangup, bridge/unbridge, park,
+//! transfer, incoming calls (hold: [`super::hold`]).
 
 use super::channel::{CallState, CallerProfile, Channel, ChannelState, Direction};
 use super::events::{channel_event, now_us};
@@ -57,6 +57,7 @@ pub(crate) fn new_channel(
         bridged_to: None,
         other_leg: None,
         held: false,
+        queued_broadcasts: VecDeque::new(),
         playing: None,
         member: None,
         pending_dtmf: VecDeque::new(),
@@ -117,6 +118,16 @@ pub(crate) fn answer(st: &mut State, uuid: &str) {
     }
     channel_event(st, uuid, "CHANNEL_ANSWER", &[], &[]);
     set_callstate(st, uuid, CallState::Active);
+    // Once answered, an outbound leg's caller id shows the far end (the callee: the dialled SIP user, or
+    // mod_loopback's `Outbound Call`/`default`) and the originate caller id moves to the callee (recorded
+    // on SIP and loopback legs).
+    if let Some(ch) = st.channels.get_mut(uuid)
+        && ch.direction == Direction::Outbound
+    {
+        let p = &mut ch.profile;
+        p.callee_name = std::mem::replace(&mut p.cid_name, "Outbound Call".into());
+        p.callee_number = std::mem::replace(&mut p.cid_number, "default".into());
+    }
     if let Some(peer) = peer {
         answer(st, &peer);
     }
@@ -157,7 +168,9 @@ pub(crate) fn hangup(core: &Core, st: &mut State, uuid: &str, cause: &str) {
     );
     channel_event(st, uuid, "CHANNEL_DESTROY", &[], &[]);
     set_state(st, uuid, ChannelState::Destroy);
-    st.channels.remove(uuid);
+    if let Some(gone) = st.channels.remove(uuid) {
+        st.remember_gone(gone);
+    }
     if let Some(p) = party {
         p.mark_hung_up();
     }
@@ -203,12 +216,12 @@ fn set_timestamps(st: &mut State, uuid: &str, cause: &str) {
     } else {
         0
     };
-    let dur = end.saturating_sub(p.created_us);
+    let dur = end.saturating_sub(p.channel_created());
     let vars = [
         ("hangup_cause_q850", q850(cause).to_string()),
         ("digits_dialed", dialed),
-        ("start_epoch", (p.created_us / 1_000_000).to_string()),
-        ("start_uepoch", p.created_us.to_string()),
+        ("start_epoch", (p.channel_created() / 1_000_000).to_string()),
+        ("start_uepoch", p.channel_created().to_string()),
         ("answer_epoch", (p.answered_us / 1_000_000).to_string()),
         ("answer_uepoch", p.answered_us.to_string()),
         ("end_epoch", (end / 1_000_000).to_string()),
@@ -257,7 +270,9 @@ pub(crate) fn unbridge(st: &mut State, x: &str, y: &str) {
         if let Some(ch) = st.channels.get_mut(u) {
             ch.bridged_to = None;
             ch.held = false;
-            ch.playing = None;
+            if !ch.apps.iter().any(|a| a.broadcast) {
+                ch.playing = None;
+            }
         }
     }
     let (a, b) = (a.to_owned(), b.to_owned());
@@ -290,57 +305,17 @@ pub(crate) fn after_bridge(core: &Core, st: &mut State, uuid: &str) {
     }
 }
 
-/// `uuid_hold` / `uuid_hold off`: SIP-leg semantics. Returns false when the operation fails.
-pub(crate) fn hold(st: &mut State, uuid: &str, on: bool) -> bool {
-    let Some(ch) = st.channels.get(uuid) else {
-        return false;
-    };
-    if ch.held == on {
-        return false;
-    }
-    let partner = ch.bridged_to.clone();
-    let music = ch
-        .var("temp_hold_music")
-        .or_else(|| ch.var("hold_music"))
-        .unwrap_or("tone_stream://%(200,1800,425);loops=-1")
-        .to_owned();
-    if let Some(ch) = st.channels.get_mut(uuid) {
-        ch.held = on;
-        if on {
-            ch.profile.last_hold_us = now_us();
-        }
-    }
-    if on {
-        set_callstate(st, uuid, CallState::Held);
-        channel_event(st, uuid, "CHANNEL_HOLD", &[], &[]);
-        if let Some(p) = partner {
-            if let Some(pc) = st.channels.get_mut(&p) {
-                pc.playing = Some(music.clone());
-            }
-            channel_event(
-                st,
-                &p,
-                "CHANNEL_EXECUTE",
-                &[],
-                &[("Application", "playback"), ("Application-Data", &music)],
-            );
-        }
-    } else {
-        set_callstate(st, uuid, CallState::Unheld);
-        set_callstate(st, uuid, CallState::Active);
-        channel_event(st, uuid, "CHANNEL_UNHOLD", &[], &[]);
-        if let Some(p) = partner
-            && let Some(pc) = st.channels.get_mut(&p)
-        {
-            pc.playing = None;
-        }
-    }
-    true
-}
-
 /// Transfers a channel to `dest` (an extension or an `app:arg` inline list): it leaves bridge and
-/// conference, its running apps end and the new actions run.
-pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inline: bool) {
+/// conference, its running apps end and the new actions run. A new caller profile records the transfer
+/// (`Caller-Transfer-Source` `<epoch>:<uuid>:bl_xfer:<dest>/<context>/<dialplan>`, `Caller-RDNIS`).
+pub(crate) fn transfer(
+    core: &Core,
+    st: &mut State,
+    uuid: &str,
+    dest: &str,
+    dialplan: Option<&str>,
+) {
+    let inline = dialplan == Some("inline");
     let actions: VecDeque<(String, String)> = if inline {
         dest.split(',')
             .map(|a| match a.split_once(':') {
@@ -358,20 +333,35 @@ pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inli
     let partner = st.channels.get(uuid).and_then(|c| c.bridged_to.clone());
     conference::leave(core, st, uuid);
     if let Some(ch) = st.channels.get_mut(uuid) {
-        ch.profile.transfer_source = Some(format!(
-            "{}:{}:uuid_br:{}",
-            now_us() / 1_000_000,
-            ch.uuid,
-            dest
+        let now = now_us();
+        let dp = dialplan.unwrap_or("XML");
+        let mut p = ch.profile.next(now);
+        p.transfer_source = Some(format!(
+            "{}:{}:bl_xfer:{dest}/{}/{dp}",
+            now / 1_000_000,
+            uuid::Uuid::new_v4(),
+            p.context
         ));
-        ch.profile.transfer_us = now_us();
-        ch.profile.destination = dest.to_owned();
+        p.rdnis = Some(std::mem::replace(&mut p.destination, dest.to_owned()));
+        p.dialplan = dp.to_owned();
+        if ch.direction == Direction::Outbound && ch.loopback_peer.is_some() {
+            // mod_loopback: the transferred A leg runs the dialplan as the original caller again.
+            p.cid_name = p.orig_cid_name.clone();
+            p.cid_number = p.orig_cid_number.clone();
+            p.callee_name = "Outbound Call".into();
+            p.callee_number = "default".into();
+        }
+        ch.profile = p;
+        // The new profile has no originator/originatee: no `Other-Leg-*` from now on (recorded).
+        ch.other_leg = None;
         ch.dialplan = actions;
         ch.orphaned = false;
         ch.socket = None;
     }
     if let Some(p) = partner {
         unbridge(st, uuid, &p);
+        // The transferred leg's own apps (hold music) end before the abandoned partner reacts.
+        apps::complete_all(st, uuid, false);
         after_bridge(core, st, &p);
     }
     apps::complete_all(st, uuid, false);
@@ -379,7 +369,17 @@ pub(crate) fn transfer(core: &Core, st: &mut State, uuid: &str, dest: &str, inli
         hangup(core, st, uuid, "NO_ROUTE_DESTINATION");
         return;
     }
+    set_state(st, uuid, ChannelState::Execute);
     apps::start_next(core, st, uuid);
+    // A queued hold-music broadcast plays on top of the new dialplan (recorded).
+    let next = st
+        .channels
+        .get_mut(uuid)
+        .filter(|c| c.alive())
+        .and_then(|c| c.queued_broadcasts.pop_front());
+    if let Some(music) = next {
+        super::hold::start_hold_music(st, uuid, &music);
+    }
 }
 
 fn actions_empty(st: &State, uuid: &str) -> bool {
@@ -414,6 +414,9 @@ pub(crate) fn incoming_call(
         destination: destination.into(),
         context: "default".into(),
         source: "mod_sofia".into(),
+        username: cid_number.into(),
+        network_addr: "127.0.0.1".into(),
+        dialplan: "XML".into(),
         created_us: now,
         ..CallerProfile::default()
     };

@@ -10,26 +10,32 @@
 //! | `state` | the model's data: channels, conferences, counters, the event sequence |
 //! | `events` | event construction with the recorded header order |
 //! | `channel` | one channel: states, caller profile, variables |
-//! | `lifecycle` | create / answer / hangup / bridge / hold / park transitions and their events |
+//! | `lifecycle` | create / answer / hangup / bridge / park / transfer transitions and their events |
+//! | `hold` | `uuid_hold` (SIP semantics, the loopback quirk) and hold music on the partner |
 //! | `apps` | dialplan applications and `sendmsg` execute |
 //! | `dialplan` | extensions: destination -> list of applications |
 //! | `conference` | conferences, members, flags, relationships, maintenance events, end rules |
+//! | `cjson` | JSON printed in cJSON's tab layout (`json_list`) |
 //! | `conference_api` | the `conference` API command and its reply texts |
 //! | `dtmf` | DTMF routing: press, relay, caller-controls, sensitive_dtmf |
-//! | `api` | the API commands (`status`, `uuid_*`, `show channels`, ...) |
+//! | `api` | the API commands (`status`, `uuid_*`, ...) |
+//! | `show` | `show channels` / `show calls`, plain and json, with FreeSWITCH's columns |
 //! | `originate` | `originate` dial strings and outcomes |
 
 pub mod api;
 mod apps;
 pub(crate) mod channel;
+mod cjson;
 pub mod conference;
 mod conference_api;
 pub mod dialplan;
 mod dtmf;
 mod events;
+mod hold;
 mod lifecycle;
 mod originate;
 pub mod queue;
+mod show;
 pub(crate) mod state;
 
 pub use channel::{CallState, ChannelState};
@@ -69,6 +75,9 @@ pub struct CoreConfig {
     pub queue_len: usize,
     /// Extensions added to (or replacing, by destination) the defaults of [`dialplan::default_extensions`].
     pub extensions: Vec<Extension>,
+    /// mod_loopback's `uuid_hold` quirk on `loopback/` legs (recorded): the callstate never becomes
+    /// HELD, `off` fails, `toggle` always holds, no CHANNEL_UNHOLD. Other legs keep SIP semantics.
+    pub loopback_hold_quirk: bool,
 }
 
 impl Default for CoreConfig {
@@ -80,6 +89,7 @@ impl Default for CoreConfig {
             outbound_target: None,
             queue_len: queue::QUEUE_LEN,
             extensions: Vec::new(),
+            loopback_hold_quirk: true,
         }
     }
 }
@@ -146,8 +156,9 @@ impl Core {
         st.listeners.subscribe(len)
     }
 
-    /// Fires an event for `sendevent` (`name` is the event name, e.g. `CUSTOM` or `NOTIFY`; the client's
-    /// headers follow the common ones); returns the new `Event-UUID`.
+    /// Fires an event for `sendevent` (`name` is the event name, e.g. `CUSTOM` or `NOTIFY`): as recorded,
+    /// `Event-Subclass`, then `headers` in order, `Event-UUID`, then the common headers; returns the new
+    /// `Event-UUID`.
     pub fn send_event(&self, name: &str, headers: Headers, body: Option<Bytes>) -> String {
         let mut st = self.lock();
         events::send_event(&mut st, name, headers, body)
@@ -155,8 +166,8 @@ impl Core {
 
     /// The full `CHANNEL_DATA` event of a channel (for the outbound `connect` reply), in FS header order.
     pub fn channel_data(&self, uuid: &str) -> Option<Event> {
-        let st = self.lock();
-        events::channel_data(&st, uuid)
+        let mut st = self.lock();
+        events::channel_data(&mut st, uuid)
     }
 
     /// `sendmsg` `call-command: execute`: queued behind the running application (async mode); fires

@@ -119,8 +119,22 @@ fn create_leg(
     let var = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let wanted = var("origination_uuid").filter(|u| !st.channels.contains_key(u));
     let uuid = wanted.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let cid_name = var("origination_caller_id_name").unwrap_or_else(|| "FreeSWITCH".into());
-    let cid_num = var("origination_caller_id_number").unwrap_or_else(|| "0000000000".into());
+    // Recorded (inbound-sip-hold): a number without a name leaves the name empty. With neither, the
+    // model uses FreeSWITCH's usual defaults (not recorded).
+    let cid_num_var = var("origination_caller_id_number");
+    let cid_name = var("origination_caller_id_name").unwrap_or_else(|| {
+        if cid_num_var.is_some() {
+            String::new()
+        } else {
+            "FreeSWITCH".into()
+        }
+    });
+    let cid_num = cid_num_var.unwrap_or_else(|| "0000000000".into());
+    // A SIP dial string `.../user@host[:port]` reports the host as the network address.
+    let network_addr = match (loopback_ext, parts.last().and_then(|l| l.split_once('@'))) {
+        (None, Some((_, host))) => host.split(':').next().unwrap_or("").to_owned(),
+        _ => String::new(),
+    };
     let dest = loopback_ext.map_or_else(
         || parts.last().copied().unwrap_or("").to_owned(),
         str::to_owned,
@@ -131,8 +145,24 @@ fn create_leg(
         cid_number: cid_num.clone(),
         orig_cid_name: cid_name.clone(),
         orig_cid_number: cid_num.clone(),
-        callee_name: "Outbound Call".into(),
-        callee_number: dest.clone(),
+        // mod_loopback's B leg presents itself as `Outbound Call`/`default`; a SIP callee is the dialled
+        // user (recorded). Answering swaps these into the caller id (lifecycle::answer).
+        callee_name: if loopback_ext.is_some() {
+            "Outbound Call".into()
+        } else {
+            dest.clone()
+        },
+        callee_number: if loopback_ext.is_some() {
+            "default".into()
+        } else {
+            dest.clone()
+        },
+        dialplan: if loopback_ext.is_some() {
+            "xml".into()
+        } else {
+            String::new()
+        },
+        network_addr,
         ani: cid_num.clone(),
         destination: dest.clone(),
         context: "default".into(),

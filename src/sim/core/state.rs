@@ -32,6 +32,10 @@ pub(crate) struct State {
     pub sessions_since_start: u64,
     /// Loopback channel-name counters are not needed: names are `<endpoint>/<dest>-a`.
     pub api_faults: HashMap<String, String>,
+    /// Global variables (vars.xml): a channel variable lookup falls back to these (`hold_music`).
+    pub globals: HashMap<String, String>,
+    /// The last destroyed channels (their profiles still show as `Other-Leg-*` on former partners).
+    pub gone: std::collections::VecDeque<Channel>,
 }
 
 impl State {
@@ -59,6 +63,11 @@ impl State {
             started: std::time::Instant::now(),
             sessions_since_start: 0,
             api_faults: HashMap::new(),
+            globals: HashMap::from([(
+                "hold_music".to_owned(),
+                "tone_stream://%(200,1800,425);loops=-1".to_owned(),
+            )]),
+            gone: std::collections::VecDeque::new(),
         }
     }
 
@@ -67,6 +76,7 @@ impl State {
     pub fn restart(&mut self) {
         self.core_uuid = uuid::Uuid::new_v4().to_string();
         self.channels.clear();
+        self.gone.clear();
         self.order.clear();
         self.conferences.clear();
         self.member_counter = 0;
@@ -75,6 +85,18 @@ impl State {
         self.listeners.clear();
         self.started = std::time::Instant::now();
         self.sessions_since_start = 0;
+    }
+
+    /// Keeps a destroyed channel for [`State::gone_channel`] (the last 64).
+    pub fn remember_gone(&mut self, ch: Channel) {
+        if self.gone.len() >= 64 {
+            self.gone.pop_front();
+        }
+        self.gone.push_back(ch);
+    }
+
+    pub fn gone_channel(&self, uuid: &str) -> Option<&Channel> {
+        self.gone.iter().rev().find(|c| c.uuid == uuid)
     }
 
     pub fn channel_order(&self) -> Vec<String> {
