@@ -93,7 +93,8 @@ fn xml_frame_and_event(b: Bencher) {
     per_frame(b, &XML, true);
 }
 
-#[divan::bench(sample_count = 500, sample_size = 1)]
+/// 21 `command/reply` and `api/response` frames.
+#[divan::bench(sample_count = 504, sample_size = 1)]
 fn small_reply_frame(b: Bencher) {
     per_frame(b, &REPLIES, false);
 }
