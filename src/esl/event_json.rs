@@ -17,12 +17,21 @@ use std::fmt;
 
 /// Decodes the text of a `text/event-json` frame.
 pub fn parse_json(text: &Bytes) -> Result<Event, WireError> {
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let event = de
-        .deserialize_map(EventVisitor)
+    match std::str::from_utf8(text) {
+        // Valid UTF-8 (always, in practice): validated once here, so serde_json need not validate
+        // every key and value again (it does from a byte slice).
+        Ok(text) => parse_with(serde_json::Deserializer::from_str(text)),
+        // serde_json reports where the invalid UTF-8 is.
+        Err(_) => parse_with(serde_json::Deserializer::from_slice(text)),
+    }
+}
+
+fn parse_with<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Event, WireError> {
+    de.deserialize_map(EventVisitor)
         .and_then(|event| de.end().map(|()| event))
-        .map_err(json_fault)?;
-    Ok(event)
+        .map_err(json_fault)
 }
 
 fn json_fault(e: serde_json::Error) -> WireError {
@@ -214,5 +223,17 @@ mod tests {
         );
         assert!(json(r#"{"A":"1"} x"#).is_err());
         assert!(json(r#"["A"]"#).is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_with_its_position() {
+        let err = parse_json(&Bytes::from_static(b"{\"A\":\"\xff\"}")).unwrap_err();
+        assert!(matches!(
+            err,
+            WireError::MalformedEvent {
+                format: EventFormat::Json,
+                fault: EventFault::Json { line: 1, .. }
+            }
+        ));
     }
 }

@@ -35,29 +35,36 @@ pub fn parse_xml(text: &Bytes) -> Result<Event, WireError> {
     let mut headers = Headers::with_capacity(64, text.len());
     let mut scratch = Vec::new();
     let mut unescaped = Vec::new();
-    // The element being accumulated: its name, and its value(s) joined so far.
-    let mut current: Option<(&[u8], String, usize)> = None;
+    // The element being accumulated: its name and how many values `joined` holds. `value` and
+    // `joined` are reused from header to header (no allocation per header).
+    let mut current: Option<(&[u8], usize)> = None;
+    let mut joined = String::new();
+    let mut value = String::new();
     while let Some((name, raw)) = r.leaf_or_close(b"headers")? {
         unescape(raw, &mut unescaped).map_err(|what| r.fault_at(what))?;
-        let mut value = String::new();
+        value.clear();
         push_event_value(&mut value, &unescaped, &mut scratch);
         current = match current.take() {
-            Some((n, mut joined, count)) if n == name => {
+            Some((n, count)) if n == name => {
                 if count == 1 {
                     joined.insert_str(0, "ARRAY::");
                 }
                 joined.push_str("|:");
                 joined.push_str(&value);
-                Some((n, joined, count + 1))
+                Some((n, count + 1))
             }
-            Some((n, joined, _)) => {
+            Some((n, _)) => {
                 headers.push(&lossy(n), &joined);
-                Some((name, value, 1))
+                std::mem::swap(&mut joined, &mut value);
+                Some((name, 1))
             }
-            None => Some((name, value, 1)),
+            None => {
+                std::mem::swap(&mut joined, &mut value);
+                Some((name, 1))
+            }
         };
     }
-    if let Some((n, joined, _)) = current {
+    if let Some((n, _)) = current {
         headers.push(&lossy(n), &joined);
     }
     let mut declared: Option<u64> = None;

@@ -2,10 +2,12 @@
 //! name, never by position), the body, and the decoded [`Event`] that event frames carry.
 //!
 //! Header storage is one `String` plus a span table, so a frame with a hundred headers costs two
-//! allocations, not two hundred.
+//! allocations, not two hundred. A decoder may copy a whole header block into the `String` at once and
+//! point the spans into it ([`Headers::over_block`]), so an undecoded header costs no copy of its own.
 
 use bytes::Bytes;
 use std::fmt;
+use std::ops::Range;
 
 /// The `Content-Type` of a frame FreeSWITCH sends to a controller.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -68,16 +70,20 @@ impl fmt::Display for ContentType {
     }
 }
 
+/// Where one header's name and value lie in `Headers::text` (not necessarily adjacent: a value may be
+/// a range of a copied block or a decoded value appended after it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     name_start: u32,
     name_end: u32,
+    value_start: u32,
     value_end: u32,
 }
 
 /// An ordered list of `Name: value` pairs. Lookup is by name, ASCII case-insensitive, first match wins.
 /// Duplicate names are kept (FreeSWITCH sends some twice, e.g. a `sendevent` body's `Content-Length`).
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Two lists are equal when they hold the same pairs in the same order (however they are stored).
+#[derive(Clone, Default)]
 pub struct Headers {
     text: String,
     spans: Vec<Span>,
@@ -95,17 +101,51 @@ impl Headers {
         }
     }
 
-    /// Appends a header. The value is stored as given (callers decode before pushing).
-    pub fn push(&mut self, name: &str, value: &str) {
-        let name_start = self.text.len() as u32;
-        self.text.push_str(name);
-        let name_end = self.text.len() as u32;
-        self.text.push_str(value);
+    /// An empty list whose text starts as a copy of `block` (one copy for the whole block), for
+    /// [`Headers::push_ranges`] and [`Headers::push_range_with`] to point into.
+    pub(crate) fn over_block(block: &str, headers: usize) -> Headers {
+        // Room for the block and for some decoded values appended after it.
+        let mut text = String::with_capacity(block.len() + block.len() / 4);
+        text.push_str(block);
+        Headers {
+            text,
+            spans: Vec::with_capacity(headers),
+        }
+    }
+
+    /// Appends a header whose name and value are ranges of the block given to
+    /// [`Headers::over_block`]. Both must lie on `char` boundaries of it (decoders pass ranges that
+    /// start and end at ASCII delimiters); a range that does not would make lookups panic, so
+    /// debug builds check.
+    pub(crate) fn push_ranges(&mut self, name: Range<usize>, value: Range<usize>) {
+        debug_assert!(
+            self.text.get(name.clone()).is_some() && self.text.get(value.clone()).is_some()
+        );
         self.spans.push(Span {
-            name_start,
-            name_end,
+            name_start: name.start as u32,
+            name_end: name.end as u32,
+            value_start: value.start as u32,
+            value_end: value.end as u32,
+        });
+    }
+
+    /// Appends a header whose name is a range of the block (as for [`Headers::push_ranges`]) and
+    /// whose value is written by `write` after everything stored so far.
+    pub(crate) fn push_range_with(&mut self, name: Range<usize>, write: impl FnOnce(&mut String)) {
+        debug_assert!(self.text.get(name.clone()).is_some());
+        let value_start = self.text.len() as u32;
+        write(&mut self.text);
+        self.spans.push(Span {
+            name_start: name.start as u32,
+            name_end: name.end as u32,
+            value_start,
             value_end: self.text.len() as u32,
         });
+    }
+
+    /// Appends a header. The value is stored as given (callers decode before pushing).
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.push_with(name, |s| s.push_str(value));
     }
 
     /// Appends a header whose value is written by `write` straight into the shared buffer
@@ -118,6 +158,7 @@ impl Headers {
         self.spans.push(Span {
             name_start,
             name_end,
+            value_start: name_end,
             value_end: self.text.len() as u32,
         });
     }
@@ -125,7 +166,7 @@ impl Headers {
     fn pair(&self, s: &Span) -> (&str, &str) {
         (
             &self.text[s.name_start as usize..s.name_end as usize],
-            &self.text[s.name_end as usize..s.value_end as usize],
+            &self.text[s.value_start as usize..s.value_end as usize],
         )
     }
 
@@ -168,6 +209,14 @@ impl Headers {
         self.spans.is_empty()
     }
 }
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
 
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,13 +7,19 @@
 use super::error::WireError;
 use super::frame::{ContentType, Frame, Headers};
 use bytes::Bytes;
+use memchr::memchr;
+#[cfg(test)]
 use nom::bytes::complete::{tag, take_until};
+#[cfg(test)]
 use nom::sequence::terminated;
+#[cfg(test)]
 use nom::{IResult, Parser};
 use std::borrow::Cow;
 
 /// One line `Name: value\n` (a `\r` before the `\n` is dropped). The name is non-empty and ends at
-/// the first `: `; the value is the rest of the line, possibly empty.
+/// the first `: `; the value is the rest of the line, possibly empty. This nom grammar is the
+/// reference that the memchr line walker ([`for_each_header_span`]) is tested against.
+#[cfg(test)]
 pub(crate) fn header_line(input: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
     let (rest, line) = terminated(take_until(&b"\n"[..]), tag(&b"\n"[..])).parse(input)?;
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -27,20 +33,48 @@ pub(crate) fn header_line(input: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
     Ok((rest, (name, value)))
 }
 
+/// Where the name and the value of one header line lie (offsets into the block).
+pub(crate) type Span = std::ops::Range<usize>;
+
+/// Splits one line (its `\n` excluded) at the first `: `, after dropping a final `\r`.
+fn split_line(line: &[u8]) -> Option<(usize, usize)> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut from = 0;
+    while let Some(off) = memchr(b':', &line[from..]) {
+        let colon = from + off;
+        if line.get(colon + 1) == Some(&b' ') {
+            return (colon > 0).then_some((colon, line.len()));
+        }
+        from = colon + 1;
+    }
+    None
+}
+
+/// Calls `f(name, value)` with the offsets of every line of `block` (every line ends in `\n`),
+/// found with memchr: one pass, no copy. On a malformed line, returns its 1-based number.
+pub(crate) fn for_each_header_span(
+    block: &[u8],
+    mut f: impl FnMut(Span, Span),
+) -> Result<(), usize> {
+    let mut line: usize = 0;
+    let mut pos = 0;
+    while pos < block.len() {
+        line += 1;
+        let end = pos + memchr(b'\n', &block[pos..]).ok_or(line)?;
+        let (colon, len) = split_line(&block[pos..end]).ok_or(line)?;
+        f(pos..pos + colon, pos + colon + 2..pos + len);
+        pos = end + 1;
+    }
+    Ok(())
+}
+
 /// Calls `f(name, value)` for every line of `block` (every line ends in `\n`). On a malformed line,
 /// returns its 1-based number.
 pub(crate) fn for_each_header<'a>(
-    mut block: &'a [u8],
+    block: &'a [u8],
     mut f: impl FnMut(&'a [u8], &'a [u8]),
 ) -> Result<(), usize> {
-    let mut line: usize = 0;
-    while !block.is_empty() {
-        line += 1;
-        let (rest, (name, value)) = header_line(block).map_err(|_| line)?;
-        f(name, value);
-        block = rest;
-    }
-    Ok(())
+    for_each_header_span(block, |name, value| f(&block[name], &block[value]))
 }
 
 /// Text as UTF-8; invalid sequences become U+FFFD (no allocation when valid).
@@ -52,11 +86,24 @@ pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 /// excluded), `body` the `Content-Length` bytes after it, if the frame had that header.
 pub fn parse_frame(head: &[u8], body: Option<Bytes>) -> Result<Frame, WireError> {
     let lines = memchr::memchr_iter(b'\n', head).count();
-    let mut headers = Headers::with_capacity(lines, head.len());
-    for_each_header(head, |name, value| {
-        headers.push_with(&lossy(name), |s| s.push_str(&lossy(value)));
-    })
-    .map_err(|line| WireError::MalformedHeaderLine { line })?;
+    let fault = |line| WireError::MalformedHeaderLine { line };
+    let headers = match std::str::from_utf8(head) {
+        // Valid UTF-8 (always, in practice): validated and copied once, headers are ranges of it.
+        Ok(text) => {
+            let mut headers = Headers::over_block(text, lines);
+            for_each_header_span(head, |name, value| headers.push_ranges(name, value))
+                .map_err(fault)?;
+            headers
+        }
+        Err(_) => {
+            let mut headers = Headers::with_capacity(lines, head.len());
+            for_each_header(head, |name, value| {
+                headers.push(&lossy(name), &lossy(value));
+            })
+            .map_err(fault)?;
+            headers
+        }
+    };
     let content_type = headers
         .get("Content-Type")
         .map(ContentType::parse)
@@ -131,5 +178,41 @@ mod tests {
     fn invalid_utf8_becomes_replacement_char() {
         let f = parse_frame(b"Content-Type: log/data\nX: a\xffb\n", None).unwrap();
         assert_eq!(f.headers.get("X"), Some("a\u{fffd}b"));
+    }
+
+    #[test]
+    fn memchr_walker_agrees_with_the_nom_grammar() {
+        let lines: [&[u8]; 14] = [
+            b"A: b\n",
+            b"A: \n",
+            b"A:\n",
+            b"A:b\n",
+            b": b\n",
+            b"a:b: c\n",
+            b"a::: c: d\n",
+            b"A: b\r\n",
+            b"A:\r\n",
+            b"A: \r\n",
+            b"A: b: c\r\r\n",
+            b"no separator\n",
+            b"A: unterminated",
+            b"\xff\xfe: \x80\n",
+        ];
+        for line in lines {
+            let nom = header_line(line).ok().map(|(_, pair)| pair);
+            let mut walked = None;
+            let r = for_each_header(line, |n, v| walked = Some((n, v)));
+            assert_eq!(r.is_ok(), nom.is_some(), "{line:?}");
+            assert_eq!(walked.filter(|_| r.is_ok()), nom, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn valid_and_invalid_utf8_heads_give_the_same_headers() {
+        let f = parse_frame(b"Content-Type: log/data\nA: \xc3\xa9\nB: x\n", None).unwrap();
+        assert_eq!(f.headers.get("A"), Some("\u{e9}"));
+        let f = parse_frame(b"Content-Type: log/data\nA: \xc3\nB: x\n", None).unwrap();
+        assert_eq!(f.headers.get("A"), Some("\u{fffd}"));
+        assert_eq!(f.headers.get("B"), Some("x"));
     }
 }

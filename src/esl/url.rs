@@ -23,40 +23,115 @@
 //! `""` for an empty header whatever the wire format (a header whose real value is the text `_undef_`
 //! is indistinguishable on the plain wire and is therefore also seen as `""`).
 
+use memchr::memchr2;
+
 /// The plain serializer's spelling of an empty value.
 pub const UNDEF: &str = "_undef_";
 
 /// Appends the `switch_url_decode` of `raw` to `out`. `scratch` is a reusable buffer (so decoding a
 /// hundred headers allocates at most once).
 pub fn push_url_decoded(out: &mut String, raw: &[u8], scratch: &mut Vec<u8>) {
-    if !raw.contains(&b'%') && !raw.contains(&0) {
+    if memchr2(b'%', 0, raw).is_none() {
         out.push_str(&String::from_utf8_lossy(raw));
         return;
     }
     scratch.clear();
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        if b == 0 {
-            break;
+    decode_into(raw, scratch);
+    push_lossy(out, scratch);
+}
+
+/// [`push_url_decoded`] for a value already known to be UTF-8 (the common case: the whole header
+/// block was validated once): text up to the first `%` or NUL is copied as is, only the rest is
+/// decoded.
+pub fn push_url_decoded_str(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
+    match memchr2(b'%', 0, raw.as_bytes()) {
+        None => out.push_str(raw),
+        Some(at) => push_url_decoded_from(out, raw, at, scratch),
+    }
+}
+
+/// [`push_url_decoded_str`] when the caller already knows where the first `%` or NUL is (`at`).
+/// Escapes that decode to ASCII are written straight into `out`; a value with an escape decoding to
+/// a byte ≥ 0x80 is decoded again as bytes and checked for UTF-8 once.
+pub(crate) fn push_url_decoded_from(out: &mut String, raw: &str, at: usize, scratch: &mut Vec<u8>) {
+    let start = out.len();
+    out.push_str(&raw[..at]);
+    if decode_ascii_into(out, raw, at).is_none() {
+        out.truncate(start);
+        scratch.clear();
+        decode_into(raw.as_bytes(), scratch);
+        push_lossy(out, scratch);
+    }
+}
+
+/// Decodes `raw[from..]` into `out` while every escape decodes to ASCII; `None` (with `out` partly
+/// written) at the first that does not, or that would end inside a multi-byte character.
+fn decode_ascii_into(out: &mut String, raw: &str, mut from: usize) -> Option<()> {
+    let bytes = raw.as_bytes();
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            0 => {
+                out.push_str(&raw[from..i]);
+                return Some(());
+            }
+            b'%' if bytes.len() - i > 2 => match scan_hex2(&bytes[i + 1..]) {
+                Some(0) => {
+                    out.push_str(&raw[from..i]);
+                    return Some(());
+                }
+                Some(d) if d.is_ascii() && raw.is_char_boundary(i + 3) => {
+                    out.push_str(&raw[from..i]);
+                    out.push(char::from(d));
+                    i += 3;
+                    from = i;
+                }
+                Some(_) => return None,
+                // Not an escape: the `%` stays, as part of the current run.
+                None => i += 1,
+            },
+            _ => i += 1,
         }
-        let decoded = if b == b'%' && raw.len() - i > 2 {
-            scan_hex2(&raw[i + 1..])
+    }
+    out.push_str(&raw[from..]);
+    Some(())
+}
+
+/// Decoded bytes as text; invalid UTF-8 becomes U+FFFD.
+fn push_lossy(out: &mut String, decoded: &[u8]) {
+    match std::str::from_utf8(decoded) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(decoded)),
+    }
+}
+
+/// `switch_url_decode` of `raw` appended to `out` as bytes: runs between escapes are copied whole.
+fn decode_into(raw: &[u8], out: &mut Vec<u8>) {
+    let mut from = 0;
+    while let Some(off) = memchr2(b'%', 0, &raw[from..]) {
+        let at = from + off;
+        out.extend_from_slice(&raw[from..at]);
+        if raw[at] == 0 {
+            return;
+        }
+        let decoded = if raw.len() - at > 2 {
+            scan_hex2(&raw[at + 1..])
         } else {
             None
         };
         match decoded {
-            Some(0) => break,
+            Some(0) => return,
             Some(byte) => {
-                scratch.push(byte);
-                i += 3;
+                out.push(byte);
+                from = at + 3;
             }
             None => {
-                scratch.push(b);
-                i += 1;
+                out.push(b'%');
+                from = at + 1;
             }
         }
     }
-    out.push_str(&String::from_utf8_lossy(scratch));
+    out.extend_from_slice(&raw[from..]);
 }
 
 /// Appends an event header value as a controller should see it: `_undef_` is empty, anything else is
@@ -67,8 +142,21 @@ pub fn push_event_value(out: &mut String, raw: &[u8], scratch: &mut Vec<u8>) {
     }
 }
 
+/// [`push_event_value`] for a value already known to be UTF-8.
+pub fn push_event_value_str(out: &mut String, raw: &str, scratch: &mut Vec<u8>) {
+    if raw != UNDEF {
+        push_url_decoded_str(out, raw, scratch);
+    }
+}
+
 /// glibc `sscanf(s, "%2x", &tmp) == 1` then `(char) tmp`, for `s` the bytes after the `%`.
 fn scan_hex2(s: &[u8]) -> Option<u8> {
+    // The usual case, two hex digits, without the general scan.
+    if let [hi, lo, ..] = s {
+        if let (Some(hi), Some(lo)) = (hex(*hi), hex(*lo)) {
+            return Some((hi << 4) | lo);
+        }
+    }
     let start = s
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
@@ -94,6 +182,15 @@ fn scan_hex2(s: &[u8]) -> Option<u8> {
         value
     };
     Some(value.to_le_bytes()[0])
+}
+
+fn hex(d: u8) -> Option<u8> {
+    match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -142,5 +239,38 @@ mod tests {
         assert_eq!(out, "");
         push_event_value(&mut out, b"_undef_x", &mut Vec::new());
         assert_eq!(out, "_undef_x");
+    }
+
+    #[test]
+    fn str_fast_path_agrees_with_the_byte_path() {
+        for raw in [
+            "2026-11-25%2012%3A44%3A38",
+            "%2BOK%0A",
+            "été%20%C3%A9",
+            "50%",
+            "x%4",
+            "%zz!",
+            "%%41",
+            "%4Gx",
+            "%-1",
+            "% 41",
+            "ab%00cd",
+            "ab\0cd",
+            "%FF%C3",
+            "é%A9",
+            "%4é",
+            "%é%41",
+            "a%20b%2",
+            "%e9t%C3%A9%20x",
+            "plain",
+            "",
+            "_undef_",
+        ] {
+            let mut bytes = String::new();
+            push_event_value(&mut bytes, raw.as_bytes(), &mut Vec::new());
+            let mut text = String::new();
+            push_event_value_str(&mut text, raw, &mut Vec::new());
+            assert_eq!(text, bytes, "{raw:?}");
+        }
     }
 }
