@@ -159,11 +159,13 @@ fn check_config_on_the_shipped_example_works() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
 }
 
-/// `cargo run --release -- demo`, as the debug binary and with shorter pauses: it ends by itself,
-/// exit 0, both payments completed, no card digits in what it prints.
-#[test]
-fn the_demo_runs_to_the_end_by_itself() {
-    let mut child = confpayd(&["demo", "--speed", "8"])
+/// Runs `confpayd demo --speed 8` with `rust_log` (if any); waits at most 60 s; returns stdout.
+fn bounded_demo(rust_log: Option<&str>) -> String {
+    let mut cmd = confpayd(&["demo", "--speed", "8"]);
+    if let Some(level) = rust_log {
+        cmd.env("RUST_LOG", level);
+    }
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -180,14 +182,34 @@ fn the_demo_runs_to_the_end_by_itself() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = child.wait_with_output().expect("output");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         status.success(),
         "{status}: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(!stdout.contains("4111111111111111"), "{stdout}");
+    stdout
+}
+
+/// `cargo run --release -- demo`, as the debug binary and with shorter pauses: it ends by itself,
+/// exit 0, both payments completed, no card digits in what it prints.
+#[test]
+fn the_demo_runs_to_the_end_by_itself() {
+    let stdout = bounded_demo(None);
     assert!(stdout.contains("outcome: Completed (Keyphone)"), "{stdout}");
     assert!(stdout.contains("outcome: Completed (Aca)"), "{stdout}");
     assert!(stdout.contains("both payments completed"), "{stdout}");
-    assert!(!stdout.contains("4111111111111111"), "{stdout}");
+}
+
+/// `RUST_LOG=debug ... demo`: the daemon's debug log lines join the output, still without a digit
+/// of the card.
+#[test]
+fn the_demo_with_debug_logs_shows_no_card_digits() {
+    let stdout = bounded_demo(Some("debug"));
+    assert!(
+        stdout.contains("session state") && stdout.contains("to=Capturing"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("both payments completed"), "{stdout}");
 }
