@@ -1,7 +1,8 @@
 //! The demo's scripted part, in process: the simulator and the daemon's real parts over loopback
 //! TCP, one Keyphone and one ACA payment. Checks both completed, that the timeline shows the
 //! customer on hold (music only) during setup and cut off from the agent during capture, and that
-//! the printed timeline holds no card digit.
+//! the printed timeline holds no card digit. And `confpayd demo --serve` as a process: the HTTP API
+//! over the real stack takes a payment on its fresh call; SIGINT stops it with status 0.
 
 use confpay::demo::{DemoOptions, Timeline, What, run_script};
 use confpay::pay::{Outcome, StartMethod, State};
@@ -128,4 +129,129 @@ async fn both_methods_complete_with_hold_and_isolation_and_no_digits() {
         .unwrap_or(0);
     assert!(longest_run < 13, "a long digit run in:\n{printed}");
     assert!(!format!("{t:?}").contains(CARD));
+}
+
+mod http_support;
+
+/// `confpayd demo --serve` (the binary): after the scripted run, the agent API on the real stack
+/// (HTTP → engine → ESL over TCP → simulator) takes a payment on the fresh call, and Ctrl-C (SIGINT)
+/// ends the process with status 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_mode_takes_a_payment_through_the_api_and_stops_on_ctrl_c() {
+    use http_support::{get, post};
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    const TOKEN: &str = "demo-test-token";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_confpayd"))
+        .args(["demo", "--serve", "--token", TOKEN, "--speed", "8"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run confpayd demo --serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = String::new();
+    let ready = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no DEMO_READY line; got:\n{printed}"));
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.strip_prefix("DEMO_READY ") {
+            break rest.to_owned();
+        }
+    };
+    // The stop hint follows the DEMO_READY line.
+    let next = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    assert_eq!(next, "press Ctrl-C to stop");
+    assert!(printed.contains(&format!("API token (paste it into the page): {TOKEN}")));
+    assert!(!printed.contains(CARD), "{printed}");
+    let field = |name: &str| {
+        ready
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{name} missing in {ready}"))
+    };
+    let url = field("url");
+    let customer = field("customer");
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("url host:port");
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+
+    let calls = get(addr, "/api/v1/calls", Some(TOKEN)).await.json();
+    let list = calls["calls"].as_array().expect("calls");
+    assert_eq!(list.len(), 1, "{calls}");
+    assert_eq!(list[0]["customer"], customer.as_str());
+    assert_eq!(list[0]["agent_id"], "4711");
+    assert_eq!(get(addr, "/api/v1/calls", None).await.status, 401);
+
+    let body = format!(r#"{{"target": {{"type": "customer", "id": "{customer}"}}}}"#);
+    let r = post(addr, "/api/v1/sessions", Some(TOKEN), &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let mut bodies = vec![r.body.clone()];
+    let wait = |state: &'static str| {
+        let id = id.clone();
+        async move {
+            for _ in 0..200 {
+                let r = get(addr, &format!("/api/v1/sessions/{id}"), Some(TOKEN)).await;
+                if r.json()["state"] == state {
+                    return r.body;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("session {id} never reached {state}");
+        }
+    };
+    bodies.push(wait("ready").await);
+    let r = post(
+        addr,
+        &format!("/api/v1/sessions/{id}/capture"),
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let done = wait("done").await;
+    let v: serde_json::Value = serde_json::from_str(&done).expect("json");
+    assert_eq!(v["outcome"]["code"], "completed", "{done}");
+    assert_eq!(v["method"], "aca");
+    bodies.push(done);
+    for b in &bodies {
+        assert!(!b.contains(CARD), "card digits in {b}");
+    }
+
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = child.try_wait().expect("wait") {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("confpayd demo --serve did not stop on SIGINT");
+    };
+    assert!(status.success(), "{status}");
 }
