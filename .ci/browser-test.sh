@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Browser test of the agent page: headless Debian Chromium driven by playwright-core (npm; it
-# downloads no browser) against examples/browser_harness (the daemon's engine + HTTP API on the
-# simulator). Works on a fresh Debian machine as root: installs chromium and nodejs/npm with apt
-# when missing. Screenshots land in target/browser/.
+# Browser test of the agent page on the real stack: headless Debian Chromium driven by
+# playwright-core (npm; it downloads no browser) against `confpayd demo --serve` (the simulator as
+# FreeSWITCH, and the daemon's real parts — ESL client, engine, outbound socket server, HTTP API —
+# connected to it over loopback TCP). Works on a fresh Debian machine as root: installs chromium and
+# nodejs/npm with apt when missing. Screenshots land in target/browser/ (agent-page.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +26,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     need nodejs npm
 fi
 
-echo "== cargo build --example browser_harness"
-cargo build --locked --example browser_harness
+echo "== cargo build --locked --bin confpayd"
+cargo build --locked --bin confpayd
 
 echo "== npm ci (tests/browser)"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
@@ -35,3 +36,4 @@ echo "== node --test (tests/browser)"
 mkdir -p target/browser
 cd tests/browser
 node --test agent-page.test.mjs
+echo "screenshot: target/browser/agent-page.png"

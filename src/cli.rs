@@ -5,10 +5,12 @@
 //! confpayd [--config FILE]                   run the daemon
 //! confpayd --check-config [--config FILE]    validate, print the effective config (secrets masked)
 //! confpayd decode [FILE]                    a raw FreeSWITCH→controller ESL stream as JSON lines
+//! confpayd demo [--serve] [--port N] [--token T] [--speed X]   simulator + daemon, scripted call
 //! confpayd --version | --help
 //! ```
 
 use crate::config::ConfigLocation;
+use crate::demo::DemoOptions;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -17,6 +19,7 @@ pub const USAGE: &str = "\
 usage: confpayd [--config FILE]
        confpayd --check-config [--config FILE]
        confpayd decode [FILE]
+       confpayd demo [--serve] [--port N] [--token TOKEN] [--speed X]
        confpayd --version | --help
 
   --config FILE    configuration file (default: /etc/confpay/confpay.toml if it exists,
@@ -24,12 +27,19 @@ usage: confpayd [--config FILE]
   --check-config   validate the configuration, print it with secrets masked, exit 0 or 2
   decode [FILE]    read a raw FreeSWITCH->controller ESL byte stream (FILE or stdin) and print
                    one JSON object per frame per line; exit 1 on a malformed stream
+  demo             run a simulated FreeSWITCH and confpayd's parts against it on loopback, play a
+                   scripted call (one Keyphone and one ACA payment), print a timeline of each leg
+                   and who could hear whom, and exit
+    --serve        then keep a fresh scripted call up and serve the agent page until Ctrl-C
+    --port N       agent page / API port on 127.0.0.1 (default 0: any free port, printed)
+    --token TOKEN  require this API token (default: none)
+    --speed X      divide the scripted pauses by X (default 1)
   --version        print the version
   --help           print this help
 ";
 
 /// What to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Run {
         config: ConfigLocation,
@@ -41,6 +51,8 @@ pub enum Command {
     Decode {
         file: Option<PathBuf>,
     },
+    /// `demo [...]`: the simulator and the daemon parts, a scripted call.
+    Demo(DemoOptions),
     Version,
     Help,
 }
@@ -54,6 +66,8 @@ pub enum CliError {
     MissingValue { flag: &'static str },
     #[error("{flag} given twice")]
     Duplicate { flag: &'static str },
+    #[error("{flag}: invalid value `{value}`")]
+    BadValue { flag: &'static str, value: String },
 }
 
 /// Parses the arguments after the program name.
@@ -75,6 +89,10 @@ where
             });
         }
         return Ok(Command::Decode { file });
+    }
+    if args.peek().and_then(|a| a.to_str()) == Some("demo") {
+        args.next();
+        return parse_demo(args);
     }
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
@@ -120,6 +138,52 @@ where
         (false, false, true) => Command::CheckConfig { config: location },
         (false, false, false) => Command::Run { config: location },
     })
+}
+
+/// `demo` flags; each at most once.
+fn parse_demo(args: impl Iterator<Item = OsString>) -> Result<Command, CliError> {
+    let mut opts = DemoOptions::default();
+    let mut seen: Vec<&'static str> = Vec::new();
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy().into_owned();
+        let flag: &'static str = match text.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--serve" => "--serve",
+            "--port" => "--port",
+            "--token" => "--token",
+            "--speed" => "--speed",
+            _ => return Err(CliError::UnknownArgument { arg: text }),
+        };
+        if seen.contains(&flag) {
+            return Err(CliError::Duplicate { flag });
+        }
+        seen.push(flag);
+        if flag == "--serve" {
+            opts.serve = true;
+            continue;
+        }
+        let value = args
+            .next()
+            .map(|v| v.to_string_lossy().into_owned())
+            .ok_or(CliError::MissingValue { flag })?;
+        let bad = || CliError::BadValue {
+            flag,
+            value: value.clone(),
+        };
+        match flag {
+            "--port" => opts.port = value.parse().map_err(|_| bad())?,
+            "--speed" => {
+                opts.speed = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .ok_or_else(bad)?;
+            }
+            _ => opts.token = Some(value),
+        }
+    }
+    Ok(Command::Demo(opts))
 }
 
 fn set_config(slot: &mut Option<PathBuf>, path: PathBuf) -> Result<(), CliError> {
@@ -170,6 +234,19 @@ mod tests {
             })
         );
         assert_eq!(p(&["-h", "--check-config"]), Ok(Command::Help));
+        assert_eq!(p(&["demo"]), Ok(Command::Demo(DemoOptions::default())));
+        assert_eq!(p(&["demo", "--help"]), Ok(Command::Help));
+        assert_eq!(
+            p(&[
+                "demo", "--serve", "--port", "8085", "--token", "t", "--speed", "4"
+            ]),
+            Ok(Command::Demo(DemoOptions {
+                serve: true,
+                port: 8085,
+                token: Some("t".into()),
+                speed: 4.0,
+            }))
+        );
     }
 
     #[test]
@@ -193,6 +270,21 @@ mod tests {
             Err(CliError::UnknownArgument {
                 arg: "decode".to_owned()
             })
+        );
+        assert_eq!(
+            p(&["demo", "--speed", "0"]),
+            Err(CliError::BadValue {
+                flag: "--speed",
+                value: "0".into()
+            })
+        );
+        assert_eq!(
+            p(&["demo", "--port"]),
+            Err(CliError::MissingValue { flag: "--port" })
+        );
+        assert_eq!(
+            p(&["demo", "--serve", "--serve"]),
+            Err(CliError::Duplicate { flag: "--serve" })
         );
         assert_eq!(
             p(&["decode", "a", "b"]),

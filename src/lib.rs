@@ -16,10 +16,12 @@
 //! | [`metrics`] | Prometheus counters, histogram and scrape-time gauges |
 //! | [`decode`] | `confpayd decode`: a raw ESL byte stream as one JSON line per frame |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
+//! | [`demo`] | `confpayd demo`: simulator + daemon parts, a scripted call, a timeline, the agent page |
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod demo;
 pub mod error;
 pub mod esl;
 pub mod http;

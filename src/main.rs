@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig { config } => check_config(&config),
         Command::Decode { file } => decode(file),
+        Command::Demo(opts) => demo(&opts),
         Command::Run { config } => run(config).into(),
     }
 }
@@ -64,6 +65,48 @@ fn decode(file: Option<std::path::PathBuf>) -> ExitCode {
         },
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `confpayd demo`: exit 0 when both scripted payments completed, 1 otherwise. Logs only with
+/// `RUST_LOG` set (then as text on stdout, between the timeline's lines).
+fn demo(opts: &confpay::demo::DemoOptions) -> ExitCode {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let log = confpay::config::LogConfig {
+            format: confpay::config::LogFormat::Text,
+            ..Default::default()
+        };
+        if let Err(e) = confpay::logging::init(&log) {
+            eprintln!("confpayd: demo: logging: {e}");
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("confpayd: demo: {e}");
+            return Exit::Fatal.into();
+        }
+    };
+    let result = runtime.block_on(async {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        confpay::demo::main(opts, &mut std::io::stdout(), stop).await
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => Exit::Ok.into(),
+        Err(e) => {
+            eprintln!("confpayd: demo: {e}");
+            Exit::Fatal.into()
+        }
+    }
 }
 
 /// Runs the daemon. Errors before logging is up go to stderr; after that, to the log only (under

@@ -1,8 +1,9 @@
 // End-to-end test of the agent page in headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core). Starts examples/browser_harness (daemon engine + HTTP API on the simulator),
-// takes a payment, starts capture with the keyboard, lets the scripted customer key a card and the
-// capture service hang up, and checks the page shows "Completed". Screenshot:
-// target/browser/agent-page.png (and agent-page-ready.png).
+// playwright-core) on the real stack: runs `confpayd demo --serve` (the simulator as FreeSWITCH, and
+// the daemon's real parts — inbound ESL client, engine, outbound socket server, HTTP API — connected
+// to it over loopback TCP), takes a payment on the demo's fresh call, starts capture with the
+// keyboard, lets the scripted customer key a card and the capture service hang up, and checks the
+// page shows "Completed". Screenshots: target/browser/agent-page.png (and agent-page-ready.png).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,24 +15,27 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
-const harnessBin = process.env.HARNESS_BIN || join(targetDir, 'debug', 'examples', 'browser_harness');
+const confpayd = process.env.CONFPAYD_BIN || join(targetDir, 'debug', 'confpayd');
 const shots = join(targetDir, 'browser');
 const TOKEN = 'browser-test-token';
 const CARD = '4111111111111111';
 
-function startHarness() {
-  const child = spawn(harnessBin, ['--token', TOKEN], { stdio: ['pipe', 'pipe', 'inherit'] });
+// `confpayd demo --serve` plays its scripted call (both payments must complete), then prints
+// `DEMO_READY url=... customer=... agent=...` once a fresh call is up for the browser.
+function startDemo() {
+  const child = spawn(confpayd, ['demo', '--serve', '--token', TOKEN, '--speed', '4'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error('harness did not start: ' + out)), 30000);
+    const timer = setTimeout(() => reject(new Error('demo did not get ready: ' + out)), 60000);
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error('harness exited ' + code + ': ' + out)));
+    child.on('exit', (code) => reject(new Error('demo exited ' + code + ': ' + out)));
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/HARNESS_READY url=(\S+) customer=(\S+) agent=(\S+)/);
+      const m = out.match(/DEMO_READY url=(\S+) customer=(\S+) agent=(\S+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1], customer: m[2], agent: m[3] });
+        resolve({ child, out, url: m[1], customer: m[2], agent: m[3] });
       }
     });
   });
@@ -39,7 +43,11 @@ function startHarness() {
 
 test('agent takes a payment with ACA and sees it complete', { timeout: 120000 }, async () => {
   mkdirSync(shots, { recursive: true });
-  const h = await startHarness();
+  const h = await startDemo();
+  // The scripted run before it completed both start methods and printed no card digits.
+  assert.match(h.out, /outcome: Completed \(Keyphone\)/);
+  assert.match(h.out, /outcome: Completed \(Aca\)/);
+  assert.ok(!h.out.includes(CARD.slice(0, 6)), 'card digits in the demo output');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -96,10 +104,15 @@ test('agent takes a payment with ACA and sees it complete', { timeout: 120000 },
     assert.ok(!pageText.includes(CARD.slice(0, 6)), 'card digits on the page');
     assert.ok(seenBodies.length > 0);
     for (const b of seenBodies) assert.ok(!b.includes(CARD.slice(0, 6)), 'card digits in ' + b);
+
+    // Ctrl-C ends `confpayd demo --serve` cleanly.
+    h.child.removeAllListeners('exit');
+    const exited = new Promise((resolve) => h.child.on('exit', (code, signal) => resolve({ code, signal })));
+    h.child.kill('SIGINT');
+    assert.deepEqual(await exited, { code: 0, signal: null });
   } finally {
     await browser.close();
     h.child.removeAllListeners('exit');
-    h.child.stdin.end();
-    h.child.kill('SIGTERM');
+    if (h.child.exitCode === null) h.child.kill('SIGKILL');
   }
 });

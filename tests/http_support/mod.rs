@@ -1,7 +1,10 @@
-//! Shared by `tests/http_api.rs`, `tests/metrics.rs` and `examples/browser_harness.rs`: the engine
+//! Shared by `tests/http_api.rs`, `tests/http_auth.rs` and `tests/metrics.rs` (and the HTTP client by
+//! `tests/demo.rs`): the engine
 //! driven by the simulator's switch model (no ESL wire in between: `api`/`bgapi` go straight to the
 //! sim core and its events straight to the engine), the HTTP server on `127.0.0.1`, scripted parties,
 //! and a tiny HTTP/1.1 client (no extra dependency).
+//! The same HTTP API over the real stack (ESL over TCP to the simulator) is exercised through
+//! `confpayd demo --serve` by `tests/demo.rs` and the browser test (`tests/browser/`).
 #![allow(dead_code)]
 
 use confpay::config::Config;
