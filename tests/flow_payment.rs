@@ -257,3 +257,51 @@ async fn agent_phone_feature_code_starts_the_payment() {
     );
     w.stop().await;
 }
+
+#[tokio::test]
+async fn attach_by_agent_id_seen_on_the_agent_leg() {
+    let w = World::start().await;
+    // A queue-style bridge whose agent leg carries confpay_agent_id (e.g. from the directory).
+    w.sim
+        .core()
+        .set_extension(confpay::sim::core::Extension::new(
+            "attach-id",
+            &[
+                ("set", "park_after_bridge=true"),
+                ("set", "hangup_after_bridge=false"),
+                ("answer", ""),
+                (
+                    "bridge",
+                    &format!("{{confpay_agent_id={AGENT_ID}}}{AGENT_DIAL}"),
+                ),
+            ],
+        ));
+    let cu = w.call("attach-id");
+    w.until("bridge", || async {
+        let h = w.sim.core().hearing();
+        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
+    })
+    .await;
+    let s = w
+        .until("attach by agent ID", || async {
+            w.stack
+                .engine
+                .start_payment(Target::AgentId(AGENT_ID.into()), None)
+                .await
+                .ok()
+        })
+        .await;
+    assert_eq!(s.customer, cu);
+    assert_eq!(s.agent_id.as_deref(), Some(AGENT_ID));
+    w.reach(&s.id, State::Ready).await;
+    w.sim.core().press(&cu, "1").expect("1");
+    w.reach(&s.id, State::Capturing).await;
+    w.sim.core().press(&cu, CARD).expect("card");
+    let done = w.reach(&s.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    assert_talking(&w);
+    w.stop().await;
+}
