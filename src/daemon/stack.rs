@@ -27,6 +27,10 @@ use tracing::{info, warn};
 /// Prefix of the per-call conference names.
 pub const ROOM_PREFIX: &str = "confpay-";
 
+/// How long shutdown lets a running capture go on before cancelling (and restoring) it; within the
+/// supervisor's grace period.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(6);
+
 /// The running parts.
 pub struct Stack {
     pub engine: Engine,
@@ -173,6 +177,8 @@ impl Stack {
             }
         };
         health.set_esl_connected(true);
+        // Cancelled once running payments are drained after `shutdown` (see `Engine::drain`).
+        let drained = CancellationToken::new();
         let ecfg = engine_config(&config.payment);
         let switch: Arc<dyn Switch> = Arc::new(MeteredSwitch {
             inner: EslSwitch(client.clone()),
@@ -191,7 +197,8 @@ impl Stack {
             let engine = engine.clone();
             let health = health.clone();
             let metrics = metrics.clone();
-            let shutdown = shutdown.clone();
+            // Events keep flowing while payments drain after a shutdown request.
+            let shutdown = drained.clone();
             tracker.spawn(async move {
                 // The first `Connected` is the start-up connection; later ones are reconnects.
                 let mut first = true;
@@ -278,6 +285,17 @@ impl Stack {
                     )
                     .await;
                 health.set_outbound_listening(false);
+            });
+        }
+        {
+            // SIGTERM: let a running capture finish (bounded), restore the rest.
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            let drained = drained.clone();
+            tracker.spawn(async move {
+                shutdown.cancelled().await;
+                engine.drain(DRAIN_LIMIT).await;
+                drained.cancel();
             });
         }
         {

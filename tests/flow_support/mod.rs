@@ -188,6 +188,11 @@ impl World {
         party.channel().expect("party has a channel")
     }
 
+    /// What SIGTERM does to the daemon's parts: the shutdown token is cancelled.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.tracker.close();
