@@ -94,6 +94,13 @@ impl Headers {
         Headers::default()
     }
 
+    /// Overwrites every byte of the header text with zeros and empties the list (for events that
+    /// may carry a DTMF digit: the daemon scrubs them once handled).
+    pub fn zeroize(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+        self.spans.clear();
+    }
+
     pub fn with_capacity(headers: usize, bytes: usize) -> Headers {
         Headers {
             text: String::with_capacity(bytes),
@@ -320,6 +327,16 @@ mod tests {
         );
         assert_eq!(h.get("missing"), None);
         assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn zeroize_empties_the_headers() {
+        let mut h: Headers = [("Event-Name", "DTMF"), ("DTMF-Digit", "7")]
+            .into_iter()
+            .collect();
+        h.zeroize();
+        assert!(h.is_empty());
+        assert_eq!(h.get("DTMF-Digit"), None);
     }
 
     #[test]

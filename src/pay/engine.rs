@@ -288,7 +288,14 @@ impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(msg) = rx.recv().await {
             match msg {
-                Msg::Event(e) => self.on_event(e),
+                Msg::Event(mut e) => {
+                    let dtmf = e.name() == Some("DTMF");
+                    self.on_event(&e);
+                    if dtmf {
+                        // A DTMF event may hold a customer digit: scrub our copy once handled.
+                        e.headers.zeroize();
+                    }
+                }
                 Msg::ConnectionLost => self.broadcast(Input::ConnectionLost),
                 Msg::ConnectionBack => self.resync_all(),
                 Msg::Register {
@@ -559,7 +566,7 @@ impl Task {
         }
     }
 
-    fn on_event(&mut self, e: Event) {
+    fn on_event(&mut self, e: &Event) {
         match e.name().unwrap_or("") {
             "CUSTOM" => self.on_custom(&e),
             "CHANNEL_HANGUP" => self.on_hangup(&e),
