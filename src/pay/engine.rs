@@ -568,16 +568,16 @@ impl Task {
 
     fn on_event(&mut self, e: &Event) {
         match e.name().unwrap_or("") {
-            "CUSTOM" => self.on_custom(&e),
-            "CHANNEL_HANGUP" => self.on_hangup(&e),
-            "DTMF" => self.on_dtmf(&e),
+            "CUSTOM" => self.on_custom(e),
+            "CHANNEL_HANGUP" => self.on_hangup(e),
+            "DTMF" => self.on_dtmf(e),
             "CHANNEL_BRIDGE" => {
                 if let (Some(a), Some(b)) =
                     (e.get("Bridge-A-Unique-ID"), e.get("Bridge-B-Unique-ID"))
                 {
                     self.calls.bridged(a, b);
                 }
-                self.note_agent_id(&e);
+                self.note_agent_id(e);
             }
             "CHANNEL_UNBRIDGE" => {
                 if let Some(a) = e.get("Bridge-A-Unique-ID") {
@@ -587,7 +587,7 @@ impl Task {
                     }
                 }
             }
-            "CHANNEL_ANSWER" | "CHANNEL_CREATE" => self.note_agent_id(&e),
+            "CHANNEL_ANSWER" | "CHANNEL_CREATE" => self.note_agent_id(e),
             _ => {}
         }
     }
