@@ -43,6 +43,14 @@ fn print(r: &LoadReport) {
         r.daemon_cpu_ms_per_session(),
         r.process_cpu.as_secs_f64(),
     );
+    for (cause, p) in &r.latency_by_cause {
+        if let Some(p) = p {
+            println!(
+                "  after {cause}: p50 {} us p99 {} us max {} us ({} samples)",
+                p.p50_us, p.p99_us, p.max_us, p.count
+            );
+        }
+    }
     if let Some(why) = &r.first_failure {
         println!("  first failure: {why}");
     }

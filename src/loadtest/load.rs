@@ -62,6 +62,8 @@ pub struct LoadReport {
     pub setup_elapsed: Duration,
     pub payments_elapsed: Duration,
     pub latency: Option<Percentiles>,
+    /// The same per causing event kind.
+    pub latency_by_cause: Vec<(&'static str, Option<Percentiles>)>,
     pub rss_start_kib: u64,
     pub rss_idle_kib: u64,
     pub peak_rss_kib: u64,
@@ -288,16 +290,18 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
 
     // Phase 1: every call comes in and gets customer and agent into its conference.
     let setup_started = Instant::now();
-    let mut customers = Vec::with_capacity(opts.calls);
-    for _ in 0..opts.calls {
-        match sim
-            .core
-            .incoming_call(&customer, "confpay", "Customer", "1001")
-        {
-            Ok(cu) => customers.push(cu),
-            Err(e) => return Err(LoadError::Sim(e.to_string())),
-        }
-    }
+    // The calls are placed on the simulator's runtime (its timers are tasks there), not the daemon's.
+    let (core, calls) = (sim.core.clone(), opts.calls);
+    let placed = sim.handle.spawn(async move {
+        (0..calls)
+            .map(|_| core.incoming_call(&customer, "confpay", "Customer", "1001"))
+            .collect::<Result<Vec<String>, _>>()
+    });
+    let customers = match placed.await {
+        Ok(Ok(customers)) => customers,
+        Ok(Err(e)) => return Err(LoadError::Sim(e.to_string())),
+        Err(e) => return Err(LoadError::Sim(e.to_string())),
+    };
     let ready = wait_ready(&daemon.engine, &customers, opts.deadline).await;
     let setup_elapsed = setup_started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -346,6 +350,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         setup_elapsed,
         payments_elapsed,
         latency: probe.percentiles(),
+        latency_by_cause: probe.by_cause(),
         rss_start_kib,
         rss_idle_kib,
         peak_rss_kib: procstat::memory().map_or(0, |m| m.peak_kib),

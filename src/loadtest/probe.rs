@@ -24,8 +24,13 @@ pub struct LatencyProbe {
 
 #[derive(Debug, Default)]
 struct Inner {
-    stamps: HashMap<String, Instant>,
-    samples_us: Vec<u32>,
+    /// uuid → the stamp of the newest causing event naming it.
+    stamps: HashMap<String, u64>,
+    /// stamp id → (arrival, cause index, the uuids it was filed under).
+    events: HashMap<u64, (Instant, usize, Vec<String>)>,
+    next: u64,
+    /// (latency µs, cause index).
+    samples: Vec<(u32, usize)>,
 }
 
 /// p50/p99/max of the samples, in microseconds.
@@ -37,15 +42,22 @@ pub struct Percentiles {
     pub max_us: u32,
 }
 
-/// Events that make a session act.
-const CAUSES: &[&str] = &[
-    "DTMF",
-    "CHANNEL_HANGUP",
-    "CHANNEL_ANSWER",
-    "CHANNEL_BRIDGE",
-    "CHANNEL_UNBRIDGE",
-    "CUSTOM",
-];
+/// Events that make a session send a command at once (see `pay::engine`): a DTMF (agent digit,
+/// customer start key), a hangup, a member leaving a conference. A member joining is not one: in the
+/// payment flow the capture leg joining only arms the agent-ID timer, and the command that follows is
+/// the timer's, so it would measure `payment.agent_id_delay_ms`, not the daemon.
+pub const CAUSES: [&str; 3] = ["DTMF", "CHANNEL_HANGUP", "conference del-member"];
+
+fn cause_of(event: &Event) -> Option<usize> {
+    match event.name()? {
+        "DTMF" => Some(0),
+        "CHANNEL_HANGUP" => Some(1),
+        "CUSTOM" if event.subclass() == Some("conference::maintenance") => {
+            (event.get("Action")? == "del-member").then_some(2)
+        }
+        _ => None,
+    }
+}
 
 impl LatencyProbe {
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -54,56 +66,89 @@ impl LatencyProbe {
 
     /// The event pump got `event` now.
     pub fn event_arrived(&self, event: &Event) {
-        if !event.name().is_some_and(|n| CAUSES.contains(&n)) {
+        let Some(cause) = cause_of(event) else {
             return;
-        }
+        };
         let now = Instant::now();
-        let mut inner = self.lock();
-        if let Some(u) = event.unique_id() {
-            inner.stamps.insert(u.to_owned(), now);
-        }
+        let mut keys: Vec<String> = event.unique_id().map(str::to_owned).into_iter().collect();
         if let Some(room) = event.get("Conference-Name") {
-            for u in uuids_in(room) {
-                inner.stamps.insert(u.to_owned(), now);
-            }
+            keys.extend(uuids_in(room).map(str::to_owned));
         }
+        let mut inner = self.lock();
+        inner.next += 1;
+        let id = inner.next;
+        for k in &keys {
+            inner.stamps.insert(k.clone(), id);
+        }
+        inner.events.insert(id, (now, cause, keys));
     }
 
-    /// A session hands `cmd` to the connection now.
+    /// A session hands `cmd` to the connection now. The newest causing event among the uuids it
+    /// names is measured; every event filed under those uuids is used up (with all its uuids).
     pub fn command_sent(&self, cmd: &str) {
         let now = Instant::now();
         let mut inner = self.lock();
-        let mut cause: Option<Instant> = None;
+        let mut cause: Option<(Instant, usize)> = None;
         for u in uuids_in(cmd) {
-            if let Some(at) = inner.stamps.remove(u) {
-                cause = Some(cause.map_or(at, |c| c.max(at)));
+            let Some(id) = inner.stamps.remove(u) else {
+                continue;
+            };
+            let Some((at, kind, keys)) = inner.events.remove(&id) else {
+                continue;
+            };
+            for k in keys {
+                if inner.stamps.get(&k) == Some(&id) {
+                    inner.stamps.remove(&k);
+                }
+            }
+            if cause.is_none_or(|(c, _)| at > c) {
+                cause = Some((at, kind));
             }
         }
-        if let Some(at) = cause {
+        if let Some((at, kind)) = cause {
             let us = u32::try_from(now.duration_since(at).as_micros()).unwrap_or(u32::MAX);
-            inner.samples_us.push(us);
+            inner.samples.push((us, kind));
         }
     }
 
     /// Forgets stamps (e.g. of the call set-up phase) without measuring them.
     pub fn clear_stamps(&self) {
-        self.lock().stamps.clear();
+        let mut inner = self.lock();
+        inner.stamps.clear();
+        inner.events.clear();
     }
 
+    /// Over all samples.
     pub fn percentiles(&self) -> Option<Percentiles> {
-        let mut s = self.lock().samples_us.clone();
-        if s.is_empty() {
-            return None;
-        }
-        s.sort_unstable();
-        let at = |q: usize| s[(s.len() * q / 100).min(s.len() - 1)];
-        Some(Percentiles {
-            count: s.len(),
-            p50_us: at(50),
-            p99_us: at(99),
-            max_us: s[s.len() - 1],
-        })
+        percentiles(self.lock().samples.iter().map(|(us, _)| *us).collect())
     }
+
+    /// Per causing event kind ([`CAUSES`] order).
+    pub fn by_cause(&self) -> Vec<(&'static str, Option<Percentiles>)> {
+        let inner = self.lock();
+        CAUSES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let s = inner.samples.iter().filter(|(_, k)| *k == i);
+                (*name, percentiles(s.map(|(us, _)| *us).collect()))
+            })
+            .collect()
+    }
+}
+
+fn percentiles(mut s: Vec<u32>) -> Option<Percentiles> {
+    if s.is_empty() {
+        return None;
+    }
+    s.sort_unstable();
+    let at = |q: usize| s[(s.len() * q / 100).min(s.len() - 1)];
+    Some(Percentiles {
+        count: s.len(),
+        p50_us: at(50),
+        p99_us: at(99),
+        max_us: s[s.len() - 1],
+    })
 }
 
 /// Every uuid-shaped (8-4-4-4-12 hex) substring of `text`.
@@ -174,7 +219,7 @@ mod tests {
     fn one_sample_per_causing_event() {
         let p = LatencyProbe::default();
         p.event_arrived(&event("DTMF", A));
-        p.event_arrived(&event("HEARTBEAT", B));
+        p.event_arrived(&event("CHANNEL_ANSWER", B));
         p.command_sent(&format!("uuid_setvar {A} sensitive_dtmf true"));
         // The next command of the same step follows a reply, not an event: not counted.
         p.command_sent(&format!("conference confpay-{A} relate 1 2 clear"));
@@ -182,5 +227,9 @@ mod tests {
         let got = p.percentiles().expect("one sample");
         assert_eq!(got.count, 1);
         assert!(got.max_us < 1_000_000, "{got:?}");
+        let by = p.by_cause();
+        assert_eq!(by[0].0, "DTMF");
+        assert_eq!(by[0].1.map(|p| p.count), Some(1));
+        assert_eq!(by[1].1, None);
     }
 }
