@@ -3,7 +3,7 @@
 //! callers on another thread.
 //!
 //! `cargo run --release --example load -- --calls 100,1000,5000 [--agent-id-delay-ms 1000]
-//! [--deadline-s 120]`: one run per N, each in a fresh daemon + simulator, printed one line each.
+//! [--deadline-s 120] [--batch 100]`: one run per N, each in a fresh daemon + simulator, printed one line each.
 
 use confpay::loadtest::load::{self, LoadOptions, LoadReport};
 use std::time::Duration;
@@ -57,6 +57,13 @@ fn print(r: &LoadReport) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Logs to stderr only when asked (`RUST_LOG=warn`): logging is not part of what is measured.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args: Vec<String> = std::env::args().collect();
     let steps: Vec<usize> = arg(&args, "--calls")
         .unwrap_or("100")
@@ -67,6 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or("1000")
         .parse()?;
     let deadline_s: u64 = arg(&args, "--deadline-s").unwrap_or("120").parse()?;
+    let batch: usize = arg(&args, "--batch").unwrap_or("100").parse()?;
     let mut failed = false;
     for calls in steps {
         // A fresh single-thread runtime per step: this thread is the daemon's one core.
@@ -77,6 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             calls,
             deadline: Duration::from_secs(deadline_s),
             agent_id_delay: Duration::from_millis(delay_ms),
+            batch,
         };
         let report = rt.block_on(load::run(&opts))?;
         print(&report);
