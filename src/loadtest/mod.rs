@@ -1,0 +1,11 @@
+//! Load and throughput tooling (issue 7): the end-to-end ESL benchmark ([`e2e`] with its
+//! [`blaster`]) and the concurrent-payment load tool ([`load`]), with the `/proc` readings
+//! ([`procstat`]) and the event→command latency probe ([`probe`]) they report.
+//!
+//! Entry points: `cargo bench --bench esl_e2e` and `cargo run --release --example load`.
+
+pub mod blaster;
+pub mod e2e;
+pub mod load;
+pub mod probe;
+pub mod procstat;
