@@ -104,16 +104,12 @@ async fn cancel_while_ready_and_while_capturing() {
 #[tokio::test]
 async fn customer_hangs_up_while_capturing() {
     let w = World::start().await;
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("1");
-    w.reach(&s.id, State::Capturing).await;
+    let (cu, id) = w.capturing().await;
     w.sim
         .core()
         .hangup(&cu, "NORMAL_CLEARING")
         .expect("customer hangs up");
-    let done = w.reach(&s.id, State::Done).await;
+    let done = w.reach(&id, State::Done).await;
     assert_eq!(
         done.outcome,
         Some(Outcome::Failed(FailReason::CustomerHungUp))
@@ -152,11 +148,7 @@ async fn customer_hangs_up_while_the_capture_service_is_dialled() {
 #[tokio::test]
 async fn agent_hangs_up_during_capture_customer_finishes_then_is_hung_up() {
     let w = World::start().await;
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("1");
-    w.reach(&s.id, State::Capturing).await;
+    let (cu, id) = w.capturing().await;
     let agent = w.channel_of(&w.agent);
     w.sim
         .core()
@@ -168,7 +160,7 @@ async fn agent_hangs_up_during_capture_customer_finishes_then_is_hung_up() {
         "the customer must be able to finish keying"
     );
     w.sim.core().press(&cu, CARD).expect("card");
-    let done = w.reach(&s.id, State::Done).await;
+    let done = w.reach(&id, State::Done).await;
     assert!(
         matches!(done.outcome, Some(Outcome::Completed { .. })),
         "{done:?}"
@@ -212,12 +204,8 @@ async fn agent_hangs_up_before_capture_customer_is_transferred() {
 #[tokio::test]
 async fn capture_runs_past_its_maximum() {
     let w = World::start_with(|c| c.payment.max_capture_s = 1, capture_party()).await;
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("1");
-    w.reach(&s.id, State::Capturing).await;
-    let done = w.reach(&s.id, State::Done).await;
+    let (_cu, id) = w.capturing().await;
+    let done = w.reach(&id, State::Done).await;
     assert_eq!(
         done.outcome,
         Some(Outcome::Failed(FailReason::CaptureTimeout))
@@ -256,22 +244,18 @@ async fn refused_isolation_never_starts_capture() {
 #[tokio::test]
 async fn esl_connection_drops_mid_capture_and_the_session_goes_on() {
     let w = World::start().await;
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("1");
-    w.reach(&s.id, State::Capturing).await;
+    let (cu, id) = w.capturing().await;
     w.sim.faults().drop_connections();
-    w.reach(&s.id, State::Suspended).await;
+    w.reach(&id, State::Suspended).await;
     // Back: FreeSWITCH still has the capture leg, so the session resumes (re-isolated).
-    w.reach(&s.id, State::Capturing).await;
+    w.reach(&id, State::Capturing).await;
     let h = w.sim.core().hearing();
     assert!(
         !h.hears("agent", "customer") && !h.hears("customer", "agent"),
         "{h:?}"
     );
     w.sim.core().press(&cu, CARD).expect("card");
-    let done = w.reach(&s.id, State::Done).await;
+    let done = w.reach(&id, State::Done).await;
     assert!(
         matches!(done.outcome, Some(Outcome::Completed { .. })),
         "{done:?}"
@@ -283,15 +267,11 @@ async fn esl_connection_drops_mid_capture_and_the_session_goes_on() {
 #[tokio::test]
 async fn esl_connection_drops_and_the_capture_leg_left_meanwhile() {
     let w = World::start().await;
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("1");
-    w.reach(&s.id, State::Capturing).await;
+    let (cu, id) = w.capturing().await;
     w.sim.faults().drop_connections();
     // The capture service finishes while the daemon is disconnected.
     w.sim.core().press(&cu, CARD).expect("card");
-    let done = w.reach(&s.id, State::Done).await;
+    let done = w.reach(&id, State::Done).await;
     assert!(
         matches!(done.outcome, Some(Outcome::Completed { .. })),
         "{done:?}"

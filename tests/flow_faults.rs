@@ -8,15 +8,6 @@ use confpay::pay::{FailReason, Outcome, State};
 use flow_support::*;
 use std::time::Duration;
 
-async fn capturing(w: &World) -> (String, String) {
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("1");
-    w.reach(&s.id, State::Capturing).await;
-    (cu, s.id)
-}
-
 fn talking(w: &World) -> bool {
     let h = w.sim.core().hearing();
     h.hears("agent", "customer") && h.hears("customer", "agent")
@@ -25,7 +16,7 @@ fn talking(w: &World) -> bool {
 #[tokio::test]
 async fn sigterm_during_capture_lets_it_finish() {
     let w = World::start().await;
-    let (cu, id) = capturing(&w).await;
+    let (cu, id) = w.capturing().await;
     w.begin_shutdown();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!talking(&w), "isolation must hold while the customer keys");
@@ -46,7 +37,7 @@ async fn sigterm_during_capture_lets_it_finish() {
 #[tokio::test]
 async fn sigterm_during_capture_restores_when_the_drain_limit_passes() {
     let w = World::start().await;
-    let (_cu, id) = capturing(&w).await;
+    let (_cu, id) = w.capturing().await;
     w.begin_shutdown();
     let done = w.reach(&id, State::Done).await;
     assert_eq!(done.outcome, Some(Outcome::Cancelled));
@@ -62,7 +53,7 @@ async fn sigterm_during_capture_restores_when_the_drain_limit_passes() {
 #[tokio::test]
 async fn freeswitch_restarts_mid_capture() {
     let w = World::start().await;
-    let (_cu, id) = capturing(&w).await;
+    let (_cu, id) = w.capturing().await;
     // All calls are gone with the old FreeSWITCH; the session must end, not hang.
     w.sim.restart();
     let done = w.reach(&id, State::Done).await;

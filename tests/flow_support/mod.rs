@@ -188,6 +188,16 @@ impl World {
         party.channel().expect("party has a channel")
     }
 
+    /// A dialplan-driven call with a Keyphone payment in `Capturing`: (customer uuid, session id).
+    pub async fn capturing(&self) -> (String, String) {
+        let cu = self.dialplan_call().await;
+        let s = self.start_payment(Target::Customer(cu.clone())).await;
+        self.reach(&s.id, State::Ready).await;
+        self.sim.core().press(&cu, "1").expect("start key");
+        self.reach(&s.id, State::Capturing).await;
+        (cu, s.id)
+    }
+
     /// What SIGTERM does to the daemon's parts: the shutdown token is cancelled.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
