@@ -48,9 +48,8 @@ fn cfg() -> MachineConfig {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn actor_runs_a_payment_with_real_timers() {
-    let switch = Arc::new(FakeSwitch::default());
+/// A started session on room `confpay-x` (customer member 3, agent member 4, agent ID 31).
+fn start(id: &str, cfg: MachineConfig, switch: &Arc<FakeSwitch>) -> super::session::SessionHandle {
     let legs = Legs {
         customer: "cust-1".into(),
         agent: "agent-1".into(),
@@ -60,18 +59,24 @@ async fn actor_runs_a_payment_with_real_timers() {
         ..Legs::default()
     };
     let m = Machine::new(
-        cfg(),
+        cfg,
         "confpay-x".into(),
         Topology::InConference,
         legs,
         AgentId::parse("31"),
     );
-    let h = spawn(
-        "s1".into(),
+    spawn(
+        id.into(),
         m,
         switch.clone(),
         Some(Input::Start { agent_id: None }),
-    );
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn actor_runs_a_payment_with_real_timers() {
+    let switch = Arc::new(FakeSwitch::default());
+    let h = start("s1", cfg(), &switch);
     let mut watch = h.watch();
     // hold → originate (3 s) → answered → 1.5 s → agent ID → unhold → Ready
     tokio::time::timeout(
@@ -121,29 +126,9 @@ async fn actor_runs_a_payment_with_real_timers() {
 #[tokio::test(start_paused = true)]
 async fn max_capture_timer_fires() {
     let switch = Arc::new(FakeSwitch::default());
-    let legs = Legs {
-        customer: "cust-1".into(),
-        agent: "agent-1".into(),
-        capture: "capt-1".into(),
-        customer_member: Some(3),
-        agent_member: Some(4),
-        ..Legs::default()
-    };
     let mut c = cfg();
     c.max_capture = Duration::from_secs(5);
-    let m = Machine::new(
-        c,
-        "confpay-x".into(),
-        Topology::InConference,
-        legs,
-        AgentId::parse("31"),
-    );
-    let h = spawn(
-        "s2".into(),
-        m,
-        switch.clone(),
-        Some(Input::Start { agent_id: None }),
-    );
+    let h = start("s2", c, &switch);
     let mut watch = h.watch();
     watch.wait_for(|v| v.state == State::Ready).await.unwrap();
     h.send(Input::StartCapture).await;
