@@ -37,7 +37,10 @@ pub struct OutboundMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
     Continue,
+    /// End the connection with the disconnect notice.
     Close,
+    /// End the connection abruptly (fault injection: no notice).
+    Drop,
 }
 
 /// The inbound password; never printed.
@@ -240,7 +243,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         match self.flush().await {
                             Ok(Flow::Continue) => {}
                             Ok(Flow::Close) => { self.goodbye().await; return; }
-                            Err(_) => return,
+                            Ok(Flow::Drop) | Err(_) => return,
                         }
                     }
                 }
@@ -273,9 +276,13 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         self.drain(&mut rx);
                         let discard = std::mem::take(&mut first);
                         let flow = self.handle(req, discard, &mut rx).await;
-                        if flow == Flow::Close {
-                            self.goodbye().await;
-                            return;
+                        match flow {
+                            Flow::Continue => {}
+                            Flow::Close => { self.goodbye().await; return; }
+                            Flow::Drop => {
+                                info!(session = ?self.st.session, "esl connection dropped by fault injection");
+                                return;
+                            }
                         }
                         if !self.st.authed {
                             waiting_first = true;
@@ -287,7 +294,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         match self.flush().await {
                             Ok(Flow::Continue) => {}
                             Ok(Flow::Close) => { self.goodbye().await; return; }
-                            Err(_) => return,
+                            Ok(Flow::Drop) | Err(_) => return,
                         }
                     }
                 }
@@ -308,6 +315,14 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
 
     /// Handles one command (mod_event_socket `parse_command`).
     async fn handle(&mut self, req: Request, discard: bool, rx: &mut EventRx) -> Flow {
+        if let Some(gate) = self.faults.take_hold(&req.command) {
+            info!(command = %gate.prefix(), "esl: command held by fault injection");
+            let mut dropped = self.faults.drop_signal();
+            dropped.mark_unchanged();
+            if !gate.hold(dropped).await {
+                return Flow::Drop;
+            }
+        }
         if let Some(rule) = self.faults.take_failure(&req.command) {
             info!(command = %rule.prefix, "esl: injected failure");
             return self.injected_failure(&req, &rule.reply, discard).await;

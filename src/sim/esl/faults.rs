@@ -7,6 +7,10 @@
 //! - [`Faults::fail_next`]: the next command starting with a prefix (e.g. `"api uuid_bridge"`,
 //!   `"bgapi originate"`, `"sendmsg"`) is answered with the given `-ERR …` text instead of running
 //!   (as the `api/response` body for `api`, else as `Reply-Text`);
+//! - [`Faults::hold_next`]: the next command starting with a prefix is held, unanswered, until the
+//!   returned [`Gate`] is released (then it runs as usual); like a slow `api` in FreeSWITCH, nothing
+//!   else is written on that connection meanwhile (no events, no later replies). A held connection
+//!   still closes on [`Faults::drop_connections`];
 //! - [`Faults::slow_drip`]: frames are written one byte at a time with this gap;
 //! - [`Faults::split_frames`]: each frame is written in two TCP writes with this gap between them.
 //!
@@ -26,10 +30,62 @@ pub struct FailRule {
     pub reply: String,
 }
 
+/// A held command: reached once the command arrives, run once released.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    prefix: String,
+    reached: Arc<watch::Sender<bool>>,
+    released: Arc<watch::Sender<bool>>,
+}
+
+impl Gate {
+    fn new(prefix: &str) -> Gate {
+        Gate {
+            prefix: prefix.to_owned(),
+            reached: Arc::new(watch::channel(false).0),
+            released: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// The prefix this gate holds.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether the held command has arrived.
+    pub fn is_reached(&self) -> bool {
+        *self.reached.borrow()
+    }
+
+    /// Waits until the held command has arrived (the controller is now waiting for its reply).
+    pub async fn reached(&self) {
+        let mut rx = self.reached.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail while we wait.
+        let _ = rx.wait_for(|r| *r).await;
+    }
+
+    /// Lets the held command run and be answered.
+    pub fn release(&self) {
+        self.released.send_replace(true);
+    }
+
+    /// Connection side: marks the command arrived and waits for [`Gate::release`]. `false` when the
+    /// connection was dropped meanwhile (by [`Faults::drop_connections`]).
+    pub async fn hold(&self, mut dropped: watch::Receiver<u64>) -> bool {
+        self.reached.send_replace(true);
+        let mut released = self.released.subscribe();
+        tokio::select! {
+            _ = released.wait_for(|r| *r) => true,
+            _ = dropped.changed() => false,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     reply_delay: Option<Duration>,
     fail: Vec<FailRule>,
+    hold: Vec<Gate>,
     drip: Option<Duration>,
     split: Option<Duration>,
 }
@@ -94,12 +150,28 @@ impl Faults {
     /// Removes and returns the first rule matching `command`.
     pub fn take_failure(&self, command: &str) -> Option<FailRule> {
         let mut st = self.lock();
-        let i = st.fail.iter().position(|r| {
-            command.len() >= r.prefix.len()
-                && command.is_char_boundary(r.prefix.len())
-                && command[..r.prefix.len()].eq_ignore_ascii_case(&r.prefix)
-        })?;
+        let i = st
+            .fail
+            .iter()
+            .position(|r| starts_with_ci(command, &r.prefix))?;
         Some(st.fail.remove(i))
+    }
+
+    /// Hold the next command starting with `prefix` (case-insensitive) until the gate is released.
+    pub fn hold_next(&self, prefix: &str) -> Gate {
+        let gate = Gate::new(prefix);
+        self.lock().hold.push(gate.clone());
+        gate
+    }
+
+    /// Removes and returns the first gate matching `command`.
+    pub fn take_hold(&self, command: &str) -> Option<Gate> {
+        let mut st = self.lock();
+        let i = st
+            .hold
+            .iter()
+            .position(|g| starts_with_ci(command, &g.prefix))?;
+        Some(st.hold.remove(i))
     }
 
     /// Write frames a byte at a time with `gap` between bytes (`None` = off).
@@ -122,6 +194,12 @@ impl Faults {
     }
 }
 
+fn starts_with_ci(command: &str, prefix: &str) -> bool {
+    command.len() >= prefix.len()
+        && command.is_char_boundary(prefix.len())
+        && command[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +214,36 @@ mod tests {
             Some("-ERR Invalid uuid".to_owned())
         );
         assert_eq!(f.take_failure("api uuid_bridge a b"), None);
+    }
+
+    #[tokio::test]
+    async fn a_gate_holds_until_released_or_dropped() {
+        let f = Faults::default();
+        let g = f.hold_next("api conference");
+        assert!(f.take_hold("api status").is_none());
+        let held = f.take_hold("API conference x hold 1").expect("matches");
+        assert!(
+            f.take_hold("api conference x hold 1").is_none(),
+            "once only"
+        );
+        assert!(!g.is_reached());
+        let waiter = tokio::spawn({
+            let held = held.clone();
+            let sig = f.drop_signal();
+            async move { held.hold(sig).await }
+        });
+        g.reached().await;
+        assert!(g.is_reached());
+        g.release();
+        assert_eq!(waiter.await.ok(), Some(true));
+
+        let g2 = f.hold_next("bgapi");
+        let held2 = f.take_hold("bgapi originate x").expect("matches");
+        let sig = f.drop_signal();
+        let waiter = tokio::spawn(async move { held2.hold(sig).await });
+        g2.reached().await;
+        f.drop_connections();
+        assert_eq!(waiter.await.ok(), Some(false));
     }
 
     #[test]
