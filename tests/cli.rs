@@ -237,6 +237,12 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
         stdout.contains("<6>INFO confpay::daemon: confpayd ready"),
         "{stdout}"
     );
+    // The simulator runs at FreeSWITCH's vanilla ceiling (DEBUG): the operator is told.
+    assert!(
+        stdout.contains("<4>WARN confpay::daemon::loglevel: FreeSWITCH logs INFO/DEBUG lines")
+            && stdout.contains("freeswitch_log_level=DEBUG level=7"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(
             "<4>WARN confpay::daemon: config reload failed; keeping the running configuration"

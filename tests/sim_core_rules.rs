@@ -137,3 +137,31 @@ async fn restart_and_api_faults() {
     core.set_api_fault("uuid_bridge", None);
     assert_eq!(core.api("uuid_bridge", "a b").await, "-ERR Invalid uuid\n");
 }
+
+/// mod_commands `fsctl loglevel`: without a level it reports `runtime.hard_log_level` (vanilla DEBUG),
+/// with one it sets it (numbers clamp to DEBUG), an unknown name is refused.
+#[tokio::test]
+async fn fsctl_loglevel_reports_and_sets_the_hard_log_level() {
+    let core = Core::new(CoreConfig::default());
+    assert_eq!(
+        core.api("fsctl", "loglevel").await,
+        "+OK log level: DEBUG [7]\n"
+    );
+    assert_eq!(
+        core.api("fsctl", "loglevel notice").await,
+        "+OK log level: NOTICE [5]\n"
+    );
+    assert_eq!(
+        core.api("fsctl", "loglevel").await,
+        "+OK log level: NOTICE [5]\n"
+    );
+    assert_eq!(
+        core.api("fsctl", "loglevel 9").await,
+        "+OK log level: DEBUG [7]\n"
+    );
+    assert_eq!(
+        core.api("fsctl", "loglevel loud").await,
+        "-ERR syntax error, log level not set!\n"
+    );
+    assert!(core.api("fsctl", "").await.starts_with("-USAGE: [recover|"));
+}

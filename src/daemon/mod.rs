@@ -5,6 +5,7 @@
 //! | [`component`] | `Context` given to each component, `ComponentError` |
 //! | [`signals`] | SIGTERM/SIGINT/SIGHUP from a signal-hook thread into a tokio channel |
 //! | [`reload`] | SIGHUP: re-read + validate + diff the configuration |
+//! | [`loglevel`] | warns when FreeSWITCH's own log ceiling would record DTMF digits (`fsctl loglevel`) |
 //! | [`notify`] | sd_notify: READY / RELOADING / STOPPING / WATCHDOG |
 //! | [`stack`] | the working parts: inbound ESL client, engine, outbound socket server (also used by tests) |
 //!
@@ -13,6 +14,7 @@
 //! the tracked tasks (at most [`Daemon::shutdown_grace`]; a second SIGTERM/SIGINT exits at once).
 
 pub mod component;
+pub mod loglevel;
 pub mod notify;
 pub mod reload;
 pub mod signals;

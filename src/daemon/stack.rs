@@ -186,6 +186,7 @@ impl Stack {
         });
         let engine =
             Engine::spawn_with_metrics(ecfg.clone(), switch.clone(), Some(metrics.clone()));
+        super::loglevel::check(switch.as_ref()).await;
         let recovered = engine.recover(switch.clone(), &ecfg).await;
         if recovered > 0 {
             info!(
@@ -197,6 +198,8 @@ impl Stack {
             let engine = engine.clone();
             let health = health.clone();
             let metrics = metrics.clone();
+            let switch = switch.clone();
+            let checks = tracker.clone();
             // Events keep flowing while payments drain after a shutdown request.
             let shutdown = drained.clone();
             tracker.spawn(async move {
@@ -220,6 +223,11 @@ impl Stack {
                                 "ESL connection back; resynchronising sessions"
                             );
                             engine.connection_back().await;
+                            // FreeSWITCH may have restarted with another switch.conf.xml.
+                            let switch = switch.clone();
+                            checks.spawn(async move {
+                                super::loglevel::check(switch.as_ref()).await;
+                            });
                         }
                         Some(ClientEvent::Disconnected { reason }) => {
                             health.set_esl_connected(false);

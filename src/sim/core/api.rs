@@ -92,6 +92,7 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
             }
             _ => "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into(),
         },
+        "fsctl" => fsctl(core, &argv),
         "uuid_kill" => match argv.as_slice() {
             [u, rest @ ..] => {
                 let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");
@@ -118,6 +119,51 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
                 .into(),
         },
         other => format!("-ERR {other} Command not found!\n"),
+    }
+}
+
+/// mod_commands `ctl_function` (current master): `loglevel [level]` only; other sub-commands are
+/// not simulated and answer like an unknown one.
+fn fsctl(core: &Core, argv: &[&str]) -> String {
+    const CTL_SYNTAX: &str = "[recover|send_sighup|hupall|pause [inbound|outbound]|resume [inbound|outbound]|shutdown [cancel|elegant|asap|now|restart]|sps|sync_clock|sync_clock_when_idle|reclaim_mem|max_sessions|min_dtmf_duration [num]|max_dtmf_duration [num]|default_dtmf_duration [num]|min_idle_cpu|loglevel [level]|debug_level [level]]";
+    const LEVELS: [&str; 8] = [
+        "CONSOLE", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG",
+    ];
+    const INVALID: i32 = 64;
+    match argv {
+        [] => format!("-USAGE: {CTL_SYNTAX}\n"),
+        [sub, rest @ ..] if sub.eq_ignore_ascii_case("loglevel") => {
+            let arg = match rest.first() {
+                // `*argv[1] > 47 && *argv[1] < 58`: atoi of a leading digit.
+                Some(a) if a.starts_with(|c: char| c.is_ascii_digit()) => {
+                    let digits: String = a.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse::<i32>().unwrap_or(i32::MAX)
+                }
+                Some(a) => LEVELS
+                    .iter()
+                    .position(|l| l.eq_ignore_ascii_case(a))
+                    .and_then(|i| i32::try_from(i).ok())
+                    .unwrap_or(INVALID),
+                None => -1,
+            };
+            if arg == INVALID {
+                return "-ERR syntax error, log level not set!\n".into();
+            }
+            // switch_core_session_ctl(SCSC_LOGLEVEL): set when > -1, clamp to DEBUG, report.
+            let mut st = core.lock();
+            if arg > -1 {
+                st.hard_log_level = arg;
+            }
+            st.hard_log_level = st.hard_log_level.min(7);
+            let level = st.hard_log_level;
+            let name = usize::try_from(level)
+                .ok()
+                .and_then(|i| LEVELS.get(i))
+                .copied()
+                .unwrap_or("INVALID");
+            format!("+OK log level: {name} [{level}]\n")
+        }
+        _ => format!("-ERR INVALID COMMAND\nUSAGE: fsctl {CTL_SYNTAX}"),
     }
 }
 

@@ -34,6 +34,8 @@ pub(crate) struct State {
     pub api_faults: HashMap<String, String>,
     /// Global variables (vars.xml): a channel variable lookup falls back to these (`hold_music`).
     pub globals: HashMap<String, String>,
+    /// `runtime.hard_log_level` (switch.conf.xml `loglevel`, `fsctl loglevel`): vanilla is DEBUG (7).
+    pub hard_log_level: i32,
     /// The last destroyed channels (their profiles still show as `Other-Leg-*` on former partners).
     pub gone: std::collections::VecDeque<Channel>,
 }
@@ -68,6 +70,7 @@ impl State {
                 "tone_stream://%(200,1800,425);loops=-1".to_owned(),
             )]),
             gone: std::collections::VecDeque::new(),
+            hard_log_level: 7,
         }
     }
 
