@@ -1,13 +1,15 @@
 //! [`EslCodec`]: a `tokio_util::codec::Decoder` of FreeSWITCH→controller frames, gluing the
 //! [`Splitter`] (where does the frame end?) to the parser (what does it say?).
 //!
-//! The body is split off the read buffer as `Bytes` (no copy). A frame over the size cap, or any
+//! The body is split off the read buffer as `Bytes` (no copy), except for a frame that may carry a
+//! DTMF digit: that one is copied out and its bytes in the read buffer zeroized ([`scrub`]). A frame over the size cap, or any
 //! malformed frame, is one [`WireError`]; the connection should then be dropped, since the stream can
 //! no longer be trusted to be in sync. The encoder side (`Encoder<&Command>`) lives with the commands.
 
 use super::error::WireError;
 use super::frame::Frame;
 use super::parser::parse_frame;
+use super::scrub;
 use super::splitter::Splitter;
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
@@ -52,7 +54,12 @@ impl Decoder for EslCodec {
             }
             return Ok(None);
         };
-        let mut frame = src.split_to(bounds.total()).freeze();
+        let mut chunk = src.split_to(bounds.total());
+        let mut frame = if scrub::may_hold_digits(&chunk[bounds.header_len..]) {
+            scrub::take(&mut chunk)
+        } else {
+            chunk.freeze()
+        };
         let head = frame.split_to(bounds.header_len);
         let body = bounds.body_len.map(|_| frame.split_off(bounds.blank_len));
         parse_frame(&head, body).map(Some)
@@ -88,6 +95,38 @@ mod tests {
         assert_eq!(b.reply_text(), Some("+OK bye"));
         assert!(codec.decode(&mut buf).unwrap().is_none());
         assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_dtmf_event_is_copied_out_of_the_read_buffer_others_are_not() {
+        let dtmf = b"Event-Name: DTMF\nDTMF-Digit: 4\n\n";
+        let other = b"Event-Name: CHANNEL_ANSWER\n\n";
+        let mut wire = Vec::new();
+        for body in [&dtmf[..], &other[..]] {
+            wire.extend_from_slice(
+                format!(
+                    "Content-Length: {}\nContent-Type: text/event-plain\n\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            wire.extend_from_slice(body);
+        }
+        let mut buf = BytesMut::from(&wire[..]);
+        let (lo, hi) = (buf.as_ptr() as usize, buf.as_ptr() as usize + buf.len());
+        let inside = |b: &bytes::Bytes| (lo..hi).contains(&(b.as_ptr() as usize));
+        let mut codec = EslCodec::default();
+        let a = codec.decode(&mut buf).unwrap().unwrap();
+        let b = codec.decode(&mut buf).unwrap().unwrap();
+        let (a_body, b_body) = (a.body.clone().unwrap(), b.body.clone().unwrap());
+        assert_eq!(&a_body[..], &dtmf[..]);
+        assert!(
+            !inside(&a_body),
+            "the DTMF frame must not share the read buffer"
+        );
+        let ev = a.event().unwrap().expect("an event");
+        assert_eq!(ev.get("DTMF-Digit"), Some("4"));
+        assert!(inside(&b_body), "other frames stay zero-copy");
     }
 
     #[test]

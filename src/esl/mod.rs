@@ -6,6 +6,7 @@
 //! | [`splitter`] | where a frame ends in a byte buffer (`Content-Length`, size cap); resumable, no I/O |
 //! | [`parser`] | nom parser of one complete frame's header lines |
 //! | [`codec`] | `EslCodec`: tokio-util `Decoder` = splitter + parser |
+//! | [`scrub`] | frames that may carry a DTMF digit: copied out of the read buffer, zeroized |
 //! | [`error`] | `WireError` |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
 //! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
@@ -20,6 +21,7 @@ pub use frame::{ContentType, Event, Frame, Headers};
 pub mod codec;
 pub mod error;
 pub mod parser;
+pub mod scrub;
 pub mod splitter;
 
 pub use codec::EslCodec;
