@@ -70,6 +70,30 @@ fn collect_stream(
     })
 }
 
+/// The process-wide TRACE log capture and panic-message capture (set up once; the tests of this
+/// file share them, which only makes each test's "nowhere" wider).
+fn captured() -> (Capture, Arc<Mutex<String>>) {
+    static ONCE: std::sync::OnceLock<(Capture, Arc<Mutex<String>>)> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let logs = Capture::default();
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .init();
+        let panics = Arc::new(Mutex::new(String::new()));
+        let hook = panics.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            hook.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_str(&info.to_string());
+        }));
+        (logs, panics)
+    })
+    .clone()
+}
+
 /// Every 8-digit window of `card` (long enough that UUIDs and timestamps cannot match by chance).
 fn windows(card: &str) -> Vec<&str> {
     (0..=card.len() - 8).map(|i| &card[i..i + 8]).collect()
@@ -83,23 +107,7 @@ fn assert_clean(what: &str, text: &str, card: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_capture_digit_reaches_logs_api_stream_metrics_or_panics() {
-    let logs = Capture::default();
-    let sink = logs.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .init();
-    let panics = Arc::new(Mutex::new(String::new()));
-    {
-        let panics = panics.clone();
-        std::panic::set_hook(Box::new(move |info| {
-            panics
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push_str(&info.to_string());
-        }));
-    }
+    let (logs, panics) = captured();
 
     let cards = ["5105105105105100", "4929387465019283"];
     let w = World::start().await;
@@ -183,4 +191,67 @@ async fn no_capture_digit_reaches_logs_api_stream_metrics_or_panics() {
             .any(|l| l.contains("DTMF") && l.contains(&cu) && l.contains("Capturing")),
         "a customer DTMF was handled during capture"
     );
+}
+
+/// The one path where a customer digit can reach the daemon: digits keyed in the instant between
+/// the start key and `sensitive_dtmf` taking effect (here: the `uuid_setvar … sensitive_dtmf true`
+/// held by FreeSWITCH while the customer keys half the card). Those DTMF events do arrive; they are
+/// dropped without a trace of their digits, and the payment completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digits_keyed_before_sensitive_dtmf_takes_effect_leave_no_trace() {
+    let (logs, panics) = captured();
+    let card = "6011000990139424";
+    let w = World::start_with(
+        |_| {},
+        confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), card.len()),
+    )
+    .await;
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    w.reach(&s.id, State::Ready).await;
+    let gate = w.sim.faults().hold_next("api uuid_setvar");
+    w.sim.core().press(&cu, "1").expect("keyphone start");
+    gate.reached().await;
+    // sensitive_dtmf is still off on the customer leg: these digits fire DTMF events (queued for
+    // the daemon behind the held command) and reach the capture leg through dist-dtmf.
+    let (early, late) = card.split_at(8);
+    for d in early.chars() {
+        w.sim.core().press(&cu, &d.to_string()).expect("digit");
+    }
+    gate.release();
+    w.reach(&s.id, State::Capturing).await;
+    for d in late.chars() {
+        w.sim.core().press(&cu, &d.to_string()).expect("digit");
+    }
+    let done = w.reach(&s.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    let api = http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await;
+    let metrics = http_get(w.stack.http_addr, "/metrics").await;
+    w.stop().await;
+
+    let logs = logs.text();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("DTMF ignored") && l.contains(&cu)),
+        "the stray DTMF events did reach the engine (else this test proves nothing)"
+    );
+    for l in logs
+        .lines()
+        .filter(|l| l.contains("DTMF") && l.contains(&cu))
+    {
+        for d in card.chars().filter(|d| *d != '1') {
+            assert!(
+                !l.contains(&format!("digit={d}")) && !l.contains(&format!("\"{d}\"")),
+                "a DTMF line names a digit: {l}"
+            );
+        }
+    }
+    let panics = panics.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_clean("a log line", &logs, card);
+    assert_clean("an API response", &api, card);
+    assert_clean("a metrics scrape", &metrics, card);
+    assert_clean("a panic message", &panics, card);
 }
