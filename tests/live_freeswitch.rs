@@ -61,6 +61,16 @@ async fn live_auth_api_and_wrong_password() {
     assert_eq!(exists.text(), "false");
     let job = client.bgapi("version").await.expect("bgapi version");
     assert!(job.contains("FreeSWITCH Version"), "{job}");
+    // The start-up log-ceiling check reads (never sets) FreeSWITCH's hard log level.
+    let before = client.api("fsctl loglevel").await.expect("fsctl");
+    let parsed = confpay::daemon::loglevel::parse(&before.body);
+    assert!(
+        parsed.is_some(),
+        "unparsed fsctl loglevel reply: {:?}",
+        before.body
+    );
+    let again = client.api("fsctl loglevel").await.expect("fsctl");
+    assert_eq!(before.body, again.body, "asking changed the level");
     let wrong = InboundConfig {
         password: Secret::new(format!("{pw}-wrong")),
         ..cfg
