@@ -540,6 +540,122 @@ fn connection_lost_and_capture_gone_restores() {
     );
 }
 
+fn snapshot(capture_alive: bool) -> Snapshot {
+    Snapshot {
+        customer_alive: true,
+        agent_alive: true,
+        capture_alive,
+        customer_member: Some(13),
+        agent_member: Some(14),
+        capture_member: capture_alive.then_some(15),
+    }
+}
+
+#[test]
+fn connection_lost_while_dialling_ends_after_the_resync() {
+    // Was stuck: the originate's result is lost with the connection, yet `dialling` stayed set
+    // after the resync, so the session waited for that result forever.
+    let mut m = machine(Topology::InConference, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Dialling);
+    m.step(Input::ConnectionLost);
+    let a = m.step(Input::Resync(snapshot(false)));
+    assert!(!m.legs().dialling);
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        sends(&a),
+        [(Step::UnholdCustomer, "conference pay-1 unhold 13".into())]
+    );
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::ConnectionLost))
+    );
+}
+
+#[test]
+fn connection_lost_while_arming_for_aca_never_resumes_without_the_start_key() {
+    // Was resumed as `Capturing` although the daemon's '1' had never reached the capture service:
+    // the customer keyed into a capture that had not started, until `max_capture_s`.
+    let (mut m, _) = to_ready();
+    m.step(Input::StartCapture);
+    assert_eq!(m.state(), &State::Arming);
+    m.step(Input::ConnectionLost);
+    let a = m.step(Input::Resync(snapshot(true)));
+    assert_eq!(
+        sends(&a),
+        [(Step::KillCapture, format!("uuid_kill {P} NORMAL_CLEARING"))]
+    );
+    let a = answer_all(&mut m, a);
+    assert!(
+        !sends(&a).iter().any(|(s, _)| *s == Step::SendStart),
+        "{a:?}"
+    );
+    // Was left off: the `sensitive_dtmf=true` sent on arming may have been lost with the connection.
+    assert!(
+        sends(&a).contains(&(
+            Step::Sensitive,
+            format!("uuid_setvar {C} sensitive_dtmf true")
+        )),
+        "{a:?}"
+    );
+    // Capture leg down first, then isolation cleared.
+    assert_eq!(
+        sends(&a)[..2],
+        [
+            (Step::KillCapture, format!("uuid_kill {P} NORMAL_CLEARING")),
+            (Step::Restore, "conference pay-1 relate 14 13 clear".into())
+        ]
+    );
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::ConnectionLost))
+    );
+}
+
+#[test]
+fn a_hangup_right_after_a_refusal_is_the_outcome() {
+    // Was `command_failed`: FreeSWITCH refuses a command on a leg that has just gone before the
+    // hangup event arrives; the hangup is what happened.
+    for (leg, reason) in [
+        (Leg::Customer, FailReason::CustomerHungUp),
+        (Leg::Agent, FailReason::AgentHungUp),
+    ] {
+        let (mut m, _) = to_ready();
+        m.step(Input::StartCapture);
+        let a = m.step(Input::Reply {
+            step: Step::Isolate,
+            ok: false,
+            reply: "-ERR relationship 2->1 not found.".into(),
+        });
+        assert_eq!(m.state(), &State::Unwinding);
+        // The hangup event arrives while the capture leg is being hung up.
+        let mut log = a.clone();
+        log.extend(m.step(Input::Hangup { leg }));
+        let log = answer_all(&mut m, log);
+        assert_eq!(finished(&log), Some(Outcome::Failed(reason)), "{leg:?}");
+    }
+}
+
+#[test]
+fn a_refusal_that_shows_the_customer_gone_ends_as_a_hangup() {
+    // Was `command_failed` (and the session done before the hangup event came): the hold of a
+    // customer who has just hung up is refused with `-ERR Non-Existant ID`.
+    let mut m = machine(Topology::InConference, Some("4711"));
+    m.step(Input::Start { agent_id: None });
+    assert_eq!(m.state(), &State::Holding);
+    let a = m.step(Input::Reply {
+        step: Step::HoldCustomer,
+        ok: false,
+        reply: "-ERR Non-Existant ID 13".into(),
+    });
+    assert!(sends(&a).is_empty(), "nothing to restore: {a:?}");
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CustomerHungUp))
+    );
+}
+
 #[test]
 fn recovered_after_restart_with_capture_present_isolates() {
     let snap = Snapshot {

@@ -33,6 +33,9 @@ impl Machine {
         self.legs.customer_member = snap.customer_member;
         self.legs.agent_member = snap.agent_member;
         self.legs.capture_member = snap.capture_member;
+        // An originate's result is lost with the connection: whether the capture leg exists is
+        // what FreeSWITCH says now (`capture_up`), never a result still awaited.
+        self.legs.dialling = false;
         self.state = was.clone();
         if !snap.customer_alive {
             return self.customer_gone(out);
@@ -41,6 +44,11 @@ impl Machine {
             return self.unwind(Outcome::Cancelled, out);
         }
         match was {
+            // ACA: whether the daemon's '1' reached the capture service is unknown (it was not yet
+            // sent, or lost in flight): never resume a capture that may not have started.
+            State::Arming if self.method == Some(StartMethod::Aca) => {
+                self.unwind(Outcome::Failed(FailReason::ConnectionLost), out)
+            }
             State::Capturing | State::Arming => {
                 if snap.capture_alive {
                     // Make sure of isolation whatever we believed before the loss.
@@ -119,10 +127,19 @@ impl Machine {
             self.legs.capture_up = false;
         }
         let outcome = match (&self.state, &self.outcome) {
-            (State::Unwinding, Some(o)) => o.clone(),
+            (State::Unwinding, Some(o)) if !refused(o) => o.clone(),
             _ => Outcome::Failed(FailReason::CustomerHungUp),
         };
         self.finish(outcome, out);
+    }
+
+    /// An agent or customer hangup seen while unwinding from a refused command: FreeSWITCH
+    /// refused it because the leg had already gone (its reply came before the hangup event), so
+    /// the hangup is the outcome.
+    fn hangup_explains_refusal(&mut self, reason: FailReason) {
+        if self.outcome.as_ref().is_some_and(refused) {
+            self.outcome = Some(Outcome::Failed(reason));
+        }
     }
 
     pub(super) fn agent_gone(&mut self, out: &mut Vec<Action>) {
@@ -131,6 +148,7 @@ impl Machine {
             State::Capturing => self.apply_agent_policy = true,
             State::Unwinding => {
                 self.apply_agent_policy = true;
+                self.hangup_explains_refusal(FailReason::AgentHungUp);
                 self.try_finish(out);
             }
             State::Idle => {}
@@ -266,5 +284,47 @@ impl Machine {
         self.state = State::Done;
         self.outcome = Some(outcome.clone());
         out.push(Action::Finished(outcome));
+    }
+}
+
+/// Whether `o` is a command FreeSWITCH refused.
+fn refused(o: &Outcome) -> bool {
+    matches!(o, Outcome::Failed(FailReason::CommandFailed { .. }))
+}
+
+/// The leg a refused command shows to be gone: `-ERR No such channel!` to a command on the
+/// customer's or agent's channel, `-ERR Non-Existant ID <n>` to the customer's hold or unhold (the
+/// member has left the conference). FreeSWITCH's texts, as recorded
+/// (`inbound-call-control`, `inbound-conference-control`).
+pub(super) fn gone_by_reply(step: Step, ok: bool, reply: &str) -> Option<Leg> {
+    if ok {
+        return None;
+    }
+    let no_channel = reply.starts_with("-ERR No such channel");
+    let no_member = reply.starts_with("-ERR Non-Existant ID");
+    match step {
+        Step::PrepareCustomer | Step::TransferCustomer | Step::Sensitive | Step::WatchStartKey
+            if no_channel =>
+        {
+            Some(Leg::Customer)
+        }
+        Step::HoldCustomer | Step::UnholdCustomer if no_member => Some(Leg::Customer),
+        Step::PrepareAgent | Step::TransferAgent if no_channel => Some(Leg::Agent),
+        Step::PrepareCustomer
+        | Step::PrepareAgent
+        | Step::TransferCustomer
+        | Step::TransferAgent
+        | Step::HoldCustomer
+        | Step::DialCapture
+        | Step::SendAgentId
+        | Step::UnholdCustomer
+        | Step::Isolate
+        | Step::Sensitive
+        | Step::Verify
+        | Step::SendStart
+        | Step::KillCapture
+        | Step::Restore
+        | Step::WatchStartKey
+        | Step::AfterAgentHangup => None,
     }
 }
