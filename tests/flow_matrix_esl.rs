@@ -1,0 +1,70 @@
+//! Fault matrix, connection loss: the daemon's inbound ESL connection drops in every session state.
+//! The daemon reconnects and the session resynchronises from FreeSWITCH's own state: a capture in
+//! progress resumes (and completes); anything else ends `connection_lost` with agent and customer
+//! restored. Each state is its own test (`esl_drops::in_<state>`), pinned by
+//! `flow_support::outcome::states` and judged by `flow_support::outcome::check`.
+
+mod flow_support;
+
+use confpay::pay::{FailReason, Outcome, StartMethod, State};
+use flow_support::outcome::states::{KEYED_BEFORE_FAULT, capture_party, pin, tweak};
+use flow_support::outcome::{CustomerEnd, Expect, Watcher, check, per_state};
+use flow_support::{CARD, World};
+use std::time::Duration;
+use tokio::time::Instant;
+
+async fn esl_drops_in(state: State) {
+    let case = format!("ESL connection drops in {state:?}");
+    let w = World::start_with(
+        |c| {
+            c.payment.max_capture_s = 8;
+            tweak(&state, c);
+        },
+        capture_party(&state),
+    )
+    .await;
+    let p = pin(&w, &state).await;
+    let watcher = Watcher::start(&w, &p.session).await;
+    let mut view = w.stack.engine.watch(&p.session).await.expect("session");
+    let fault_at = Instant::now();
+    // The held command (if any) is never released: it dies with the connection, unanswered.
+    w.sim.faults().drop_connections();
+    let outcome = match state {
+        State::Capturing => {
+            // Suspended, then resumed once FreeSWITCH confirms the capture leg is still there.
+            let resumed = tokio::time::timeout(Duration::from_secs(10), async {
+                view.wait_for(|v| v.state == State::Suspended).await.ok();
+                view.wait_for(|v| v.state != State::Suspended).await.ok();
+            })
+            .await;
+            assert!(
+                resumed.is_ok(),
+                "[{case}] never resynchronised: {:?}",
+                view.borrow()
+            );
+            assert_eq!(
+                view.borrow().state,
+                State::Capturing,
+                "[{case}] did not resume"
+            );
+            w.sim
+                .core()
+                .press(&p.customer, &CARD[KEYED_BEFORE_FAULT.len()..])
+                .expect("rest of the card");
+            Outcome::Completed {
+                method: StartMethod::Keyphone,
+            }
+        }
+        State::Unwinding => Outcome::Cancelled,
+        _ => Outcome::Failed(FailReason::ConnectionLost),
+    };
+    let expect = Expect {
+        outcome,
+        customer: CustomerEnd::Alive,
+        agent_hung_up: false,
+    };
+    check(&w, &case, &p.session, watcher, fault_at, expect).await;
+    w.stop().await;
+}
+
+per_state!(esl_drops, esl_drops_in);
