@@ -242,11 +242,7 @@ impl Machine {
                 }
             }
             Input::ConnectionLost => {
-                // A `sensitive_dtmf=true` in flight may never have landed: turn it on again when
-                // restoring (a resumed capture sets it anyway).
-                if self.pending.contains(&Step::Sensitive) {
-                    self.legs.watching = true;
-                }
+                self.in_flight_may_have_run();
                 self.pending.clear();
                 out.push(Action::StopTimer(TimerKind::Step));
                 self.suspended_from = Some(self.state.clone());

@@ -657,6 +657,52 @@ fn a_refusal_that_shows_the_customer_gone_ends_as_a_hangup() {
 }
 
 #[test]
+fn connection_lost_with_the_hold_in_flight_unholds_after_the_resync() {
+    // Was left on hold: the hold ran in FreeSWITCH but its reply was lost with the connection, so
+    // the session believed the customer was never held and the restore did not unhold.
+    let mut m = machine(Topology::InConference, Some("4711"));
+    m.step(Input::Start { agent_id: None });
+    assert_eq!(m.state(), &State::Holding);
+    m.step(Input::ConnectionLost);
+    let a = m.step(Input::Resync(snapshot(false)));
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        sends(&a),
+        [(Step::UnholdCustomer, "conference pay-1 unhold 13".into())]
+    );
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::ConnectionLost))
+    );
+}
+
+#[test]
+fn connection_lost_halfway_through_an_attach_brings_the_legs_together() {
+    // Was left apart: the customer had been moved into the conference, the agent was parked
+    // (`park_after_bridge`), and the session ended without moving the agent in.
+    let mut m = machine(Topology::Bridged, Some("4711"));
+    m.step(Input::Start { agent_id: None });
+    assert_eq!(m.state(), &State::Moving);
+    m.step(Input::ConnectionLost);
+    let a = m.step(Input::Resync(Snapshot {
+        agent_member: None,
+        ..snapshot(false)
+    }));
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        sends(&a),
+        [(
+            Step::TransferAgent,
+            format!("uuid_transfer {A} conference:pay-1@confpay+flags{{skip-dtmf}} inline")
+        )]
+    );
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::ConnectionLost))
+    );
+}
+
+#[test]
 fn recovered_after_restart_with_capture_present_isolates() {
     let snap = Snapshot {
         customer_alive: true,

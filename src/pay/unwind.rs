@@ -25,6 +25,30 @@ impl Machine {
         }
     }
 
+    /// The connection dropped with commands in flight: each may or may not have run in
+    /// FreeSWITCH (only its reply is surely lost). Believe whatever needs undoing, so the restore
+    /// after the resync undoes it: a hold, an isolation, a `sensitive_dtmf=true` that may be off.
+    pub(super) fn in_flight_may_have_run(&mut self) {
+        for step in &self.pending {
+            match step {
+                Step::HoldCustomer | Step::UnholdCustomer => self.legs.customer_held = true,
+                Step::Isolate | Step::Restore => self.legs.isolated = true,
+                Step::Sensitive => self.legs.watching = true,
+                Step::PrepareCustomer
+                | Step::PrepareAgent
+                | Step::TransferCustomer
+                | Step::TransferAgent
+                | Step::DialCapture
+                | Step::SendAgentId
+                | Step::Verify
+                | Step::SendStart
+                | Step::KillCapture
+                | Step::WatchStartKey
+                | Step::AfterAgentHangup => {}
+            }
+        }
+    }
+
     pub(super) fn resync(&mut self, snap: Snapshot, out: &mut Vec<Action>) {
         let was = self.suspended_from.take().unwrap_or(State::Idle);
         self.legs.customer_alive = snap.customer_alive;
@@ -198,6 +222,7 @@ impl Machine {
     /// Capture leg gone: clear isolation, lift hold, drop sensitivity, then finish.
     pub(super) fn restore(&mut self, out: &mut Vec<Action>) {
         let alive = self.legs.customer_alive;
+        self.rejoin(out);
         if self.legs.isolated {
             // A relationship dies with its member: only clear it when both are still there.
             if let (true, Some(a), Some(c)) =
@@ -229,6 +254,31 @@ impl Machine {
             self.set_sensitive(true, out);
         }
         self.try_finish(out);
+    }
+
+    /// Half an attach (one leg moved into the conference, the other parked by
+    /// `park_after_bridge`) leaves agent and customer apart: move the other one in too.
+    fn rejoin(&mut self, out: &mut Vec<Action>) {
+        if self.topology != Topology::Bridged || !self.legs.customer_alive || !self.legs.agent_alive
+        {
+            return;
+        }
+        let (step, uuid, flags) = match (self.legs.customer_member, self.legs.agent_member) {
+            (Some(_), None) => (Step::TransferAgent, self.legs.agent.clone(), "skip-dtmf"),
+            (None, Some(_)) => (
+                Step::TransferCustomer,
+                self.legs.customer.clone(),
+                "dist-dtmf",
+            ),
+            (Some(_), Some(_)) | (None, None) => return,
+        };
+        let cmd = Cmd::TransferToConference {
+            uuid,
+            room: self.room.clone(),
+            profile: self.cfg.profile.clone(),
+            flags,
+        };
+        self.send(step, cmd, out);
     }
 
     pub(super) fn try_finish(&mut self, out: &mut Vec<Action>) {
