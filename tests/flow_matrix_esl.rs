@@ -7,7 +7,9 @@
 mod flow_support;
 
 use confpay::pay::{FailReason, Outcome, StartMethod, State};
-use flow_support::outcome::states::{KEYED_BEFORE_FAULT, capture_party, pin, tweak};
+use flow_support::outcome::states::{
+    KEYED_BEFORE_FAULT, capture_party, pin, run_held_command, tweak,
+};
 use flow_support::outcome::{CustomerEnd, Expect, Watcher, check, per_state};
 use flow_support::{CARD, World};
 use std::time::Duration;
@@ -67,4 +69,71 @@ async fn esl_drops_in(state: State) {
     w.stop().await;
 }
 
+/// The connection drops after FreeSWITCH ran the command the session waits on, its reply lost: the
+/// session must undo what it cannot know was done (a hold, an isolation, a dialled capture leg).
+async fn esl_drops_after_the_command_ran_in(state: State) {
+    let case = format!("ESL connection drops in {state:?} after the command ran");
+    let w = World::start_with(|c| tweak(&state, c), capture_party(&state)).await;
+    let p = pin(&w, &state).await;
+    let watcher = Watcher::start(&w, &p.session).await;
+    let ran = run_held_command(&w, &state, &p).await;
+    assert!(
+        ran.as_deref().is_some_and(|r| r.starts_with("+OK")),
+        "[{case}] the command did not run: {ran:?}"
+    );
+    let fault_at = Instant::now();
+    w.sim.faults().drop_connections();
+    let outcome = match state {
+        State::Unwinding => Outcome::Cancelled,
+        _ => Outcome::Failed(FailReason::ConnectionLost),
+    };
+    let expect = Expect {
+        outcome,
+        customer: CustomerEnd::Alive,
+        agent_hung_up: false,
+    };
+    check(&w, &case, &p.session, watcher, fault_at, expect).await;
+    w.stop().await;
+}
+
 per_state!(esl_drops, esl_drops_in);
+
+/// The states pinned by holding a command (see `flow_support::outcome::states`).
+mod esl_drops_after_the_command_ran {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_moving() {
+        esl_drops_after_the_command_ran_in(State::Moving).await
+    }
+
+    #[tokio::test]
+    async fn in_holding() {
+        esl_drops_after_the_command_ran_in(State::Holding).await
+    }
+
+    #[tokio::test]
+    async fn in_dialling() {
+        esl_drops_after_the_command_ran_in(State::Dialling).await
+    }
+
+    #[tokio::test]
+    async fn in_sending_agent_id() {
+        esl_drops_after_the_command_ran_in(State::SendingAgentId).await
+    }
+
+    #[tokio::test]
+    async fn in_unholding() {
+        esl_drops_after_the_command_ran_in(State::Unholding).await
+    }
+
+    #[tokio::test]
+    async fn in_arming() {
+        esl_drops_after_the_command_ran_in(State::Arming).await
+    }
+
+    #[tokio::test]
+    async fn in_unwinding() {
+        esl_drops_after_the_command_ran_in(State::Unwinding).await
+    }
+}

@@ -172,3 +172,79 @@ pub async fn pin(w: &World, state: &State) -> Pinned {
         gate,
     }
 }
+
+/// Runs, directly in the simulated FreeSWITCH, the command `pin` holds for `state` — what
+/// FreeSWITCH does when the command ran but its reply never reached the daemon. `None` for states
+/// pinned without a held command.
+pub async fn run_held_command(w: &World, state: &State, p: &Pinned) -> Option<String> {
+    let cfg = Config::default().payment;
+    let cu = &p.customer;
+    let room = format!("confpay-{cu}");
+    let call = w
+        .stack
+        .engine
+        .calls()
+        .await
+        .into_iter()
+        .find(|c| c.customer == *cu);
+    let member = |agent: bool| {
+        call.as_ref()
+            .and_then(|c| {
+                if agent {
+                    c.agent_member
+                } else {
+                    c.customer_member
+                }
+            })
+            .unwrap_or_default()
+    };
+    let view = w
+        .stack
+        .engine
+        .watch(&p.session)
+        .await
+        .map(|v| v.borrow().clone());
+    let capture_uuid = view.and_then(|v| v.capture).unwrap_or_default();
+    let (cmd, args) = match state {
+        State::Moving => (
+            "uuid_transfer",
+            format!(
+                "{cu} conference:{room}@{}+flags{{dist-dtmf}} inline",
+                cfg.conference_profile
+            ),
+        ),
+        State::Holding => (
+            "conference",
+            format!("{room} hold {} {}", member(false), cfg.hold_music),
+        ),
+        State::Dialling => (
+            "originate",
+            format!(
+                "{{origination_uuid={capture_uuid},originate_timeout=2,ignore_early_media=true,confpay_role=capture}}{} &conference({room}@{})",
+                cfg.capture_dial, cfg.conference_profile
+            ),
+        ),
+        State::SendingAgentId => (
+            "uuid_send_dtmf",
+            format!("{capture_uuid} {AGENT_ID}#@{}", cfg.dtmf_duration_ms),
+        ),
+        State::Unholding => ("conference", format!("{room} unhold {}", member(false))),
+        State::Arming => (
+            "conference",
+            format!(
+                "{room} relate {} {} nospeak,nohear",
+                member(true),
+                member(false)
+            ),
+        ),
+        State::Unwinding => ("uuid_kill", format!("{capture_uuid} NORMAL_CLEARING")),
+        State::Idle
+        | State::AwaitingAgentId
+        | State::Answered
+        | State::Ready
+        | State::Capturing
+        | State::Suspended
+        | State::Done => return None,
+    };
+    Some(w.sim.core().api(cmd, &args).await)
+}
