@@ -7,7 +7,9 @@ mod flow_support;
 
 use confpay::config::{Config, OnAgentHangup};
 use confpay::pay::{FailReason, Outcome, StartMethod, State};
-use flow_support::outcome::states::{KEYED_BEFORE_FAULT, capture_party, pin, tweak};
+use flow_support::outcome::states::{
+    KEYED_BEFORE_FAULT, Pinned, capture_party, pin, pin_suspended, tweak,
+};
 use flow_support::outcome::{CustomerEnd, Expect, Watcher, check, per_state};
 use flow_support::{CARD, World};
 use tokio::time::Instant;
@@ -20,10 +22,18 @@ fn quick(state: &State, c: &mut Config) {
     tweak(state, c);
 }
 
+/// Pins `state`; `Suspended` is a capture whose connection dropped, its resync held.
+async fn pin_any(w: &World, state: &State) -> Pinned {
+    match state {
+        State::Suspended => pin_suspended(w).await,
+        _ => pin(w, state).await,
+    }
+}
+
 async fn customer_hangs_up_in(state: State) {
     let case = format!("customer hangs up in {state:?}");
     let w = World::start_with(|c| quick(&state, c), capture_party(&state)).await;
-    let p = pin(&w, &state).await;
+    let p = pin_any(&w, &state).await;
     let watcher = Watcher::start(&w, &p.session).await;
     let fault_at = Instant::now();
     w.sim
@@ -59,7 +69,7 @@ async fn agent_hangs_up_in(state: State, transfer: bool) {
         capture_party(&state),
     )
     .await;
-    let p = pin(&w, &state).await;
+    let p = pin_any(&w, &state).await;
     let watcher = Watcher::start(&w, &p.session).await;
     let fault_at = Instant::now();
     w.sim
@@ -68,7 +78,8 @@ async fn agent_hangs_up_in(state: State, transfer: bool) {
         .expect("agent hangs up");
     p.release();
     let outcome = match state {
-        State::Capturing => {
+        // Suspended mid-capture: the resync finds the capture leg and resumes it.
+        State::Capturing | State::Suspended => {
             // The customer stays with the capture service and finishes keying.
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             assert!(
@@ -107,3 +118,24 @@ per_state!(agent_hangs_up_policy_hangup, |s| agent_hangs_up_in(
 per_state!(agent_hangs_up_policy_transfer, |s| agent_hangs_up_in(
     s, true
 ));
+
+/// While the daemon is disconnected (session `Suspended` mid-capture, its resync held): the resync
+/// must read the hangup from FreeSWITCH, since the event went to the dropped connection.
+mod while_suspended {
+    use super::*;
+
+    #[tokio::test]
+    async fn customer_hangs_up() {
+        customer_hangs_up_in(State::Suspended).await
+    }
+
+    #[tokio::test]
+    async fn agent_hangs_up_policy_hangup() {
+        agent_hangs_up_in(State::Suspended, false).await
+    }
+
+    #[tokio::test]
+    async fn agent_hangs_up_policy_transfer() {
+        agent_hangs_up_in(State::Suspended, true).await
+    }
+}
