@@ -8,10 +8,10 @@ mod flow_support;
 
 use confpay::pay::{FailReason, Outcome, StartMethod, State};
 use flow_support::outcome::states::{
-    KEYED_BEFORE_FAULT, capture_party, pin, run_held_command, tweak,
+    KEYED_BEFORE_FAULT, capture_party, pin, pin_arming_keyphone, run_held_command, tweak,
 };
-use flow_support::outcome::{CustomerEnd, Expect, Watcher, check, per_state};
-use flow_support::{CARD, World};
+use flow_support::outcome::{CustomerEnd, Expect, Watcher, check, eventually, per_state};
+use flow_support::{AGENT_ID, CARD, World};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -97,6 +97,53 @@ async fn esl_drops_after_the_command_ran_in(state: State) {
 }
 
 per_state!(esl_drops, esl_drops_in);
+
+/// Keyphone: the '1' reached the capture service through the conference, so the session resumes
+/// once the resync finds the capture leg, isolating first; the customer then keys the card.
+#[tokio::test]
+async fn esl_drops_in_arming_by_keyphone() {
+    let case = "ESL connection drops in Arming (Keyphone)";
+    let w = World::start().await;
+    let p = pin_arming_keyphone(&w).await;
+    let mut view = w.stack.engine.watch(&p.session).await.expect("session");
+    let fault_at = Instant::now();
+    w.sim.faults().drop_connections();
+    let resumed = tokio::time::timeout(Duration::from_secs(10), async {
+        view.wait_for(|v| v.state == State::Capturing).await.is_ok()
+    })
+    .await;
+    assert_eq!(
+        resumed,
+        Ok(true),
+        "[{case}] never resumed: {:?}",
+        view.borrow()
+    );
+    // The resync sends the isolation as it resumes; until FreeSWITCH applies it (and all the while
+    // the daemon was disconnected) agent and customer still hear each other: the customer keys
+    // the card only once it holds, and the sampling starts there.
+    let isolated = eventually(Duration::from_secs(3), || {
+        let h = w.sim.core().hearing();
+        !h.hears("agent", "customer") && !h.hears("customer", "agent")
+    })
+    .await;
+    assert!(
+        isolated,
+        "[{case}] not re-isolated: {:?}",
+        w.sim.core().hearing()
+    );
+    let watcher = Watcher::start(&w, &p.session).await;
+    w.sim.core().press(&p.customer, CARD).expect("card");
+    let expect = Expect {
+        outcome: Outcome::Completed {
+            method: StartMethod::Keyphone,
+        },
+        customer: CustomerEnd::Alive,
+        agent_hung_up: false,
+    };
+    check(&w, case, &p.session, watcher, fault_at, expect).await;
+    assert_eq!(w.capture.received(), format!("{AGENT_ID}#1{CARD}"));
+    w.stop().await;
+}
 
 /// The states pinned by holding a command (see `flow_support::outcome::states`).
 mod esl_drops_after_the_command_ran {

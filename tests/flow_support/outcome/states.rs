@@ -266,3 +266,26 @@ pub async fn pin_suspended(w: &World) -> Pinned {
     p.gate = Some(gate);
     p
 }
+
+/// `Arming` by the customer's '1' (Keyphone): the conference has relayed '1' to the capture service;
+/// the isolation (`relate … nospeak,nohear`) is held.
+pub async fn pin_arming_keyphone(w: &World) -> Pinned {
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    w.reach(&s.id, State::Ready).await;
+    let gate = w
+        .sim
+        .faults()
+        .hold_next(&format!("api conference confpay-{cu} relate "));
+    w.sim.core().press(&cu, "1").expect("start key");
+    tokio::time::timeout(std::time::Duration::from_secs(10), gate.reached())
+        .await
+        .unwrap_or_else(|_| panic!("[Arming, Keyphone] the isolation was never sent"));
+    w.reach(&s.id, State::Arming).await;
+    Pinned {
+        agent: w.channel_of(&w.agent),
+        customer: cu,
+        session: s.id,
+        gate: Some(gate),
+    }
+}
