@@ -7,8 +7,9 @@
 //! Also the [`Switch`] the engine drives FreeSWITCH with: the daemon's inbound ESL connection.
 
 use super::engine::Engine;
-use super::session::{BoxFut, Switch};
+use super::session::{BoxFut, NO_CONNECTION, Switch};
 use super::types::{AgentHangupPolicy, AgentId};
+use crate::esl::client_error::ClientError;
 use crate::esl::command::{Command, Execute};
 use crate::esl::inbound::InboundClient;
 use crate::esl::outbound::{OutboundSession, SessionEvent};
@@ -21,18 +22,21 @@ pub struct EslSwitch(pub InboundClient);
 impl Switch for EslSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
         let client = self.0.clone();
-        Box::pin(async move {
-            client
-                .api(&cmd)
-                .await
-                .map(|r| r.body)
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(async move { client.api(&cmd).await.map(|r| r.body).map_err(switch_error) })
     }
 
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
         let client = self.0.clone();
-        Box::pin(async move { client.bgapi(&cmd).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { client.bgapi(&cmd).await.map_err(switch_error) })
+    }
+}
+
+/// A client error as a [`Switch`] error: connection failures marked with [`NO_CONNECTION`].
+fn switch_error(e: ClientError) -> String {
+    if e.is_connection_error() {
+        format!("{NO_CONNECTION}{e}")
+    } else {
+        e.to_string()
     }
 }
 

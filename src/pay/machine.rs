@@ -12,6 +12,7 @@
 //! - the only customer key the machine knows of is the start key.
 
 use super::types::*;
+use super::unwind::gone_by_reply;
 use std::time::Duration;
 
 /// The settings a session needs (from `[payment]`).
@@ -241,6 +242,7 @@ impl Machine {
                 }
             }
             Input::ConnectionLost => {
+                self.in_flight_may_have_run();
                 self.pending.clear();
                 out.push(Action::StopTimer(TimerKind::Step));
                 self.suspended_from = Some(self.state.clone());
@@ -522,6 +524,15 @@ impl Machine {
                 self.mark_gone(Leg::Capture);
             }
             return self.try_finish(out);
+        }
+        if let Some(leg) = gone_by_reply(step, ok, &reply) {
+            // Refused because the leg is gone: its hangup event is on its way; act on it now.
+            self.mark_gone(leg);
+            return match leg {
+                Leg::Customer => self.customer_gone(out),
+                Leg::Agent => self.agent_gone(out),
+                Leg::Capture => self.capture_gone(out),
+            };
         }
         if self.state == State::Unwinding {
             // Best effort: a failed restore step is reported in the outcome only if nothing else was.

@@ -5,6 +5,8 @@ use super::machine::*;
 use super::types::*;
 use std::time::Duration;
 
+mod faults;
+
 const C: &str = "cust-0000";
 const A: &str = "agent-0000";
 const P: &str = "capt-0000";

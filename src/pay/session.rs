@@ -19,9 +19,15 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::time::{DelayQueue, delay_queue};
 use tracing::{info, warn};
 
+/// How a [`Switch`] error starts when the connection failed (down, or lost while the command was
+/// pending) rather than FreeSWITCH answering: the command may or may not have run, so it is no
+/// refusal. The session then waits for the reconnect's resync, which reads FreeSWITCH's state back.
+pub const NO_CONNECTION: &str = "no connection to FreeSWITCH: ";
+
 /// What a session needs from FreeSWITCH: `api` and `bgapi` over the daemon's inbound connection.
 pub trait Switch: Send + Sync + 'static {
-    /// `api <cmd>`: the reply body, or why there is none (connection down, timeout).
+    /// `api <cmd>`: the reply body, or why there is none (timeout; connection down: starts with
+    /// [`NO_CONNECTION`]).
     fn api(&self, cmd: String) -> BoxFut<Result<String, String>>;
     /// `bgapi <cmd>`: the job's output (its `BACKGROUND_JOB` body).
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>>;
@@ -332,6 +338,12 @@ impl Actor {
                     Ok(uuid) => Input::CaptureAnswered { uuid },
                     Err(cause) => Input::CaptureFailed { cause },
                 },
+                Err(why) if why.starts_with(NO_CONNECTION) => {
+                    // The result is lost with the connection; the resync reads whether the capture
+                    // leg exists.
+                    warn!(session = %id, error = %why, "capture originate result lost with the connection");
+                    Input::ConnectionLost
+                }
                 Err(why) => {
                     warn!(session = %id, error = %why, "capture originate got no result");
                     Input::CaptureFailed { cause: why }
@@ -362,13 +374,21 @@ async fn run_commands(
                 (ok, why.to_owned())
             }
             Ok(reply) => (check(&cmd, &reply), reply.trim_end().to_owned()),
+            Err(why) if why.starts_with(NO_CONNECTION) => {
+                // Not FreeSWITCH's answer: the command may or may not have run. Suspend (the
+                // engine's own notice may come later) and let the resync read the truth back.
+                warn!(session = %id, step = ?step, error = %why, "command lost with the connection");
+                let _ = inputs.send(Input::ConnectionLost).await;
+                continue;
+            }
             Err(why) => (false, why),
         };
         if !ok {
             warn!(session = %id, step = ?step, reply = %reply, "command refused");
         }
-        if inputs.send(Input::Reply { step, ok, reply }).await.is_err() {
-            break;
-        }
+        // The session may have ended meanwhile; the commands it queued before ending (capture leg
+        // down, the agent-hangup policy, restore steps) are still sent: the loop ends only once the
+        // queue is empty and the session dropped its end of it.
+        let _ = inputs.send(Input::Reply { step, ok, reply }).await;
     }
 }

@@ -25,6 +25,30 @@ impl Machine {
         }
     }
 
+    /// The connection dropped with commands in flight: each may or may not have run in
+    /// FreeSWITCH (only its reply is surely lost). Believe whatever needs undoing, so the restore
+    /// after the resync undoes it: a hold, an isolation, a `sensitive_dtmf=true` that may be off.
+    pub(super) fn in_flight_may_have_run(&mut self) {
+        for step in &self.pending {
+            match step {
+                Step::HoldCustomer | Step::UnholdCustomer => self.legs.customer_held = true,
+                Step::Isolate | Step::Restore => self.legs.isolated = true,
+                Step::Sensitive => self.legs.watching = true,
+                Step::PrepareCustomer
+                | Step::PrepareAgent
+                | Step::TransferCustomer
+                | Step::TransferAgent
+                | Step::DialCapture
+                | Step::SendAgentId
+                | Step::Verify
+                | Step::SendStart
+                | Step::KillCapture
+                | Step::WatchStartKey
+                | Step::AfterAgentHangup => {}
+            }
+        }
+    }
+
     pub(super) fn resync(&mut self, snap: Snapshot, out: &mut Vec<Action>) {
         let was = self.suspended_from.take().unwrap_or(State::Idle);
         self.legs.customer_alive = snap.customer_alive;
@@ -33,6 +57,9 @@ impl Machine {
         self.legs.customer_member = snap.customer_member;
         self.legs.agent_member = snap.agent_member;
         self.legs.capture_member = snap.capture_member;
+        // An originate's result is lost with the connection: whether the capture leg exists is
+        // what FreeSWITCH says now (`capture_up`), never a result still awaited.
+        self.legs.dialling = false;
         self.state = was.clone();
         if !snap.customer_alive {
             return self.customer_gone(out);
@@ -41,6 +68,11 @@ impl Machine {
             return self.unwind(Outcome::Cancelled, out);
         }
         match was {
+            // ACA: whether the daemon's '1' reached the capture service is unknown (it was not yet
+            // sent, or lost in flight): never resume a capture that may not have started.
+            State::Arming if self.method == Some(StartMethod::Aca) => {
+                self.unwind(Outcome::Failed(FailReason::ConnectionLost), out)
+            }
             State::Capturing | State::Arming => {
                 if snap.capture_alive {
                     // Make sure of isolation whatever we believed before the loss.
@@ -119,10 +151,19 @@ impl Machine {
             self.legs.capture_up = false;
         }
         let outcome = match (&self.state, &self.outcome) {
-            (State::Unwinding, Some(o)) => o.clone(),
+            (State::Unwinding, Some(o)) if !refused(o) => o.clone(),
             _ => Outcome::Failed(FailReason::CustomerHungUp),
         };
         self.finish(outcome, out);
+    }
+
+    /// An agent or customer hangup seen while unwinding from a refused command: FreeSWITCH
+    /// refused it because the leg had already gone (its reply came before the hangup event), so
+    /// the hangup is the outcome.
+    fn hangup_explains_refusal(&mut self, reason: FailReason) {
+        if self.outcome.as_ref().is_some_and(refused) {
+            self.outcome = Some(Outcome::Failed(reason));
+        }
     }
 
     pub(super) fn agent_gone(&mut self, out: &mut Vec<Action>) {
@@ -131,6 +172,7 @@ impl Machine {
             State::Capturing => self.apply_agent_policy = true,
             State::Unwinding => {
                 self.apply_agent_policy = true;
+                self.hangup_explains_refusal(FailReason::AgentHungUp);
                 self.try_finish(out);
             }
             State::Idle => {}
@@ -180,6 +222,7 @@ impl Machine {
     /// Capture leg gone: clear isolation, lift hold, drop sensitivity, then finish.
     pub(super) fn restore(&mut self, out: &mut Vec<Action>) {
         let alive = self.legs.customer_alive;
+        self.rejoin(out);
         if self.legs.isolated {
             // A relationship dies with its member: only clear it when both are still there.
             if let (true, Some(a), Some(c)) =
@@ -211,6 +254,31 @@ impl Machine {
             self.set_sensitive(true, out);
         }
         self.try_finish(out);
+    }
+
+    /// Half an attach (one leg moved into the conference, the other parked by
+    /// `park_after_bridge`) leaves agent and customer apart: move the other one in too.
+    fn rejoin(&mut self, out: &mut Vec<Action>) {
+        if self.topology != Topology::Bridged || !self.legs.customer_alive || !self.legs.agent_alive
+        {
+            return;
+        }
+        let (step, uuid, flags) = match (self.legs.customer_member, self.legs.agent_member) {
+            (Some(_), None) => (Step::TransferAgent, self.legs.agent.clone(), "skip-dtmf"),
+            (None, Some(_)) => (
+                Step::TransferCustomer,
+                self.legs.customer.clone(),
+                "dist-dtmf",
+            ),
+            (Some(_), Some(_)) | (None, None) => return,
+        };
+        let cmd = Cmd::TransferToConference {
+            uuid,
+            room: self.room.clone(),
+            profile: self.cfg.profile.clone(),
+            flags,
+        };
+        self.send(step, cmd, out);
     }
 
     pub(super) fn try_finish(&mut self, out: &mut Vec<Action>) {
@@ -266,5 +334,47 @@ impl Machine {
         self.state = State::Done;
         self.outcome = Some(outcome.clone());
         out.push(Action::Finished(outcome));
+    }
+}
+
+/// Whether `o` is a command FreeSWITCH refused.
+fn refused(o: &Outcome) -> bool {
+    matches!(o, Outcome::Failed(FailReason::CommandFailed { .. }))
+}
+
+/// The leg a refused command shows to be gone: `-ERR No such channel!` to a command on the
+/// customer's or agent's channel, `-ERR Non-Existant ID <n>` to the customer's hold or unhold (the
+/// member has left the conference). FreeSWITCH's texts, as recorded
+/// (`inbound-call-control`, `inbound-conference-control`).
+pub(super) fn gone_by_reply(step: Step, ok: bool, reply: &str) -> Option<Leg> {
+    if ok {
+        return None;
+    }
+    let no_channel = reply.starts_with("-ERR No such channel");
+    let no_member = reply.starts_with("-ERR Non-Existant ID");
+    match step {
+        Step::PrepareCustomer | Step::TransferCustomer | Step::Sensitive | Step::WatchStartKey
+            if no_channel =>
+        {
+            Some(Leg::Customer)
+        }
+        Step::HoldCustomer | Step::UnholdCustomer if no_member => Some(Leg::Customer),
+        Step::PrepareAgent | Step::TransferAgent if no_channel => Some(Leg::Agent),
+        Step::PrepareCustomer
+        | Step::PrepareAgent
+        | Step::TransferCustomer
+        | Step::TransferAgent
+        | Step::HoldCustomer
+        | Step::DialCapture
+        | Step::SendAgentId
+        | Step::UnholdCustomer
+        | Step::Isolate
+        | Step::Sensitive
+        | Step::Verify
+        | Step::SendStart
+        | Step::KillCapture
+        | Step::Restore
+        | Step::WatchStartKey
+        | Step::AfterAgentHangup => None,
     }
 }

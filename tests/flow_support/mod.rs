@@ -3,6 +3,8 @@
 //! of `freeswitch-dialplan/` (socket extension, attach bridge) and scripted parties.
 #![allow(dead_code)]
 
+pub mod outcome;
+
 use confpay::config::Config;
 use confpay::daemon::stack::Stack;
 use confpay::pay::State;
