@@ -106,6 +106,8 @@ pub struct Machine {
     /// State before `Suspended`.
     pub(super) suspended_from: Option<State>,
     pub(super) cancel_requested: bool,
+    /// Restore steps already sent a second time after a failure (each is retried once).
+    pub(super) retried: Vec<Step>,
 }
 
 impl Machine {
@@ -135,6 +137,7 @@ impl Machine {
             apply_agent_policy: false,
             suspended_from: None,
             cancel_requested: false,
+            retried: Vec::new(),
         }
     }
 
@@ -150,11 +153,13 @@ impl Machine {
         m.state = State::Suspended;
         m.suspended_from = Some(State::Capturing);
         // After a restart nothing is known of what was set. With a capture leg present, isolate
-        // (again); without one, undo everything a session may have left behind.
+        // (again); without one, undo everything a session may have left behind. The customer may
+        // be on hold either way (killed while the capture service was being set up): unhold and
+        // turn `sensitive_dtmf` back on when restoring.
         let leftovers = !snap.capture_alive;
         m.legs.isolated = leftovers;
-        m.legs.watching = leftovers;
-        m.legs.customer_held = leftovers;
+        m.legs.watching = true;
+        m.legs.customer_held = true;
         let actions = m.step(Input::Resync(snap));
         (m, actions)
     }
@@ -417,6 +422,9 @@ impl Machine {
             );
         };
         self.state = State::Holding;
+        // A hold that times out may still happen in FreeSWITCH (late): assume it did, so that
+        // unwinding unholds (FreeSWITCH runs commands in order: the unhold comes after it).
+        self.legs.customer_held = true;
         self.send(
             Step::HoldCustomer,
             Cmd::ConferenceHold {
@@ -524,6 +532,9 @@ impl Machine {
             return self.try_finish(out);
         }
         if self.state == State::Unwinding {
+            if !ok && self.retry_restore(step, &reply, out) {
+                return;
+            }
             // Best effort: a failed restore step is reported in the outcome only if nothing else was.
             if !ok
                 && self
