@@ -1,0 +1,645 @@
+//! Fault matrix (issue 8, part 2), command by command: FreeSWITCH answers `-ERR …` to each command a
+//! payment sends, or answers it only after `esl.command_timeout` (the late reply must be discarded, not
+//! matched to the next command); and 100 payments failing at once.
+//!
+//! Outcome asserted in every case: the session ends with the specific outcome; the customer's call is
+//! not dropped; agent and customer hear each other again (no hold music) once no capture leg is
+//! present; no capture leg is left behind; the daemon's '1' is sent only after isolation was confirmed.
+//!
+//! Error texts are FreeSWITCH's own (recorded in `../shared/fixtures/freeswitch-esl/inbound-*-control.txt`
+//! or read in mod_commands.c): `-ERR Non-Existant ID <n>` (conference member commands),
+//! `-ERR relationship <a>-><b> not found.`, `-ERR Conference <name> not found`,
+//! `-ERR Cannot locate session!` (`uuid_send_dtmf`), `-ERR No such channel!` (`uuid_kill`,
+//! `uuid_setvar`, `uuid_transfer`).
+
+mod flow_support;
+#[path = "flow_support/hundred.rs"]
+mod hundred;
+
+use confpay::pay::engine::Target;
+use confpay::pay::session::SessionView;
+use confpay::pay::{FailReason, Outcome, StartMethod, State, Step};
+use confpay::sim::hearing::DtmfOrigin;
+use confpay::sim::party::{AnswerMode, Party};
+use flow_support::*;
+use hundred::*;
+use std::time::Duration;
+
+/// The 100-call cases run alone (write), the others side by side (read): on a loaded machine the
+/// other cases' CPU would push the hundred sessions' lookups past their command timeout.
+static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// `esl.command_timeout` in the late-reply cases.
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+fn capture_party() -> Party {
+    Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len())
+}
+
+/// What the test knows when it arms a fault.
+struct Ctx {
+    cu: String,
+    room: String,
+    capture: String,
+    agent_member: u32,
+    customer_member: u32,
+}
+
+/// Where in the payment the fault is armed, and what the test does right after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    /// Before the payment starts (the command comes during set-up).
+    Start,
+    /// `Ready`; then the customer presses '1' (keyphone).
+    ReadyKeyphone,
+    /// `Ready`; then the agent starts capture (ACA: the daemon sends '1').
+    ReadyAca,
+    /// `Capturing`; then the customer keys the card (the capture service hangs up: restore).
+    CapturingCard,
+    /// `Capturing`; then the agent cancels (capture leg killed, then restore).
+    CapturingCancel,
+}
+
+enum Fault {
+    /// The command is answered with this text instead of running.
+    Err(&'static str),
+    /// The command is held past the command timeout, then runs and is answered (late).
+    Late,
+}
+
+/// Drives one payment to `at`, arms `fault` on the command starting with `prefix(ctx)`, and waits
+/// for the session to end. Returns the world and the final view.
+async fn run(at: At, prefix: fn(&Ctx) -> String, fault: Fault) -> (World, SessionView) {
+    let late = matches!(fault, Fault::Late);
+    let w = World::start_with(
+        |c| {
+            if late {
+                c.esl.command_timeout_ms = TIMEOUT.as_millis() as u64;
+            }
+        },
+        capture_party(),
+    )
+    .await;
+    let cu = w.dialplan_call().await;
+    let view = w.call_ready(&cu).await;
+    let mut ctx = Ctx {
+        cu: cu.clone(),
+        room: view.room.clone(),
+        capture: String::new(),
+        agent_member: view.agent_member.expect("agent member"),
+        customer_member: view.customer_member.expect("customer member"),
+    };
+    let arm = |ctx: &Ctx| match fault {
+        Fault::Err(text) => {
+            w.sim.faults().fail_next(&prefix(ctx), text);
+            None
+        }
+        Fault::Late => Some(w.sim.faults().hold_next(&prefix(ctx))),
+    };
+    let mut gate = None;
+    if at == At::Start {
+        gate = arm(&ctx);
+    }
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    if at != At::Start {
+        let ready = w.reach(&s.id, State::Ready).await;
+        ctx.capture = ready.capture.expect("capture leg while ready");
+        match at {
+            At::ReadyKeyphone => {
+                gate = arm(&ctx);
+                w.sim.core().press(&cu, "1").expect("start key");
+            }
+            At::ReadyAca => {
+                gate = arm(&ctx);
+                w.stack.engine.start_capture(&s.id).await.expect("start");
+            }
+            At::CapturingCard | At::CapturingCancel => {
+                w.sim.core().press(&cu, "1").expect("start key");
+                w.reach(&s.id, State::Capturing).await;
+                gate = arm(&ctx);
+                if at == At::CapturingCard {
+                    w.sim.core().press(&cu, CARD).expect("card");
+                } else {
+                    w.stack.engine.cancel(&s.id).await.expect("cancel");
+                }
+            }
+            At::Start => {}
+        }
+    }
+    if let Some(gate) = gate {
+        tokio::time::timeout(Duration::from_secs(10), gate.reached())
+            .await
+            .expect("the daemon sent the held command");
+        // Past the timeout: the daemon has given up on it; then the late reply arrives.
+        tokio::time::sleep(TIMEOUT * 2 + Duration::from_millis(100)).await;
+        gate.release();
+    }
+    let done = w.reach(&s.id, State::Done).await;
+    (w, done)
+}
+
+/// The invariants of every case once the session is over.
+async fn safe_after(w: &World) {
+    w.until("capture leg gone, agent and customer talking", || async {
+        let h = w.sim.core().hearing();
+        let talking = h.hears("agent", "customer") && h.hears("customer", "agent");
+        let capture_gone = w.capture.channel().is_none() || w.capture.is_hung_up();
+        (talking && capture_gone && !h.hears_music("customer")).then_some(())
+    })
+    .await;
+    assert!(!w.customer.is_hung_up(), "the customer's call was dropped");
+    assert!(!w.agent.is_hung_up(), "the agent's call was dropped");
+}
+
+/// The digits the daemon sent to the capture service (API-generated, not relayed from a caller).
+fn sent_to_capture(w: &World) -> String {
+    w.sim
+        .core()
+        .dtmf_log()
+        .iter()
+        .filter(|d| d.party == "capture" && matches!(d.origin, DtmfOrigin::Api(_)))
+        .map(|d| d.digit)
+        .collect()
+}
+
+fn failed(step: Step, reply: &str) -> Option<Outcome> {
+    Some(Outcome::Failed(FailReason::CommandFailed {
+        step,
+        reply: reply.to_owned(),
+    }))
+}
+
+fn timed_out(step: Step) -> Option<Outcome> {
+    failed(step, &format!("`api` got no reply within {TIMEOUT:?}"))
+}
+
+/// A second payment on the same call completes: the connection's replies still match their commands.
+async fn next_payment_completes(w: &World, cu: &str) {
+    let s = w.start_payment(Target::Customer(cu.to_owned())).await;
+    w.reach(&s.id, State::Ready).await;
+    w.sim.core().press(cu, "1").expect("start key");
+    w.reach(&s.id, State::Capturing).await;
+    w.sim.core().press(cu, CARD).expect("card");
+    let done = w.reach(&s.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+}
+
+// Prefixes of the exact command text each step sends (src/pay/actions.rs).
+fn hold(c: &Ctx) -> String {
+    format!("api conference {} hold ", c.room)
+}
+fn originate(_: &Ctx) -> String {
+    "bgapi originate ".into()
+}
+fn send_agent_id(_: &Ctx) -> String {
+    "api uuid_send_dtmf ".into()
+}
+fn unhold(c: &Ctx) -> String {
+    format!("api conference {} unhold ", c.room)
+}
+fn watch_start_key(c: &Ctx) -> String {
+    format!("api uuid_setvar {} sensitive_dtmf false", c.cu)
+}
+fn isolate(c: &Ctx) -> String {
+    format!(
+        "api conference {} relate {} {} nospeak,nohear",
+        c.room, c.agent_member, c.customer_member
+    )
+}
+fn sensitive(c: &Ctx) -> String {
+    format!("api uuid_setvar {} sensitive_dtmf true", c.cu)
+}
+fn verify(c: &Ctx) -> String {
+    format!("api conference {} json_list", c.room)
+}
+fn send_start(c: &Ctx) -> String {
+    format!("api uuid_send_dtmf {} 1@", c.capture)
+}
+fn restore(c: &Ctx) -> String {
+    format!(
+        "api conference {} relate {} {} clear",
+        c.room, c.agent_member, c.customer_member
+    )
+}
+fn kill_capture(c: &Ctx) -> String {
+    format!("api uuid_kill {}", c.capture)
+}
+
+// ---- (1) `-ERR` to each command -------------------------------------------------------------
+
+#[tokio::test]
+async fn err_to_conference_hold() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, hold, Fault::Err("-ERR Non-Existant ID 2")).await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::HoldCustomer, "-ERR Non-Existant ID 2")
+    );
+    assert!(w.capture.channel().is_none(), "nothing dialled");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_capture_originate() {
+    let _shared = EXCLUSIVE.read().await;
+    // The originate's own failure is its job's `-ERR <CAUSE>` (bgapi itself always answers +OK):
+    // the gateway refuses the call.
+    let w = World::start_with(|_| {}, capture_party().answering(AnswerMode::Reject)).await;
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu)).await;
+    let done = w.reach(&s.id, State::Done).await;
+    assert_eq!(
+        done.outcome,
+        Some(Outcome::Failed(FailReason::CaptureUnavailable {
+            cause: "CALL_REJECTED".into()
+        }))
+    );
+    assert_eq!(sent_to_capture(&w), "");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_send_agent_id() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::Start,
+        send_agent_id,
+        Fault::Err("-ERR Cannot locate session!"),
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::SendAgentId, "-ERR Cannot locate session!")
+    );
+    assert_eq!(sent_to_capture(&w), "");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_conference_unhold() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, unhold, Fault::Err("-ERR Non-Existant ID 2")).await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::UnholdCustomer, "-ERR Non-Existant ID 2")
+    );
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"));
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_watch_start_key_setvar() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::Start,
+        watch_start_key,
+        Fault::Err("-ERR No such channel!"),
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::WatchStartKey, "-ERR No such channel!")
+    );
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_relate_nospeak_nohear_keyphone() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::ReadyKeyphone,
+        isolate,
+        Fault::Err("-ERR relationship 2->1 not found."),
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::Isolate, "-ERR relationship 2->1 not found.")
+    );
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_relate_nospeak_nohear_aca_never_sends_start() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::ReadyAca,
+        isolate,
+        Fault::Err("-ERR relationship 2->1 not found."),
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::Isolate, "-ERR relationship 2->1 not found.")
+    );
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_sensitive_setvar_never_sends_start() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::ReadyAca, sensitive, Fault::Err("-ERR No such channel!")).await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::Sensitive, "-ERR No such channel!")
+    );
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_precapture_json_list_never_sends_start() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::ReadyAca,
+        verify,
+        Fault::Err("-ERR Conference confpay-x not found"),
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(
+            Step::Verify,
+            "-ERR the capture leg or the customer is not in the conference"
+        )
+    );
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_send_start_key() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::ReadyAca,
+        send_start,
+        Fault::Err("-ERR Cannot locate session!"),
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::SendStart, "-ERR Cannot locate session!")
+    );
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"));
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_relate_clear_is_retried() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(
+        At::CapturingCard,
+        restore,
+        Fault::Err("-ERR relationship 2->1 not found."),
+    )
+    .await;
+    // The capture completed; the refused restore was tried again and went through.
+    assert_eq!(
+        done.outcome,
+        Some(Outcome::Completed {
+            method: StartMethod::Keyphone
+        })
+    );
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_kill_of_the_capture_leg_already_gone() {
+    let _shared = EXCLUSIVE.read().await;
+    // `uuid_kill` fails only with `-ERR No such channel!`: the capture leg hung up by itself, and
+    // the reply comes before its hangup event (held, the leg hung up meanwhile, then released).
+    let w = World::start().await;
+    let (_cu, id) = w.capturing().await;
+    let capture = w.channel_of(&w.capture);
+    let gate = w
+        .sim
+        .faults()
+        .hold_next(&format!("api uuid_kill {capture}"));
+    w.stack.engine.cancel(&id).await.expect("cancel");
+    gate.reached().await;
+    w.sim
+        .core()
+        .hangup(&capture, "NORMAL_CLEARING")
+        .expect("capture hangs up");
+    gate.release();
+    let done = w.reach(&id, State::Done).await;
+    assert_eq!(done.outcome, Some(Outcome::Cancelled));
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+// ---- (2) each reply late (after `esl.command_timeout`) ------------------------------------------
+
+#[tokio::test]
+async fn late_conference_hold() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, hold, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::HoldCustomer));
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_capture_originate() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, originate, Fault::Late).await;
+    assert_eq!(
+        done.outcome,
+        Some(Outcome::Failed(FailReason::CaptureUnavailable {
+            cause: format!("`bgapi` got no reply within {TIMEOUT:?}")
+        }))
+    );
+    // The late originate still runs in FreeSWITCH: the capture leg it brings must not stay.
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_send_agent_id() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, send_agent_id, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::SendAgentId));
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_conference_unhold() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, unhold, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::UnholdCustomer));
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_watch_start_key_setvar() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::Start, watch_start_key, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::WatchStartKey));
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_relate_nospeak_nohear_never_sends_start() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::ReadyAca, isolate, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::Isolate));
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_precapture_json_list_never_sends_start() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::ReadyAca, verify, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::Verify));
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_send_start_key() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::ReadyAca, send_start, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::SendStart));
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_relate_clear() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::CapturingCard, restore, Fault::Late).await;
+    // The clear and its retry both queued behind the held command and timed out: the session
+    // reports it could not confirm the restore; the late clear went through in FreeSWITCH.
+    assert_eq!(done.outcome, timed_out(Step::Restore));
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn late_kill_of_the_capture_leg() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::CapturingCancel, kill_capture, Fault::Late).await;
+    // The kill ran late; the capture leg's hangup ends the wait, then agent and customer talk again.
+    assert_eq!(done.outcome, Some(Outcome::Cancelled));
+    safe_after(&w).await;
+    let cu = w.channel_of(&w.customer);
+    next_payment_completes(&w, &cu).await;
+    w.stop().await;
+}
+
+// ---- (3) 100 payments failing at once ---------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_payments_refused_by_the_capture_gateway_at_once() {
+    let _alone = EXCLUSIVE.write().await;
+    let w = World::start_with(
+        |_| {},
+        Party::agent("capture").answering(AnswerMode::Reject),
+    )
+    .await;
+    let pairs = hundred_calls(&w).await;
+    let ids = start_all(&w, &pairs).await;
+    let done = all_sessions(&w, &ids, "ended", |v| v.state == State::Done).await;
+    for v in &done {
+        // The cause is the originate's (`-ERR CALL_REJECTED`), or `HANGUP` when the capture leg's
+        // CHANNEL_HANGUP overtakes the job's result (under load; the event's cause is not kept).
+        assert!(
+            matches!(
+                &v.outcome,
+                Some(Outcome::Failed(FailReason::CaptureUnavailable { cause }))
+                    if cause == "CALL_REJECTED" || cause == "HANGUP"
+            ),
+            "{v:?}"
+        );
+        assert_eq!(
+            v.outcome.as_ref().map(Outcome::code),
+            Some("capture_unavailable")
+        );
+    }
+    until_all_talking(&w, &pairs).await;
+    for p in &pairs {
+        assert!(!p.party.is_hung_up(), "{} dropped", p.customer);
+    }
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_captures_lose_the_esl_connection_at_once() {
+    let _alone = EXCLUSIVE.write().await;
+    // The capture service (one party behind every capture leg) never hangs up by itself.
+    let w = World::start_with(|c| c.payment.max_capture_s = 120, Party::agent("capture")).await;
+    let pairs = hundred_calls(&w).await;
+    let ids = start_all(&w, &pairs).await;
+    all_sessions(&w, &ids, "ready", |v| v.state == State::Ready).await;
+    for p in &pairs {
+        w.sim.core().press(&p.cu, "1").expect("start key");
+    }
+    let capturing = all_sessions(&w, &ids, "capturing", |v| v.state == State::Capturing).await;
+    let h = w.sim.core().hearing();
+    for p in &pairs {
+        assert!(
+            !h.hears(&p.agent, &p.customer),
+            "{} hears {}",
+            p.agent,
+            p.customer
+        );
+    }
+    // One fault hits them all: the connection drops; while the daemon is away every capture
+    // service finishes (its leg hangs up).
+    w.sim.faults().drop_connections();
+    for v in &capturing {
+        let leg = v.capture.clone().expect("capture leg");
+        w.sim
+            .core()
+            .hangup(&leg, "NORMAL_CLEARING")
+            .expect("capture leg hangs up");
+    }
+    let done = all_sessions(&w, &ids, "ended", |v| v.state == State::Done).await;
+    for v in &done {
+        assert_eq!(
+            v.outcome,
+            Some(Outcome::Completed {
+                method: StartMethod::Keyphone
+            }),
+            "{v:?}"
+        );
+    }
+    until_all_talking(&w, &pairs).await;
+    for p in &pairs {
+        assert!(!p.party.is_hung_up(), "{} dropped", p.customer);
+    }
+    w.stop().await;
+}
