@@ -412,6 +412,45 @@ impl Machine {
         }
     }
 
+    /// Attach: a leg's transfer into the conference was refused while the other leg's goes ahead
+    /// (it was sent beside it): giving up now would leave one leg in the conference and the other
+    /// parked, apart. The refused transfer is sent once more. True when sent.
+    fn retry_transfer(&mut self, step: Step, out: &mut Vec<Action>) -> bool {
+        let (uuid, flags) = match step {
+            Step::TransferCustomer => (self.legs.customer.clone(), "dist-dtmf"),
+            Step::TransferAgent => (self.legs.agent.clone(), "skip-dtmf"),
+            Step::PrepareCustomer
+            | Step::PrepareAgent
+            | Step::HoldCustomer
+            | Step::DialCapture
+            | Step::SendAgentId
+            | Step::UnholdCustomer
+            | Step::Isolate
+            | Step::Sensitive
+            | Step::Verify
+            | Step::SendStart
+            | Step::KillCapture
+            | Step::Restore
+            | Step::WatchStartKey
+            | Step::AfterAgentHangup => return false,
+        };
+        if self.state != State::Moving || self.retried.contains(&step) {
+            return false;
+        }
+        self.retried.push(step);
+        self.send(
+            step,
+            Cmd::TransferToConference {
+                uuid,
+                room: self.room.clone(),
+                profile: self.cfg.profile.clone(),
+                flags,
+            },
+            out,
+        );
+        true
+    }
+
     pub(super) fn hold_customer(&mut self, out: &mut Vec<Action>) {
         let Some(member) = self.legs.customer_member else {
             return self.unwind(
@@ -545,6 +584,9 @@ impl Machine {
                 self.outcome = Some(Outcome::Failed(FailReason::CommandFailed { step, reply }));
             }
             return self.try_finish(out);
+        }
+        if !ok && self.retry_transfer(step, out) {
+            return;
         }
         if !ok {
             // Any refused step ends the session safely; in particular capture never runs (or

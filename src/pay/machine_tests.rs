@@ -608,6 +608,30 @@ fn recovered_with_capture_present_unholds_the_customer_when_it_ends() {
     );
 }
 
+#[test]
+fn refused_attach_transfer_is_sent_once_more() {
+    let mut m = machine(Topology::Bridged, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    assert_eq!(m.state(), &State::Moving);
+    let transfer = sends(&a)
+        .into_iter()
+        .find(|(s, _)| *s == Step::TransferCustomer)
+        .expect("customer transfer");
+    let a = m.step(fail(Step::TransferCustomer, "-ERR No such channel!"));
+    assert_eq!(sends(&a), [transfer]);
+    assert_eq!(m.state(), &State::Moving);
+    // Refused again: the session gives up.
+    let a = m.step(fail(Step::TransferCustomer, "-ERR No such channel!"));
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CommandFailed {
+            step: Step::TransferCustomer,
+            reply: "-ERR No such channel!".into()
+        }))
+    );
+}
+
 // ---- exhaustive sweep -------------------------------------------------------------------------
 
 fn fail(step: Step, reply: &str) -> Input {

@@ -266,7 +266,21 @@ impl Machine {
                 self.try_finish(out);
                 true
             }
-            _ => false,
+            Step::Restore | Step::UnholdCustomer => false,
+            Step::PrepareCustomer
+            | Step::PrepareAgent
+            | Step::TransferCustomer
+            | Step::TransferAgent
+            | Step::HoldCustomer
+            | Step::DialCapture
+            | Step::SendAgentId
+            | Step::Isolate
+            | Step::Sensitive
+            | Step::Verify
+            | Step::SendStart
+            | Step::KillCapture
+            | Step::WatchStartKey
+            | Step::AfterAgentHangup => false,
         }
     }
 
