@@ -12,221 +12,20 @@
 //! `-ERR Cannot locate session!` (`uuid_send_dtmf`), `-ERR No such channel!` (`uuid_kill`,
 //! `uuid_setvar`, `uuid_transfer`).
 
+#[path = "flow_support/cmd_case.rs"]
+mod cmd_case;
 mod flow_support;
 #[path = "flow_support/hundred.rs"]
 mod hundred;
 
+use cmd_case::*;
 use confpay::pay::engine::Target;
 use confpay::pay::session::SessionView;
 use confpay::pay::{FailReason, Outcome, StartMethod, State, Step};
-use confpay::sim::hearing::DtmfOrigin;
 use confpay::sim::party::{AnswerMode, Party};
 use flow_support::*;
 use hundred::*;
 use std::time::Duration;
-
-/// The 100-call cases run alone (write), the others side by side (read): on a loaded machine the
-/// other cases' CPU would push the hundred sessions' lookups past their command timeout.
-static EXCLUSIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-/// `esl.command_timeout` in the late-reply cases.
-const TIMEOUT: Duration = Duration::from_millis(300);
-
-fn capture_party() -> Party {
-    Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len())
-}
-
-/// What the test knows when it arms a fault.
-struct Ctx {
-    cu: String,
-    room: String,
-    capture: String,
-    agent_member: u32,
-    customer_member: u32,
-}
-
-/// Where in the payment the fault is armed, and what the test does right after.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum At {
-    /// Before the payment starts (the command comes during set-up).
-    Start,
-    /// `Ready`; then the customer presses '1' (keyphone).
-    ReadyKeyphone,
-    /// `Ready`; then the agent starts capture (ACA: the daemon sends '1').
-    ReadyAca,
-    /// `Capturing`; then the customer keys the card (the capture service hangs up: restore).
-    CapturingCard,
-    /// `Capturing`; then the agent cancels (capture leg killed, then restore).
-    CapturingCancel,
-}
-
-enum Fault {
-    /// The command is answered with this text instead of running.
-    Err(&'static str),
-    /// The command is held past the command timeout, then runs and is answered (late).
-    Late,
-}
-
-/// Drives one payment to `at`, arms `fault` on the command starting with `prefix(ctx)`, and waits
-/// for the session to end. Returns the world and the final view.
-async fn run(at: At, prefix: fn(&Ctx) -> String, fault: Fault) -> (World, SessionView) {
-    let late = matches!(fault, Fault::Late);
-    let w = World::start_with(
-        |c| {
-            if late {
-                c.esl.command_timeout_ms = TIMEOUT.as_millis() as u64;
-            }
-        },
-        capture_party(),
-    )
-    .await;
-    let cu = w.dialplan_call().await;
-    let view = w.call_ready(&cu).await;
-    let mut ctx = Ctx {
-        cu: cu.clone(),
-        room: view.room.clone(),
-        capture: String::new(),
-        agent_member: view.agent_member.expect("agent member"),
-        customer_member: view.customer_member.expect("customer member"),
-    };
-    let arm = |ctx: &Ctx| match fault {
-        Fault::Err(text) => {
-            w.sim.faults().fail_next(&prefix(ctx), text);
-            None
-        }
-        Fault::Late => Some(w.sim.faults().hold_next(&prefix(ctx))),
-    };
-    let mut gate = None;
-    if at == At::Start {
-        gate = arm(&ctx);
-    }
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    if at != At::Start {
-        let ready = w.reach(&s.id, State::Ready).await;
-        ctx.capture = ready.capture.expect("capture leg while ready");
-        match at {
-            At::ReadyKeyphone => {
-                gate = arm(&ctx);
-                w.sim.core().press(&cu, "1").expect("start key");
-            }
-            At::ReadyAca => {
-                gate = arm(&ctx);
-                w.stack.engine.start_capture(&s.id).await.expect("start");
-            }
-            At::CapturingCard | At::CapturingCancel => {
-                w.sim.core().press(&cu, "1").expect("start key");
-                w.reach(&s.id, State::Capturing).await;
-                gate = arm(&ctx);
-                if at == At::CapturingCard {
-                    w.sim.core().press(&cu, CARD).expect("card");
-                } else {
-                    w.stack.engine.cancel(&s.id).await.expect("cancel");
-                }
-            }
-            At::Start => {}
-        }
-    }
-    if let Some(gate) = gate {
-        tokio::time::timeout(Duration::from_secs(10), gate.reached())
-            .await
-            .expect("the daemon sent the held command");
-        // Past the timeout: the daemon has given up on it; then the late reply arrives.
-        tokio::time::sleep(TIMEOUT * 2 + Duration::from_millis(100)).await;
-        gate.release();
-    }
-    let done = w.reach(&s.id, State::Done).await;
-    (w, done)
-}
-
-/// The invariants of every case once the session is over.
-async fn safe_after(w: &World) {
-    w.until("capture leg gone, agent and customer talking", || async {
-        let h = w.sim.core().hearing();
-        let talking = h.hears("agent", "customer") && h.hears("customer", "agent");
-        let capture_gone = w.capture.channel().is_none() || w.capture.is_hung_up();
-        (talking && capture_gone && !h.hears_music("customer")).then_some(())
-    })
-    .await;
-    assert!(!w.customer.is_hung_up(), "the customer's call was dropped");
-    assert!(!w.agent.is_hung_up(), "the agent's call was dropped");
-}
-
-/// The digits the daemon sent to the capture service (API-generated, not relayed from a caller).
-fn sent_to_capture(w: &World) -> String {
-    w.sim
-        .core()
-        .dtmf_log()
-        .iter()
-        .filter(|d| d.party == "capture" && matches!(d.origin, DtmfOrigin::Api(_)))
-        .map(|d| d.digit)
-        .collect()
-}
-
-fn failed(step: Step, reply: &str) -> Option<Outcome> {
-    Some(Outcome::Failed(FailReason::CommandFailed {
-        step,
-        reply: reply.to_owned(),
-    }))
-}
-
-fn timed_out(step: Step) -> Option<Outcome> {
-    failed(step, &format!("`api` got no reply within {TIMEOUT:?}"))
-}
-
-/// A second payment on the same call completes: the connection's replies still match their commands.
-async fn next_payment_completes(w: &World, cu: &str) {
-    let s = w.start_payment(Target::Customer(cu.to_owned())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(cu, "1").expect("start key");
-    w.reach(&s.id, State::Capturing).await;
-    w.sim.core().press(cu, CARD).expect("card");
-    let done = w.reach(&s.id, State::Done).await;
-    assert!(
-        matches!(done.outcome, Some(Outcome::Completed { .. })),
-        "{done:?}"
-    );
-}
-
-// Prefixes of the exact command text each step sends (src/pay/actions.rs).
-fn hold(c: &Ctx) -> String {
-    format!("api conference {} hold ", c.room)
-}
-fn originate(_: &Ctx) -> String {
-    "bgapi originate ".into()
-}
-fn send_agent_id(_: &Ctx) -> String {
-    "api uuid_send_dtmf ".into()
-}
-fn unhold(c: &Ctx) -> String {
-    format!("api conference {} unhold ", c.room)
-}
-fn watch_start_key(c: &Ctx) -> String {
-    format!("api uuid_setvar {} sensitive_dtmf false", c.cu)
-}
-fn isolate(c: &Ctx) -> String {
-    format!(
-        "api conference {} relate {} {} nospeak,nohear",
-        c.room, c.agent_member, c.customer_member
-    )
-}
-fn sensitive(c: &Ctx) -> String {
-    format!("api uuid_setvar {} sensitive_dtmf true", c.cu)
-}
-fn verify(c: &Ctx) -> String {
-    format!("api conference {} json_list", c.room)
-}
-fn send_start(c: &Ctx) -> String {
-    format!("api uuid_send_dtmf {} 1@", c.capture)
-}
-fn restore(c: &Ctx) -> String {
-    format!(
-        "api conference {} relate {} {} clear",
-        c.room, c.agent_member, c.customer_member
-    )
-}
-fn kill_capture(c: &Ctx) -> String {
-    format!("api uuid_kill {}", c.capture)
-}
 
 // ---- (1) `-ERR` to each command -------------------------------------------------------------
 
@@ -641,5 +440,81 @@ async fn hundred_captures_lose_the_esl_connection_at_once() {
     for p in &pairs {
         assert!(!p.party.is_hung_up(), "{} dropped", p.customer);
     }
+    w.stop().await;
+}
+
+// ---- attach (a bridged call moved into a conference) ------------------------------------------
+
+/// A bridged call (the `attach` extension); a payment started on it with `fault` armed on the
+/// command starting with `prefix(customer uuid)`.
+async fn attach_with(prefix: fn(&str) -> String, reply: &'static str) -> (World, SessionView) {
+    let w = World::start().await;
+    let cu = w.call("attach");
+    w.until("bridge", || async {
+        let h = w.sim.core().hearing();
+        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
+    })
+    .await;
+    w.sim.faults().fail_next(&prefix(&cu), reply);
+    let s = w
+        .stack
+        .engine
+        .start_payment(Target::Customer(cu), Some(AGENT_ID.into()))
+        .await
+        .expect("attach");
+    let done = w.reach(&s.id, State::Done).await;
+    // Commands already queued behind the refused one still run: let them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (w, done)
+}
+
+#[tokio::test]
+async fn err_to_attach_setvar_multi() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = attach_with(
+        |cu| format!("api uuid_setvar_multi {cu} "),
+        "-ERR No such channel!",
+    )
+    .await;
+    assert_eq!(
+        done.outcome,
+        failed(Step::PrepareCustomer, "-ERR No such channel!")
+    );
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_attach_transfer_is_retried_and_the_payment_goes_on() {
+    let _shared = EXCLUSIVE.read().await;
+    // The agent's transfer (sent beside the customer's) goes ahead: giving up would leave the
+    // agent in the conference and the customer parked. The refused transfer is sent once more.
+    let w = World::start().await;
+    let cu = w.call("attach");
+    w.until("bridge", || async {
+        let h = w.sim.core().hearing();
+        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
+    })
+    .await;
+    w.sim.faults().fail_next(
+        &format!("api uuid_transfer {cu} conference:"),
+        "-ERR No such channel!",
+    );
+    let s = w
+        .stack
+        .engine
+        .start_payment(Target::Customer(cu.clone()), Some(AGENT_ID.into()))
+        .await
+        .expect("attach");
+    w.reach(&s.id, State::Ready).await;
+    w.sim.core().press(&cu, "1").expect("start key");
+    w.reach(&s.id, State::Capturing).await;
+    w.sim.core().press(&cu, CARD).expect("card");
+    let done = w.reach(&s.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    safe_after(&w).await;
     w.stop().await;
 }
