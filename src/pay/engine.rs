@@ -18,6 +18,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+/// How many sessions read FreeSWITCH's state back at once after a reconnect.
+const RESYNC_AT_ONCE: usize = 8;
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -545,6 +548,9 @@ impl Task {
     }
 
     fn resync_all(&mut self) {
+        // A few sessions read FreeSWITCH's state back at a time: hundreds of lookups queued at once
+        // on the one connection would wait past the command timeout.
+        let permits = Arc::new(tokio::sync::Semaphore::new(RESYNC_AT_ONCE));
         for c in self.calls.calls.values_mut() {
             let Some(s) = c.active().cloned() else {
                 continue;
@@ -552,7 +558,9 @@ impl Task {
             let switch = self.switch.clone();
             let room = c.room.clone();
             let view = s.view();
+            let permits = permits.clone();
             tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
                 let snap = recover::snapshot(
                     switch.as_ref(),
                     &room,
@@ -648,7 +656,18 @@ impl Task {
         let Some(call) = self.calls.find_by_room(room) else {
             return;
         };
-        let Some(leg) = call.leg_of(uuid) else { return };
+        let Some(leg) = call.leg_of(uuid) else {
+            // A member no session expects. While a session dials, it may be its capture leg
+            // (FreeSWITCH may pick another uuid); otherwise a capture leg here is a stray (an
+            // originate the daemon gave up on, or started before a restart) and must not stay.
+            let dialling = call
+                .active()
+                .is_some_and(|s| s.view().state == State::Dialling);
+            if action == "add-member" && !uuid.is_empty() && !dialling {
+                self.kill_stray_capture(uuid.to_owned(), room.to_owned());
+            }
+            return;
+        };
         match (action, member) {
             ("add-member", Some(member)) => {
                 match leg {
@@ -677,6 +696,27 @@ impl Task {
             }
             _ => {}
         }
+    }
+
+    /// Hangs `uuid` up if it is a capture leg (`confpay_role=capture`) no session owns.
+    fn kill_stray_capture(&self, uuid: Uuid, room: String) {
+        let switch = self.switch.clone();
+        tokio::spawn(async move {
+            let role = switch
+                .api(format!("uuid_getvar {uuid} confpay_role"))
+                .await
+                .unwrap_or_default();
+            if role.trim() != "capture" {
+                return;
+            }
+            warn!(capture_leg = %uuid, room = %room, "capture leg joined with no payment running; hanging it up");
+            if let Err(e) = switch
+                .api(format!("uuid_kill {uuid} NORMAL_CLEARING"))
+                .await
+            {
+                warn!(capture_leg = %uuid, error = %e, "could not hang up the stray capture leg");
+            }
+        });
     }
 
     fn on_hangup(&mut self, e: &Event) {

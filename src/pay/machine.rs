@@ -107,6 +107,8 @@ pub struct Machine {
     /// State before `Suspended`.
     pub(super) suspended_from: Option<State>,
     pub(super) cancel_requested: bool,
+    /// Restore steps already sent a second time after a failure (each is retried once).
+    pub(super) retried: Vec<Step>,
 }
 
 impl Machine {
@@ -136,6 +138,7 @@ impl Machine {
             apply_agent_policy: false,
             suspended_from: None,
             cancel_requested: false,
+            retried: Vec::new(),
         }
     }
 
@@ -151,11 +154,13 @@ impl Machine {
         m.state = State::Suspended;
         m.suspended_from = Some(State::Capturing);
         // After a restart nothing is known of what was set. With a capture leg present, isolate
-        // (again); without one, undo everything a session may have left behind.
+        // (again); without one, undo everything a session may have left behind. The customer may
+        // be on hold either way (killed while the capture service was being set up): unhold and
+        // turn `sensitive_dtmf` back on when restoring.
         let leftovers = !snap.capture_alive;
         m.legs.isolated = leftovers;
-        m.legs.watching = leftovers;
-        m.legs.customer_held = leftovers;
+        m.legs.watching = true;
+        m.legs.customer_held = true;
         let actions = m.step(Input::Resync(snap));
         (m, actions)
     }
@@ -409,6 +414,45 @@ impl Machine {
         }
     }
 
+    /// Attach: a leg's transfer into the conference was refused while the other leg's goes ahead
+    /// (it was sent beside it): giving up now would leave one leg in the conference and the other
+    /// parked, apart. The refused transfer is sent once more. True when sent.
+    fn retry_transfer(&mut self, step: Step, out: &mut Vec<Action>) -> bool {
+        let (uuid, flags) = match step {
+            Step::TransferCustomer => (self.legs.customer.clone(), "dist-dtmf"),
+            Step::TransferAgent => (self.legs.agent.clone(), "skip-dtmf"),
+            Step::PrepareCustomer
+            | Step::PrepareAgent
+            | Step::HoldCustomer
+            | Step::DialCapture
+            | Step::SendAgentId
+            | Step::UnholdCustomer
+            | Step::Isolate
+            | Step::Sensitive
+            | Step::Verify
+            | Step::SendStart
+            | Step::KillCapture
+            | Step::Restore
+            | Step::WatchStartKey
+            | Step::AfterAgentHangup => return false,
+        };
+        if self.state != State::Moving || self.retried.contains(&step) {
+            return false;
+        }
+        self.retried.push(step);
+        self.send(
+            step,
+            Cmd::TransferToConference {
+                uuid,
+                room: self.room.clone(),
+                profile: self.cfg.profile.clone(),
+                flags,
+            },
+            out,
+        );
+        true
+    }
+
     pub(super) fn hold_customer(&mut self, out: &mut Vec<Action>) {
         let Some(member) = self.legs.customer_member else {
             return self.unwind(
@@ -419,6 +463,9 @@ impl Machine {
             );
         };
         self.state = State::Holding;
+        // A hold that times out may still happen in FreeSWITCH (late): assume it did, so that
+        // unwinding unholds (FreeSWITCH runs commands in order: the unhold comes after it).
+        self.legs.customer_held = true;
         self.send(
             Step::HoldCustomer,
             Cmd::ConferenceHold {
@@ -535,6 +582,9 @@ impl Machine {
             };
         }
         if self.state == State::Unwinding {
+            if !ok && self.retry_restore(step, &reply, out) {
+                return;
+            }
             // Best effort: a failed restore step is reported in the outcome only if nothing else was.
             if !ok
                 && self
@@ -545,6 +595,9 @@ impl Machine {
                 self.outcome = Some(Outcome::Failed(FailReason::CommandFailed { step, reply }));
             }
             return self.try_finish(out);
+        }
+        if !ok && self.retry_transfer(step, out) {
+            return;
         }
         if !ok {
             // Any refused step ends the session safely; in particular capture never runs (or

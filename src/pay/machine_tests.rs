@@ -557,7 +557,171 @@ fn recovered_after_restart_with_capture_present_isolates() {
     assert_eq!(sends(&a)[0].1, "conference pay-9 relate 4 3 nospeak,nohear");
 }
 
+#[test]
+fn resumed_capture_gets_its_time_limit_again() {
+    // After an ESL loss (or a restart) a resumed capture is bounded by max_capture again.
+    let (mut m, _) = to_ready();
+    let a = m.step(Input::CustomerStartKey);
+    answer_all(&mut m, a);
+    m.step(Input::ConnectionLost);
+    let a = m.step(Input::Resync(Snapshot {
+        customer_alive: true,
+        agent_alive: true,
+        capture_alive: true,
+        customer_member: Some(13),
+        agent_member: Some(14),
+        capture_member: Some(15),
+    }));
+    assert_eq!(m.state(), &State::Capturing);
+    assert!(a.contains(&Action::StartTimer {
+        kind: TimerKind::MaxCapture,
+        after: Duration::from_secs(600)
+    }));
+}
+
+#[test]
+fn recovered_with_capture_present_unholds_the_customer_when_it_ends() {
+    // Killed while the capture service was set up (customer on hold): the rebuilt session
+    // isolates, and once the capture limit passes it unholds as well as clearing isolation.
+    let snap = Snapshot {
+        customer_alive: true,
+        agent_alive: true,
+        capture_alive: true,
+        customer_member: Some(13),
+        agent_member: Some(14),
+        capture_member: Some(15),
+    };
+    let (mut m, a) = Machine::recovered(cfg(), "pay-1".into(), legs(), snap);
+    answer_all(&mut m, a);
+    let a = m.step(Input::Timer(TimerKind::MaxCapture));
+    let a = answer_all(&mut m, a);
+    let texts: Vec<String> = sends(&a).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        texts,
+        [
+            format!("uuid_kill {P} NORMAL_CLEARING"),
+            "conference pay-1 relate 14 13 clear".to_string(),
+            "conference pay-1 unhold 13".to_string(),
+        ]
+    );
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CaptureTimeout))
+    );
+}
+
+#[test]
+fn refused_attach_transfer_is_sent_once_more() {
+    let mut m = machine(Topology::Bridged, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    assert_eq!(m.state(), &State::Moving);
+    let transfer = sends(&a)
+        .into_iter()
+        .find(|(s, _)| *s == Step::TransferCustomer)
+        .expect("customer transfer");
+    // mod_commands `transfer_function`: a bare `-ERR` when the transfer itself fails (a gone
+    // channel is `-ERR No such channel!`, which is its hangup, not a refusal).
+    let a = m.step(fail(Step::TransferCustomer, "-ERR"));
+    assert_eq!(sends(&a), [transfer]);
+    assert_eq!(m.state(), &State::Moving);
+    // Refused again: the session gives up.
+    let a = m.step(fail(Step::TransferCustomer, "-ERR"));
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CommandFailed {
+            step: Step::TransferCustomer,
+            reply: "-ERR".into()
+        }))
+    );
+}
+
 // ---- exhaustive sweep -------------------------------------------------------------------------
+
+fn fail(step: Step, reply: &str) -> Input {
+    Input::Reply {
+        step,
+        ok: false,
+        reply: reply.into(),
+    }
+}
+
+#[test]
+fn hold_without_reply_is_undone_when_unwinding() {
+    // The hold got no reply in time: it may still happen in FreeSWITCH, so unwinding unholds.
+    let mut m = machine(Topology::InConference, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    assert_eq!(
+        sends(&a),
+        [(
+            Step::HoldCustomer,
+            "conference pay-1 hold 13 local_stream://moh".to_string()
+        )]
+    );
+    let a = m.step(fail(Step::HoldCustomer, "`api` got no reply within 5s"));
+    assert_eq!(
+        sends(&a),
+        [(
+            Step::UnholdCustomer,
+            "conference pay-1 unhold 13".to_string()
+        )]
+    );
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CommandFailed {
+            step: Step::HoldCustomer,
+            reply: "`api` got no reply within 5s".into()
+        }))
+    );
+    assert!(!m.legs().customer_held);
+}
+
+#[test]
+fn refused_restore_is_retried_once() {
+    let (mut m, _) = to_ready();
+    let a = m.step(Input::CustomerStartKey);
+    answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Capturing);
+    let a = m.step(Input::Hangup { leg: Leg::Capture });
+    let clear = "conference pay-1 relate 14 13 clear".to_string();
+    assert_eq!(sends(&a), [(Step::Restore, clear.clone())]);
+    // Refused (or no reply in time): sent once more, the outcome untouched.
+    let a = m.step(fail(Step::Restore, "`api` got no reply within 5s"));
+    assert_eq!(sends(&a), [(Step::Restore, clear)]);
+    assert_eq!(finished(&a), None);
+    // The retry finds nothing left to clear (the late first one went through): done, completed.
+    let a = m.step(fail(Step::Restore, "-ERR relationship 14->13 not found."));
+    assert_eq!(sends(&a), []);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Completed {
+            method: StartMethod::Keyphone
+        })
+    );
+}
+
+#[test]
+fn refused_unhold_while_unwinding_is_retried_once_then_reported() {
+    let mut m = machine(Topology::InConference, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    answer_all(&mut m, a);
+    let a = m.step(Input::CaptureFailed {
+        cause: "USER_BUSY".into(),
+    });
+    let unhold = "conference pay-1 unhold 13".to_string();
+    assert_eq!(sends(&a), [(Step::UnholdCustomer, unhold.clone())]);
+    let a = m.step(fail(Step::UnholdCustomer, "-ERR Operation failed"));
+    assert_eq!(sends(&a), [(Step::UnholdCustomer, unhold)]);
+    let a = m.step(fail(Step::UnholdCustomer, "-ERR Operation failed"));
+    assert_eq!(sends(&a), []);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CaptureUnavailable {
+            cause: "USER_BUSY".into()
+        }))
+    );
+}
 
 fn all_inputs() -> Vec<Input> {
     let mut v = vec![

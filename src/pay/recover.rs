@@ -42,11 +42,34 @@ pub fn parse_rooms(json_list: &str) -> Vec<(String, Vec<(u32, Uuid)>)> {
         .collect()
 }
 
+/// How many times a lookup is tried when FreeSWITCH does not answer (timeout, connection).
+const LOOKUP_TRIES: usize = 3;
+
+/// `api <cmd>`, tried again when no reply came (the reply itself is not judged).
+async fn lookup(switch: &dyn Switch, cmd: String) -> Result<String, String> {
+    let mut last = Err(String::new());
+    for _ in 0..LOOKUP_TRIES {
+        last = switch.api(cmd.clone()).await;
+        if last.is_ok() {
+            break;
+        }
+    }
+    last
+}
+
+/// Whether channel `uuid` exists. Without an answer it is taken to exist: the safe side (a leg
+/// believed gone is neither restored nor, for the capture leg, kept isolated from).
 async fn exists(switch: &dyn Switch, uuid: &str) -> bool {
     if uuid.is_empty() {
         return false;
     }
-    matches!(switch.api(format!("uuid_exists {uuid}")).await, Ok(r) if r.trim() == "true")
+    match lookup(switch, format!("uuid_exists {uuid}")).await {
+        Ok(r) => r.trim() == "true",
+        Err(why) => {
+            tracing::warn!(uuid = %uuid, error = %why, "uuid_exists got no answer; assuming the channel is there");
+            true
+        }
+    }
 }
 
 /// What FreeSWITCH says about a session's legs now.
@@ -57,7 +80,7 @@ pub async fn snapshot(
     agent: &str,
     capture: Option<&str>,
 ) -> Snapshot {
-    let members = match switch.api(format!("conference {room} json_list")).await {
+    let members = match lookup(switch, format!("conference {room} json_list")).await {
         Ok(r) => parse_members(&r, room).unwrap_or_default(),
         Err(_) => Vec::new(),
     };

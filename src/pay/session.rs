@@ -24,6 +24,11 @@ use tracing::{info, warn};
 /// refusal. The session then waits for the reconnect's resync, which reads FreeSWITCH's state back.
 pub const NO_CONNECTION: &str = "no connection to FreeSWITCH: ";
 
+/// How often a suspended session checks whether the connection is back, to read FreeSWITCH's state
+/// back itself: the engine's resync on reconnect may have come before this session suspended (a
+/// command lost with the connection reports late).
+const SELF_RESYNC_EVERY: Duration = Duration::from_secs(1);
+
 /// What a session needs from FreeSWITCH: `api` and `bgapi` over the daemon's inbound connection.
 pub trait Switch: Send + Sync + 'static {
     /// `api <cmd>`: the reply body, or why there is none (timeout; connection down: starts with
@@ -233,7 +238,44 @@ impl Actor {
         }
         let done = self.apply(actions);
         self.publish(&before, &after);
+        if after == State::Suspended && before != State::Suspended && !done {
+            self.resync_later();
+        }
         done
+    }
+
+    /// Reads FreeSWITCH's state back once the connection answers again and feeds it in as a
+    /// resync (ignored if the engine's resync got there first). Ends with the session.
+    fn resync_later(&self) {
+        let switch = self.switch.clone();
+        let inputs = self.inputs.clone();
+        let room = self.machine.room().to_owned();
+        let legs = self.machine.legs();
+        let (customer, agent) = (legs.customer.clone(), legs.agent.clone());
+        let capture = (legs.capture_up || legs.dialling).then(|| legs.capture.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SELF_RESYNC_EVERY).await;
+                if inputs.is_closed() {
+                    return;
+                }
+                // A cheap probe first: while the connection is down every lookup fails at once.
+                let probe = switch.api(format!("uuid_exists {customer}")).await;
+                if matches!(&probe, Err(why) if why.starts_with(NO_CONNECTION)) {
+                    continue;
+                }
+                let snap = super::recover::snapshot(
+                    switch.as_ref(),
+                    &room,
+                    &customer,
+                    &agent,
+                    capture.as_deref(),
+                )
+                .await;
+                let _ = inputs.send(Input::Resync(snap)).await;
+                return;
+            }
+        });
     }
 
     /// Carries out the machine's actions; true when one of them ends the session.

@@ -14,7 +14,9 @@ struct FakeSwitch {
 impl Switch for FakeSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
         // The pre-capture check reads the member list (shape of `conference <c> json_list`).
-        let reply = if cmd.ends_with("json_list") {
+        let reply = if cmd.starts_with("uuid_exists ") {
+            "true".to_string()
+        } else if cmd.ends_with("json_list") {
             r#"[{"conference_name":"confpay-x","members":[{"id":3,"uuid":"cust-1"},{"id":4,"uuid":"agent-1"},{"id":5,"uuid":"capt-1"}]}]"#.to_string()
         } else {
             "+OK\n".to_string()
@@ -155,4 +157,48 @@ async fn max_capture_timer_fires() {
         .unwrap()
         .clone();
     assert_eq!(v.outcome, Some(Outcome::Failed(FailReason::CaptureTimeout)));
+}
+
+/// A session that suspends when nobody will resync it any more (its own command reported the lost
+/// connection after the engine's resync went out) reads FreeSWITCH's state back by itself once the
+/// connection answers, and resumes: never stuck in `Suspended`.
+#[tokio::test(start_paused = true)]
+async fn a_late_suspension_resyncs_by_itself() {
+    let switch = Arc::new(FakeSwitch::default());
+    let h = start("s3", cfg(), &switch);
+    let mut watch = h.watch();
+    watch.wait_for(|v| v.state == State::Ready).await.unwrap();
+    h.send(Input::StartCapture).await;
+    watch
+        .wait_for(|v| v.state == State::Capturing)
+        .await
+        .unwrap();
+    let before = switch.sent.lock().unwrap().len();
+    assert!(h.send(Input::ConnectionLost).await);
+    watch
+        .wait_for(|v| v.state == State::Suspended)
+        .await
+        .unwrap();
+    // No engine resync comes. The session probes, reads the conference back (the fake answers
+    // every leg present, members 3/4/5) and resumes the capture, re-isolated.
+    let v = tokio::time::timeout(
+        Duration::from_secs(10),
+        watch.wait_for(|v| v.state == State::Capturing),
+    )
+    .await
+    .expect("resumed in time")
+    .expect("session alive")
+    .clone();
+    assert_eq!(v.state, State::Capturing);
+    let sent = switch.sent.lock().unwrap()[before..].to_vec();
+    assert_eq!(sent.first().map(String::as_str), Some("uuid_exists cust-1"));
+    assert!(
+        sent.iter().any(|c| c == "conference confpay-x json_list"),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|c| c == "conference confpay-x relate 4 3 nospeak,nohear"),
+        "{sent:?}"
+    );
 }

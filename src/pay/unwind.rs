@@ -79,6 +79,11 @@ impl Machine {
                     self.legs.isolated = false;
                     self.isolate(out);
                     self.state = State::Capturing;
+                    // The limit starts again: how long capture ran before the loss is not known.
+                    out.push(Action::StartTimer {
+                        kind: TimerKind::MaxCapture,
+                        after: self.cfg.max_capture,
+                    });
                     if !snap.agent_alive {
                         self.apply_agent_policy = true;
                     }
@@ -279,6 +284,72 @@ impl Machine {
             flags,
         };
         self.send(step, cmd, out);
+    }
+
+    /// A restore step that failed (refused, or no reply in time) is sent once more: agent and
+    /// customer must not stay apart, nor the customer on hold. When the second try is refused
+    /// because FreeSWITCH no longer has what it would undo (`-ERR relationship … not found.`,
+    /// `-ERR Non-Existant ID …`), there is nothing left to restore. True when handled here.
+    pub(super) fn retry_restore(&mut self, step: Step, reply: &str, out: &mut Vec<Action>) -> bool {
+        let retry = !self.retried.contains(&step);
+        let capture_maybe = self.legs.capture_up || self.legs.dialling;
+        match step {
+            // A capture leg (back) in the conference: redo it once that leg is gone.
+            Step::Restore if capture_maybe => {
+                self.legs.isolated = true;
+                false
+            }
+            Step::UnholdCustomer if capture_maybe => {
+                self.legs.customer_held = true;
+                false
+            }
+            Step::Restore | Step::UnholdCustomer if retry => {
+                let before = self.pending.len();
+                if step == Step::Restore {
+                    if let (true, Some(a), Some(c)) = (
+                        self.legs.customer_alive,
+                        self.legs.agent_member,
+                        self.legs.customer_member,
+                    ) {
+                        self.send(
+                            Step::Restore,
+                            Cmd::Relate {
+                                room: self.room.clone(),
+                                a,
+                                b: c,
+                                isolate: false,
+                            },
+                            out,
+                        );
+                    }
+                } else if self.legs.customer_alive {
+                    self.unhold(out);
+                }
+                self.retried.push(step);
+                self.pending.len() > before
+            }
+            Step::Restore | Step::UnholdCustomer
+                if reply.contains("not found") || reply.contains("Non-Existant ID") =>
+            {
+                self.try_finish(out);
+                true
+            }
+            Step::Restore | Step::UnholdCustomer => false,
+            Step::PrepareCustomer
+            | Step::PrepareAgent
+            | Step::TransferCustomer
+            | Step::TransferAgent
+            | Step::HoldCustomer
+            | Step::DialCapture
+            | Step::SendAgentId
+            | Step::Isolate
+            | Step::Sensitive
+            | Step::Verify
+            | Step::SendStart
+            | Step::KillCapture
+            | Step::WatchStartKey
+            | Step::AfterAgentHangup => false,
+        }
     }
 
     pub(super) fn try_finish(&mut self, out: &mut Vec<Action>) {
