@@ -26,6 +26,7 @@ pub use codec::EslCodec;
 pub use error::WireError;
 pub mod event;
 pub mod event_json;
+mod event_json_flat;
 pub mod event_xml;
 pub mod url;
 
