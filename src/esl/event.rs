@@ -18,10 +18,10 @@ use super::frame::{ContentType, Event, Frame, Headers};
 use super::parser::{for_each_header, lossy};
 use super::splitter::parse_length;
 use super::url::{UNDEF, push_event_value, push_url_decoded_from};
-use super::{event_json, event_xml};
+use super::{event_json, event_xml, scan};
 use bytes::Bytes;
+use memchr::memchr;
 use memchr::memmem::Finder;
-use memchr::{memchr, memchr2, memchr3};
 use std::sync::LazyLock;
 
 /// The blank line ending an event's header block (built once: `memmem::find` would build it per call).
@@ -123,7 +123,7 @@ fn plain_headers(block: &str) -> Result<Headers, usize> {
         line += 1;
         let colon = name_end(bytes, pos).ok_or(line)?;
         let start = colon + 2;
-        let hit = start + memchr3(b'\n', b'%', 0, &bytes[start..]).ok_or(line)?;
+        let hit = scan::find3(bytes, start, b'\n', b'%', 0).ok_or(line)?;
         if bytes[hit] == b'\n' {
             let end = strip_cr(bytes, start, hit);
             let value = if &bytes[start..end] == UNDEF.as_bytes() {
@@ -151,7 +151,7 @@ fn plain_headers(block: &str) -> Result<Headers, usize> {
 fn name_end(bytes: &[u8], pos: usize) -> Option<usize> {
     let mut from = pos;
     loop {
-        let at = from + memchr2(b':', b'\n', &bytes[from..])?;
+        let at = scan::find2(bytes, from, b':', b'\n')?;
         match bytes.get(at + 1) {
             _ if bytes[at] == b'\n' => return None,
             Some(b' ') => return (at > pos).then_some(at),

@@ -13,6 +13,7 @@
 //! slice of the frame, not a copy.
 
 use super::frame::{Event, Headers};
+use super::scan;
 use super::url::UNDEF;
 use bytes::Bytes;
 use std::ops::Range;
@@ -175,7 +176,7 @@ impl Reader<'_> {
     fn string(&mut self) -> Option<Str> {
         self.eat(b'"')?;
         let start = self.pos;
-        let stop = quote_or_backslash(self.s, start)?;
+        let stop = scan::find2(self.s, start, b'"', b'\\')?;
         if self.s[stop] == b'"' {
             self.pos = stop + 1;
             return Some(Str::Raw(start..stop));
@@ -197,7 +198,7 @@ impl Reader<'_> {
                     from = at + 1 + len;
                 }
             }
-            at = quote_or_backslash(self.s, from)?;
+            at = scan::find2(self.s, from, b'"', b'\\')?;
         }
     }
 }
@@ -225,34 +226,6 @@ fn unescape(s: &[u8]) -> Option<(char, usize)> {
         _ => return None,
     };
     Some((c, 1))
-}
-
-/// The index of the first `"` or `\` at or after `from`, eight bytes at a time (strings are short:
-/// this beats a memchr call per string); `None` if there is none.
-#[inline]
-fn quote_or_backslash(s: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const QUOTES: u64 = ONES * b'"' as u64;
-    const SLASHES: u64 = ONES * b'\\' as u64;
-    let mut i = from;
-    while let Some(chunk) = s.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        // The classic "has a zero byte" test on `w ^ QUOTES` and `w ^ SLASHES`: only bits above the
-        // first true match can be false positives, so the lowest set bit is exact.
-        let (q, b) = (w ^ QUOTES, w ^ SLASHES);
-        let hits = ((q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)) & HIGHS;
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    s.get(i..)?
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|p| i + p)
 }
 
 /// Whether `s` has a byte below 0x20 (a raw control character: invalid inside a JSON string, and
@@ -369,21 +342,6 @@ mod tests {
                 String::from_utf8_lossy(text)
             );
         }
-    }
-
-    #[test]
-    fn string_scan_finds_the_first_quote_or_backslash() {
-        assert_eq!(
-            quote_or_backslash(b"abcdefgh\xc3\xa9ijklmnop\"rest", 0),
-            Some(18)
-        );
-        assert_eq!(quote_or_backslash(b"abcdefghij\\", 0), Some(10));
-        assert_eq!(quote_or_backslash(b"ab\\\"", 0), Some(2));
-        assert_eq!(quote_or_backslash(b"!#\"", 0), Some(2));
-        assert_eq!(quote_or_backslash(b"#!!!!!!!!\"", 1), Some(9));
-        assert_eq!(quote_or_backslash(b"abcdefghij\x7f\x80\xff", 0), None);
-        assert_eq!(quote_or_backslash(b"\"\"", 1), Some(1));
-        assert_eq!(quote_or_backslash(b"", 0), None);
     }
 
     #[test]

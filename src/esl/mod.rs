@@ -28,6 +28,7 @@ pub mod event;
 pub mod event_json;
 mod event_json_flat;
 pub mod event_xml;
+mod scan;
 pub mod url;
 
 pub mod client_error;
