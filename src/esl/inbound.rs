@@ -34,10 +34,6 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{info, warn};
 
-/// The read buffer of the one inbound connection: a socket read takes up to this much (tokio-util's
-/// default, 8 KiB, is ~3 events of a busy FreeSWITCH per `read`; 64 KiB is ~28).
-const READ_BUFFER_BYTES: usize = 64 * 1024;
-
 /// What the client subscribes to on every (re)connect.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Subscription {
@@ -273,8 +269,7 @@ async fn establish(config: &InboundConfig) -> Result<(EslStream, Option<String>)
             });
         }
     };
-    let codec = EslCodec::new(config.max_frame_bytes);
-    let mut stream = Framed::with_capacity(tcp, codec, READ_BUFFER_BYTES);
+    let mut stream = Framed::new(tcp, EslCodec::new(config.max_frame_bytes));
     let greeting = next_frame(&mut stream, "auth", timeout).await?;
     match greeting.content_type {
         ContentType::AuthRequest => {}
