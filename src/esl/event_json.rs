@@ -8,6 +8,7 @@
 //! Error reports carry the JSON position only: serde_json's own messages can quote input values.
 
 use super::error::{EventFault, EventFormat, WireError};
+use super::event_json_flat;
 use super::frame::{Event, Headers};
 use super::url::UNDEF;
 use bytes::Bytes;
@@ -15,8 +16,21 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::borrow::Cow;
 use std::fmt;
 
-/// Decodes the text of a `text/event-json` frame.
+/// Decodes the text of a `text/event-json` frame: FreeSWITCH's flat object through the hand-written
+/// reader ([`super::event_json_flat`]), anything it does not handle through serde_json.
 pub fn parse_json(text: &Bytes) -> Result<Event, WireError> {
+    match std::str::from_utf8(text) {
+        Ok(str) => match event_json_flat::parse_flat(text, str) {
+            Some(event) => Ok(event),
+            None => parse_with(serde_json::Deserializer::from_str(str)),
+        },
+        Err(_) => parse_with(serde_json::Deserializer::from_slice(text)),
+    }
+}
+
+/// [`parse_json`] through serde_json only (the reference the flat reader is tested against).
+#[cfg(test)]
+pub(crate) fn parse_json_serde(text: &Bytes) -> Result<Event, WireError> {
     match std::str::from_utf8(text) {
         // Valid UTF-8 (always, in practice): validated once here, so serde_json need not validate
         // every key and value again (it does from a byte slice).

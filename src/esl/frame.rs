@@ -177,27 +177,38 @@ impl Headers {
         )
     }
 
+    /// Whether span `s` is header `name` (ASCII case-insensitive), compared as bytes: no `str` is
+    /// sliced (with its char-boundary checks) for the headers that do not match.
+    fn is_named(&self, s: &Span, name: &str) -> bool {
+        // `eq_ignore_ascii_case` compares the lengths first.
+        self.text
+            .as_bytes()
+            .get(s.name_start as usize..s.name_end as usize)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    fn value(&self, s: &Span) -> &str {
+        &self.text[s.value_start as usize..s.value_end as usize]
+    }
+
     /// The first value of header `name` (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.spans.iter().find_map(|s| {
-            let (n, v) = self.pair(s);
-            n.eq_ignore_ascii_case(name).then_some(v)
-        })
+        let s = self.spans.iter().find(|s| self.is_named(s, name))?;
+        Some(self.value(s))
     }
 
     /// The last value of header `name` (FreeSWITCH appends: the last one is the serializer's own).
     pub fn get_last(&self, name: &str) -> Option<&str> {
-        self.spans.iter().rev().find_map(|s| {
-            let (n, v) = self.pair(s);
-            n.eq_ignore_ascii_case(name).then_some(v)
-        })
+        let s = self.spans.iter().rev().find(|s| self.is_named(s, name))?;
+        Some(self.value(s))
     }
 
     /// Every value of header `name`, in wire order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.spans
+            .iter()
+            .filter(move |s| self.is_named(s, name))
+            .map(|s| self.value(s))
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -10,6 +10,7 @@
 //! | [`error`] | `WireError` |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
 //! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
+//! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
 //! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
 //! | [`connection`] | the one connection engine: FIFO reply matching, event routing, bgapi/execute correlation |
 //! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
@@ -28,7 +29,9 @@ pub use codec::EslCodec;
 pub use error::WireError;
 pub mod event;
 pub mod event_json;
+mod event_json_flat;
 pub mod event_xml;
+mod scan;
 pub mod url;
 
 pub mod client_error;
