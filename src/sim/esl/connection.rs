@@ -12,7 +12,7 @@
 use super::faults::Faults;
 use super::frames;
 use super::request::{self, Request};
-use super::subscription::Subscription;
+use super::subscription::{MyEvents, Subscription};
 use super::writer::FrameWriter;
 use crate::esl::Event;
 use crate::sim::core::{Core, EventRx};
@@ -121,6 +121,14 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         if self.st.sub.wants(&ev) {
             self.pending.push_back(ev);
         }
+    }
+
+    /// The controlled channel, when no event of another channel can be written to this connection
+    /// (events off, or `myevents` on that channel): the queue may be narrowed to it.
+    fn only_session(&self) -> Option<&str> {
+        let s = self.st.session.as_deref()?;
+        let mine = matches!(&self.st.sub.myevents, Some(MyEvents::Session(u)) if u == s);
+        (!self.st.sub.enabled || mine).then_some(s)
     }
 
     /// Takes every event already fired off the queue (without waiting).
@@ -275,7 +283,11 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         waiting_first = false;
                         self.drain(&mut rx);
                         let discard = std::mem::take(&mut first);
+                        // Every event while a command runs (it may widen the subscription); then
+                        // only the controlled channel's if nothing else could be written.
+                        rx.narrow(None);
                         let flow = self.handle(req, discard, &mut rx).await;
+                        rx.narrow(self.only_session());
                         match flow {
                             Flow::Continue => {}
                             Flow::Close => { self.goodbye().await; return; }
