@@ -1,8 +1,9 @@
 //! Per-listener event queues, bounded like FreeSWITCH's (100000 events; a listener that loses 500 events
 //! in a row is dropped, as mod_event_socket kills it).
 //!
-//! A listener may narrow its queue to one channel's events ([`EventRx::narrow`]) when nothing else
-//! could be written to it (an outbound session without `event`, or with `myevents` on its channel):
+//! A listener may narrow its queue to some channels' events ([`EventRx::narrow`]: `Unique-ID` or
+//! `Job-Owner-UUID` among them) when nothing else could be written to it (an outbound session
+//! without `event`, with `myevents` on its channel, or with only `filter Unique-ID <uuid>`s):
 //! like mod_event_socket's `event_handler`, which queues only what a listener wants, the other
 //! events are not queued (nor counted as lost), so thousands of idle outbound sessions don't each
 //! wake for every event.
@@ -11,11 +12,20 @@ use crate::esl::Event;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-/// The channel uuid a listener is narrowed to (`None`: every event).
-type Scope = Arc<Mutex<Option<String>>>;
+/// The channel uuids a listener is narrowed to (`None`: every event).
+type Scope = Arc<Mutex<Option<Vec<String>>>>;
 
-fn lock(scope: &Scope) -> std::sync::MutexGuard<'_, Option<String>> {
+fn lock(scope: &Scope) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
     scope.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether `ev` (its `Unique-ID` and `Job-Owner-UUID`) is about one of `only` (ASCII case ignored,
+/// as filters compare).
+fn about(only: &[String], uid: Option<&str>, owner: Option<&str>) -> bool {
+    only.iter().any(|u| {
+        uid.is_some_and(|v| v.eq_ignore_ascii_case(u))
+            || owner.is_some_and(|v| v.eq_ignore_ascii_case(u))
+    })
 }
 
 /// FreeSWITCH's per-listener queue length (`MAX_QUEUE_LEN` in mod_event_socket).
@@ -31,11 +41,12 @@ pub struct EventRx {
 }
 
 impl EventRx {
-    /// From now on queue only events whose `Unique-ID` is `uuid` (`None`: every event again).
-    pub fn narrow(&self, uuid: Option<&str>) {
+    /// From now on queue only events whose `Unique-ID` or `Job-Owner-UUID` is one of `uuids`
+    /// (`None`: every event again).
+    pub fn narrow(&self, uuids: Option<Vec<String>>) {
         let mut scope = lock(&self.scope);
-        if scope.as_deref() != uuid {
-            *scope = uuid.map(str::to_owned);
+        if *scope != uuids {
+            *scope = uuids;
         }
     }
 
@@ -78,10 +89,10 @@ impl Listeners {
 
     /// Offers `ev` to every listener; drops closed listeners and those that missed too many.
     pub(crate) fn deliver(&mut self, ev: &Arc<Event>) {
-        let uuid = ev.unique_id();
+        let (uid, owner) = (ev.unique_id(), ev.get("Job-Owner-UUID"));
         self.list.retain_mut(|l| {
             if let Some(only) = lock(&l.scope).as_deref()
-                && uuid != Some(only)
+                && !about(only, uid, owner)
             {
                 return !l.tx.is_closed();
             }
@@ -136,7 +147,7 @@ mod tests {
     async fn a_narrowed_listener_gets_only_its_channel() {
         let mut ls = Listeners::default();
         let mut rx = ls.subscribe(10);
-        rx.narrow(Some("a"));
+        rx.narrow(Some(vec!["A".into()]));
         for _ in 0..(MAX_MISSED + 1) {
             ls.deliver(&of("b"));
         }
@@ -149,6 +160,10 @@ mod tests {
             Some("a")
         );
         assert!(rx.try_recv().is_none());
+        let mut job = Event::default();
+        job.headers.push("Job-Owner-UUID", "a");
+        ls.deliver(&Arc::new(job));
+        assert!(rx.try_recv().is_some(), "a job of the channel");
         rx.narrow(None);
         ls.deliver(&of("b"));
         assert!(rx.try_recv().is_some());

@@ -12,7 +12,7 @@
 use super::faults::Faults;
 use super::frames;
 use super::request::{self, Request};
-use super::subscription::{MyEvents, Subscription};
+use super::subscription::Subscription;
 use super::writer::FrameWriter;
 use crate::esl::Event;
 use crate::sim::core::{Core, EventRx};
@@ -123,12 +123,14 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         }
     }
 
-    /// The controlled channel, when no event of another channel can be written to this connection
-    /// (events off, or `myevents` on that channel): the queue may be narrowed to it.
-    fn only_session(&self) -> Option<&str> {
-        let s = self.st.session.as_deref()?;
-        let mine = matches!(&self.st.sub.myevents, Some(MyEvents::Session(u)) if u == s);
-        (!self.st.sub.enabled || mine).then_some(s)
+    /// The channels whose events are all this connection can be written (and must see: its own
+    /// channel's end), when the subscription allows narrowing its queue to them.
+    fn scope(&self) -> Option<Vec<String>> {
+        let mut only = self.st.sub.only_channels()?;
+        if let Some(s) = &self.st.session {
+            only.push(s.clone());
+        }
+        Some(only)
     }
 
     /// Takes every event already fired off the queue (without waiting).
@@ -287,7 +289,7 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         // only the controlled channel's if nothing else could be written.
                         rx.narrow(None);
                         let flow = self.handle(req, discard, &mut rx).await;
-                        rx.narrow(self.only_session());
+                        rx.narrow(self.scope());
                         match flow {
                             Flow::Continue => {}
                             Flow::Close => { self.goodbye().await; return; }
