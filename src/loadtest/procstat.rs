@@ -33,6 +33,20 @@ pub fn process_cpu() -> Option<Duration> {
     stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
+/// CPU time (user + system) of another process (e.g. the load tool's simulator child).
+pub fn pid_cpu(pid: u32) -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// `VmRSS` and `VmHWM` of another process.
+pub fn pid_memory(pid: u32) -> Option<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(Memory {
+        rss_kib: status_kib(&status, "VmRSS:")?,
+        peak_kib: status_kib(&status, "VmHWM:")?,
+    })
+}
+
 /// CPU time (user + system) of one thread of this process, by its kernel thread id.
 pub fn thread_cpu(tid: u32) -> Option<Duration> {
     stat_cpu(&std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?)
@@ -80,5 +94,9 @@ mod tests {
         let tid = current_tid().expect("/proc/thread-self");
         assert!(thread_cpu(tid).is_some());
         assert!(process_cpu().is_some());
+        let me = std::process::id();
+        assert!(pid_cpu(me).is_some());
+        assert!(pid_memory(me).is_some_and(|m| m.rss_kib > 0));
+        assert_eq!(pid_memory(u32::MAX), None);
     }
 }

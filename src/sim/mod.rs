@@ -8,6 +8,7 @@
 //! | [`party`] | scripted far-end parties (customer, agent, capture service) |
 //! | [`standalone`] | `confpay-sim` options and a simulator set up like the payment deployment |
 //! | [`console`] | `confpay-sim`'s stdin line commands |
+//! | [`process`] | the `confpay-sim` process (banner, runtime, console loop), also run by the load tool |
 //!
 //! Using it (inside a tokio runtime):
 //!
@@ -25,6 +26,7 @@ pub mod core;
 pub mod esl;
 pub mod hearing;
 pub mod party;
+pub mod process;
 pub mod standalone;
 
 use crate::sim::core::{Core, CoreConfig};

@@ -3,7 +3,13 @@
 //! A [`Party`] is registered with the core under a dial string (or places a call in with
 //! [`crate::sim::core::Core::incoming_call`]). The core asks it how to answer, tells it what it receives
 //! (DTMF) and lets it hang up; tests read its observable state.
+//!
+//! One registered party may be on many channels at once (every call that dials its dial string): the
+//! capture service keeps its progress per channel, so concurrent payments to the same service each
+//! get their own agent-ID check and digit count. The observable state (`channel`, `received`, the
+//! capture phase) describes the latest call, or all calls for `received`.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -63,7 +69,8 @@ struct PartyState {
     answered: bool,
     hung_up: bool,
     received: Vec<char>,
-    phase: Option<CapturePhase>,
+    /// The capture service's progress per channel uuid (empty for other roles).
+    phases: HashMap<String, CapturePhase>,
 }
 
 /// A scripted party. Cheap to clone; clones share state.
@@ -74,10 +81,6 @@ pub struct Party {
 
 impl Party {
     fn new(name: &str, role: Role) -> Party {
-        let phase = match &role {
-            Role::Capture { .. } => Some(CapturePhase::AwaitingAgent(String::new())),
-            Role::Customer | Role::Agent => None,
-        };
         Party {
             inner: Arc::new(Mutex::new(PartyState {
                 name: name.to_owned(),
@@ -88,7 +91,7 @@ impl Party {
                 answered: false,
                 hung_up: false,
                 received: Vec::new(),
-                phase,
+                phases: HashMap::new(),
             })),
         }
     }
@@ -161,9 +164,24 @@ impl Party {
         self.lock().received.iter().collect()
     }
 
-    /// The capture service's phase (`None` for other roles).
+    /// The capture service's phase on its latest channel (`None` for other roles). Before any call
+    /// it is waiting for the agent ID.
     pub fn capture_phase(&self) -> Option<CapturePhase> {
-        self.lock().phase.clone()
+        let p = self.lock();
+        match &p.role {
+            Role::Capture { .. } => Some(
+                p.channel
+                    .as_ref()
+                    .and_then(|c| p.phases.get(c).cloned())
+                    .unwrap_or(CapturePhase::AwaitingAgent(String::new())),
+            ),
+            Role::Customer | Role::Agent => None,
+        }
+    }
+
+    /// The capture service's phase on channel `uuid` (`None` for other roles or unknown channels).
+    pub fn capture_phase_on(&self, uuid: &str) -> Option<CapturePhase> {
+        self.lock().phases.get(uuid).cloned()
     }
 
     pub(crate) fn attach(&self, uuid: &str) {
@@ -171,6 +189,10 @@ impl Party {
         p.channel = Some(uuid.to_owned());
         p.answered = false;
         p.hung_up = false;
+        if matches!(p.role, Role::Capture { .. }) {
+            p.phases
+                .insert(uuid.to_owned(), CapturePhase::AwaitingAgent(String::new()));
+        }
     }
 
     pub(crate) fn mark_answered(&self) {
@@ -181,16 +203,20 @@ impl Party {
         self.lock().hung_up = true;
     }
 
-    /// The party hears digit `d`; returns what it does about it.
-    pub(crate) fn receive(&self, d: char) -> Reaction {
+    /// The party hears digit `d` on channel `uuid`; returns what it does about it.
+    pub(crate) fn receive(&self, uuid: &str, d: char) -> Reaction {
         let mut p = self.lock();
         p.received.push(d);
         let (agent_id, collect) = match &p.role {
             Role::Capture { agent_id, collect } => (agent_id.clone(), *collect),
             Role::Customer | Role::Agent => return Reaction::Nothing,
         };
-        let next = match p.phase.take() {
-            Some(CapturePhase::AwaitingAgent(mut got)) => {
+        let phase = p
+            .phases
+            .remove(uuid)
+            .unwrap_or(CapturePhase::AwaitingAgent(String::new()));
+        let next = match phase {
+            CapturePhase::AwaitingAgent(mut got) => {
                 got.push(d);
                 let want = format!("{agent_id}1");
                 if got == want {
@@ -211,12 +237,12 @@ impl Party {
                     CapturePhase::AwaitingAgent(restart)
                 }
             }
-            Some(CapturePhase::Collecting(n)) if n + 1 >= collect => CapturePhase::Done,
-            Some(CapturePhase::Collecting(n)) => CapturePhase::Collecting(n + 1),
-            Some(CapturePhase::Done) | None => CapturePhase::Done,
+            CapturePhase::Collecting(n) if n + 1 >= collect => CapturePhase::Done,
+            CapturePhase::Collecting(n) => CapturePhase::Collecting(n + 1),
+            CapturePhase::Done => CapturePhase::Done,
         };
         let done_now = next == CapturePhase::Done;
-        p.phase = Some(next);
+        p.phases.insert(uuid.to_owned(), next);
         if done_now {
             Reaction::HangUp
         } else {
@@ -229,37 +255,70 @@ impl Party {
 mod tests {
     use super::*;
 
+    const C1: &str = "c1";
+
+    fn capture(agent_id: &str, collect: usize) -> Party {
+        let p = Party::capture("capture", agent_id, collect);
+        p.attach(C1);
+        p
+    }
+
     #[test]
     fn capture_wants_agent_id_then_one_then_n_digits() {
-        let p = Party::capture("capture", "42", 3);
-        assert_eq!(p.receive('4'), Reaction::Nothing);
-        assert_eq!(p.receive('2'), Reaction::Nothing);
+        let p = capture("42", 3);
+        assert_eq!(p.receive(C1, '4'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '2'), Reaction::Nothing);
         assert_eq!(
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent("42".into()))
         );
-        assert_eq!(p.receive('1'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '1'), Reaction::Nothing);
         assert_eq!(p.capture_phase(), Some(CapturePhase::Collecting(0)));
-        assert_eq!(p.receive('5'), Reaction::Nothing);
-        assert_eq!(p.receive('5'), Reaction::Nothing);
-        assert_eq!(p.receive('5'), Reaction::HangUp);
+        assert_eq!(p.receive(C1, '5'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '5'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '5'), Reaction::HangUp);
         assert_eq!(p.capture_phase(), Some(CapturePhase::Done));
         assert_eq!(p.received(), "421555");
     }
 
     #[test]
     fn capture_restarts_on_a_wrong_agent_digit() {
-        let p = Party::capture("capture", "42", 1);
-        p.receive('9');
+        let p = capture("42", 1);
+        p.receive(C1, '9');
         assert_eq!(
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent(String::new()))
         );
-        p.receive('4');
-        p.receive('4');
+        p.receive(C1, '4');
+        p.receive(C1, '4');
         assert_eq!(
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent("4".into()))
         );
+    }
+
+    #[test]
+    fn concurrent_calls_to_one_capture_service_progress_apart() {
+        let p = capture("7", 2);
+        p.attach("c2");
+        // Interleaved: c1 keys the agent ID and '1', c2 only the agent ID so far.
+        for (ch, d) in [(C1, '7'), ("c2", '7'), (C1, '1'), (C1, '5')] {
+            assert_eq!(p.receive(ch, d), Reaction::Nothing);
+        }
+        assert_eq!(p.capture_phase_on(C1), Some(CapturePhase::Collecting(1)));
+        assert_eq!(
+            p.capture_phase_on("c2"),
+            Some(CapturePhase::AwaitingAgent("7".into()))
+        );
+        assert_eq!(p.receive(C1, '5'), Reaction::HangUp);
+        assert_eq!(p.receive("c2", '1'), Reaction::Nothing);
+        assert_eq!(p.capture_phase_on("c2"), Some(CapturePhase::Collecting(0)));
+        // A new call after one finished starts from the beginning, not from `Done`.
+        p.attach("c3");
+        assert_eq!(
+            p.capture_phase(),
+            Some(CapturePhase::AwaitingAgent(String::new()))
+        );
+        assert_eq!(p.receive("c3", '7'), Reaction::Nothing);
     }
 }

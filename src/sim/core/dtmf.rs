@@ -160,7 +160,7 @@ pub(crate) fn send_out(
             origin,
             at: tokio::time::Instant::now(),
         });
-        if p.receive(d) == Reaction::HangUp {
+        if p.receive(uuid, d) == Reaction::HangUp {
             let core2 = core.clone();
             let uuid2 = uuid.to_owned();
             tokio::spawn(async move {

@@ -123,6 +123,16 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
         }
     }
 
+    /// The channels whose events are all this connection can be written (and must see: its own
+    /// channel's end), when the subscription allows narrowing its queue to them.
+    fn scope(&self) -> Option<Vec<String>> {
+        let mut only = self.st.sub.only_channels()?;
+        if let Some(s) = &self.st.session {
+            only.push(s.clone());
+        }
+        Some(only)
+    }
+
     /// Takes every event already fired off the queue (without waiting).
     fn drain(&mut self, rx: &mut EventRx) {
         while let Some(Some(ev)) = rx.recv().now_or_never() {
@@ -275,7 +285,11 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
                         waiting_first = false;
                         self.drain(&mut rx);
                         let discard = std::mem::take(&mut first);
+                        // Every event while a command runs (it may widen the subscription); then
+                        // only the controlled channel's if nothing else could be written.
+                        rx.narrow(None);
                         let flow = self.handle(req, discard, &mut rx).await;
+                        rx.narrow(self.scope());
                         match flow {
                             Flow::Continue => {}
                             Flow::Close => { self.goodbye().await; return; }

@@ -214,6 +214,30 @@ impl Subscription {
         }
     }
 
+    /// The channel uuids this subscription can pass events of, when it passes only events whose
+    /// `Unique-ID` or `Job-Owner-UUID` is one of them (`myevents <uuid>`, or nothing but positive
+    /// literal filters on those headers; events off: none at all). `None` when it may pass others.
+    pub fn only_channels(&self) -> Option<Vec<String>> {
+        if !self.enabled {
+            return Some(Vec::new());
+        }
+        if let Some(MyEvents::Session(u)) = &self.myevents {
+            return Some(vec![u.clone()]);
+        }
+        if self.filters.is_empty() {
+            return None;
+        }
+        self.filters
+            .iter()
+            .map(|f| {
+                let literal = f.regex.is_none() && !f.value.starts_with(['/', '+', '-', ' ']);
+                let channel_header = f.header.eq_ignore_ascii_case("Unique-ID")
+                    || f.header.eq_ignore_ascii_case("Job-Owner-UUID");
+                (literal && channel_header).then(|| f.value.clone())
+            })
+            .collect()
+    }
+
     /// Whether `event_handler` would queue `event` for this listener.
     pub fn wants(&self, event: &Event) -> bool {
         if !self.enabled {
@@ -366,6 +390,30 @@ mod tests {
         re.filter("Unique-ID /^[ab]$/");
         assert!(re.wants(&a) && re.wants(&b));
         assert!(!re.wants(&ev(&[("Event-Name", "DTMF"), ("Unique-ID", "c")])));
+    }
+
+    #[test]
+    fn only_channels_when_nothing_else_can_pass() {
+        let mut s = Subscription::default();
+        assert_eq!(s.only_channels(), Some(Vec::new()), "events off");
+        s.event("plain CHANNEL_ANSWER BACKGROUND_JOB");
+        assert_eq!(s.only_channels(), None, "every channel's answers");
+        s.filter("Unique-ID a");
+        s.filter("Job-Owner-UUID a");
+        s.filter("Unique-ID b");
+        assert_eq!(
+            s.only_channels(),
+            Some(vec!["a".into(), "a".into(), "b".into()])
+        );
+        s.filter("Event-Name DTMF");
+        assert_eq!(s.only_channels(), None, "a filter on another header");
+        let mut re = Subscription::default();
+        re.event("plain ALL");
+        re.filter("Unique-ID /^[ab]$/");
+        assert_eq!(re.only_channels(), None, "a regex filter");
+        let mut mine = Subscription::default();
+        mine.myevents(MyEvents::Session("u1".into()));
+        assert_eq!(mine.only_channels(), Some(vec!["u1".into()]));
     }
 
     #[test]
