@@ -330,34 +330,30 @@ async fn late_watch_start_key_setvar() {
     w.stop().await;
 }
 
-#[tokio::test]
-async fn late_relate_nospeak_nohear_never_sends_start() {
+/// A step of the ACA start held past the command timeout: the session ends timed out on that
+/// step, the '1' is never sent, and the two talk again.
+async fn late_before_the_start_key(prefix: fn(&Ctx) -> String, step: Step) {
     let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::ReadyAca, isolate, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::Isolate));
+    let (w, done) = run(At::ReadyAca, prefix, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(step));
     assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
     safe_after(&w).await;
     w.stop().await;
+}
+
+#[tokio::test]
+async fn late_relate_nospeak_nohear_never_sends_start() {
+    late_before_the_start_key(isolate, Step::Isolate).await;
 }
 
 #[tokio::test]
 async fn late_sensitive_setvar_never_sends_start() {
-    let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::ReadyAca, sensitive, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::Sensitive));
-    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
-    safe_after(&w).await;
-    w.stop().await;
+    late_before_the_start_key(sensitive, Step::Sensitive).await;
 }
 
 #[tokio::test]
 async fn late_precapture_json_list_never_sends_start() {
-    let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::ReadyAca, verify, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::Verify));
-    assert_eq!(sent_to_capture(&w), format!("{AGENT_ID}#"), "'1' sent");
-    safe_after(&w).await;
-    w.stop().await;
+    late_before_the_start_key(verify, Step::Verify).await;
 }
 
 #[tokio::test]
