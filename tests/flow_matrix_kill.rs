@@ -178,8 +178,9 @@ async fn restored(s: &Scene) {
 /// After the restart a capture leg is present: the rebuilt session isolates and resumes.
 async fn resumed_isolated(s: &Scene, second: &Second, id: &str) {
     reach(&second.stack.engine, id, State::Capturing).await;
-    poll("agent and customer apart", || async {
-        isolated(s).then_some(())
+    // Apart, and off hold: on hold the customer would hear music instead of the capture service.
+    poll("agent and customer apart, customer off hold", || async {
+        (isolated(s) && !s.sim.core().hearing().hears_music("customer")).then_some(())
     })
     .await;
     assert!(!s.capture.is_hung_up());

@@ -624,6 +624,7 @@ impl Machine {
                 self.legs.watching = true;
             }
             (State::Unholding, Step::WatchStartKey) => self.state = State::Ready,
+            (State::Capturing, Step::UnholdCustomer) => self.legs.customer_held = false,
             (State::Arming, Step::Isolate | Step::Sensitive)
                 if !self.pending.contains(&Step::Isolate)
                     && !self.pending.contains(&Step::Sensitive) =>

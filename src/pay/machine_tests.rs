@@ -580,9 +580,10 @@ fn resumed_capture_gets_its_time_limit_again() {
 }
 
 #[test]
-fn recovered_with_capture_present_unholds_the_customer_when_it_ends() {
+fn recovered_with_capture_present_unholds_the_customer_at_once() {
     // Killed while the capture service was set up (customer on hold): the rebuilt session
-    // isolates, and once the capture limit passes it unholds as well as clearing isolation.
+    // isolates first, then takes the customer off hold (music would drown the capture service's
+    // prompts); once the capture limit passes it clears isolation, nothing left to unhold.
     let snap = Snapshot {
         customer_alive: true,
         agent_alive: true,
@@ -592,7 +593,18 @@ fn recovered_with_capture_present_unholds_the_customer_when_it_ends() {
         capture_member: Some(15),
     };
     let (mut m, a) = Machine::recovered(cfg(), "pay-1".into(), legs(), snap);
+    let texts: Vec<String> = sends(&a).into_iter().map(|(_, t)| t).collect();
+    let isolate = texts
+        .iter()
+        .position(|t| t == "conference pay-1 relate 14 13 nospeak,nohear");
+    let unhold = texts.iter().position(|t| t == "conference pay-1 unhold 13");
+    assert!(
+        matches!((isolate, unhold), (Some(i), Some(u)) if i < u),
+        "isolate, then unhold: {texts:?}"
+    );
     answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Capturing);
+    assert!(!m.legs().customer_held);
     let a = m.step(Input::Timer(TimerKind::MaxCapture));
     let a = answer_all(&mut m, a);
     let texts: Vec<String> = sends(&a).into_iter().map(|(_, t)| t).collect();
@@ -601,7 +613,6 @@ fn recovered_with_capture_present_unholds_the_customer_when_it_ends() {
         [
             format!("uuid_kill {P} NORMAL_CLEARING"),
             "conference pay-1 relate 14 13 clear".to_string(),
-            "conference pay-1 unhold 13".to_string(),
         ]
     );
     assert_eq!(

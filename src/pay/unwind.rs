@@ -78,6 +78,13 @@ impl Machine {
                     // Make sure of isolation whatever we believed before the loss.
                     self.legs.isolated = false;
                     self.isolate(out);
+                    // Rebuilt after a restart, the customer may still be on hold (killed while the
+                    // capture service was being set up): on hold the customer hears music, not the
+                    // capture service. Unheld after the isolation above, so the agent still cannot
+                    // hear them.
+                    if self.legs.customer_held {
+                        self.unhold(out);
+                    }
                     self.state = State::Capturing;
                     // The limit starts again: how long capture ran before the loss is not known.
                     out.push(Action::StartTimer {
