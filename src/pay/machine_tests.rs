@@ -543,6 +543,32 @@ fn connection_lost_and_capture_gone_restores() {
 }
 
 #[test]
+fn a_member_list_not_read_back_keeps_the_known_members_for_the_restore() {
+    // The resync's `conference … json_list` got no answer (members unknown, `None`): the session
+    // still clears isolation between the members it knew, never finishing with the two apart.
+    let (mut m, _) = to_ready();
+    let a = m.step(Input::CustomerStartKey);
+    answer_all(&mut m, a);
+    m.step(Input::ConnectionLost);
+    let a = m.step(Input::Resync(Snapshot {
+        customer_alive: true,
+        agent_alive: true,
+        capture_alive: false,
+        customer_member: None,
+        agent_member: None,
+        capture_member: None,
+    }));
+    assert_eq!(sends(&a)[0].1, "conference pay-1 relate 14 13 clear");
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Completed {
+            method: StartMethod::Keyphone
+        })
+    );
+}
+
+#[test]
 fn recovered_after_restart_with_capture_present_isolates() {
     let snap = Snapshot {
         customer_alive: true,

@@ -82,7 +82,10 @@ pub async fn snapshot(
 ) -> Snapshot {
     let members = match lookup(switch, format!("conference {room} json_list")).await {
         Ok(r) => parse_members(&r, room).unwrap_or_default(),
-        Err(_) => Vec::new(),
+        Err(why) => {
+            tracing::warn!(room = %room, error = %why, "conference member list got no answer; keeping the members known before");
+            Vec::new()
+        }
     };
     let member = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
     let capture = capture.unwrap_or("");

@@ -54,8 +54,11 @@ impl Machine {
         self.legs.customer_alive = snap.customer_alive;
         self.legs.agent_alive = snap.agent_alive;
         self.legs.capture_up = snap.capture_alive;
-        self.legs.customer_member = snap.customer_member;
-        self.legs.agent_member = snap.agent_member;
+        // A member list that could not be read back (no answer) says nothing: keep the members we
+        // knew, or the restore would skip `relate … clear` and leave the two apart. A member that
+        // really left answers the clear with `not found` / `Non-Existant ID` (nothing to undo).
+        self.legs.customer_member = snap.customer_member.or(self.legs.customer_member);
+        self.legs.agent_member = snap.agent_member.or(self.legs.agent_member);
         self.legs.capture_member = snap.capture_member;
         // An originate's result is lost with the connection: whether the capture leg exists is
         // what FreeSWITCH says now (`capture_up`), never a result still awaited.
