@@ -92,17 +92,6 @@ where
     }
 }
 
-async fn reach(engine: &Engine, id: &str, state: State) -> SessionView {
-    let mut w = engine.watch(id).await.expect("session");
-    let seen = tokio::time::timeout(Duration::from_secs(10), w.wait_for(|v| v.state == state))
-        .await
-        .map(|r| r.map(|v| v.clone()));
-    match seen {
-        Ok(Ok(v)) => v,
-        _ => panic!("never reached {state:?}: {:?}", w.borrow()),
-    }
-}
-
 async fn start(engine: &Engine, cu: &str) -> SessionView {
     engine
         .start_payment(Target::Customer(cu.to_owned()), None)
@@ -149,7 +138,7 @@ impl Second {
     }
 
     async fn done(&self, id: &str) -> SessionView {
-        reach(&self.stack.engine, id, State::Done).await
+        reach_on(&self.stack.engine, id, State::Done).await
     }
 
     fn stop(self) {
@@ -177,7 +166,7 @@ async fn restored(s: &Scene) {
 
 /// After the restart a capture leg is present: the rebuilt session isolates and resumes.
 async fn resumed_isolated(s: &Scene, second: &Second, id: &str) {
-    reach(&second.stack.engine, id, State::Capturing).await;
+    reach_on(&second.stack.engine, id, State::Capturing).await;
     // Apart, and off hold: on hold the customer would hear music instead of the capture service.
     poll("agent and customer apart, customer off hold", || async {
         (isolated(s) && !s.sim.core().hearing().hears_music("customer")).then_some(())
@@ -217,7 +206,7 @@ async fn killed_while_dialling_the_capture_service() {
     let capture = capture_party().answering(AnswerMode::After(Duration::from_millis(1500)));
     let (s, first) = scene(capture, |_| {}).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Dialling).await;
+    reach_on(&first.engine, &v.id, State::Dialling).await;
     // The originate reached FreeSWITCH (the capture leg rings) before the daemon dies.
     poll("capture leg ringing", || async {
         s.capture.channel().map(|_| ())
@@ -240,7 +229,7 @@ async fn killed_while_dialling_the_capture_service() {
 async fn killed_after_the_capture_service_answered() {
     let (s, first) = scene(capture_party(), |c| c.payment.agent_id_delay_ms = 2000).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Answered).await;
+    reach_on(&first.engine, &v.id, State::Answered).await;
     first.kill();
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;
@@ -300,7 +289,7 @@ async fn killed_while_unholding_then_the_customer_pays() {
 async fn killed_while_ready_then_the_customer_pays() {
     let (s, first) = scene(capture_party(), |_| {}).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Ready).await;
+    reach_on(&first.engine, &v.id, State::Ready).await;
     first.kill();
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;
@@ -319,7 +308,7 @@ async fn killed_while_ready_then_the_customer_pays() {
 async fn killed_while_ready_and_nobody_pays() {
     let (s, first) = scene(capture_party(), |_| {}).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Ready).await;
+    reach_on(&first.engine, &v.id, State::Ready).await;
     first.kill();
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;
@@ -335,13 +324,13 @@ async fn killed_while_ready_and_nobody_pays() {
 async fn killed_while_arming() {
     let (s, first) = scene(capture_party(), |_| {}).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Ready).await;
+    reach_on(&first.engine, &v.id, State::Ready).await;
     let gate = s
         .sim
         .faults()
         .hold_next(&format!("api conference {} relate ", s.room));
     s.sim.core().press(&s.cu, "1").expect("start key");
-    reach(&first.engine, &v.id, State::Arming).await;
+    reach_on(&first.engine, &v.id, State::Arming).await;
     kill_while_held(first, &gate).await;
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;
@@ -359,9 +348,9 @@ async fn killed_while_arming() {
 async fn killed_while_capturing() {
     let (s, first) = scene(capture_party(), |_| {}).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Ready).await;
+    reach_on(&first.engine, &v.id, State::Ready).await;
     s.sim.core().press(&s.cu, "1").expect("start key");
-    reach(&first.engine, &v.id, State::Capturing).await;
+    reach_on(&first.engine, &v.id, State::Capturing).await;
     first.kill();
     assert!(isolated(&s), "isolation outlives the daemon");
     let (second, id) = Second::start(&s).await;
@@ -380,13 +369,13 @@ async fn killed_while_capturing() {
 async fn killed_while_unwinding() {
     let (s, first) = scene(capture_party(), |_| {}).await;
     let v = start(&first.engine, &s.cu).await;
-    reach(&first.engine, &v.id, State::Ready).await;
+    reach_on(&first.engine, &v.id, State::Ready).await;
     s.sim.core().press(&s.cu, "1").expect("start key");
-    let capturing = reach(&first.engine, &v.id, State::Capturing).await;
+    let capturing = reach_on(&first.engine, &v.id, State::Capturing).await;
     let leg = capturing.capture.expect("capture leg");
     let gate = s.sim.faults().hold_next(&format!("api uuid_kill {leg}"));
     first.engine.cancel(&v.id).await.expect("cancel");
-    reach(&first.engine, &v.id, State::Unwinding).await;
+    reach_on(&first.engine, &v.id, State::Unwinding).await;
     kill_while_held(first, &gate).await;
     // The late kill went through: the capture leg is gone, agent and customer still apart.
     poll("capture leg gone", || async {

@@ -8,7 +8,7 @@ pub mod outcome;
 use confpay::config::Config;
 use confpay::daemon::stack::Stack;
 use confpay::pay::State;
-use confpay::pay::engine::{CallView, Target};
+use confpay::pay::engine::{CallView, Engine, Target};
 use confpay::pay::session::SessionView;
 use confpay::sim::core::Extension;
 use confpay::sim::party::Party;
@@ -31,6 +31,24 @@ pub struct World {
     pub capture: Party,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+}
+
+/// Waits (at most 10 s) until session `id` of `engine` reaches `state`; a session that ends
+/// elsewhere first fails the test at once. Returns its view.
+pub async fn reach_on(engine: &Engine, id: &str, state: State) -> SessionView {
+    let mut w = engine.watch(id).await.expect("session known");
+    let seen = tokio::time::timeout(
+        Duration::from_secs(10),
+        w.wait_for(|v| v.state == state || v.state == State::Done),
+    )
+    .await
+    .map(|r| r.map(|v| v.clone()));
+    let v = match seen {
+        Ok(v) => v.expect("session alive"),
+        Err(_) => panic!("session {id} never reached {state:?}: {:?}", w.borrow()),
+    };
+    assert_eq!(v.state, state, "session ended early: {:?}", v.outcome);
+    v
 }
 
 /// Quick timings for tests.
@@ -152,19 +170,7 @@ impl World {
 
     /// Waits until session `id` reaches `state`; returns its view.
     pub async fn reach(&self, id: &str, state: State) -> SessionView {
-        let mut w = self.stack.engine.watch(id).await.expect("session known");
-        let seen = tokio::time::timeout(
-            Duration::from_secs(10),
-            w.wait_for(|v| v.state == state || v.state == State::Done),
-        )
-        .await
-        .map(|r| r.map(|v| v.clone()));
-        let v = match seen {
-            Ok(v) => v.expect("session alive"),
-            Err(_) => panic!("session {id} never reached {state:?}: {:?}", w.borrow()),
-        };
-        assert_eq!(v.state, state, "session ended early: {:?}", v.outcome);
-        v
+        reach_on(&self.stack.engine, id, state).await
     }
 
     /// Waits for `f` to give something (polling), at most 10 s.
