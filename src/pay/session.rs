@@ -24,9 +24,11 @@ use tracing::{info, warn};
 /// refusal. The session then waits for the reconnect's resync, which reads FreeSWITCH's state back.
 pub const NO_CONNECTION: &str = "no connection to FreeSWITCH: ";
 
-/// How often a suspended session checks whether the connection is back, to read FreeSWITCH's state
-/// back itself: the engine's resync on reconnect may have come before this session suspended (a
-/// command lost with the connection reports late).
+/// A session still `Suspended` this long after it suspended reads FreeSWITCH's state back itself:
+/// the engine's resync on reconnect (batched, [`super::engine`]) normally gets there first, but may
+/// have gone out before this session suspended (a command lost with the connection reports late).
+const SELF_RESYNC_AFTER: Duration = Duration::from_secs(5);
+/// How often it then checks whether the connection answers again.
 const SELF_RESYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// What a session needs from FreeSWITCH: `api` and `bgapi` over the daemon's inbound connection.
@@ -253,15 +255,19 @@ impl Actor {
         let legs = self.machine.legs();
         let (customer, agent) = (legs.customer.clone(), legs.agent.clone());
         let capture = (legs.capture_up || legs.dialling).then(|| legs.capture.clone());
+        let view = self.view.subscribe();
+        let still_suspended = move || view.borrow().state == State::Suspended;
         tokio::spawn(async move {
+            tokio::time::sleep(SELF_RESYNC_AFTER).await;
             loop {
-                tokio::time::sleep(SELF_RESYNC_EVERY).await;
-                if inputs.is_closed() {
+                // Resumed (or ended) meanwhile: nothing to do; a new suspension starts its own.
+                if inputs.is_closed() || !still_suspended() {
                     return;
                 }
                 // A cheap probe first: while the connection is down every lookup fails at once.
                 let probe = switch.api(format!("uuid_exists {customer}")).await;
                 if matches!(&probe, Err(why) if why.starts_with(NO_CONNECTION)) {
+                    tokio::time::sleep(SELF_RESYNC_EVERY).await;
                     continue;
                 }
                 let snap = super::recover::snapshot(
