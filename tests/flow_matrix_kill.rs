@@ -175,6 +175,18 @@ async fn resumed_isolated(s: &Scene, second: &Second, id: &str) {
     assert!(!s.capture.is_hung_up());
 }
 
+/// The customer presses '1' and keys the card on the resumed session: it completes, all put back.
+async fn customer_pays(s: &Scene, second: &Second, id: &str) {
+    s.sim.core().press(&s.cu, "1").expect("start key");
+    s.sim.core().press(&s.cu, CARD).expect("card");
+    let done = second.done(id).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    restored(s).await;
+}
+
 fn lost() -> Option<Outcome> {
     Some(Outcome::Failed(FailReason::ConnectionLost))
 }
@@ -274,14 +286,7 @@ async fn killed_while_unholding_then_the_customer_pays() {
     kill_while_held(first, &gate).await;
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;
-    s.sim.core().press(&s.cu, "1").expect("start key");
-    s.sim.core().press(&s.cu, CARD).expect("card");
-    let done = second.done(&id).await;
-    assert!(
-        matches!(done.outcome, Some(Outcome::Completed { .. })),
-        "{done:?}"
-    );
-    restored(&s).await;
+    customer_pays(&s, &second, &id).await;
     second.stop();
 }
 
@@ -293,14 +298,7 @@ async fn killed_while_ready_then_the_customer_pays() {
     first.kill();
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;
-    s.sim.core().press(&s.cu, "1").expect("start key");
-    s.sim.core().press(&s.cu, CARD).expect("card");
-    let done = second.done(&id).await;
-    assert!(
-        matches!(done.outcome, Some(Outcome::Completed { .. })),
-        "{done:?}"
-    );
-    restored(&s).await;
+    customer_pays(&s, &second, &id).await;
     second.stop();
 }
 
