@@ -149,38 +149,13 @@ async fn esl_drops_in_arming_by_keyphone() {
 mod esl_drops_after_the_command_ran {
     use super::*;
 
-    #[tokio::test]
-    async fn in_moving() {
-        esl_drops_after_the_command_ran_in(State::Moving).await
-    }
-
-    #[tokio::test]
-    async fn in_holding() {
-        esl_drops_after_the_command_ran_in(State::Holding).await
-    }
-
-    #[tokio::test]
-    async fn in_dialling() {
-        esl_drops_after_the_command_ran_in(State::Dialling).await
-    }
-
-    #[tokio::test]
-    async fn in_sending_agent_id() {
-        esl_drops_after_the_command_ran_in(State::SendingAgentId).await
-    }
-
-    #[tokio::test]
-    async fn in_unholding() {
-        esl_drops_after_the_command_ran_in(State::Unholding).await
-    }
-
-    #[tokio::test]
-    async fn in_arming() {
-        esl_drops_after_the_command_ran_in(State::Arming).await
-    }
-
-    #[tokio::test]
-    async fn in_unwinding() {
-        esl_drops_after_the_command_ran_in(State::Unwinding).await
-    }
+    per_state!(@tests esl_drops_after_the_command_ran_in;
+        in_moving => Moving,
+        in_holding => Holding,
+        in_dialling => Dialling,
+        in_sending_agent_id => SendingAgentId,
+        in_unholding => Unholding,
+        in_arming => Arming,
+        in_unwinding => Unwinding,
+    );
 }
