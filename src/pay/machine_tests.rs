@@ -520,52 +520,30 @@ fn connection_lost_mid_capture_resumes_and_reisolates() {
 
 #[test]
 fn connection_lost_and_capture_gone_restores() {
-    let (mut m, _) = to_ready();
-    let a = m.step(Input::CustomerStartKey);
-    answer_all(&mut m, a);
-    m.step(Input::ConnectionLost);
-    let a = m.step(Input::Resync(Snapshot {
-        customer_alive: true,
-        agent_alive: true,
-        capture_alive: false,
-        customer_member: Some(13),
-        agent_member: Some(14),
-        capture_member: None,
-    }));
-    assert_eq!(sends(&a)[0].1, "conference pay-1 relate 14 13 clear");
-    let a = answer_all(&mut m, a);
-    assert_eq!(
-        finished(&a),
-        Some(Outcome::Completed {
-            method: StartMethod::Keyphone
-        })
-    );
-}
-
-#[test]
-fn a_member_list_not_read_back_keeps_the_known_members_for_the_restore() {
-    // The resync's `conference … json_list` got no answer (members unknown, `None`): the session
-    // still clears isolation between the members it knew, never finishing with the two apart.
-    let (mut m, _) = to_ready();
-    let a = m.step(Input::CustomerStartKey);
-    answer_all(&mut m, a);
-    m.step(Input::ConnectionLost);
-    let a = m.step(Input::Resync(Snapshot {
-        customer_alive: true,
-        agent_alive: true,
-        capture_alive: false,
-        customer_member: None,
-        agent_member: None,
-        capture_member: None,
-    }));
-    assert_eq!(sends(&a)[0].1, "conference pay-1 relate 14 13 clear");
-    let a = answer_all(&mut m, a);
-    assert_eq!(
-        finished(&a),
-        Some(Outcome::Completed {
-            method: StartMethod::Keyphone
-        })
-    );
+    // Members read back, or not (the resync's `json_list` got no answer: `None`): either way the
+    // members known before get their isolation cleared; never finished with the two apart.
+    for (customer_member, agent_member) in [(Some(13), Some(14)), (None, None)] {
+        let (mut m, _) = to_ready();
+        let a = m.step(Input::CustomerStartKey);
+        answer_all(&mut m, a);
+        m.step(Input::ConnectionLost);
+        let a = m.step(Input::Resync(Snapshot {
+            customer_alive: true,
+            agent_alive: true,
+            capture_alive: false,
+            customer_member,
+            agent_member,
+            capture_member: None,
+        }));
+        assert_eq!(sends(&a)[0].1, "conference pay-1 relate 14 13 clear");
+        let a = answer_all(&mut m, a);
+        assert_eq!(
+            finished(&a),
+            Some(Outcome::Completed {
+                method: StartMethod::Keyphone
+            })
+        );
+    }
 }
 
 #[test]
