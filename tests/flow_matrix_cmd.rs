@@ -269,15 +269,21 @@ async fn err_to_kill_of_the_capture_leg_already_gone() {
 
 // ---- (2) each reply late (after `esl.command_timeout`) ------------------------------------------
 
-#[tokio::test]
-async fn late_conference_hold() {
+/// A command held past the command timeout: the session ends timed out on that step, the two
+/// talk again, and a next payment on the call completes (the late reply matched nothing else).
+async fn late_then_the_next_payment_completes(at: At, prefix: fn(&Ctx) -> String, step: Step) {
     let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::Start, hold, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::HoldCustomer));
+    let (w, done) = run(at, prefix, Fault::Late).await;
+    assert_eq!(done.outcome, timed_out(step));
     safe_after(&w).await;
     let cu = w.channel_of(&w.customer);
     next_payment_completes(&w, &cu).await;
     w.stop().await;
+}
+
+#[tokio::test]
+async fn late_conference_hold() {
+    late_then_the_next_payment_completes(At::Start, hold, Step::HoldCustomer).await;
 }
 
 #[tokio::test]
@@ -299,35 +305,17 @@ async fn late_capture_originate() {
 
 #[tokio::test]
 async fn late_send_agent_id() {
-    let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::Start, send_agent_id, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::SendAgentId));
-    safe_after(&w).await;
-    let cu = w.channel_of(&w.customer);
-    next_payment_completes(&w, &cu).await;
-    w.stop().await;
+    late_then_the_next_payment_completes(At::Start, send_agent_id, Step::SendAgentId).await;
 }
 
 #[tokio::test]
 async fn late_conference_unhold() {
-    let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::Start, unhold, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::UnholdCustomer));
-    safe_after(&w).await;
-    let cu = w.channel_of(&w.customer);
-    next_payment_completes(&w, &cu).await;
-    w.stop().await;
+    late_then_the_next_payment_completes(At::Start, unhold, Step::UnholdCustomer).await;
 }
 
 #[tokio::test]
 async fn late_watch_start_key_setvar() {
-    let _shared = EXCLUSIVE.read().await;
-    let (w, done) = run(At::Start, watch_start_key, Fault::Late).await;
-    assert_eq!(done.outcome, timed_out(Step::WatchStartKey));
-    safe_after(&w).await;
-    let cu = w.channel_of(&w.customer);
-    next_payment_completes(&w, &cu).await;
-    w.stop().await;
+    late_then_the_next_payment_completes(At::Start, watch_start_key, Step::WatchStartKey).await;
 }
 
 /// A step of the ACA start held past the command timeout: the session ends timed out on that
