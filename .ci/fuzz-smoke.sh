@@ -4,7 +4,7 @@
 #
 # - With a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`): the libFuzzer targets in
 #   fuzz/ (codec_stream, event_text, decode_run), each for a third of the budget, on a corpus seeded
-#   at run time from ../shared/fixtures/freeswitch-esl/*.raw (fuzz/seed_corpus.py). A crash leaves
+#   at run time from tests/fixtures/freeswitch-esl/*.raw (fuzz/seed_corpus.py). A crash leaves
 #   its input in fuzz/artifacts/<target>/; replay it with `cargo +nightly fuzz run <target> <file>`.
 # - Otherwise (a stable-only machine): the property tests (tests/proptest_*.rs) with
 #   FUZZ_SMOKE_CASES (default 1000) cases per property instead of 256.

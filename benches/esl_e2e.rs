@@ -14,7 +14,7 @@ use std::time::Duration;
 
 const RECORDING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/freeswitch-esl/inbound-events-plain-all.raw"
+    "/tests/fixtures/freeswitch-esl/inbound-events-plain-all.raw"
 );
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds the libFuzzer corpora from the FreeSWITCH recordings, at run time (nothing large is copied
 into the repository): `fuzz/corpus/<target>/` gets, per `.raw` recording in
-`../shared/fixtures/freeswitch-esl/` (or the directory given as the first argument):
+`tests/fixtures/freeswitch-esl/` (or the directory given as the first argument):
 
 - codec_stream, decode_run: every frame on its own, and runs of up to 4 consecutive frames (<= 64 KiB);
 - event_text: the text (body) of every event frame.
@@ -12,7 +12,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "fixtures", "freeswitch-esl")
+FIXTURES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "tests", "fixtures", "freeswitch-esl")
 MAX_SEED = 64 * 1024
 
 

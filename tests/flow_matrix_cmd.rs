@@ -6,7 +6,7 @@
 //! not dropped; agent and customer hear each other again (no hold music) once no capture leg is
 //! present; no capture leg is left behind; the daemon's '1' is sent only after isolation was confirmed.
 //!
-//! Error texts are FreeSWITCH's own (recorded in `../shared/fixtures/freeswitch-esl/inbound-*-control.txt`
+//! Error texts are FreeSWITCH's own (recorded in `tests/fixtures/freeswitch-esl/inbound-*-control.txt`
 //! or read in mod_commands.c): `-ERR Non-Existant ID <n>` (conference member commands),
 //! `-ERR relationship <a>-><b> not found.`, `-ERR Conference <name> not found`,
 //! `-ERR Cannot locate session!` (`uuid_send_dtmf`), `-ERR No such channel!` (`uuid_kill`,

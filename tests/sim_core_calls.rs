@@ -6,7 +6,7 @@ use std::time::Duration;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/freeswitch-esl"
+    "/tests/fixtures/freeswitch-esl"
 );
 
 #[tokio::test(start_paused = true)]

@@ -9,7 +9,7 @@ use confpay::sim::esl::serialize::EventFormat;
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/freeswitch-esl"
+    "/tests/fixtures/freeswitch-esl"
 );
 
 /// Splits a `.raw` stream into (header block, body) frames.

@@ -19,7 +19,7 @@ use tokio_util::codec::Decoder;
 
 pub const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/freeswitch-esl"
+    "/tests/fixtures/freeswitch-esl"
 );
 
 /// A recorded stream repeated in memory.

@@ -366,7 +366,7 @@ mod tests {
         use tokio_util::codec::Decoder;
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/freeswitch-esl"
+            "/tests/fixtures/freeswitch-esl"
         );
         let mut compared = 0;
         for file in [

@@ -263,7 +263,7 @@ mod tests {
     fn flat_reader_agrees_with_serde_json_on_the_recordings() {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/freeswitch-esl"
+            "/tests/fixtures/freeswitch-esl"
         );
         let mut compared = 0;
         for file in [

@@ -130,7 +130,7 @@ mod tests {
     fn burst() -> Burst {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/freeswitch-esl/inbound-events-plain-all.raw"
+            "/tests/fixtures/freeswitch-esl/inbound-events-plain-all.raw"
         );
         let raw = std::fs::read(path).expect("fixture");
         Burst::from_recording(&raw).expect("burst")

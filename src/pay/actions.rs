@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn replies_as_freeswitch_writes_them() {
-        // Texts from ../shared/fixtures/freeswitch-esl (inbound-conference-control, inbound-call-control).
+        // Texts from tests/fixtures/freeswitch-esl (inbound-conference-control, inbound-call-control).
         assert!(reply_ok("+OK 1->2 nohear set\n"));
         assert!(reply_ok("+OK relationship 1->2 cleared.\n"));
         assert!(reply_ok("+OK\n"));

@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 
 pub const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/freeswitch-esl"
+    "/tests/fixtures/freeswitch-esl"
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

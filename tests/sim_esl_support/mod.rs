@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 
 pub const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/freeswitch-esl"
+    "/tests/fixtures/freeswitch-esl"
 );
 
 /// One frame as received: the header block (without the blank line) and the body.

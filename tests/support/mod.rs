@@ -13,7 +13,7 @@ use tokio_util::codec::Decoder;
 pub fn fixture_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/freeswitch-esl"
+        "/tests/fixtures/freeswitch-esl"
     ))
 }
 
