@@ -49,7 +49,8 @@ async fn customer_hangs_up_in(state: State) {
     let expect = Expect {
         outcome,
         customer: CustomerEnd::HungUpThemselves,
-        agent_hung_up: false,
+        // The customer's leaving ends the conference (`endconf`): FreeSWITCH hangs the agent up.
+        agent_hung_up: true,
     };
     check(&w, &case, &p.session, watcher, fault_at, expect).await;
     w.stop().await;

@@ -305,3 +305,61 @@ async fn attach_by_agent_id_seen_on_the_agent_leg() {
     assert_talking(&w);
     w.stop().await;
 }
+
+/// The shipped attach dialplan exports `confpay_agent_id` to both legs (as FreeSWITCH does): attach
+/// by agent ID and by agent UUID must still find the customer's and the agent's leg the right way
+/// round (the switch says which leg the bridge originated), and the payment must work.
+#[tokio::test]
+async fn attach_by_agent_id_and_agent_uuid_with_the_id_on_both_legs() {
+    for by_id in [true, false] {
+        let w = World::start().await;
+        let cu = w.call("attach");
+        let agent = w
+            .until("bridge", || async {
+                let h = w.sim.core().hearing();
+                (h.hears("agent", "customer") && h.hears("customer", "agent"))
+                    .then(|| w.channel_of(&w.agent))
+            })
+            .await;
+        // Naming the agent's leg as the customer's is refused, not obeyed.
+        let wrong = |w: &World| {
+            let (engine, agent) = (w.stack.engine.clone(), agent.clone());
+            async move {
+                let r = engine.start_payment(Target::Customer(agent), None).await;
+                assert!(
+                    matches!(&r, Err(e) if e.code() == "wrong_leg"),
+                    "the agent's leg named as the customer's: {r:?}"
+                );
+            }
+        };
+        wrong(&w).await;
+        let target = if by_id {
+            Target::AgentId(AGENT_ID.into())
+        } else {
+            Target::Agent(agent.clone())
+        };
+        let s = w
+            .stack
+            .engine
+            .start_payment(target, None)
+            .await
+            .expect("attach");
+        assert_eq!(s.customer, cu, "by_id={by_id}: the customer's leg");
+        assert_eq!(s.agent, agent, "by_id={by_id}: the agent's leg");
+        assert_eq!(s.agent_id.as_deref(), Some(AGENT_ID));
+        w.reach(&s.id, State::Ready).await;
+        let start = w.sim.core().dtmf_log().len();
+        w.sim.core().press(&cu, "1").expect("1");
+        w.reach(&s.id, State::Capturing).await;
+        w.sim.core().press(&cu, CARD).expect("card");
+        let done = w.reach(&s.id, State::Done).await;
+        assert!(
+            matches!(done.outcome, Some(Outcome::Completed { .. })),
+            "{done:?}"
+        );
+        assert_digits_went_to_capture_only(&w, start);
+        assert_talking(&w);
+        wrong(&w).await;
+        w.stop().await;
+    }
+}

@@ -4,10 +4,7 @@ use confpay::sim::core::{Core, CoreConfig};
 use confpay::sim::party::{AnswerMode, Party};
 use std::time::Duration;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/freeswitch-esl"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/freeswitch-esl");
 
 #[tokio::test(start_paused = true)]
 async fn originate_outcomes_follow_the_party_script() {

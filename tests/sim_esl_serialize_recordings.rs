@@ -7,10 +7,7 @@ use confpay::esl::{Event, Headers};
 use confpay::sim::esl::frames::event_frame;
 use confpay::sim::esl::serialize::EventFormat;
 
-const DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/freeswitch-esl"
-);
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/freeswitch-esl");
 
 /// Splits a `.raw` stream into (header block, body) frames.
 fn frames(raw: &[u8]) -> Vec<(String, Vec<u8>)> {

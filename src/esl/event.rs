@@ -364,10 +364,7 @@ mod tests {
     fn fast_and_lossy_paths_agree_on_the_recordings() {
         use crate::esl::EslCodec;
         use tokio_util::codec::Decoder;
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/freeswitch-esl"
-        );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/freeswitch-esl");
         let mut compared = 0;
         for file in [
             "inbound-events-plain-all.raw",

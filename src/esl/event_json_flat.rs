@@ -261,10 +261,7 @@ mod tests {
 
     #[test]
     fn flat_reader_agrees_with_serde_json_on_the_recordings() {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/freeswitch-esl"
-        );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/freeswitch-esl");
         let mut compared = 0;
         for file in [
             "inbound-events-json-all.raw",

@@ -1,6 +1,7 @@
 //! API errors: `{"error": {"code": "...", "message": "..."}}` with a stable code and the right
 //! HTTP status. Engine refusals map by [`EngineError::code`].
 
+use crate::pay::attach::AttachError;
 use crate::pay::engine::EngineError;
 use axum::Json;
 use axum::http::StatusCode;
@@ -46,9 +47,20 @@ impl ApiError {
                 }
                 EngineError::WrongState { .. }
                 | EngineError::Busy { .. }
-                | EngineError::NoAgent { .. } => StatusCode::CONFLICT,
+                | EngineError::NoAgent { .. }
+                | EngineError::NotInConference { .. } => StatusCode::CONFLICT,
                 EngineError::BadAgentId => StatusCode::BAD_REQUEST,
                 EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::Attach(a) => match a {
+                    AttachError::NoSuchChannel { .. }
+                    | AttachError::NotBridged { .. }
+                    | AttachError::NoCallForAgentId { .. } => StatusCode::NOT_FOUND,
+                    AttachError::WrongLeg { .. }
+                    | AttachError::Ambiguous { .. }
+                    | AttachError::NotAttachable { .. }
+                    | AttachError::AgentIdOnSeveralCalls { .. } => StatusCode::CONFLICT,
+                    AttachError::Switch { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                },
             },
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,

@@ -1,6 +1,7 @@
 //! The table of calls the engine knows: customer and agent legs, the per-call conference, member ids,
-//! the current payment session and past ones; plus what the event stream says about channels the
-//! engine may attach to later (bridged pairs, agent IDs). Pure bookkeeping, no I/O.
+//! the current payment session and past ones; plus which channels the event stream showed carrying
+//! an agent ID (hints for attach by agent ID, each checked with the switch: see [`super::attach`]).
+//! Pure bookkeeping, no I/O.
 
 use super::session::{SessionHandle, SessionView};
 use super::types::{AgentId, Leg, Topology, Uuid};
@@ -72,10 +73,9 @@ impl Call {
 pub struct Calls {
     /// By customer UUID.
     pub calls: HashMap<Uuid, Call>,
-    /// Bridged pairs seen on the event stream (both directions), for attach.
-    pub bridges: HashMap<Uuid, Uuid>,
-    /// `confpay_agent_id` channel variable seen on channels, for attach by agent ID.
-    pub agent_ids: HashMap<String, Uuid>,
+    /// Channels seen carrying `confpay_agent_id`, by agent ID. An `export` puts it on both legs of
+    /// a bridge, so an ID usually names two channels: every one is kept, none is trusted alone.
+    agent_ids: HashMap<String, Vec<Uuid>>,
 }
 
 impl Calls {
@@ -100,19 +100,25 @@ impl Calls {
             .find(|c| c.agent_id.as_ref().is_some_and(|a| a.as_str() == id))
     }
 
-    pub fn bridged(&mut self, a: &str, b: &str) {
-        self.bridges.insert(a.to_owned(), b.to_owned());
-        self.bridges.insert(b.to_owned(), a.to_owned());
+    /// Channel `uuid` was seen carrying agent ID `id`.
+    pub fn saw_agent_id(&mut self, id: &str, uuid: &str) {
+        let seen = self.agent_ids.entry(id.to_owned()).or_default();
+        if !seen.iter().any(|u| u == uuid) {
+            seen.push(uuid.to_owned());
+        }
     }
 
-    /// A channel is gone: forget what it was bridged to and its agent ID.
+    /// Channels seen carrying agent ID `id`, oldest first.
+    pub fn agent_id_candidates(&self, id: &str) -> Vec<Uuid> {
+        self.agent_ids.get(id).cloned().unwrap_or_default()
+    }
+
+    /// A channel is gone: forget that it carried an agent ID.
     pub fn channel_gone(&mut self, uuid: &str) {
-        if let Some(peer) = self.bridges.remove(uuid) {
-            if self.bridges.get(&peer).is_some_and(|p| p == uuid) {
-                self.bridges.remove(&peer);
-            }
+        for seen in self.agent_ids.values_mut() {
+            seen.retain(|u| u != uuid);
         }
-        self.agent_ids.retain(|_, u| u != uuid);
+        self.agent_ids.retain(|_, seen| !seen.is_empty());
     }
 }
 
@@ -121,7 +127,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn legs_and_bridges() {
+    fn legs_and_agent_id_candidates() {
         let mut calls = Calls::default();
         let mut c = Call::new("c1".into(), "confpay-c1".into(), Topology::Bridged);
         c.agent = Some("a1".into());
@@ -130,11 +136,15 @@ mod tests {
         assert_eq!(calls.find_by_leg("c1").map(|(_, l)| l), Some(Leg::Customer));
         assert!(calls.find_by_leg("zz").is_none());
         assert!(calls.find_by_room("confpay-c1").is_some());
-        calls.bridged("x", "y");
-        assert_eq!(calls.bridges.get("y").map(String::as_str), Some("x"));
-        calls.agent_ids.insert("77".into(), "x".into());
+        // Both legs of an exported variable, seen in any order and more than once: all kept.
+        for u in ["y", "x", "y"] {
+            calls.saw_agent_id("77", u);
+        }
+        assert_eq!(calls.agent_id_candidates("77"), ["y", "x"]);
+        calls.channel_gone("y");
+        assert_eq!(calls.agent_id_candidates("77"), ["x"]);
         calls.channel_gone("x");
-        assert!(calls.bridges.is_empty());
+        assert!(calls.agent_id_candidates("77").is_empty());
         assert!(calls.agent_ids.is_empty());
     }
 }

@@ -8,7 +8,7 @@
 
 use super::engine::Engine;
 use super::session::{BoxFut, NO_CONNECTION, Switch};
-use super::types::{AgentHangupPolicy, AgentId};
+use super::types::{AGENT_FLAGS, AgentHangupPolicy, AgentId, CUSTOMER_FLAGS};
 use crate::esl::client_error::ClientError;
 use crate::esl::command::{Command, Execute};
 use crate::esl::inbound::InboundClient;
@@ -86,8 +86,10 @@ pub async fn handle_call(
             .api(&format!("uuid_setvar {uuid} confpay_role customer"))
             .await?;
         call.handle.execute_and_wait(Execute::new("answer")).await?;
-        let join =
-            Execute::new("conference").arg(format!("{room}@{}+flags{{dist-dtmf}}", setup.profile));
+        let join = Execute::new("conference").arg(format!(
+            "{room}@{}+flags{{{CUSTOMER_FLAGS}}}",
+            setup.profile
+        ));
         call.handle.execute(join).await
     };
     if let Err(e) = steps.await {
@@ -100,7 +102,7 @@ pub async fn handle_call(
         .map(|a| format!(",confpay_agent_id={a}"))
         .unwrap_or_default();
     let originate = format!(
-        "originate {{origination_uuid={agent},confpay_role=agent{id_var}}}{dial} &conference({room}@{}+flags{{skip-dtmf}})",
+        "originate {{origination_uuid={agent},confpay_role=agent{id_var}}}{dial} &conference({room}@{}+flags{{{AGENT_FLAGS}}})",
         setup.profile
     );
     info!(call = %uuid, agent = %agent, room = %room, "customer in conference; dialling the agent");

@@ -7,6 +7,7 @@
 //! without being logged or stored (and during capture FreeSWITCH fires none for the customer:
 //! `sensitive_dtmf=true`).
 
+use super::attach::{self, AttachError, Claim};
 use super::calls::{Call, Calls};
 use super::machine::{Legs, Machine, MachineConfig, State};
 use super::recover;
@@ -20,6 +21,10 @@ use tracing::{debug, info, warn};
 
 /// How many sessions read FreeSWITCH's state back at once after a reconnect.
 const RESYNC_AT_ONCE: usize = 8;
+/// A payment requested the moment a call was set up: how long its legs may take to appear in the
+/// member list (`MEMBER_POLLS` reads, `MEMBER_POLL_EVERY` apart).
+const MEMBER_POLLS: u32 = 20;
+const MEMBER_POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -59,6 +64,10 @@ pub enum EngineError {
     NoAgent { call: String },
     #[error("invalid agent ID (1 to 32 digits 0-9)")]
     BadAgentId,
+    #[error("call {call} is not in its payment conference (yet)")]
+    NotInConference { call: String },
+    #[error(transparent)]
+    Attach(#[from] AttachError),
     #[error("the engine has stopped")]
     Stopped,
 }
@@ -72,6 +81,17 @@ impl EngineError {
             EngineError::Busy { .. } => "busy",
             EngineError::NoAgent { .. } => "no_agent",
             EngineError::BadAgentId => "bad_agent_id",
+            EngineError::NotInConference { .. } => "not_in_conference",
+            EngineError::Attach(e) => match e {
+                AttachError::NoSuchChannel { .. }
+                | AttachError::NotBridged { .. }
+                | AttachError::NoCallForAgentId { .. } => "unknown_call",
+                AttachError::WrongLeg { .. } => "wrong_leg",
+                AttachError::Ambiguous { .. } => "ambiguous_roles",
+                AttachError::NotAttachable { .. } => "not_attachable",
+                AttachError::AgentIdOnSeveralCalls { .. } => "agent_id_on_several_calls",
+                AttachError::Switch { .. } => "switch_unavailable",
+            },
             EngineError::Stopped => "stopped",
         }
     }
@@ -438,6 +458,7 @@ impl Task {
             None => None,
         };
         let customer = self.resolve(&target).await?;
+        self.confirm_members(&customer).await?;
         let call = self
             .calls
             .calls
@@ -486,57 +507,85 @@ impl Task {
 
     /// The customer UUID of the call `target` names; attaches to a bridged pair not yet known.
     async fn resolve(&mut self, target: &Target) -> Result<Uuid, EngineError> {
-        let unknown = || EngineError::UnknownCall {
-            what: format!("{target:?}"),
-        };
         let known = match target {
-            Target::Customer(u) | Target::Agent(u) => {
-                self.calls.find_by_leg(u).map(|(c, _)| c.customer.clone())
-            }
+            Target::Customer(u) | Target::Agent(u) => match self.calls.find_by_leg(u) {
+                Some((_, Leg::Agent)) if matches!(target, Target::Customer(_)) => {
+                    return Err(wrong_leg(u, "customer", "agent"));
+                }
+                Some((_, Leg::Customer)) if matches!(target, Target::Agent(_)) => {
+                    return Err(wrong_leg(u, "agent", "customer"));
+                }
+                Some((c, _)) => Some(c.customer.clone()),
+                None => None,
+            },
             Target::AgentId(id) => self.calls.find_by_agent_id(id).map(|c| c.customer.clone()),
         };
         if let Some(c) = known {
             return Ok(c);
         }
-        // Attach: find the other leg of a bridge.
-        let (customer, agent) = match target {
-            Target::Customer(c) => (c.clone(), self.partner(c).await.ok_or_else(unknown)?),
-            Target::Agent(a) => (self.partner(a).await.ok_or_else(unknown)?, a.clone()),
-            Target::AgentId(id) => {
-                let a = self.calls.agent_ids.get(id).cloned().ok_or_else(unknown)?;
-                (self.partner(&a).await.ok_or_else(unknown)?, a)
+        // Attach: the switch says which leg is whose.
+        let pair = match target {
+            Target::Customer(c) => {
+                attach::resolve(self.switch.as_ref(), &Claim::Customer, c).await?
             }
+            Target::Agent(a) => attach::resolve(self.switch.as_ref(), &Claim::Agent, a).await?,
+            Target::AgentId(id) => self.resolve_agent_id(id).await?,
         };
+        for leg in [&pair.customer, &pair.agent] {
+            if let Some((call, _)) = self.calls.find_by_leg(leg) {
+                return Ok(call.customer.clone());
+            }
+        }
+        let customer = pair.customer.clone();
         let room = Engine::room_for(&self.cfg.room_prefix, &customer);
         let mut call = Call::new(customer.clone(), room, Topology::Bridged);
-        call.agent = Some(agent.clone());
-        call.agent_id = self
-            .calls
-            .agent_ids
-            .iter()
-            .find(|(_, u)| **u == agent)
-            .and_then(|(id, _)| AgentId::parse(id));
-        info!(call = %customer, agent = %agent, "attaching to bridged call");
+        call.agent = Some(pair.agent.clone());
+        call.agent_id = pair.agent_id;
+        info!(call = %customer, agent = %pair.agent, "attaching to bridged call");
         self.calls.calls.insert(customer.clone(), call);
         Ok(customer)
     }
 
-    /// The channel `uuid` is bridged to: from the event stream, else asked of FreeSWITCH.
-    async fn partner(&mut self, uuid: &str) -> Option<Uuid> {
-        if let Some(p) = self.calls.bridges.get(uuid) {
-            return Some(p.clone());
+    /// Attach by agent ID: the channels seen carrying it, each checked with the switch; when none
+    /// is (e.g. the daemon started after the call was bridged), every channel the switch has.
+    async fn resolve_agent_id(&mut self, id: &str) -> Result<attach::Pair, EngineError> {
+        let seen = self.calls.agent_id_candidates(id);
+        match attach::resolve_agent_id(self.switch.as_ref(), id, &seen).await {
+            Err(AttachError::NoCallForAgentId { .. }) => {
+                let all = attach::all_channels(self.switch.as_ref()).await?;
+                let unseen: Vec<Uuid> = all.into_iter().filter(|u| !seen.contains(u)).collect();
+                Ok(attach::resolve_agent_id(self.switch.as_ref(), id, &unseen).await?)
+            }
+            other => Ok(other?),
         }
-        let reply = self
-            .switch
-            .api(format!("uuid_getvar {uuid} bridge_uuid"))
-            .await
-            .ok()?;
-        let peer = reply.trim();
-        if peer.is_empty() || peer == "_undef_" || peer.starts_with('-') {
-            return None;
+    }
+
+    /// A call already in its conference: its member ids as FreeSWITCH lists them now (an
+    /// `add-member` event may still be on its way). The customer must be a member.
+    async fn confirm_members(&mut self, customer: &str) -> Result<(), EngineError> {
+        let Some(call) = self.calls.calls.get(customer) else {
+            return Ok(());
+        };
+        if call.topology != Topology::InConference {
+            return Ok(());
         }
-        let exists = self.switch.api(format!("uuid_exists {peer}")).await.ok()?;
-        (exists.trim() == "true").then(|| peer.to_owned())
+        let (room, agent) = (call.room.clone(), call.agent.clone());
+        for _ in 0..MEMBER_POLLS {
+            let members = recover::members(self.switch.as_ref(), &room).await;
+            let id_of = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
+            if let Some(c) = id_of(customer) {
+                let a = agent.as_deref().and_then(id_of);
+                if let Some(call) = self.calls.calls.get_mut(customer) {
+                    call.customer_member = Some(c);
+                    call.agent_member = a;
+                }
+                return Ok(());
+            }
+            tokio::time::sleep(MEMBER_POLL_EVERY).await;
+        }
+        Err(EngineError::NotInConference {
+            call: customer.to_owned(),
+        })
     }
 
     fn broadcast(&mut self, input: Input) {
@@ -579,23 +628,7 @@ impl Task {
             "CUSTOM" => self.on_custom(e),
             "CHANNEL_HANGUP" => self.on_hangup(e),
             "DTMF" => self.on_dtmf(e),
-            "CHANNEL_BRIDGE" => {
-                if let (Some(a), Some(b)) =
-                    (e.get("Bridge-A-Unique-ID"), e.get("Bridge-B-Unique-ID"))
-                {
-                    self.calls.bridged(a, b);
-                }
-                self.note_agent_id(e);
-            }
-            "CHANNEL_UNBRIDGE" => {
-                if let Some(a) = e.get("Bridge-A-Unique-ID") {
-                    let b = self.calls.bridges.remove(a);
-                    if let Some(b) = b {
-                        self.calls.bridges.remove(&b);
-                    }
-                }
-            }
-            "CHANNEL_ANSWER" | "CHANNEL_CREATE" => self.note_agent_id(e),
+            "CHANNEL_BRIDGE" | "CHANNEL_ANSWER" | "CHANNEL_CREATE" => self.note_agent_id(e),
             _ => {}
         }
     }
@@ -603,7 +636,7 @@ impl Task {
     fn note_agent_id(&mut self, e: &Event) {
         if let (Some(id), Some(u)) = (e.get("variable_confpay_agent_id"), e.unique_id()) {
             if AgentId::parse(id).is_some() {
-                self.calls.agent_ids.insert(id.to_owned(), u.to_owned());
+                self.calls.saw_agent_id(id, u);
             }
         }
     }
@@ -733,6 +766,10 @@ impl Task {
                 }
                 Leg::Customer => {
                     let customer = call.customer.clone();
+                    if let Some(agent) = call.agent.clone() {
+                        let session = call.active().map(SessionHandle::watch);
+                        release_agent(self.switch.clone(), customer.clone(), agent, session);
+                    }
                     // Keep the call while its session unwinds; forget it once ended.
                     if call.active().is_none() {
                         self.calls.calls.remove(&customer);
@@ -767,6 +804,39 @@ impl Task {
             _ => debug!(call = %call.customer, leg = ?leg, "DTMF ignored"),
         }
     }
+}
+
+fn wrong_leg(uuid: &str, said: &'static str, is: &'static str) -> EngineError {
+    EngineError::Attach(AttachError::WrongLeg {
+        uuid: uuid.to_owned(),
+        said,
+        is,
+    })
+}
+
+/// The customer hung up: the call is over for the agent too. Usually the conference already
+/// ended with the customer (`endconf`) and took the agent's leg with it; a leg it did not take
+/// (an attach whose customer left before joining: the agent parked or alone in the room) is
+/// hung up here, once the running session, if any, has finished unwinding.
+fn release_agent(
+    switch: Arc<dyn Switch>,
+    call: Uuid,
+    agent: Uuid,
+    session: Option<watch::Receiver<SessionView>>,
+) {
+    tokio::spawn(async move {
+        if let Some(mut s) = session {
+            let _ = s.wait_for(|v| v.state == State::Done).await;
+        }
+        if let Ok(r) = switch
+            .api(format!("uuid_kill {agent} NORMAL_CLEARING"))
+            .await
+        {
+            if r.starts_with("+OK") {
+                info!(call = %call, agent = %agent, "customer gone: hung up the agent's leg");
+            }
+        }
+    });
 }
 
 /// Adopts calls found in FreeSWITCH after a daemon restart (see [`recover`]).

@@ -392,7 +392,7 @@ impl Machine {
                         uuid: self.legs.customer.clone(),
                         room: self.room.clone(),
                         profile: self.cfg.profile.clone(),
-                        flags: "dist-dtmf",
+                        flags: CUSTOMER_FLAGS,
                     },
                     out,
                 );
@@ -402,7 +402,7 @@ impl Machine {
                         uuid: self.legs.agent.clone(),
                         room: self.room.clone(),
                         profile: self.cfg.profile.clone(),
-                        flags: "skip-dtmf",
+                        flags: AGENT_FLAGS,
                     },
                     out,
                 );
@@ -419,8 +419,8 @@ impl Machine {
     /// parked, apart. The refused transfer is sent once more. True when sent.
     fn retry_transfer(&mut self, step: Step, out: &mut Vec<Action>) -> bool {
         let (uuid, flags) = match step {
-            Step::TransferCustomer => (self.legs.customer.clone(), "dist-dtmf"),
-            Step::TransferAgent => (self.legs.agent.clone(), "skip-dtmf"),
+            Step::TransferCustomer => (self.legs.customer.clone(), CUSTOMER_FLAGS),
+            Step::TransferAgent => (self.legs.agent.clone(), AGENT_FLAGS),
             Step::PrepareCustomer
             | Step::PrepareAgent
             | Step::HoldCustomer

@@ -275,7 +275,7 @@ fn attach_moves_both_legs_with_their_flags_first() {
     );
     assert_eq!(
         t[2].1,
-        format!("uuid_transfer {C} conference:pay-1@confpay+flags{{dist-dtmf}} inline")
+        format!("uuid_transfer {C} conference:pay-1@confpay+flags{{dist-dtmf|endconf}} inline")
     );
     assert_eq!(
         t[3].1,

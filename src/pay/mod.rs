@@ -6,12 +6,14 @@
 //! | [`machine`] | the pure per-session state machine: `step(input) -> actions` |
 //! | [`actions`] | typed command → exact FreeSWITCH API text; reply classification |
 //! | `unwind` | (private) how a session ends: leg loss, connection loss, unwinding to a safe state |
+//! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
 //! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
 //! | [`engine`] | routes FreeSWITCH events to sessions, starts payments, resyncs after a reconnect |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
 pub mod actions;
+pub mod attach;
 pub mod calls;
 pub mod dialplan;
 pub mod engine;
@@ -23,6 +25,8 @@ mod unwind;
 
 pub use machine::{Machine, MachineConfig, State};
 pub use types::*;
+#[cfg(test)]
+mod attach_tests;
 #[cfg(test)]
 mod machine_tests;
 #[cfg(test)]

@@ -26,6 +26,15 @@ pub fn parse_members(json_list: &str, room: &str) -> Option<Vec<(u32, Uuid)>> {
     )
 }
 
+/// The members of `room` as FreeSWITCH lists them now (empty when it does not exist or does not
+/// answer).
+pub async fn members(switch: &dyn Switch, room: &str) -> Vec<(u32, Uuid)> {
+    match switch.api(format!("conference {room} json_list")).await {
+        Ok(reply) => parse_members(&reply, room).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Names of all conferences from `conference json_list` (empty when none run: FreeSWITCH then
 /// answers with text, not JSON).
 pub fn parse_rooms(json_list: &str) -> Vec<(String, Vec<(u32, Uuid)>)> {

@@ -47,6 +47,15 @@ pub enum StartMethod {
     Aca,
 }
 
+/// The customer's conference member flags (mod_conference reads them at join only): the customer's
+/// digits are relayed to every member without `skip-dtmf`, i.e. to the capture service only
+/// (`dist-dtmf`); the customer leaving ends the room (`endconf`), so the agent's leg and any capture
+/// leg are hung up with it by FreeSWITCH itself, even while confpayd is down. `|`, not `,`: the
+/// flags also travel inside an inline dialplan, where `,` separates applications.
+pub const CUSTOMER_FLAGS: &str = "dist-dtmf|endconf";
+/// The agent's conference member flags: the customer's digits never reach the agent.
+pub const AGENT_FLAGS: &str = "skip-dtmf";
+
 /// How agent and customer are connected when a payment starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topology {

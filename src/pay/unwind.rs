@@ -279,11 +279,11 @@ impl Machine {
             return;
         }
         let (step, uuid, flags) = match (self.legs.customer_member, self.legs.agent_member) {
-            (Some(_), None) => (Step::TransferAgent, self.legs.agent.clone(), "skip-dtmf"),
+            (Some(_), None) => (Step::TransferAgent, self.legs.agent.clone(), AGENT_FLAGS),
             (None, Some(_)) => (
                 Step::TransferCustomer,
                 self.legs.customer.clone(),
-                "dist-dtmf",
+                CUSTOMER_FLAGS,
             ),
             (Some(_), Some(_)) | (None, None) => return,
         };

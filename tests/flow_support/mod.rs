@@ -80,15 +80,21 @@ pub fn install_dialplan(sim: &Simulator, outbound: SocketAddr) {
             ("bridge", AGENT_DIAL),
         ],
     ));
-    // 11_confpay_attach.xml: a plain bridge the daemon can take over later.
+    // 11_confpay_attach.xml: a plain bridge the daemon can take over later. `export` puts the
+    // variables on both legs, the agent ID included.
     core.set_extension(Extension::new(
         "attach",
         &[
-            ("set", "park_after_bridge=true"),
-            ("set", "hangup_after_bridge=false"),
+            ("set", "conference_controls=none"),
             ("set", "sensitive_dtmf=true"),
-            ("answer", ""),
-            ("bridge", AGENT_DIAL),
+            ("set", "digits_dialed_filter=^(.+)$"),
+            ("export", "park_after_bridge=true"),
+            ("export", "hangup_after_bridge=false"),
+            ("export", &format!("confpay_agent_id={AGENT_ID}")),
+            (
+                "bridge",
+                &format!("{{conference_controls=none}}{AGENT_DIAL}"),
+            ),
         ],
     ));
 }

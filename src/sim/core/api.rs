@@ -228,7 +228,7 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
                 .and_then(|(_, v)| v.parse().ok())
         })
         .unwrap_or(60);
-    match originate::dial(core, dial, Duration::from_secs(timeout)).await {
+    match originate::dial(core, dial, Duration::from_secs(timeout), &[]).await {
         Ok(uuid) => {
             originate::run_target(core, &uuid, target);
             format!("+OK {uuid}\n")

@@ -121,6 +121,18 @@ pub(crate) fn run_app(
                 && let Some(ch) = st.channels.get_mut(uuid)
             {
                 ch.set_var(n, v);
+                // `export` also lists the name in export_vars: the legs this channel's bridge
+                // originates get it too (recorded on FreeSWITCH 1.11: both legs carry it).
+                if app == "export" {
+                    let mut list: Vec<String> = ch
+                        .var("export_vars")
+                        .map(|l| l.split(',').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    if !list.iter().any(|x| x == n) {
+                        list.push(n.to_owned());
+                    }
+                    ch.set_var("export_vars", &list.join(","));
+                }
             }
             complete(core, st, uuid, generation, "_none_");
         }

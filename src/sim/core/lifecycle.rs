@@ -247,6 +247,9 @@ pub(crate) fn bridge(st: &mut State, a: &str, b: &str) {
             ch.playing = None;
             ch.set_var("bridge_uuid", y);
             ch.set_var("last_bridge_to", y);
+            // Only while bridged: cleared at unbridge, unlike bridge_uuid (recorded).
+            ch.set_var("bridge_to", y);
+            ch.set_var("signal_bond", y);
         }
     }
     channel_event(
@@ -270,6 +273,8 @@ pub(crate) fn unbridge(st: &mut State, x: &str, y: &str) {
         if let Some(ch) = st.channels.get_mut(u) {
             ch.bridged_to = None;
             ch.held = false;
+            ch.unset_var("bridge_to");
+            ch.unset_var("signal_bond");
             if !ch.apps.iter().any(|a| a.broadcast) {
                 ch.playing = None;
             }

@@ -27,8 +27,15 @@ pub(crate) fn split_vars(dial: &str) -> (Vec<(String, String)>, String) {
 }
 
 /// Creates the outbound leg for `dial` and waits for its outcome. `Ok(uuid)` once answered.
-pub(crate) async fn dial(core: &Core, dial: &str, timeout: Duration) -> Result<String, String> {
-    let (vars, target) = split_vars(dial);
+/// `inherited`: variables the originating channel passes on (its `export_vars`, `originator`).
+pub(crate) async fn dial(
+    core: &Core,
+    dial: &str,
+    timeout: Duration,
+    inherited: &[(String, String)],
+) -> Result<String, String> {
+    let (mut vars, target) = split_vars(dial);
+    vars.extend_from_slice(inherited);
     let uuid = {
         let mut st = core.lock();
         create_leg(core, &mut st, &vars, &target)?
@@ -258,10 +265,25 @@ pub(crate) fn run_target(core: &Core, uuid: &str, target: &str) {
 }
 
 /// The `bridge` application: dial `arg`, bridge on answer, else return with the cause.
-pub(crate) fn bridge_app(core: &Core, _st: &mut State, a: &str, arg: &str, generation: u64) {
+/// The B leg gets the A leg's exported variables and names the A leg as its `originator` and
+/// `originating_leg_uuid` (switch_ivr_originate.c; recorded on FreeSWITCH 1.11).
+pub(crate) fn bridge_app(core: &Core, st: &mut State, a: &str, arg: &str, generation: u64) {
+    let mut inherited: Vec<(String, String)> = Vec::new();
+    if let Some(ch) = st.channels.get(a) {
+        for name in ch.var("export_vars").unwrap_or("").split(',') {
+            if let Some(v) = ch.var(name) {
+                inherited.push((name.to_owned(), v.to_owned()));
+            }
+        }
+        if let Some(l) = ch.var("export_vars") {
+            inherited.push(("export_vars".into(), l.to_owned()));
+        }
+    }
+    inherited.push(("originator".into(), a.to_owned()));
+    inherited.push(("originating_leg_uuid".into(), a.to_owned()));
     let (core, a, arg) = (core.clone(), a.to_owned(), arg.to_owned());
     tokio::spawn(async move {
-        let outcome = dial(&core, &arg, Duration::from_secs(60)).await;
+        let outcome = dial(&core, &arg, Duration::from_secs(60), &inherited).await;
         let mut st = core.lock();
         let running = st
             .channels

@@ -209,7 +209,7 @@ pub async fn run_held_command(w: &World, state: &State, p: &Pinned) -> Option<St
         State::Moving => (
             "uuid_transfer",
             format!(
-                "{cu} conference:{room}@{}+flags{{dist-dtmf}} inline",
+                "{cu} conference:{room}@{}+flags{{dist-dtmf|endconf}} inline",
                 cfg.conference_profile
             ),
         ),
