@@ -394,3 +394,37 @@ async fn a_call_whose_agent_hung_up_is_409_no_agent() {
     }
     assert_eq!(last, Some((409, "no_agent".to_owned())));
 }
+
+#[tokio::test]
+async fn a_session_stays_readable_after_its_call_is_gone() {
+    let rig = rig().await;
+    let (customer, _) = rig.call(1, Some(AGENT_ID)).await;
+    let r = post(
+        rig.addr,
+        "/api/v1/sessions",
+        Some(TOKEN),
+        &start_body("customer", &customer),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    wait_state(&rig, &id, "ready").await;
+    rig.core
+        .hangup(&customer, "NORMAL_CLEARING")
+        .expect("customer hangs up");
+    let done = wait_state(&rig, &id, "done").await;
+    assert_eq!(done["outcome"]["code"], "customer_hung_up", "{done}");
+    // The call leaves the list; a platform asking for the outcome afterwards still gets it.
+    let mut calls = Value::Null;
+    for _ in 0..100 {
+        calls = get(rig.addr, "/api/v1/calls", Some(TOKEN)).await.json();
+        if calls["calls"].as_array().is_some_and(|c| c.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(calls["calls"], serde_json::json!([]), "{calls}");
+    let r = get(rig.addr, &format!("/api/v1/sessions/{id}"), Some(TOKEN)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["outcome"]["code"], "customer_hung_up");
+}

@@ -5,7 +5,10 @@
 
 use super::session::{SessionHandle, SessionView};
 use super::types::{AgentId, Leg, Topology, Uuid};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+
+/// How many sessions of calls that are gone are kept for `GET /api/v1/sessions/{id}`.
+const KEEP_ENDED: usize = 1000;
 
 /// One customer call under the engine's control (dialplan-driven) or attached to.
 #[derive(Debug)]
@@ -22,6 +25,8 @@ pub struct Call {
     pub session: Option<SessionHandle>,
     /// Ended sessions of this call, oldest first.
     pub history: Vec<SessionView>,
+    /// The customer hung up: the call is forgotten once its session has finished.
+    pub customer_gone: bool,
 }
 
 impl Call {
@@ -36,6 +41,7 @@ impl Call {
             agent_member: None,
             session: None,
             history: Vec::new(),
+            customer_gone: false,
         }
     }
 
@@ -76,6 +82,9 @@ pub struct Calls {
     /// Channels seen carrying `confpay_agent_id`, by agent ID. An `export` puts it on both legs of
     /// a bridge, so an ID usually names two channels: every one is kept, none is trusted alone.
     agent_ids: HashMap<String, Vec<Uuid>>,
+    /// Sessions of calls that are gone, oldest first: a platform still asks for the outcome after
+    /// the customer hung up.
+    ended: VecDeque<SessionView>,
 }
 
 impl Calls {
@@ -98,6 +107,43 @@ impl Calls {
         self.calls
             .values_mut()
             .find(|c| c.agent_id.as_ref().is_some_and(|a| a.as_str() == id))
+    }
+
+    /// Forgets the call of `customer`, keeping its sessions' final views (its running session, if
+    /// any, is left to finish: call this once it has).
+    pub fn forget(&mut self, customer: &str) {
+        let Some(mut call) = self.calls.remove(customer) else {
+            return;
+        };
+        call.active();
+        for view in call.history {
+            if self.ended.len() == KEEP_ENDED {
+                self.ended.pop_front();
+            }
+            self.ended.push_back(view);
+        }
+    }
+
+    /// Forgets every call whose customer is gone and whose session has finished.
+    pub fn sweep(&mut self) {
+        let done: Vec<Uuid> = self
+            .calls
+            .values_mut()
+            .filter_map(|c| (c.customer_gone && c.active().is_none()).then(|| c.customer.clone()))
+            .collect();
+        for customer in done {
+            self.forget(&customer);
+        }
+    }
+
+    /// An ended session by id, of a call still known or gone.
+    pub fn ended(&self, id: &str) -> Option<SessionView> {
+        self.calls
+            .values()
+            .flat_map(|c| c.history.iter())
+            .chain(self.ended.iter())
+            .find(|v| v.id == id)
+            .cloned()
     }
 
     /// Channel `uuid` was seen carrying agent ID `id`.

@@ -16,6 +16,13 @@ use crate::esl::outbound::{OutboundSession, SessionEvent};
 use std::sync::Arc;
 use tracing::{info, warn};
 
+/// The agent's feature code on a call confpayd connects through its conference (no bridge, so no
+/// B leg for the dialplan's `bind_meta_app ... b ...`): `*9` keyed on the agent's own leg runs
+/// `confpay_start` (freeswitch-dialplan/dialplan/confpay_features.xml) on that leg, which fires the
+/// start event with the agent's channel data.
+pub const AGENT_FEATURE_BIND: &str =
+    "bind_meta_app 9 a s execute_extension::confpay_start XML confpay_features";
+
 /// [`Switch`] over the inbound ESL client.
 pub struct EslSwitch(pub InboundClient);
 
@@ -102,7 +109,7 @@ pub async fn handle_call(
         .map(|a| format!(",confpay_agent_id={a}"))
         .unwrap_or_default();
     let originate = format!(
-        "originate {{origination_uuid={agent},confpay_role=agent{id_var}}}{dial} &conference({room}@{}+flags{{{AGENT_FLAGS}}})",
+        "originate {{origination_uuid={agent},confpay_role=agent{id_var},execute_on_answer='{AGENT_FEATURE_BIND}'}}{dial} &conference({room}@{}+flags{{{AGENT_FLAGS}}})",
         setup.profile
     );
     info!(call = %uuid, agent = %agent, room = %room, "customer in conference; dialling the agent");

@@ -376,6 +376,7 @@ impl Task {
     }
 
     fn views(&mut self) -> Vec<CallView> {
+        self.calls.sweep();
         let mut out: Vec<CallView> = self
             .calls
             .calls
@@ -406,10 +407,7 @@ impl Task {
     }
 
     fn find_ended(&self, id: &str) -> Option<SessionView> {
-        self.calls
-            .calls
-            .values()
-            .find_map(|c| c.history.iter().find(|v| v.id == id).cloned())
+        self.calls.ended(id)
     }
 
     fn session_or_err(&mut self, id: &str) -> Result<SessionHandle, EngineError> {
@@ -770,18 +768,13 @@ impl Task {
                         let session = call.active().map(SessionHandle::watch);
                         release_agent(self.switch.clone(), customer.clone(), agent, session);
                     }
-                    // Keep the call while its session unwinds; forget it once ended.
-                    if call.active().is_none() {
-                        self.calls.calls.remove(&customer);
-                    }
+                    // Kept while its session unwinds; forgotten once it has ended.
+                    call.customer_gone = true;
                 }
                 Leg::Capture => {}
             }
         }
-        // Sessions that ended after their customer left.
-        self.calls.calls.retain(|_, c| {
-            c.session.as_ref().is_some_and(|s| !s.is_finished()) || c.customer != uuid
-        });
+        self.calls.sweep();
         self.calls.channel_gone(&uuid);
     }
 

@@ -145,8 +145,8 @@ impl Rig {
         // As the dialplan joins them: the customer relays DTMF to the capture service, the agent's
         // ears get none.
         for (uuid, who, flags) in [
-            (&customer, &cname, "dist-dtmf"),
-            (&agent, &aname, "skip-dtmf"),
+            (&customer, &cname, confpay::pay::CUSTOMER_FLAGS),
+            (&agent, &aname, confpay::pay::AGENT_FLAGS),
         ] {
             let reply = self
                 .core
