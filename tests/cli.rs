@@ -240,7 +240,7 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
     // The simulator runs at FreeSWITCH's vanilla ceiling (DEBUG): the operator is told.
     assert!(
         stdout.contains("<4>WARN confpay::daemon::loglevel: FreeSWITCH logs INFO/DEBUG lines")
-            && stdout.contains("freeswitch_log_level=DEBUG level=7"),
+            && stdout.contains("freeswitch_log_level=debug level=7"),
         "{stdout}"
     );
     assert!(

@@ -1,4 +1,4 @@
-//! Ground truth: every byte stream FreeSWITCH 1.11 really sent (`shared/fixtures/freeswitch-esl/*.raw`)
+//! Ground truth: every byte stream FreeSWITCH 1.11 really sent (`tests/fixtures/freeswitch-esl/*.raw`)
 //! decodes with zero errors however it is chunked, every event in it decodes, and specific values
 //! come out as recorded.
 

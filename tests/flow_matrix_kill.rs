@@ -242,6 +242,17 @@ async fn killed_after_the_capture_service_answered() {
     let (s, first) = scene(capture_party(), |c| c.payment.agent_id_delay_ms = 2000).await;
     let v = start(&first.engine, &s.cu).await;
     reach_on(&first.engine, &v.id, State::Answered).await;
+    // The answered leg joins the conference just after the originate returns: killed once it has.
+    poll("capture leg in the conference", || async {
+        let leg = s.capture.channel()?;
+        let list = s
+            .sim
+            .core()
+            .api("conference", &format!("{} list", s.room))
+            .await;
+        list.contains(&leg).then_some(())
+    })
+    .await;
     first.kill();
     let (second, id) = Second::start(&s).await;
     resumed_isolated(&s, &second, &id).await;

@@ -47,6 +47,8 @@ async fn originate_outcomes_follow_the_party_script() {
         )
         .await;
     assert_eq!(r, "+OK L\n");
+    // The leg runs its application once originate has returned.
+    core.settle().await;
     assert_eq!(core.current_app("L").as_deref(), Some("park"));
     assert_eq!(
         core.api("nosuch", "x").await,
@@ -153,6 +155,8 @@ async fn event_header_sets_match_the_recording() {
         "{origination_uuid=X,origination_caller_id_name=Customer,origination_caller_id_number=1001}loopback/customer/default &park()",
     )
     .await;
+    // Parked (and so consuming digits) once originate has returned and the leg runs park.
+    core.settle().await;
     core.api("uuid_recv_dtmf", "X 1").await;
     core.api("uuid_kill", "X").await;
     let mut ours = std::collections::HashMap::new();

@@ -11,13 +11,16 @@ async fn join(core: &Core, uuid: &str, who: &str, flags: &str, profile: &str) ->
     } else {
         format!("+flags{{{flags}}}")
     };
-    core.api(
-        "originate",
-        &format!(
-            "{{origination_uuid={uuid}}}sofia/gateway/pstn/{who} &conference(pay@{profile}{flags})"
-        ),
-    )
-    .await
+    let reply = core
+        .api(
+            "originate",
+            &format!(
+                "{{origination_uuid={uuid}}}sofia/gateway/pstn/{who} &conference(pay@{profile}{flags})"
+            ),
+        )
+        .await;
+    core.settle().await;
+    reply
 }
 
 fn drain(rx: &mut EventRx) -> Vec<std::sync::Arc<confpay::esl::Event>> {

@@ -210,6 +210,8 @@ async fn a_finite_conference_hold_file_lets_the_mix_back_in() {
             &format!("{{origination_uuid={u}}}sofia/gateway/pstn/{who} &conference(pay@confpay)"),
         )
         .await;
+        // The leg joins once originate has returned.
+        core.settle().await;
     }
     assert_eq!(
         core.api("conference", "pay hold 1 silence_stream://3000")

@@ -12,6 +12,7 @@ async fn member(core: &Core, uuid: &str, target: &str) {
         )
         .await;
     assert_eq!(r, format!("+OK {uuid}\n"));
+    core.settle().await;
 }
 
 #[tokio::test]
@@ -138,21 +139,14 @@ async fn restart_and_api_faults() {
     assert_eq!(core.api("uuid_bridge", "a b").await, "-ERR Invalid uuid\n");
 }
 
-/// mod_commands `fsctl loglevel`: without a level it reports `runtime.hard_log_level` (vanilla DEBUG),
-/// with one it sets it (numbers clamp to DEBUG), an unknown name is refused.
+/// mod_commands `fsctl loglevel`: with a level it sets the ceiling (numbers clamp to DEBUG), an
+/// unknown name is refused, and without one it sets DISABLE (-1): the real switch (1.11.3) does,
+/// which silences all its logging. The configured level stays readable with `xml_locate`.
 #[tokio::test]
-async fn fsctl_loglevel_reports_and_sets_the_hard_log_level() {
+async fn fsctl_loglevel_sets_the_hard_log_level_even_without_a_level() {
     let core = Core::new(CoreConfig::default());
     assert_eq!(
-        core.api("fsctl", "loglevel").await,
-        "+OK log level: DEBUG [7]\n"
-    );
-    assert_eq!(
         core.api("fsctl", "loglevel notice").await,
-        "+OK log level: NOTICE [5]\n"
-    );
-    assert_eq!(
-        core.api("fsctl", "loglevel").await,
         "+OK log level: NOTICE [5]\n"
     );
     assert_eq!(
@@ -160,8 +154,28 @@ async fn fsctl_loglevel_reports_and_sets_the_hard_log_level() {
         "+OK log level: DEBUG [7]\n"
     );
     assert_eq!(
+        core.api("fsctl", "loglevel").await,
+        "+OK log level: DISABLE [-1]\n"
+    );
+    assert_eq!(
         core.api("fsctl", "loglevel loud").await,
         "-ERR syntax error, log level not set!\n"
+    );
+    let conf = core
+        .api("xml_locate", "configuration configuration name switch.conf")
+        .await;
+    assert!(
+        conf.contains("<param name=\"loglevel\" value=\"debug\"></param>"),
+        "{conf}"
+    );
+    assert_eq!(
+        core.api("xml_locate", "configuration configuration name none.conf")
+            .await,
+        "can't find anything\n"
+    );
+    assert_eq!(
+        core.api("global_getvar", "core_uuid").await,
+        core.core_uuid()
     );
     assert!(core.api("fsctl", "").await.starts_with("-USAGE: [recover|"));
 }

@@ -148,6 +148,7 @@ async fn digits_dialed_omits_sensitive_digits() {
     let mut rx = core.subscribe();
     core.api("originate", "{origination_uuid=P}sofia/gateway/g/p &park()")
         .await;
+    core.settle().await;
     core.api("uuid_recv_dtmf", "P 12").await;
     core.api("uuid_setvar", "P sensitive_dtmf true").await;
     core.api("uuid_recv_dtmf", "P 4111").await;

@@ -93,7 +93,8 @@ impl Ctl {
             }
         }
     }
-    /// bgapi originate and wait for its BACKGROUND_JOB; returns the job body.
+    /// bgapi originate and wait for its BACKGROUND_JOB, then for the leg's application to start
+    /// (it runs once originate has returned, as on FreeSWITCH); returns the job body.
     async fn originate(&mut self, job: &str, args: &str) -> String {
         self.send(&format!("bgapi originate {args}\nJob-UUID: {job}"))
             .await;
@@ -105,7 +106,9 @@ impl Ctl {
         let ev = self
             .wait("BACKGROUND_JOB", |e| e.get("Job-UUID") == Some(job))
             .await;
-        ev.body_text().unwrap_or_default().into_owned()
+        let body = ev.body_text().unwrap_or_default().into_owned();
+        self.settle(Duration::from_millis(100)).await;
+        body
     }
 }
 

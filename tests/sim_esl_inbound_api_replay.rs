@@ -154,7 +154,10 @@ async fn replay(file: &str) -> (usize, usize) {
                 .or_insert_with(|| names(&pairs));
         }
     }
-    let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+    // The recordings were made with a `confpay` profile that set caller-controls only.
+    let mut cfg = SimConfig::default();
+    cfg.core.recorded_confpay_profile = true;
+    let sim = Simulator::start(cfg).await.expect("sim");
     if file == "inbound-sip-hold" {
         // FreeSWITCH called itself over SIP there; here the far ends are scripted parties.
         sim.core()

@@ -327,6 +327,8 @@ async fn inbound_sendmsg_drives_another_channel() {
         "originate {{origination_uuid={uuid}}}sofia/gateway/pstn/cust &park()"
     ))
     .await;
+    // Parked (the leg runs its application once originate has returned).
+    s.core().settle().await;
     c.cmd("event plain CHANNEL_EXECUTE CHANNEL_HANGUP").await;
     c.reply().await;
     c.send(

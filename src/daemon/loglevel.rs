@@ -1,12 +1,17 @@
-//! FreeSWITCH's own log ceiling, checked at start-up and after every reconnect.
+//! FreeSWITCH's own log ceiling, read at start-up and after every reconnect.
 //!
 //! With `sensitive_dtmf` the customer's digits still reach FreeSWITCH's INFO and DEBUG log lines on
 //! some paths (`RECV DTMF` on the receiving side of the conference relay, SIP INFO, inband detection;
 //! see the facts doc, "Where digits leak"). The only switch-wide guard is the hard log ceiling
-//! (`runtime.hard_log_level`: switch.conf.xml `loglevel`, vanilla `debug`, or `fsctl loglevel`).
-//! `api fsctl loglevel` without a level reports it (mod_commands `ctl_function`:
-//! `+OK log level: DEBUG [7]`); at INFO (6) or above the daemon warns. It never changes the level:
-//! that is the operator's call.
+//! (`runtime.hard_log_level`): switch.conf.xml `loglevel`, DEBUG when unset (vanilla ships `debug`).
+//! At INFO (6) or above the daemon warns. It never changes the level: that is the operator's call.
+//!
+//! How it is read: `xml_locate configuration configuration name switch.conf`, the configuration
+//! FreeSWITCH loaded (read-only). Never `fsctl loglevel` without a level: on FreeSWITCH 1.11.3 that
+//! *sets* the ceiling to DISABLE (-1) and answers `+OK log level: DISABLE [-1]`, silencing every log
+//! line of the switch, errors included (seen on the real switch; `SCSC_LOGLEVEL` takes any value
+//! from `SWITCH_LOG_DISABLE` up). A ceiling changed at run time with `fsctl loglevel <level>` is
+//! therefore not visible to the daemon: no read-only command reports it.
 
 use crate::pay::session::Switch;
 use tracing::{info, warn};
@@ -14,36 +19,69 @@ use tracing::{info, warn};
 /// INFO: the first level whose lines can carry a digit (`RECV DTMF`, `EXECUTE`).
 pub const FIRST_LEAKING_LEVEL: i32 = 6;
 
-/// What FreeSWITCH said about its log ceiling.
+/// The API command that reads the configured ceiling.
+pub const READ_COMMAND: &str = "xml_locate configuration configuration name switch.conf";
+
+/// FreeSWITCH's level names (`switch_log_str2level`), by number.
+const LEVELS: [&str; 8] = [
+    "console", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+/// What FreeSWITCH's configuration says about its log ceiling.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogCeiling {
     /// NOTICE or quieter: INFO and DEBUG lines are dropped for every logger.
     Safe { name: String, level: i32 },
     /// INFO or DEBUG: lines that can carry card digits are logged.
     Verbose { name: String, level: i32 },
-    /// No usable answer (older FreeSWITCH answers `-ERR syntax error…` to a bare `fsctl loglevel`,
-    /// or the command failed).
+    /// No usable answer (no switch.conf, or the command failed).
     Unknown { reply: String },
 }
 
-/// Parses `+OK log level: <NAME> [<n>]`.
-pub fn parse(reply: &str) -> Option<(String, i32)> {
-    let rest = reply.trim_end().strip_prefix("+OK log level: ")?;
-    let (name, num) = rest.rsplit_once(" [")?;
-    let level = num.strip_suffix(']')?.parse::<i32>().ok()?;
-    Some((name.to_owned(), level))
+/// The `loglevel` of a `switch.conf` configuration as `xml_locate` prints it: its name and number.
+/// Unset means FreeSWITCH's default, DEBUG. `None` when `xml` is not that configuration or the
+/// value is not a level.
+pub fn configured(xml: &str) -> Option<(String, i32)> {
+    let xml = xml.trim_start();
+    if !xml.starts_with("<configuration") || !xml.contains("name=\"switch.conf\"") {
+        return None;
+    }
+    let Some(value) = xml.split("<param ").find_map(|p| {
+        let name = attr(p, "name")?;
+        name.eq_ignore_ascii_case("loglevel")
+            .then(|| attr(p, "value"))
+            .flatten()
+    }) else {
+        return Some(("debug".to_owned(), 7));
+    };
+    let level = match value.parse::<i32>() {
+        Ok(n) => n.clamp(-1, 7),
+        Err(_) if value.eq_ignore_ascii_case("error") => 3,
+        Err(_) => LEVELS
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(value))
+            .and_then(|i| i32::try_from(i).ok())?,
+    };
+    Some((value.to_ascii_lowercase(), level))
 }
 
-/// Classifies an `fsctl loglevel` answer.
+/// The value of `name="..."` in the text of one XML element's start.
+fn attr<'a>(element: &'a str, name: &str) -> Option<&'a str> {
+    let start = element.find(&format!("{name}=\""))? + name.len() + 2;
+    let len = element[start..].find('"')?;
+    Some(&element[start..start + len])
+}
+
+/// Classifies the answer to [`READ_COMMAND`].
 pub fn classify(reply: Result<&str, &str>) -> LogCeiling {
     match reply {
-        Ok(body) => match parse(body) {
+        Ok(body) => match configured(body) {
             Some((name, level)) if level >= FIRST_LEAKING_LEVEL => {
                 LogCeiling::Verbose { name, level }
             }
             Some((name, level)) => LogCeiling::Safe { name, level },
             None => LogCeiling::Unknown {
-                reply: body.trim_end().to_owned(),
+                reply: body.trim_end().chars().take(200).collect(),
             },
         },
         Err(e) => LogCeiling::Unknown {
@@ -54,7 +92,7 @@ pub fn classify(reply: Result<&str, &str>) -> LogCeiling {
 
 /// Asks FreeSWITCH and logs the verdict (a warning when digits could reach its logs).
 pub async fn check(switch: &dyn Switch) -> LogCeiling {
-    let reply = switch.api("fsctl loglevel".to_owned()).await;
+    let reply = switch.api(READ_COMMAND.to_owned()).await;
     let verdict = classify(reply.as_deref().map_err(String::as_str));
     match &verdict {
         LogCeiling::Verbose { name, level } => warn!(
@@ -62,17 +100,17 @@ pub async fn check(switch: &dyn Switch) -> LogCeiling {
             level = *level,
             "FreeSWITCH logs INFO/DEBUG lines, which can record card digits (RECV DTMF, SIP INFO); \
              set <param name=\"loglevel\" value=\"notice\"/> in switch.conf.xml \
-             (or run `fsctl loglevel notice`) on a payment server"
+             (and `fsctl loglevel notice` until FreeSWITCH restarts) on a payment server"
         ),
         LogCeiling::Safe { name, level } => info!(
             freeswitch_log_level = %name,
             level = *level,
-            "FreeSWITCH log ceiling keeps INFO/DEBUG lines out"
+            "FreeSWITCH's configured log ceiling keeps INFO/DEBUG lines out"
         ),
         LogCeiling::Unknown { reply } => warn!(
             reply = %reply,
-            "could not read FreeSWITCH's log level (fsctl loglevel); make sure it is NOTICE or \
-             quieter on a payment server"
+            "could not read FreeSWITCH's log ceiling (switch.conf loglevel); make sure it is \
+             NOTICE or quieter on a payment server"
         ),
     }
     verdict
@@ -87,7 +125,8 @@ mod tests {
 
     impl Switch for Answer {
         fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
-            assert_eq!(cmd, "fsctl loglevel");
+            // Never the bare `fsctl loglevel`, which silences FreeSWITCH.
+            assert_eq!(cmd, READ_COMMAND);
             let r = self.0.clone();
             Box::pin(async move { r })
         }
@@ -96,61 +135,78 @@ mod tests {
         }
     }
 
+    /// `xml_locate` output as FreeSWITCH 1.11.3 prints it.
+    fn switch_conf(loglevel: Option<&str>) -> String {
+        let param = loglevel
+            .map(|l| format!("        <param name=\"loglevel\" value=\"{l}\"></param>\n\n"))
+            .unwrap_or_default();
+        format!(
+            "<configuration name=\"switch.conf\" description=\"Core Configuration\">\n    <settings>\n        \
+             <param name=\"switchname\" value=\"fs1.example\"></param>\n\n{param}        \
+             <param name=\"max-sessions\" value=\"1000\"></param>\n\n  </settings>\n</configuration>\n"
+        )
+    }
+
     #[test]
-    fn parses_the_mod_commands_reply() {
+    fn reads_the_configured_level_by_name_or_number() {
         assert_eq!(
-            parse("+OK log level: DEBUG [7]\n"),
-            Some(("DEBUG".to_owned(), 7))
+            configured(&switch_conf(Some("notice"))),
+            Some(("notice".into(), 5))
         );
         assert_eq!(
-            parse("+OK log level: NOTICE [5]\n"),
-            Some(("NOTICE".to_owned(), 5))
+            configured(&switch_conf(Some("DEBUG"))),
+            Some(("debug".into(), 7))
         );
-        assert_eq!(parse("-ERR syntax error, log level not set!\n"), None);
-        assert_eq!(parse("+OK log level: DEBUG [x]\n"), None);
-        assert_eq!(parse(""), None);
+        assert_eq!(configured(&switch_conf(Some("6"))), Some(("6".into(), 6)));
+        assert_eq!(
+            configured(&switch_conf(Some("error"))),
+            Some(("error".into(), 3))
+        );
+        // Unset: FreeSWITCH's own default ceiling.
+        assert_eq!(configured(&switch_conf(None)), Some(("debug".into(), 7)));
+        assert_eq!(configured(&switch_conf(Some("loud"))), None);
+        assert_eq!(configured("can't find anything\n"), None);
+        assert_eq!(configured("-ERR bad args\n"), None);
+        assert_eq!(
+            configured(
+                "<configuration name=\"other.conf\"><param name=\"loglevel\" value=\"info\"/>"
+            ),
+            None
+        );
     }
 
     #[tokio::test]
     async fn warns_from_info_up_and_not_below() {
+        let verbose = |n: &str, level| LogCeiling::Verbose {
+            name: n.into(),
+            level,
+        };
         let cases = [
+            (Ok(switch_conf(Some("debug"))), verbose("debug", 7)),
+            (Ok(switch_conf(Some("info"))), verbose("info", 6)),
+            (Ok(switch_conf(None)), verbose("debug", 7)),
             (
-                Ok("+OK log level: DEBUG [7]\n"),
-                LogCeiling::Verbose {
-                    name: "DEBUG".into(),
-                    level: 7,
-                },
-            ),
-            (
-                Ok("+OK log level: INFO [6]\n"),
-                LogCeiling::Verbose {
-                    name: "INFO".into(),
-                    level: 6,
-                },
-            ),
-            (
-                Ok("+OK log level: NOTICE [5]\n"),
+                Ok(switch_conf(Some("notice"))),
                 LogCeiling::Safe {
-                    name: "NOTICE".into(),
+                    name: "notice".into(),
                     level: 5,
                 },
             ),
             (
-                Ok("-ERR syntax error, log level not set!\n"),
+                Ok("can't find anything\n".to_owned()),
                 LogCeiling::Unknown {
-                    reply: "-ERR syntax error, log level not set!".into(),
+                    reply: "can't find anything".into(),
                 },
             ),
             (
-                Err("api got no reply within 5s"),
+                Err("api got no reply within 5s".to_owned()),
                 LogCeiling::Unknown {
                     reply: "api got no reply within 5s".into(),
                 },
             ),
         ];
         for (reply, want) in cases {
-            let sw = Answer(reply.map(str::to_owned).map_err(str::to_owned));
-            assert_eq!(check(&sw).await, want);
+            assert_eq!(check(&Answer(reply)).await, want);
         }
     }
 }

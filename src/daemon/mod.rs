@@ -5,7 +5,7 @@
 //! | [`component`] | `Context` given to each component, `ComponentError` |
 //! | [`signals`] | SIGTERM/SIGINT/SIGHUP from a signal-hook thread into a tokio channel |
 //! | [`reload`] | SIGHUP: re-read + validate + diff the configuration |
-//! | [`loglevel`] | warns when FreeSWITCH's own log ceiling would record DTMF digits (`fsctl loglevel`) |
+//! | [`loglevel`] | warns when FreeSWITCH's configured log ceiling would record DTMF digits (`xml_locate`) |
 //! | [`notify`] | sd_notify: READY / RELOADING / STOPPING / WATCHDOG |
 //! | [`stack`] | the working parts: inbound ESL client, engine, outbound socket server (also used by tests) |
 //!

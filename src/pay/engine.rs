@@ -25,6 +25,8 @@ const RESYNC_AT_ONCE: usize = 8;
 /// member list (`MEMBER_POLLS` reads, `MEMBER_POLL_EVERY` apart).
 const MEMBER_POLLS: u32 = 20;
 const MEMBER_POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long FreeSWITCH gets to end the conference (and the agent's leg) after the customer left.
+const AGENT_RELEASE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -807,10 +809,11 @@ fn wrong_leg(uuid: &str, said: &'static str, is: &'static str) -> EngineError {
     })
 }
 
-/// The customer hung up: the call is over for the agent too. Usually the conference already
-/// ended with the customer (`endconf`) and took the agent's leg with it; a leg it did not take
-/// (an attach whose customer left before joining: the agent parked or alone in the room) is
-/// hung up here, once the running session, if any, has finished unwinding.
+/// The customer hung up: the call is over for the agent too. Usually the conference ends with the
+/// customer (`endconf`) and FreeSWITCH hangs the agent's leg up itself, a moment after the
+/// customer's hangup event; a leg it did not take (an attach whose customer left before joining:
+/// the agent parked or alone in the room) is hung up here, [`AGENT_RELEASE_GRACE`] after the
+/// running session, if any, has finished unwinding.
 fn release_agent(
     switch: Arc<dyn Switch>,
     call: Uuid,
@@ -821,11 +824,13 @@ fn release_agent(
         if let Some(mut s) = session {
             let _ = s.wait_for(|v| v.state == State::Done).await;
         }
-        if let Ok(r) = switch
-            .api(format!("uuid_kill {agent} NORMAL_CLEARING"))
-            .await
-        {
-            if r.starts_with("+OK") {
+        tokio::time::sleep(AGENT_RELEASE_GRACE).await;
+        let exists = switch.api(format!("uuid_exists {agent}")).await;
+        if exists.is_ok_and(|r| r.trim() == "true") {
+            let r = switch
+                .api(format!("uuid_kill {agent} NORMAL_CLEARING"))
+                .await;
+            if r.is_ok_and(|r| r.starts_with("+OK")) {
                 info!(call = %call, agent = %agent, "customer gone: hung up the agent's leg");
             }
         }

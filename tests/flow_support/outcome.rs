@@ -258,7 +258,7 @@ pub async fn check(
     }
     if expect.agent_hung_up {
         assert!(
-            eventually(Duration::from_secs(3), || w.agent.is_hung_up()).await,
+            eventually(Duration::from_secs(6), || w.agent.is_hung_up()).await,
             "[{case}] the agent's leg is still up"
         );
     } else {

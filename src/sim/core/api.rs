@@ -93,6 +93,17 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
             _ => "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into(),
         },
         "fsctl" => fsctl(core, &argv),
+        // Recorded: the value with no newline; an unset one is an empty reply, which
+        // mod_event_socket turns into `-ERR no reply`.
+        "global_getvar" => {
+            let st = core.lock();
+            match argv.first() {
+                Some(&"core_uuid") => st.core_uuid.clone(),
+                Some(name) => st.globals.get(*name).cloned().unwrap_or_default(),
+                None => String::new(),
+            }
+        }
+        "xml_locate" => xml_locate(core, &argv),
         "uuid_kill" => match argv.as_slice() {
             [u, rest @ ..] => {
                 let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");
@@ -149,21 +160,45 @@ fn fsctl(core: &Core, argv: &[&str]) -> String {
             if arg == INVALID {
                 return "-ERR syntax error, log level not set!\n".into();
             }
-            // switch_core_session_ctl(SCSC_LOGLEVEL): set when > -1, clamp to DEBUG, report.
+            // switch_core_session_ctl(SCSC_LOGLEVEL) sets anything from DISABLE (-1) up, so a bare
+            // `fsctl loglevel` silences the switch (seen on FreeSWITCH 1.11.3); clamp to DEBUG.
             let mut st = core.lock();
-            if arg > -1 {
-                st.hard_log_level = arg;
-            }
-            st.hard_log_level = st.hard_log_level.min(7);
+            st.hard_log_level = arg.clamp(-1, 7);
             let level = st.hard_log_level;
             let name = usize::try_from(level)
                 .ok()
                 .and_then(|i| LEVELS.get(i))
                 .copied()
-                .unwrap_or("INVALID");
+                .unwrap_or("DISABLE");
             format!("+OK log level: {name} [{level}]\n")
         }
         _ => format!("-ERR INVALID COMMAND\nUSAGE: fsctl {CTL_SYNTAX}"),
+    }
+}
+
+/// `xml_locate configuration configuration name switch.conf`: the loaded switch.conf, its `loglevel`
+/// as configured (not the run-time ceiling `fsctl` changes). Other lookups find nothing here.
+fn xml_locate(core: &Core, argv: &[&str]) -> String {
+    const LEVELS: [&str; 8] = [
+        "console", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    ];
+    match argv {
+        ["configuration", "configuration", "name", "switch.conf"] => {
+            let st = core.lock();
+            let level = usize::try_from(st.configured_log_level)
+                .ok()
+                .and_then(|i| LEVELS.get(i))
+                .copied()
+                .unwrap_or("debug");
+            format!(
+                "<configuration name=\"switch.conf\" description=\"Core Configuration\">\n    <settings>\n        \
+                 <param name=\"switchname\" value=\"{}\"></param>\n\n        \
+                 <param name=\"loglevel\" value=\"{level}\"></param>\n\n  </settings>\n</configuration>\n",
+                st.cfg.hostname
+            )
+        }
+        [_, _, _, _, ..] => "can't find anything\n".into(),
+        _ => "-ERR bad args\n".into(),
     }
 }
 
@@ -230,7 +265,17 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
         .unwrap_or(60);
     match originate::dial(core, dial, Duration::from_secs(timeout), &[]).await {
         Ok(uuid) => {
-            originate::run_target(core, &uuid, target);
+            // The new leg runs its application on its own thread once originate has returned, so
+            // the reply (a bgapi's BACKGROUND_JOB) comes before, e.g., the conference's add-member
+            // (recorded on FreeSWITCH 1.11 by the differential test).
+            use std::sync::atomic::Ordering;
+            core.inner.starting.fetch_add(1, Ordering::SeqCst);
+            let (core, leg, target) = (core.clone(), uuid.clone(), target.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                originate::run_target(&core, &leg, &target);
+                core.inner.starting.fetch_sub(1, Ordering::SeqCst);
+            });
             format!("+OK {uuid}\n")
         }
         Err(cause) => format!("-ERR {cause}\n"),

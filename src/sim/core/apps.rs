@@ -27,6 +27,7 @@ const KNOWN: &[&str] = &[
     "pre_answer",
     "ring_ready",
     "info",
+    "bind_meta_app",
 ];
 
 /// How long a played file lasts; `None` = forever.
@@ -110,6 +111,9 @@ pub(crate) fn run_app(
         return;
     }
     match app {
+        // The key binding itself is not simulated (a test fires the start event instead); the
+        // application is accepted and completes, as the shipped dialplans run it.
+        "bind_meta_app" => complete(core, st, uuid, generation, "_none_"),
         "answer" | "pre_answer" | "ring_ready" => {
             if app == "answer" {
                 lifecycle::answer(st, uuid);

@@ -214,6 +214,9 @@ pub struct Channel {
     pub socket: Option<SocketCtl>,
     /// The bridged partner (CHANNEL_BRIDGE), if any.
     pub bridged_to: Option<String>,
+    /// This leg is the A side of its bridge (the one CHANNEL_BRIDGE and CHANNEL_UNBRIDGE are
+    /// reported on), whatever caller profile it has since been given.
+    pub bridge_a: bool,
     /// The `Other-Leg-*` channel and its `Other-Type` (`originator`/`originatee`), kept after unbridge.
     pub other_leg: Option<(String, &'static str)>,
     /// `uuid_hold` put this leg on hold (CF_HOLD + CF_SUSPEND).

@@ -3,7 +3,7 @@
 
 use super::events::{channel_basic, common, deliver};
 use super::state::State;
-use super::{Core, apps};
+use super::{Core, CoreConfig, apps};
 
 /// A relationship `a -> b` set by `conference <c> relate a b ...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,6 +46,8 @@ pub struct Conference {
     pub members: Vec<Member>,
     pub floor: Option<u32>,
     pub created: std::time::Instant,
+    /// Since when the profile's `moh-sound` plays to a member alone in the room.
+    pub moh_since: Option<std::time::Instant>,
 }
 
 impl Conference {
@@ -63,12 +65,44 @@ impl Conference {
     }
 }
 
-/// The caller-controls group of a profile (recorded config: `confpay` has `none`).
-pub fn profile_caller_controls(profile: &str) -> &'static str {
-    match profile {
-        "confpay" => "none",
-        _ => "default",
+/// The `confpay` profile exactly as an operator installs it: the simulator reads its parameters
+/// from the shipped file, so the two cannot drift apart.
+const CONFPAY_PROFILE: &str =
+    include_str!("../../../freeswitch-dialplan/conference/confpay_profile.xml");
+
+/// The `confpay` profile of the recordings in tests/fixtures/freeswitch-esl: caller-controls only.
+const RECORDED_CONFPAY_PROFILE: &str = r#"<param name="caller-controls" value="none"/>"#;
+
+/// Parameter `name` of conference profile `profile` (`default`: the vanilla one, none set here).
+fn profile_param(cfg: &CoreConfig, profile: &str, name: &str) -> Option<&'static str> {
+    if profile != "confpay" {
+        return None;
     }
+    let text = if cfg.recorded_confpay_profile {
+        RECORDED_CONFPAY_PROFILE
+    } else {
+        CONFPAY_PROFILE
+    };
+    let body = text.split("-->").last().unwrap_or(text);
+    body.split("<param ").skip(1).find_map(|p| {
+        let attr = |a: &str| {
+            let start = p.find(&format!("{a}=\""))? + a.len() + 2;
+            let len = p[start..].find('"')?;
+            Some(&p[start..start + len])
+        };
+        (attr("name")? == name).then(|| attr("value")).flatten()
+    })
+}
+
+/// The caller-controls group of a profile (`default` unless the profile names one).
+pub fn profile_caller_controls(cfg: &CoreConfig, profile: &str) -> &'static str {
+    profile_param(cfg, profile, "caller-controls").unwrap_or("default")
+}
+
+/// Whether the profile's `suppress-events` keeps `action` from firing.
+fn suppressed(cfg: &CoreConfig, profile: &str, action: &str) -> bool {
+    profile_param(cfg, profile, "suppress-events")
+        .is_some_and(|list| list.split(',').any(|e| e.trim() == action))
 }
 
 /// Parses `name[@profile][+pin][+flags{a|b}]`.
@@ -93,9 +127,15 @@ pub fn parse_target(arg: &str) -> (String, String, Vec<String>) {
     (name, profile, flags)
 }
 
-fn conf_headers(h: &mut crate::esl::Headers, c: &Conference) {
+fn conf_headers(h: &mut crate::esl::Headers, cfg: &CoreConfig, c: &Conference) {
     h.push("Conference-Name", &c.name);
-    h.push("Conference-Domain", "127.0.0.1");
+    // mod_conference's default domain is cluecon.com; the test conf's `default` profile sets
+    // $${domain} (127.0.0.1), the shipped `confpay` profile sets none (recorded).
+    let domain = match c.profile.as_str() {
+        "default" => "127.0.0.1",
+        p => profile_param(cfg, p, "domain").unwrap_or("cluecon.com"),
+    };
+    h.push("Conference-Domain", domain);
     h.push("Conference-Size", &c.members.len().to_string());
     h.push("Conference-Ghosts", "0");
     h.push("Conference-Profile-Name", &c.profile);
@@ -155,8 +195,11 @@ fn fire_with(
     let Some(c) = st.conferences.get(conf).cloned() else {
         return;
     };
+    if suppressed(&st.cfg, &c.profile, action) {
+        return;
+    }
     let mut h = common(st, "CUSTOM", Some("conference::maintenance"), action);
-    conf_headers(&mut h, &c);
+    conf_headers(&mut h, &st.cfg, &c);
     if let Some(m) = member.and_then(|id| c.member(id)) {
         member_headers(&mut h, st, &c, m);
     }
@@ -175,20 +218,56 @@ fn floor_change(st: &mut State, conf: &str, old: Option<u32>, new: Option<u32>) 
     let Some(c) = st.conferences.get(conf).cloned() else {
         return;
     };
+    if suppressed(&st.cfg, &c.profile, "floor-change") {
+        return;
+    }
     let mut h = common(
         st,
         "CUSTOM",
         Some("conference::maintenance"),
         "floor-change",
     );
-    conf_headers(&mut h, &c);
+    conf_headers(&mut h, &st.cfg, &c);
     h.push("Action", "floor-change");
     h.push("Old-ID", &old.map_or("none".into(), |i| i.to_string()));
     if let Some(m) = new.and_then(|id| c.member(id)) {
-        conf_headers(&mut h, &c);
+        conf_headers(&mut h, &st.cfg, &c);
         member_headers(&mut h, st, &c, m);
     }
     h.push("New-ID", &new.map_or("none".into(), |i| i.to_string()));
+    deliver(st, h, None);
+}
+
+/// `play-file-member-done` as recorded (conference_file_close): conference headers, the time played,
+/// Action, then the conference and member blocks again and the file.
+pub(crate) fn play_file_member_done(
+    st: &mut State,
+    conf: &str,
+    id: u32,
+    file: &str,
+    played_ms: u64,
+) {
+    let Some(c) = st.conferences.get(conf).cloned() else {
+        return;
+    };
+    if suppressed(&st.cfg, &c.profile, "play-file-member") {
+        return;
+    }
+    let Some(m) = c.member(id) else { return };
+    let mut h = common(
+        st,
+        "CUSTOM",
+        Some("conference::maintenance"),
+        "play-file-member-done",
+    );
+    conf_headers(&mut h, &st.cfg, &c);
+    h.push("seconds", &(played_ms / 1000).to_string());
+    h.push("milliseconds", &played_ms.to_string());
+    h.push("samples", &(played_ms * 8).to_string());
+    h.push("Action", "play-file-member-done");
+    conf_headers(&mut h, &st.cfg, &c);
+    member_headers(&mut h, st, &c, m);
+    h.push("File", file);
     deliver(st, h, None);
 }
 
@@ -217,6 +296,7 @@ pub(crate) fn join(st: &mut State, uuid: &str, arg: &str) {
                 members: Vec::new(),
                 floor: None,
                 created: std::time::Instant::now(),
+                moh_since: None,
             },
         );
         fire(st, &name, "conference-create", None, &[]);
@@ -247,14 +327,37 @@ pub(crate) fn join(st: &mut State, uuid: &str, arg: &str) {
         ch.set_var("conference_member_id", &id.to_string());
         ch.set_var("conference_name", &name);
     }
-    let first = match st.conferences.get_mut(&name) {
+    let moh = profile_param(&st.cfg, &profile, "moh-sound");
+    let (first, moh_ended) = match st.conferences.get_mut(&name) {
         Some(c) => {
             c.members.push(member);
-            c.members.len() == 1
+            let first = c.members.len() == 1;
+            if first && moh.is_some() {
+                c.moh_since = Some(std::time::Instant::now());
+            }
+            (first, if first { None } else { c.moh_since.take() })
         }
-        None => false,
+        None => (false, None),
     };
     fire(st, &name, "add-member", Some(id), &[]);
+    // The music a lone member heard stops for the second one (conference_file_close, recorded).
+    if let (Some(since), Some(file)) = (moh_ended, moh) {
+        let ms = since.elapsed().as_millis();
+        let played = [
+            ("seconds", (ms / 1000).to_string()),
+            ("milliseconds", ms.to_string()),
+            ("samples", (ms * 8).to_string()),
+        ];
+        let before: Vec<(&str, &str)> = played.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        fire_with(
+            st,
+            &name,
+            "play-file-done",
+            None,
+            &before,
+            &[("File", file), ("Async", "true")],
+        );
+    }
     if first {
         if let Some(c) = st.conferences.get_mut(&name) {
             c.floor = Some(id);
@@ -360,30 +463,32 @@ pub(crate) fn leave(core: &Core, st: &mut State, uuid: &str) {
     }
 }
 
-/// Ends a conference: remaining members leave; each member's channel hangs up unless its
-/// `hangup_after_conference` is false (then its `conference` app returns and the dialplan continues).
+/// Ends a conference: each remaining member's channel is hung up (CHANNEL_HANGUP first, its
+/// del-member after, as recorded on FreeSWITCH 1.11), unless its `hangup_after_conference` is
+/// false: such a member leaves, and its `conference` app returns so its dialplan continues.
 pub(crate) fn destroy(core: &Core, st: &mut State, name: &str) {
     let remaining: Vec<String> = st
         .conferences
         .get(name)
         .map(|c| c.members.iter().map(|m| m.uuid.clone()).collect())
         .unwrap_or_default();
-    for uuid in &remaining {
+    let (kept, hung): (Vec<String>, Vec<String>) = remaining.into_iter().partition(|uuid| {
+        st.channels
+            .get(uuid)
+            .and_then(|c| c.var("hangup_after_conference"))
+            .is_some_and(|v| !super::channel::switch_true(v))
+    });
+    for uuid in &kept {
         leave_quietly(st, uuid, name);
+    }
+    // Each hangup leaves the conference (del-member); the last one destroys it.
+    for uuid in &hung {
+        super::lifecycle::hangup(core, st, uuid, "NORMAL_CLEARING");
     }
     fire(st, name, "conference-destroy", None, &[]);
     st.conferences.remove(name);
-    for uuid in remaining {
-        let keep = st
-            .channels
-            .get(&uuid)
-            .and_then(|c| c.var("hangup_after_conference"))
-            .is_some_and(|v| !super::channel::switch_true(v));
-        if keep {
-            apps::finish_top(core, st, &uuid, "conference", "_none_");
-        } else {
-            super::lifecycle::hangup(core, st, &uuid, "NORMAL_CLEARING");
-        }
+    for uuid in kept {
+        apps::finish_top(core, st, &uuid, "conference", "_none_");
     }
 }
 
@@ -403,4 +508,28 @@ fn leave_quietly(st: &mut State, uuid: &str, name: &str) {
 
 fn fire_del_before_remove(st: &mut State, name: &str, id: u32) {
     fire(st, name, "del-member", Some(id), &[]);
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::{CoreConfig, profile_caller_controls, profile_param, suppressed};
+
+    #[test]
+    fn the_confpay_profile_is_read_from_the_shipped_file() {
+        let shipped = CoreConfig::default();
+        assert_eq!(profile_caller_controls(&shipped, "confpay"), "none");
+        assert_eq!(profile_caller_controls(&shipped, "default"), "default");
+        assert_eq!(profile_param(&shipped, "confpay", "max-members"), Some("4"));
+        assert!(suppressed(&shipped, "confpay", "floor-change"));
+        assert!(suppressed(&shipped, "confpay", "dtmf-member"));
+        assert!(!suppressed(&shipped, "confpay", "add-member"));
+        assert!(!suppressed(&shipped, "default", "floor-change"));
+        let recorded = CoreConfig {
+            recorded_confpay_profile: true,
+            ..CoreConfig::default()
+        };
+        assert_eq!(profile_caller_controls(&recorded, "confpay"), "none");
+        assert_eq!(profile_param(&recorded, "confpay", "moh-sound"), None);
+        assert!(!suppressed(&recorded, "confpay", "floor-change"));
+    }
 }

@@ -256,8 +256,10 @@ fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::tim
         if let Some(m) = st.conferences.get_mut(&conf).and_then(|c| c.member_mut(id))
             && m.hold
             && m.hold_generation == generation
+            && let Some(file) = m.hold_file.take()
         {
-            m.hold_file = None;
+            let played = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            conference::play_file_member_done(&mut st, &conf, id, &file, played);
         }
     });
 }
@@ -294,7 +296,13 @@ fn member_action(
         "unhold" => {
             m.hold = false;
             m.can_speak = true;
-            m.hold_file = None;
+            // The hold file stops: conference_file_close reports it (after unhold-member).
+            if let Some(file) = m.hold_file.take() {
+                let (conf, fired) = (conf.to_owned(), format!("{sub}-member"));
+                conference::fire(st, &conf, &fired, Some(id), &[]);
+                conference::play_file_member_done(st, &conf, id, &file, 0);
+                return format!("+OK {sub} {id}\n");
+            }
         }
         "kick" | "hup" | "dtmf" => {}
         _ => {}

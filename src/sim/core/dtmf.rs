@@ -102,7 +102,7 @@ fn in_conference(
         .channels
         .get(uuid)
         .and_then(|c| c.var("conference_controls").map(str::to_owned))
-        .unwrap_or_else(|| conference::profile_caller_controls(&c.profile).to_owned());
+        .unwrap_or_else(|| conference::profile_caller_controls(&st.cfg, &c.profile).to_owned());
     if controls != "default" {
         return;
     }

@@ -55,6 +55,7 @@ pub(crate) fn new_channel(
         execs: VecDeque::new(),
         socket: None,
         bridged_to: None,
+        bridge_a: false,
         other_leg: None,
         held: false,
         queued_broadcasts: VecDeque::new(),
@@ -242,6 +243,7 @@ pub(crate) fn bridge(st: &mut State, a: &str, b: &str) {
     for (x, y, kind) in [(a, b, "originatee"), (b, a, "originator")] {
         if let Some(ch) = st.channels.get_mut(x) {
             ch.bridged_to = Some(y.to_owned());
+            ch.bridge_a = x == a;
             ch.other_leg = Some((y.to_owned(), kind));
             ch.profile.bridged_us = now;
             ch.playing = None;
@@ -261,13 +263,10 @@ pub(crate) fn bridge(st: &mut State, a: &str, b: &str) {
     );
 }
 
-/// Ends a bridge: CHANNEL_UNBRIDGE on the originator side.
+/// Ends a bridge: CHANNEL_UNBRIDGE on the A side (the leg that bridged), even after that leg got a
+/// new caller profile (a transfer) before the bridge came down (recorded on FreeSWITCH 1.11).
 pub(crate) fn unbridge(st: &mut State, x: &str, y: &str) {
-    let a_is_x = st
-        .channels
-        .get(x)
-        .and_then(|c| c.other_leg.as_ref())
-        .is_some_and(|(_, k)| *k == "originatee");
+    let a_is_x = st.channels.get(x).is_some_and(|c| c.bridge_a);
     let (a, b) = if a_is_x { (x, y) } else { (y, x) };
     for u in [x, y] {
         if let Some(ch) = st.channels.get_mut(u) {

@@ -78,6 +78,10 @@ pub struct CoreConfig {
     /// mod_loopback's `uuid_hold` quirk on `loopback/` legs (recorded): the callstate never becomes
     /// HELD, `off` fails, `toggle` always holds, no CHANNEL_UNHOLD. Other legs keep SIP semantics.
     pub loopback_hold_quirk: bool,
+    /// The `confpay` conference profile of the recordings (caller-controls none, nothing else)
+    /// instead of the shipped `freeswitch-dialplan/conference/confpay_profile.xml`: for replaying
+    /// recordings made with it.
+    pub recorded_confpay_profile: bool,
 }
 
 impl Default for CoreConfig {
@@ -90,6 +94,7 @@ impl Default for CoreConfig {
             queue_len: queue::QUEUE_LEN,
             extensions: Vec::new(),
             loopback_hold_quirk: true,
+            recorded_confpay_profile: false,
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct OutboundRequest {
 pub(crate) struct Inner {
     pub(crate) state: Mutex<State>,
     outbound_rx: Mutex<Option<mpsc::Receiver<OutboundRequest>>>,
+    /// Originated legs whose application has not started yet (see [`Core::settle`]).
+    pub(crate) starting: std::sync::atomic::AtomicUsize,
 }
 
 /// One simulated FreeSWITCH process. Cheap to clone.
@@ -130,6 +137,7 @@ impl Core {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::new(cfg, tx)),
                 outbound_rx: Mutex::new(Some(rx)),
+                starting: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -141,6 +149,15 @@ impl Core {
 
     pub fn core_uuid(&self) -> String {
         self.lock().core_uuid.clone()
+    }
+
+    /// Waits until every leg `originate` answered is running its application (it starts just
+    /// after originate returns, as on FreeSWITCH): for tests that drive the core directly.
+    pub async fn settle(&self) {
+        use std::sync::atomic::Ordering;
+        while self.inner.starting.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     /// Runs one API command exactly as FreeSWITCH's `api` would and returns the api/response body

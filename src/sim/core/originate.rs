@@ -10,20 +10,25 @@ use crate::sim::party::AnswerMode;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// `{a=b,c=d}` prefix → variables, and the rest of the dial string.
+/// `{a=b,c=d}` (all legs) and `[e=f]` (this leg) prefixes → variables, and the rest of the dial
+/// string. Either may be absent; `{}` comes first, as in FreeSWITCH.
 pub(crate) fn split_vars(dial: &str) -> (Vec<(String, String)>, String) {
-    let d = dial.trim();
-    if let Some(rest) = d.strip_prefix('{')
-        && let Some(end) = rest.find('}')
-    {
-        let vars = rest[..end]
-            .split(',')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-            .collect();
-        return (vars, rest[end + 1..].to_owned());
+    let mut rest = dial.trim();
+    let mut vars = Vec::new();
+    for (open, close) in [('{', '}'), ('[', ']')] {
+        if let Some(inner) = rest.strip_prefix(open)
+            && let Some(end) = inner.find(close)
+        {
+            vars.extend(
+                inner[..end]
+                    .split(',')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())),
+            );
+            rest = &inner[end + 1..];
+        }
     }
-    (Vec::new(), d.to_owned())
+    (vars, rest.to_owned())
 }
 
 /// Creates the outbound leg for `dial` and waits for its outcome. `Ok(uuid)` once answered.
@@ -290,7 +295,11 @@ pub(crate) fn bridge_app(core: &Core, st: &mut State, a: &str, arg: &str, genera
             .get(&a)
             .is_some_and(|c| c.apps.iter().any(|x| x.generation == generation));
         match outcome {
-            Ok(b) if running => lifecycle::bridge(&mut st, &a, &b),
+            Ok(b) if running => {
+                // The caller is answered when the callee is (switch_ivr_originate): recorded.
+                lifecycle::answer(&mut st, &a);
+                lifecycle::bridge(&mut st, &a, &b)
+            }
             Ok(b) => lifecycle::hangup(&core, &mut st, &b, "ORIGINATOR_CANCEL"),
             Err(cause) => {
                 if let Some(ch) = st.channels.get_mut(&a) {
@@ -300,4 +309,36 @@ pub(crate) fn bridge_app(core: &Core, st: &mut State, a: &str, arg: &str, genera
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_vars;
+
+    fn owned(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn dial_string_variables_of_all_legs_and_of_one_leg() {
+        assert_eq!(split_vars("user/1000"), (vec![], "user/1000".into()));
+        assert_eq!(
+            split_vars("{a=1,b=2}sofia/x"),
+            (owned(&[("a", "1"), ("b", "2")]), "sofia/x".into())
+        );
+        assert_eq!(
+            split_vars("[absolute_codec_string=PCMU]sofia/internal/a@h"),
+            (
+                owned(&[("absolute_codec_string", "PCMU")]),
+                "sofia/internal/a@h".into()
+            )
+        );
+        assert_eq!(
+            split_vars("{origination_uuid=u}[c=3]loopback/x"),
+            (
+                owned(&[("origination_uuid", "u"), ("c", "3")]),
+                "loopback/x".into()
+            )
+        );
+    }
 }

@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub globals: HashMap<String, String>,
     /// `runtime.hard_log_level` (switch.conf.xml `loglevel`, `fsctl loglevel`): vanilla is DEBUG (7).
     pub hard_log_level: i32,
+    /// switch.conf.xml `loglevel` as loaded (what `xml_locate` shows; `fsctl` does not change it).
+    pub configured_log_level: i32,
     /// The last destroyed channels (their profiles still show as `Other-Leg-*` on former partners).
     pub gone: std::collections::VecDeque<Channel>,
 }
@@ -71,6 +73,7 @@ impl State {
             )]),
             gone: std::collections::VecDeque::new(),
             hard_log_level: 7,
+            configured_log_level: 7,
         }
     }
 
