@@ -384,6 +384,28 @@ fn capture_service_busy_or_unanswered() {
     }
 }
 
+/// FreeSWITCH sends a failed leg's CHANNEL_HANGUP before the originate's result (seen on the real
+/// switch): the outcome still names the result's cause, not a bare hangup.
+#[test]
+fn capture_leg_hangup_before_the_originate_result_keeps_its_cause() {
+    let mut m = machine(Topology::InConference, Some("1"));
+    let a = m.step(Input::Start { agent_id: None });
+    answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Dialling);
+    let a = m.step(Input::Hangup { leg: Leg::Capture });
+    assert_eq!(m.state(), &State::Dialling, "{a:?}");
+    let a = m.step(Input::CaptureFailed {
+        cause: "USER_BUSY".into(),
+    });
+    let all = answer_all(&mut m, a);
+    assert_eq!(
+        finished(&all),
+        Some(Outcome::Failed(FailReason::CaptureUnavailable {
+            cause: "USER_BUSY".into()
+        }))
+    );
+}
+
 #[test]
 fn capture_answered_after_cancel_is_killed() {
     let mut m = machine(Topology::InConference, Some("1"));

@@ -133,6 +133,9 @@ impl Machine {
                 let method = self.method.unwrap_or(StartMethod::Aca);
                 self.unwind(Outcome::Completed { method }, out);
             }
+            // The originate's result carries the cause (USER_BUSY, NO_ANSWER, ...) and FreeSWITCH
+            // sends it after the leg's own hangup event: wait for it (the answer timer still runs).
+            State::Dialling if self.legs.dialling => {}
             State::Dialling => {
                 out.push(Action::StopTimer(TimerKind::CaptureAnswer));
                 self.unwind(
