@@ -18,26 +18,35 @@ use std::fmt;
 
 /// Decodes the text of a `text/event-json` frame: FreeSWITCH's flat object through the hand-written
 /// reader ([`super::event_json_flat`]), anything it does not handle through serde_json.
+///
+/// FreeSWITCH copies header and body bytes into the JSON as they are, invalid UTF-8 included (a
+/// `sendevent` from another ESL client: recorded). Such a text is read with each invalid sequence
+/// as U+FFFD, as every other format is; the structure is ASCII, so nothing else changes.
 pub fn parse_json(text: &Bytes) -> Result<Event, WireError> {
     match std::str::from_utf8(text) {
-        Ok(str) => match event_json_flat::parse_flat(text, str) {
-            Some(event) => Ok(event),
-            None => parse_with(serde_json::Deserializer::from_str(str)),
-        },
-        Err(_) => parse_with(serde_json::Deserializer::from_slice(text)),
+        Ok(str) => parse_str(text, str),
+        Err(_) => {
+            let lossy = Bytes::from(String::from_utf8_lossy(text).into_owned());
+            match std::str::from_utf8(&lossy) {
+                Ok(str) => parse_str(&lossy, str),
+                Err(_) => parse_with(serde_json::Deserializer::from_slice(&lossy)),
+            }
+        }
+    }
+}
+
+fn parse_str(text: &Bytes, str: &str) -> Result<Event, WireError> {
+    match event_json_flat::parse_flat(text, str) {
+        Some(event) => Ok(event),
+        None => parse_with(serde_json::Deserializer::from_str(str)),
     }
 }
 
 /// [`parse_json`] through serde_json only (the reference the flat reader is tested against).
 #[cfg(test)]
 pub(crate) fn parse_json_serde(text: &Bytes) -> Result<Event, WireError> {
-    match std::str::from_utf8(text) {
-        // Valid UTF-8 (always, in practice): validated once here, so serde_json need not validate
-        // every key and value again (it does from a byte slice).
-        Ok(text) => parse_with(serde_json::Deserializer::from_str(text)),
-        // serde_json reports where the invalid UTF-8 is.
-        Err(_) => parse_with(serde_json::Deserializer::from_slice(text)),
-    }
+    let text = String::from_utf8_lossy(text);
+    parse_with(serde_json::Deserializer::from_str(&text))
 }
 
 fn parse_with<'de, R: serde_json::de::Read<'de>>(
@@ -239,15 +248,14 @@ mod tests {
         assert!(json(r#"["A"]"#).is_err());
     }
 
+    /// FreeSWITCH copies another client's bytes into the JSON raw (recorded:
+    /// inbound-sendevent-odd-json): each invalid sequence reads as U+FFFD, on both paths.
     #[test]
-    fn invalid_utf8_is_an_error_with_its_position() {
-        let err = parse_json(&Bytes::from_static(b"{\"A\":\"\xff\"}")).unwrap_err();
-        assert!(matches!(
-            err,
-            WireError::MalformedEvent {
-                format: EventFormat::Json,
-                fault: EventFault::Json { line: 1, .. }
-            }
-        ));
+    fn invalid_utf8_reads_as_replacement_characters() {
+        let text = Bytes::from_static(b"{\"A\":\"ok \xff\xfe\",\"_body\":\"b\xc3\"}");
+        for e in [parse_json(&text).unwrap(), parse_json_serde(&text).unwrap()] {
+            assert_eq!(e.get("A"), Some("ok \u{FFFD}\u{FFFD}"));
+            assert_eq!(e.body.as_deref(), Some("b\u{FFFD}".as_bytes()));
+        }
     }
 }

@@ -19,6 +19,7 @@
 //! | `failures` | capture busy / no answer, hang-ups under both policies, cancel, two in a row |
 //! | `faults` | confpayd killed and restarted, ESL cut (proxy), mod_event_socket reloaded, FreeSWITCH restarted |
 //! | `differential` | the same call on the simulator and on the real switch: what confpayd received, compared |
+//! | `intruder` | another ESL client injecting forged and malformed events during a payment |
 //! | `attach` | ordinary bridged calls taken over, by customer UUID, agent UUID and agent ID |
 
 #[path = "../http_support/client.rs"]
@@ -37,6 +38,7 @@ mod dialplan_calls;
 mod differential;
 mod failures;
 mod faults;
+mod intruder;
 
 /// Why every test here is ignored by default.
 pub const NEEDS_SWITCH: &str =

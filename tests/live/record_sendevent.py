@@ -110,6 +110,7 @@ class Conn:
 
 
 def main():
+    OUT.mkdir(parents=True, exist_ok=True)
     listeners = {}
     for fmt in ("plain", "json", "xml"):
         c = Conn(f"listener: event {fmt} CUSTOM {SUBCLASS.decode()}; then the sender's events arrive")
