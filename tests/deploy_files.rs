@@ -204,8 +204,11 @@ fn agent_feature_code_fires_the_start_event_on_the_agent_leg() {
     );
 }
 
+/// The attach example marks each leg's role for confpayd, exports the agent ID, and leaves the
+/// park/hangup-after-bridge variables alone (confpayd sets them just before it moves the legs, so
+/// until then the call hangs up like any bridge).
 #[test]
-fn attach_example_parks_both_legs_after_bridge() {
+fn attach_example_marks_the_roles_and_leaves_bridge_ending_alone() {
     let text = repo_file("freeswitch-dialplan/dialplan/default/11_confpay_attach.xml");
     let doc = roxmltree::Document::parse(&text).expect("well-formed");
     let actions = actions_of(&doc, "confpay_attach_example");
@@ -213,16 +216,21 @@ fn attach_example_parks_both_legs_after_bridge() {
         .iter()
         .position(|(app, _)| app == "bridge")
         .expect("bridge action");
-    let exported: Vec<&str> = actions[..bridge_at]
-        .iter()
-        .filter(|(app, _)| app == "export")
-        .map(|(_, data)| data.as_str())
-        .collect();
-    assert!(exported.contains(&"park_after_bridge=true"));
-    assert!(exported.contains(&"hangup_after_bridge=false"));
+    let before = &actions[..bridge_at];
+    assert!(before.contains(&("set".to_owned(), "confpay_role=customer".to_owned())));
+    assert!(before.contains(&(
+        "export".to_owned(),
+        "confpay_agent_id=${confpay_agent_id}".to_owned()
+    )));
+    assert!(
+        !before
+            .iter()
+            .any(|(_, data)| data.contains("park_after_bridge") || data.contains("hangup_after_bridge")),
+        "{before:?}"
+    );
     assert_eq!(
         actions[bridge_at].1,
-        "{conference_controls=none}${confpay_agent_dial}"
+        "{confpay_role=agent,conference_controls=none}${confpay_agent_dial}"
     );
 }
 

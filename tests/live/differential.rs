@@ -216,11 +216,10 @@ async fn simulator(outbound: std::net::SocketAddr) -> Simulator {
         &[
             ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
             ("set", &format!("confpay_agent_id={AGENT_ID}")),
+            ("set", "confpay_role=customer"),
             ("set", "conference_controls=none"),
             ("set", "sensitive_dtmf=true"),
             ("set", "digits_dialed_filter=^(.+)$"),
-            ("export", "park_after_bridge=true"),
-            ("export", "hangup_after_bridge=false"),
             ("export", &format!("confpay_agent_id={AGENT_ID}")),
             (
                 "bind_meta_app",
@@ -228,7 +227,7 @@ async fn simulator(outbound: std::net::SocketAddr) -> Simulator {
             ),
             (
                 "bridge",
-                &format!("{{conference_controls=none}}{AGENT_DIAL}"),
+                &format!("{{confpay_role=agent,conference_controls=none}}{AGENT_DIAL}"),
             ),
         ],
     ));
