@@ -225,7 +225,8 @@ fn attach_example_marks_the_roles_and_leaves_bridge_ending_alone() {
     assert!(
         !before
             .iter()
-            .any(|(_, data)| data.contains("park_after_bridge") || data.contains("hangup_after_bridge")),
+            .any(|(_, data)| data.contains("park_after_bridge")
+                || data.contains("hangup_after_bridge")),
         "{before:?}"
     );
     assert_eq!(

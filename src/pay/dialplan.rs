@@ -113,7 +113,17 @@ pub async fn handle_call(
         setup.profile
     );
     info!(call = %uuid, agent = %agent, room = %room, "customer in conference; dialling the agent");
-    match switch.bgapi(originate).await {
+    // A call can arrive while the inbound connection is being re-established (FreeSWITCH just
+    // restarted, or the link dropped): the call's own socket is up (FreeSWITCH just opened it) and
+    // `full` lets it run the originate, so the customer is not turned away for that.
+    let dialled = match switch.bgapi(originate.clone()).await {
+        Err(e) if e.starts_with(NO_CONNECTION) => {
+            info!(call = %uuid, "inbound ESL connection down; dialling the agent over the call's socket");
+            call.handle.bgapi(&originate).await.map_err(switch_error)
+        }
+        other => other,
+    };
+    match dialled {
         Ok(r) if r.starts_with("+OK") => info!(call = %uuid, agent = %agent, "agent answered"),
         other => {
             let why = match other {

@@ -755,9 +755,18 @@ impl Task {
     fn on_hangup(&mut self, e: &Event) {
         let Some(uuid) = e.unique_id() else { return };
         let uuid = uuid.to_owned();
+        // FreeSWITCH is shutting down (it hangs every channel up with this cause right after its
+        // SHUTDOWN event, in no fixed order): no leg's hangup says anything about the payment, and
+        // the connection goes next. The session waits as for a lost connection and is resolved by
+        // the resync (after the restart: everything gone).
+        let shutdown = e.get("Hangup-Cause") == Some("SYSTEM_SHUTDOWN");
         if let Some((call, leg)) = self.calls.find_by_leg(&uuid) {
             if let Some(s) = call.active() {
-                s.try_send(Input::Hangup { leg });
+                s.try_send(if shutdown {
+                    Input::ConnectionLost
+                } else {
+                    Input::Hangup { leg }
+                });
             }
             match leg {
                 Leg::Agent => {

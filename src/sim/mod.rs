@@ -145,6 +145,14 @@ impl Simulator {
         self.core.restart();
     }
 
+    /// A FreeSWITCH stopped and started again: it first says so (SHUTDOWN, every channel hung up
+    /// with `SYSTEM_SHUTDOWN`), those events reach the listeners, then it is [`Simulator::restart`]ed.
+    pub async fn restart_gracefully(&self) {
+        self.core.shutdown_events();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        self.restart();
+    }
+
     /// Stops accepting and dialling; open connections are dropped.
     pub fn shutdown(self) {
         self.faults.drop_connections();

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) fn calling_of(name: &str) -> (&'static str, &'static str, u32) {
     match name {
         "API" => ("switch_loadable_module.c", "switch_api_execute", 3140),
+        "SHUTDOWN" => ("switch_core.c", "switch_core_destroy", 3003),
         "BACKGROUND_JOB" => ("mod_event_socket.c", "api_exec", 1580),
         "CHANNEL_ANSWER" => (
             "switch_channel.c",

@@ -269,6 +269,18 @@ impl Core {
         self.lock().restart();
     }
 
+    /// What a FreeSWITCH being stopped (SIGTERM, `fsctl shutdown`) sends before it goes: SHUTDOWN,
+    /// then every channel hung up with `SYSTEM_SHUTDOWN` (recorded on FreeSWITCH 1.11).
+    pub fn shutdown_events(&self) {
+        let mut st = self.lock();
+        let h = events::common(&mut st, "SHUTDOWN", None, "SHUTDOWN");
+        events::deliver(&mut st, h, None);
+        let all: Vec<String> = st.channels.keys().cloned().collect();
+        for uuid in all {
+            lifecycle::hangup(self, &mut st, &uuid, "SYSTEM_SHUTDOWN");
+        }
+    }
+
     /// Registers the scripted far-end party reached by dialling `dial` (a whole dial string such as
     /// `sofia/gateway/capture/123`, or just the destination/user part such as `capture`).
     pub fn register_party(&self, dial: &str, party: Party) {
