@@ -226,6 +226,12 @@ async fn supervise(
             match establish(&config).await {
                 Ok((stream, core_uuid)) => {
                     info!(addr = %config.addr, core_uuid = ?core_uuid, "ESL connection back");
+                    // The new connection is usable before anyone hears it is back: a consumer
+                    // answering `Connected` with commands (a resync) must not find it missing
+                    // (seen on the live lane: every read-back failed "not connected" and a capture
+                    // was taken as finished).
+                    let (handle, join) = start_engine(&config, stream, events.clone(), &shutdown);
+                    current.send_replace(Some(handle));
                     if events
                         .send(ClientEvent::Connected { core_uuid })
                         .await
@@ -233,8 +239,6 @@ async fn supervise(
                     {
                         warn!(addr = %config.addr, "ESL event consumer is gone");
                     }
-                    let (handle, join) = start_engine(&config, stream, events.clone(), &shutdown);
-                    current.send_replace(Some(handle));
                     break join;
                 }
                 Err(e) => {

@@ -610,15 +610,18 @@ impl Task {
             let permits = permits.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let snap = recover::snapshot(
+                // Without a connection (gone again already) the session waits for the next one.
+                if let Some(snap) = recover::snapshot(
                     switch.as_ref(),
                     &room,
                     &view.customer,
                     &view.agent,
                     view.capture.as_deref(),
                 )
-                .await;
-                s.send(Input::Resync(snap)).await;
+                .await
+                {
+                    s.send(Input::Resync(snap)).await;
+                }
             });
         }
     }

@@ -2,7 +2,7 @@
 //! daemon restart ([`find_calls`]). The daemon's conferences are named `<prefix><customer uuid>`; each
 //! leg carries the channel variable `confpay_role` (`customer`, `agent`, `capture`).
 
-use super::session::Switch;
+use super::session::{NO_CONNECTION, Switch};
 use super::types::{Snapshot, Uuid};
 use serde_json::Value;
 
@@ -81,16 +81,18 @@ async fn exists(switch: &dyn Switch, uuid: &str) -> bool {
     }
 }
 
-/// What FreeSWITCH says about a session's legs now.
+/// What FreeSWITCH says about a session's legs now; `None` when there is no connection to ask over
+/// (nothing can be known: the session keeps waiting for the next resync).
 pub async fn snapshot(
     switch: &dyn Switch,
     room: &str,
     customer: &str,
     agent: &str,
     capture: Option<&str>,
-) -> Snapshot {
+) -> Option<Snapshot> {
     let members = match lookup(switch, format!("conference {room} json_list")).await {
         Ok(r) => parse_members(&r, room).unwrap_or_default(),
+        Err(why) if why.starts_with(NO_CONNECTION) => return None,
         Err(why) => {
             tracing::warn!(room = %room, error = %why, "conference member list got no answer; keeping the members known before");
             Vec::new()
@@ -98,14 +100,14 @@ pub async fn snapshot(
     };
     let member = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
     let capture = capture.unwrap_or("");
-    Snapshot {
+    Some(Snapshot {
         customer_alive: exists(switch, customer).await,
         agent_alive: exists(switch, agent).await,
         capture_alive: exists(switch, capture).await,
         customer_member: member(customer),
         agent_member: member(agent),
         capture_member: (!capture.is_empty()).then(|| member(capture)).flatten(),
-    }
+    })
 }
 
 /// A call found in FreeSWITCH after a restart.
@@ -140,14 +142,18 @@ pub async fn find_calls(switch: &dyn Switch, prefix: &str) -> Vec<Found> {
                 _ => {}
             }
         }
-        let snapshot = snapshot(
+        let Some(snapshot) = snapshot(
             switch,
             &room,
             &customer,
             agent.as_deref().unwrap_or(""),
             capture.as_deref(),
         )
-        .await;
+        .await
+        else {
+            // The connection went again: what was found so far is all there is for now.
+            break;
+        };
         found.push(Found {
             room,
             customer,

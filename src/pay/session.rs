@@ -270,14 +270,18 @@ impl Actor {
                     tokio::time::sleep(SELF_RESYNC_EVERY).await;
                     continue;
                 }
-                let snap = super::recover::snapshot(
+                let Some(snap) = super::recover::snapshot(
                     switch.as_ref(),
                     &room,
                     &customer,
                     &agent,
                     capture.as_deref(),
                 )
-                .await;
+                .await
+                else {
+                    tokio::time::sleep(SELF_RESYNC_EVERY).await;
+                    continue;
+                };
                 let _ = inputs.send(Input::Resync(snap)).await;
                 return;
             }
