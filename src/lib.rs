@@ -15,7 +15,6 @@
 //! | [`http`] | the agent control API, the agent page, status stream, `/metrics`, `/healthz` |
 //! | [`metrics`] | Prometheus counters, histogram and scrape-time gauges |
 //! | [`decode`] | `confpayd decode`: a raw ESL byte stream as one JSON line per frame |
-//! | [`loadtest`] | load tool and end-to-end ESL benchmark: blaster, probes, /proc readings |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 //! | [`demo`] | `confpayd demo`: simulator + daemon parts, a scripted call, a timeline, the agent page |
 pub mod cli;
@@ -24,11 +23,11 @@ pub mod daemon;
 pub mod decode;
 pub mod demo;
 pub mod error;
-pub mod esl;
 pub mod http;
-pub mod loadtest;
 pub mod logging;
 pub mod metrics;
 pub mod pay;
-pub mod secret;
-pub mod sim;
+
+pub use confpay_esl as esl;
+pub use confpay_esl::secret;
+pub use confpay_sim as sim;

@@ -1,0 +1,238 @@
+//! The engine task: one loop that writes requests, reads frames, matches replies in FIFO order, routes
+//! events, and pauses reading while the owner's event channel is full.
+
+use super::{
+    ConnectionHandle, Delivery, EngineOptions, EslStream, Pending, Request, WaiterTx, WatchKind,
+};
+use crate::client_error::{ClientError, LossReason};
+use crate::error::WireError;
+use crate::frame::{ContentType, Event, Frame};
+use crate::reply::DisconnectNotice;
+use futures_util::StreamExt;
+use std::collections::{HashMap, VecDeque};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+/// Starts the engine on a socket whose handshake is done. Events go to `events`; the task ends when the
+/// peer closes, on a socket/protocol error, on `shutdown`, or when every handle is dropped, and returns
+/// why.
+pub fn spawn<T: Delivery>(
+    stream: EslStream,
+    events: mpsc::Sender<T>,
+    options: EngineOptions,
+    shutdown: CancellationToken,
+) -> (ConnectionHandle, JoinHandle<LossReason>) {
+    let (tx, rx) = mpsc::channel(64);
+    let handle = ConnectionHandle {
+        tx,
+        timeouts: options.timeouts,
+    };
+    let engine = Engine {
+        stream,
+        rx,
+        events,
+        options,
+        pending: VecDeque::new(),
+        waiters: HashMap::new(),
+        stalled: None,
+        consumer_gone: false,
+        last_notice: None,
+    };
+    (handle, tokio::spawn(engine.run(shutdown)))
+}
+
+/// What one turn of the engine loop got.
+enum Step<T> {
+    Stop(LossReason),
+    Request(Option<Request>),
+    Permit(Option<mpsc::OwnedPermit<T>>),
+    Frame(Option<Result<Frame, WireError>>),
+}
+
+struct Engine<T> {
+    stream: EslStream,
+    rx: mpsc::Receiver<Request>,
+    events: mpsc::Sender<T>,
+    options: EngineOptions,
+    pending: VecDeque<Pending>,
+    waiters: HashMap<(WatchKind, String), WaiterTx>,
+    /// An item the owner's full channel could not take yet: while set, the socket is not read.
+    stalled: Option<T>,
+    consumer_gone: bool,
+    last_notice: Option<String>,
+}
+
+impl<T: Delivery> Engine<T> {
+    async fn run(mut self, shutdown: CancellationToken) -> LossReason {
+        let reason = loop {
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => Step::Stop(LossReason::Local),
+                request = self.rx.recv() => Step::Request(request),
+                permit = self.events.clone().reserve_owned(), if self.stalled.is_some() => {
+                    Step::Permit(permit.ok())
+                }
+                frame = self.stream.next(), if self.stalled.is_none() => Step::Frame(frame),
+            };
+            match step {
+                Step::Stop(reason) => break reason,
+                Step::Request(Some(request)) => {
+                    if let Err(e) = self.write(request).await {
+                        break LossReason::Io {
+                            message: e.to_string(),
+                        };
+                    }
+                }
+                Step::Request(None) => break LossReason::Local,
+                Step::Permit(Some(permit)) => {
+                    if let Some(item) = self.stalled.take() {
+                        permit.send(item);
+                    }
+                }
+                Step::Permit(None) => {
+                    self.consumer_gone = true;
+                    self.stalled = None;
+                }
+                Step::Frame(Some(Ok(frame))) => self.on_frame(frame),
+                Step::Frame(Some(Err(e))) => break LossReason::from(&e),
+                Step::Frame(None) => {
+                    break LossReason::PeerClosed {
+                        notice: self.last_notice.clone(),
+                    };
+                }
+            }
+        };
+        debug!(conn = %self.options.label, reason = %reason, "ESL connection ended");
+        self.fail_all(&reason);
+        if let Some(item) = self.stalled.take() {
+            let _ = self.events.send(item).await;
+        }
+        if let Some(item) = T::closed(reason.clone()) {
+            let _ = self.events.send(item).await;
+        }
+        reason
+    }
+
+    async fn write(&mut self, request: Request) -> std::io::Result<()> {
+        let watch = request.watch.map(|(kind, key, tx)| {
+            self.waiters.retain(|_, w| !w.is_closed());
+            self.waiters.insert((kind, key.clone()), tx);
+            (kind, key)
+        });
+        self.pending.push_back(Pending {
+            command: request.command,
+            reply: request.reply,
+            watch,
+        });
+        let sock = self.stream.get_mut();
+        sock.write_all(&request.wire).await?;
+        sock.flush().await
+    }
+
+    fn on_frame(&mut self, frame: Frame) {
+        match &frame.content_type {
+            ContentType::CommandReply | ContentType::ApiResponse => self.on_reply(frame),
+            ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml => {
+                match frame.event() {
+                    Ok(Some(event)) => self.on_event(event),
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(conn = %self.options.label, error = %e, "undecodable event skipped")
+                    }
+                }
+            }
+            ContentType::DisconnectNotice => {
+                let notice = DisconnectNotice::from_frame(&frame);
+                debug!(conn = %self.options.label, disposition = notice.disposition.as_str(), "disconnect-notice");
+                self.last_notice = Some(notice.disposition.as_str().to_owned());
+                if let Some(item) = T::notice(notice) {
+                    self.deliver(item);
+                }
+            }
+            ContentType::RudeRejection => {
+                warn!(conn = %self.options.label, "FreeSWITCH sent rude-rejection");
+                self.last_notice = Some("rude-rejection".to_owned());
+            }
+            ContentType::AuthRequest | ContentType::LogData | ContentType::Other(_) => {
+                debug!(conn = %self.options.label, content_type = %frame.content_type, "frame ignored");
+            }
+        }
+    }
+
+    fn on_reply(&mut self, frame: Frame) {
+        let Some(pending) = self.pending.pop_front() else {
+            warn!(conn = %self.options.label, "reply with no pending command ignored");
+            return;
+        };
+        let accepted = match frame.content_type {
+            ContentType::CommandReply => frame.reply_text().is_some_and(|t| t.starts_with("+OK")),
+            _ => true,
+        };
+        if let Some(key) = pending.watch
+            && !accepted
+        {
+            self.waiters.remove(&key);
+        }
+        // The caller may have timed out; its late reply is dropped here and the FIFO stays aligned.
+        let _ = pending.reply.send(Ok(frame));
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let watched = match event.name() {
+            Some("BACKGROUND_JOB") => event.get("Job-UUID").map(|j| (WatchKind::Job, j)),
+            Some("CHANNEL_EXECUTE_COMPLETE") => {
+                event.get("Application-UUID").map(|a| (WatchKind::App, a))
+            }
+            _ => None,
+        };
+        if let Some((kind, key)) = watched {
+            if let Some(waiter) = self.waiters.remove(&(kind, key.to_owned())) {
+                let _ = waiter.send(Ok(event));
+                return;
+            }
+            if kind == WatchKind::Job && !self.options.forward_unmatched_jobs {
+                return;
+            }
+        }
+        self.deliver(T::event(event));
+    }
+
+    fn deliver(&mut self, item: T) {
+        if self.consumer_gone {
+            return;
+        }
+        match self.events.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(item)) => {
+                debug!(conn = %self.options.label, "event consumer is slow: pausing socket reads");
+                self.stalled = Some(item);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.consumer_gone = true,
+        }
+    }
+
+    fn fail_all(&mut self, reason: &LossReason) {
+        for pending in self.pending.drain(..) {
+            let _ = pending.reply.send(Err(ClientError::ConnectionLost {
+                command: pending.command,
+                reason: reason.clone(),
+            }));
+        }
+        self.rx.close();
+        while let Ok(request) = self.rx.try_recv() {
+            let _ = request.reply.send(Err(ClientError::ConnectionLost {
+                command: request.command,
+                reason: reason.clone(),
+            }));
+            if let Some((_, _, waiter)) = request.watch {
+                let _ = waiter.send(Err(reason.clone()));
+            }
+        }
+        for (_, waiter) in self.waiters.drain() {
+            let _ = waiter.send(Err(reason.clone()));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The Event Socket Layer: FreeSWITCH's control protocol.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`frame`] | `Frame`, `ContentType`, `Headers`, `Event`: what a frame is; no I/O |
+//! | [`splitter`] | where a frame ends in a byte buffer (`Content-Length`, size cap); resumable, no I/O |
+//! | [`parser`] | nom parser of one complete frame's header lines |
+//! | [`codec`] | `EslCodec`: tokio-util `Decoder` = splitter + parser |
+//! | [`scrub`] | frames that may carry a DTMF digit: copied out of the read buffer, zeroized |
+//! | [`error`] | `WireError` |
+//! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
+//! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
+//! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
+//! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
+//! | [`connection`] | the one connection engine: FIFO reply matching, event routing, bgapi/execute correlation |
+//! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
+//! | [`inbound`] | daemon → FreeSWITCH :8021: auth, subscriptions, reconnect with backoff |
+//! | [`outbound`] | FreeSWITCH `socket` app → daemon :8084: allow-list, connect, full-control sessions |
+//! | [`secret`] | `Secret`: a password masked in `Debug`/`Display`, zeroized on drop |
+pub mod frame;
+
+pub use frame::{ContentType, Event, Frame, Headers};
+pub mod codec;
+pub mod error;
+pub mod parser;
+pub mod scrub;
+pub mod splitter;
+
+pub use codec::EslCodec;
+pub use error::WireError;
+pub mod event;
+pub mod event_json;
+mod event_json_flat;
+pub mod event_xml;
+mod scan;
+pub mod url;
+
+pub mod client_error;
+pub mod command;
+pub mod connection;
+pub mod inbound;
+pub mod outbound;
+pub mod reply;
+pub mod secret;

@@ -1,0 +1,179 @@
+//! The load tool's driver: runs on its own thread and runtime (not the daemon's), places the calls
+//! through the simulator's console, waits for each call's readiness signal, then runs one payment
+//! per call the way the agent's screen and the customer play it:
+//!
+//! 1. the agent presses "take payment" (`Engine::start_payment`, as the HTTP API would);
+//! 2. the daemon dials the scripted capture service on the simulator, which answers and checks the
+//!    agent ID the daemon keys; the session becomes `Ready`;
+//! 3. the agent, seeing `Ready`, tells the customer to press 1: `press <customer> 1` on the console;
+//! 4. once `Capturing`, the customer keys the card (`press <customer> <digits>`); the simulator's
+//!    capture service collects the digits and hangs up by itself;
+//! 5. the daemon restores the call; the session must end `Completed`.
+//!
+//! The card number is a test number and is never logged or put into an error.
+
+use super::procstat;
+use super::report::Cpu;
+use super::simproc::{Control, SimProcError};
+use confpay::pay::engine::{Engine, Target};
+use confpay::pay::session::SessionView;
+use confpay::pay::{Outcome, State};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// A test card number (the tool only presses it).
+const CARD: &str = "4111111111111111";
+
+/// The calls that got ready, and why the first one that did not.
+pub struct Setup {
+    pub ready: Vec<uuid::Uuid>,
+    pub first_failure: Option<String>,
+}
+
+/// CPU of the daemon thread `tid`, this process and the simulator `sim`.
+pub fn cpu(tid: Option<u32>, sim: Option<u32>) -> Cpu {
+    Cpu {
+        daemon_thread: tid.and_then(procstat::thread_cpu).unwrap_or_default(),
+        process: procstat::process_cpu().unwrap_or_default(),
+        sim: sim.and_then(procstat::pid_cpu).unwrap_or_default(),
+    }
+}
+
+/// Places `calls` calls to `destination`, `batch` at a time, each batch ready (or out of time)
+/// before the next.
+pub async fn place_calls(
+    ctl: &Control,
+    ready_rx: &mut mpsc::UnboundedReceiver<String>,
+    calls: usize,
+    batch: usize,
+    destination: &str,
+    deadline: Duration,
+) -> Result<Setup, SimProcError> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut setup = Setup {
+        ready: Vec::with_capacity(calls),
+        first_failure: None,
+    };
+    let (mut left, mut placed) = (calls, 0usize);
+    while left > 0 {
+        let n = left.min(batch.max(1));
+        left -= n;
+        let answers: Vec<_> = (0..n)
+            .map(|_| ctl.send(format!("call {destination}")))
+            .collect::<Result<_, _>>()?;
+        for a in answers {
+            let line = a.await.map_err(|_| SimProcError::Closed)?;
+            if uuid::Uuid::parse_str(line.trim()).is_ok() {
+                placed += 1;
+            } else {
+                setup.first_failure.get_or_insert(format!("call: {line}"));
+            }
+        }
+        while setup.ready.len() < placed {
+            match tokio::time::timeout_at(until, ready_rx.recv()).await {
+                Ok(Some(customer)) => {
+                    if let Ok(u) = uuid::Uuid::parse_str(&customer) {
+                        setup.ready.push(u);
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    let missing = placed - setup.ready.len();
+                    setup.first_failure.get_or_insert(format!(
+                        "{missing} calls not in their conference within {deadline:?}"
+                    ));
+                    return Ok(setup);
+                }
+            }
+        }
+    }
+    Ok(setup)
+}
+
+/// Starts one payment per ready call, the i-th `stagger × i` after the first; returns
+/// (completed, failed, first failure).
+pub async fn pay_all(
+    engine: &Engine,
+    ctl: &Control,
+    ready: &[uuid::Uuid],
+    stagger: Duration,
+    deadline: Duration,
+) -> (usize, usize, Option<String>) {
+    let start = tokio::time::Instant::now();
+    let mut drivers = Vec::with_capacity(ready.len());
+    for (i, cu) in ready.iter().enumerate() {
+        let (engine, ctl, cu) = (engine.clone(), ctl.clone(), cu.to_string());
+        let at = start + stagger.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
+        drivers.push(tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            tokio::time::timeout(deadline, pay(&engine, &ctl, &cu))
+                .await
+                .unwrap_or_else(|_| Err("no outcome before the deadline".to_owned()))
+        }));
+    }
+    let (mut completed, mut failed, mut first) = (0, 0, None);
+    for d in drivers {
+        match d.await {
+            Ok(Ok(())) => completed += 1,
+            Ok(Err(why)) => {
+                failed += 1;
+                first.get_or_insert(why);
+            }
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert(e.to_string());
+            }
+        }
+    }
+    (completed, failed, first)
+}
+
+/// One payment on customer channel `cu`.
+async fn pay(engine: &Engine, ctl: &Control, cu: &str) -> Result<(), String> {
+    let view = engine
+        .start_payment(Target::Customer(cu.to_owned()), None)
+        .await
+        .map_err(|e| format!("start: {e}"))?;
+    let mut w = engine
+        .watch(&view.id)
+        .await
+        .ok_or_else(|| "session vanished".to_owned())?;
+    reach(&mut w, State::Ready).await?;
+    press(ctl, cu, "1")
+        .await
+        .map_err(|e| format!("press 1: {e}"))?;
+    reach(&mut w, State::Capturing).await?;
+    press(ctl, cu, CARD)
+        .await
+        .map_err(|_| "card digits not delivered".to_owned())?;
+    reach(&mut w, State::Done).await?;
+    let outcome = w.borrow().outcome.clone();
+    match outcome {
+        Some(Outcome::Completed { .. }) => Ok(()),
+        other => Err(format!("outcome {other:?}")),
+    }
+}
+
+async fn press(ctl: &Control, cu: &str, digits: &str) -> Result<(), String> {
+    let answer = ctl
+        .command(format!("press {cu} {digits}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    if answer.starts_with("+OK") {
+        Ok(())
+    } else {
+        Err(answer)
+    }
+}
+
+async fn reach(w: &mut watch::Receiver<SessionView>, state: State) -> Result<(), String> {
+    let seen = w
+        .wait_for(|v| v.state == state || v.state == State::Done)
+        .await
+        .map_err(|_| format!("session ended before {state:?}"))?
+        .clone();
+    if seen.state == state {
+        Ok(())
+    } else {
+        Err(format!("ended before {state:?}: {:?}", seen.outcome))
+    }
+}

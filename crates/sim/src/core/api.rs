@@ -1,0 +1,441 @@
+//! API commands with FreeSWITCH's exact reply texts (mod_commands, as recorded).
+
+use super::channel::ChannelState;
+use super::conference_api;
+use super::events::api_event;
+use super::{Core, dtmf, lifecycle, originate};
+use crate::hearing::DtmfOrigin;
+use std::time::Duration;
+
+/// Runs `cmd args`, fires the API event, returns the api/response body.
+pub(crate) async fn execute(core: &Core, cmd: &str, args: &str) -> String {
+    let args = args.trim();
+    let fault = core.lock().api_faults.get(cmd).cloned();
+    let out = match fault {
+        Some(reply) => reply,
+        None => run(core, cmd, args).await,
+    };
+    let mut st = core.lock();
+    api_event(&mut st, cmd, args);
+    if out.is_empty() {
+        "-ERR no reply\n".into()
+    } else {
+        out
+    }
+}
+
+async fn run(core: &Core, cmd: &str, args: &str) -> String {
+    let argv: Vec<&str> = args.split_whitespace().collect();
+    match cmd {
+        "status" => status(core),
+        "version" => "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)\n".into(),
+        "originate" => originate_cmd(core, args).await,
+        "conference" => conference_api::run(core, args),
+        "show" => show(core, args),
+        "uuid_exists" => {
+            let st = core.lock();
+            let yes = argv.first().is_some_and(|u| st.channels.contains_key(*u));
+            if yes { "true".into() } else { "false".into() }
+        }
+        "uuid_getvar" => match argv.as_slice() {
+            [u, v, ..] => {
+                let st = core.lock();
+                match st.channels.get(*u) {
+                    Some(c) => c
+                        .var(v)
+                        .or_else(|| st.globals.get(*v).map(String::as_str))
+                        .unwrap_or("_undef_")
+                        .to_owned(),
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            _ => "-USAGE: <uuid> <var>\n".into(),
+        },
+        "uuid_setvar" => match argv.as_slice() {
+            [u, v, rest @ ..] => {
+                let mut st = core.lock();
+                match st.channels.get_mut(*u) {
+                    Some(c) if rest.is_empty() => {
+                        c.unset_var(v);
+                        "+OK\n".into()
+                    }
+                    Some(c) => {
+                        c.set_var(v, &rest.join(" "));
+                        "+OK\n".into()
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            _ => "-USAGE: <uuid> <var> [value]\n".into(),
+        },
+        // mod_commands: `<uuid> <var>=<value>;<var>=<value>...`; an empty value unsets.
+        "uuid_setvar_multi" => match argv.as_slice() {
+            [u, rest @ ..] if !rest.is_empty() => {
+                let mut st = core.lock();
+                match st.channels.get_mut(*u) {
+                    Some(c) => {
+                        let mut out = String::new();
+                        for pair in rest.join(" ").split(';') {
+                            match pair.split_once('=') {
+                                Some(("", _)) | None => {
+                                    out.push_str("-ERR No variable specified\n")
+                                }
+                                Some((k, "")) => c.unset_var(k),
+                                Some((k, v)) => c.set_var(k, v),
+                            }
+                        }
+                        out.push_str("+OK\n");
+                        out
+                    }
+                    None => "-ERR No such channel!\n".into(),
+                }
+            }
+            _ => "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into(),
+        },
+        "fsctl" => fsctl(core, &argv),
+        // Recorded: the value with no newline; an unset one is an empty reply, which
+        // mod_event_socket turns into `-ERR no reply`.
+        "global_getvar" => {
+            let st = core.lock();
+            match argv.first() {
+                Some(&"core_uuid") => st.core_uuid.clone(),
+                Some(name) => st.globals.get(*name).cloned().unwrap_or_default(),
+                None => String::new(),
+            }
+        }
+        "xml_locate" => xml_locate(core, &argv),
+        "uuid_kill" => match argv.as_slice() {
+            [u, rest @ ..] => {
+                let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");
+                match core.hangup(u, cause) {
+                    Ok(()) => "+OK\n".into(),
+                    Err(_) => "-ERR No such channel!\n".into(),
+                }
+            }
+            [] => "-USAGE: <uuid> [cause]\n".into(),
+        },
+        "uuid_bridge" => uuid_bridge(core, &argv),
+        "uuid_transfer" => uuid_transfer(core, &argv),
+        "uuid_hold" => uuid_hold(core, &argv),
+        "uuid_send_dtmf" | "uuid_recv_dtmf" => uuid_dtmf(core, cmd, &argv),
+        "uuid_record" => match argv.as_slice() {
+            [u, _action, ..] => {
+                if core.lock().channels.contains_key(*u) {
+                    "+OK Success\n".into()
+                } else {
+                    "-ERR Cannot locate session!\n".into()
+                }
+            }
+            _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
+                .into(),
+        },
+        other => format!("-ERR {other} Command not found!\n"),
+    }
+}
+
+/// mod_commands `ctl_function` (current master): `loglevel [level]` only; other sub-commands are
+/// not simulated and answer like an unknown one.
+fn fsctl(core: &Core, argv: &[&str]) -> String {
+    const CTL_SYNTAX: &str = "[recover|send_sighup|hupall|pause [inbound|outbound]|resume [inbound|outbound]|shutdown [cancel|elegant|asap|now|restart]|sps|sync_clock|sync_clock_when_idle|reclaim_mem|max_sessions|min_dtmf_duration [num]|max_dtmf_duration [num]|default_dtmf_duration [num]|min_idle_cpu|loglevel [level]|debug_level [level]]";
+    const LEVELS: [&str; 8] = [
+        "CONSOLE", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE", "INFO", "DEBUG",
+    ];
+    const INVALID: i32 = 64;
+    match argv {
+        [] => format!("-USAGE: {CTL_SYNTAX}\n"),
+        [sub, rest @ ..] if sub.eq_ignore_ascii_case("loglevel") => {
+            let arg = match rest.first() {
+                // `*argv[1] > 47 && *argv[1] < 58`: atoi of a leading digit.
+                Some(a) if a.starts_with(|c: char| c.is_ascii_digit()) => {
+                    let digits: String = a.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse::<i32>().unwrap_or(i32::MAX)
+                }
+                Some(a) => LEVELS
+                    .iter()
+                    .position(|l| l.eq_ignore_ascii_case(a))
+                    .and_then(|i| i32::try_from(i).ok())
+                    .unwrap_or(INVALID),
+                None => -1,
+            };
+            if arg == INVALID {
+                return "-ERR syntax error, log level not set!\n".into();
+            }
+            // switch_core_session_ctl(SCSC_LOGLEVEL) sets anything from DISABLE (-1) up, so a bare
+            // `fsctl loglevel` silences the switch (seen on FreeSWITCH 1.11.3); clamp to DEBUG.
+            let mut st = core.lock();
+            st.hard_log_level = arg.clamp(-1, 7);
+            let level = st.hard_log_level;
+            let name = usize::try_from(level)
+                .ok()
+                .and_then(|i| LEVELS.get(i))
+                .copied()
+                .unwrap_or("DISABLE");
+            format!("+OK log level: {name} [{level}]\n")
+        }
+        _ => format!("-ERR INVALID COMMAND\nUSAGE: fsctl {CTL_SYNTAX}"),
+    }
+}
+
+/// `xml_locate configuration configuration name switch.conf`: the loaded switch.conf, its `loglevel`
+/// as configured (not the run-time ceiling `fsctl` changes). Other lookups find nothing here.
+fn xml_locate(core: &Core, argv: &[&str]) -> String {
+    const LEVELS: [&str; 8] = [
+        "console", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    ];
+    match argv {
+        ["configuration", "configuration", "name", "switch.conf"] => {
+            let st = core.lock();
+            let level = usize::try_from(st.configured_log_level)
+                .ok()
+                .and_then(|i| LEVELS.get(i))
+                .copied()
+                .unwrap_or("debug");
+            format!(
+                "<configuration name=\"switch.conf\" description=\"Core Configuration\">\n    <settings>\n        \
+                 <param name=\"switchname\" value=\"{}\"></param>\n\n        \
+                 <param name=\"loglevel\" value=\"{level}\"></param>\n\n  </settings>\n</configuration>\n",
+                st.cfg.hostname
+            )
+        }
+        [_, _, _, _, ..] => "can't find anything\n".into(),
+        _ => "-ERR bad args\n".into(),
+    }
+}
+
+fn status(core: &Core) -> String {
+    let st = core.lock();
+    let up = st.started.elapsed();
+    let s = up.as_secs();
+    let live = st.channels.len();
+    let total = st.sessions_since_start;
+    format!(
+        "UP 0 years, {} days, {} hours, {} minutes, {} seconds, {} milliseconds, {} microseconds\n\
+         FreeSWITCH (Version 1.11.3-dev  64bit) is ready\n\
+         {total} session(s) since startup\n\
+         {live} session(s) - peak {total}, last 5min {total} \n\
+         0 session(s) per Sec out of max 30, peak {total}, last 5min {total} \n\
+         1000 session(s) max\n\
+         min idle cpu 0.00/98.87\n\
+         Current Stack Size/Max 240K/8192K\n",
+        s / 86_400,
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60,
+        up.subsec_millis(),
+        up.subsec_micros() % 1000,
+    )
+}
+
+/// Splits on spaces, keeping single-quoted groups together.
+fn split_quoted(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+async fn originate_cmd(core: &Core, args: &str) -> String {
+    let argv = split_quoted(args);
+    let (Some(dial), Some(target)) = (argv.first(), argv.get(1)) else {
+        return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n".into();
+    };
+    let (vars, _) = originate::split_vars(dial);
+    let timeout = argv
+        .get(6)
+        .and_then(|t| t.parse::<u64>().ok())
+        .or_else(|| {
+            vars.iter()
+                .find(|(k, _)| k == "originate_timeout")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .unwrap_or(60);
+    match originate::dial(core, dial, Duration::from_secs(timeout), &[]).await {
+        Ok(uuid) => {
+            // The new leg runs its application on its own thread once originate has returned, so
+            // the reply (a bgapi's BACKGROUND_JOB) comes before, e.g., the conference's add-member
+            // (recorded on FreeSWITCH 1.11 by the differential test).
+            use std::sync::atomic::Ordering;
+            core.inner.starting.fetch_add(1, Ordering::SeqCst);
+            let (core, leg, target) = (core.clone(), uuid.clone(), target.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                originate::run_target(&core, &leg, &target);
+                core.inner.starting.fetch_sub(1, Ordering::SeqCst);
+            });
+            format!("+OK {uuid}\n")
+        }
+        Err(cause) => format!("-ERR {cause}\n"),
+    }
+}
+
+fn show(core: &Core, args: &str) -> String {
+    let st = core.lock();
+    super::show::show(&st, args).unwrap_or_else(|| "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n".into())
+}
+
+/// `uuid_bridge A B`: both legs get a new caller profile (`Caller-Transfer-Source`
+/// `<epoch>:<uuid>:uuid_br:<other>`, logical direction inbound) and their `Other-Leg` before they leave
+/// park (UNPARK, EXECUTE_COMPLETE park), then CHANNEL_EXECUTE `uuid_bridge` on each and one
+/// CHANNEL_BRIDGE on A (recorded order).
+fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
+    let [a, b, ..] = argv else {
+        return "-USAGE: <uuid> <other_uuid>\n".into();
+    };
+    let mut st = core.lock();
+    if !st.channels.contains_key(*a) || !st.channels.contains_key(*b) {
+        return "-ERR Invalid uuid\n".into();
+    }
+    let now = super::events::now_us();
+    for (u, other, kind) in [(*a, *b, "originatee"), (*b, *a, "originator")] {
+        super::conference::leave(core, &mut st, u);
+        if let Some(c) = st.channels.get(u).and_then(|c| c.bridged_to.clone()) {
+            lifecycle::unbridge(&mut st, u, &c);
+        }
+        if let Some(ch) = st.channels.get_mut(u) {
+            let mut p = ch.profile.next(now);
+            p.transfer_source = Some(format!(
+                "{}:{}:uuid_br:{other}",
+                now / 1_000_000,
+                uuid::Uuid::new_v4()
+            ));
+            p.logical = Some(super::channel::Direction::Inbound);
+            ch.profile = p;
+            ch.other_leg = Some((other.to_owned(), kind));
+        }
+    }
+    for u in [*a, *b] {
+        let parked = st
+            .channels
+            .get(u)
+            .is_some_and(|c| c.apps.last().is_some_and(|x| x.name == "park"));
+        if parked {
+            super::events::channel_event(&mut st, u, "CHANNEL_UNPARK", &[], &[]);
+        }
+        super::apps::complete_all(&mut st, u, false);
+    }
+    lifecycle::set_state(&mut st, a, ChannelState::SoftExecute);
+    for (u, other) in [(*a, *b), (*b, *a)] {
+        super::events::channel_event(
+            &mut st,
+            u,
+            "CHANNEL_EXECUTE",
+            &[],
+            &[("Application", "uuid_bridge"), ("Application-Data", other)],
+        );
+    }
+    lifecycle::set_state(&mut st, b, ChannelState::ExchangeMedia);
+    lifecycle::bridge(&mut st, a, b);
+    format!("+OK {b}\n")
+}
+
+fn uuid_transfer(core: &Core, argv: &[&str]) -> String {
+    let usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n";
+    let Some(uuid) = argv.first() else {
+        return usage.into();
+    };
+    let mut rest = &argv[1..];
+    let mut both = false;
+    let mut bleg = false;
+    match rest.first() {
+        Some(&"-both") => {
+            both = true;
+            rest = &rest[1..];
+        }
+        Some(&"-bleg") => {
+            bleg = true;
+            rest = &rest[1..];
+        }
+        _ => {}
+    }
+    let Some(dest) = rest.first() else {
+        return usage.into();
+    };
+    let dialplan = rest.get(1).copied();
+    let mut st = core.lock();
+    let Some(partner) = st.channels.get(*uuid).map(|c| c.bridged_to.clone()) else {
+        return "-ERR No such channel!\n".into();
+    };
+    let targets: Vec<String> = match (both, bleg, partner) {
+        (true, _, Some(p)) => vec![(*uuid).to_owned(), p],
+        (_, true, Some(p)) => vec![p],
+        _ => vec![(*uuid).to_owned()],
+    };
+    if both {
+        // Both legs move: neither may tear the other down when the bridge breaks.
+        for t in &targets {
+            if let Some(c) = st.channels.get_mut(t) {
+                c.set_var("park_after_bridge", "true");
+            }
+        }
+    }
+    for t in targets {
+        lifecycle::transfer(core, &mut st, &t, dest, dialplan);
+    }
+    "+OK\n".into()
+}
+
+fn uuid_hold(core: &Core, argv: &[&str]) -> String {
+    let (mode, uuid) = match argv {
+        [m @ ("off" | "toggle"), u, ..] => (*m, Some(*u)),
+        [m @ ("off" | "toggle")] => (*m, None),
+        [u, ..] => ("on", Some(*u)),
+        [] => return "-USAGE: [off|toggle] <uuid> [<display>]\n-ERR Operation failed\n".into(),
+    };
+    let Some(uuid) = uuid else {
+        return "+OK Success\n".into();
+    };
+    let mut st = core.lock();
+    let Some(held) = st.channels.get(uuid).map(|c| c.held) else {
+        return "+OK Success\n".into();
+    };
+    let on = match mode {
+        "off" => false,
+        "toggle" => !held,
+        _ => true,
+    };
+    if !on && super::hold::loopback_hold_quirk(&st, uuid) {
+        return "-ERR Operation failed\n".into();
+    }
+    if super::hold::hold(&mut st, uuid, on) {
+        "+OK Success\n".into()
+    } else {
+        "-ERR Operation failed\n".into()
+    }
+}
+
+fn uuid_dtmf(core: &Core, cmd: &str, argv: &[&str]) -> String {
+    let [uuid, digits, ..] = argv else {
+        return "-USAGE: <uuid> <dtmf_data>\n".into();
+    };
+    let mut st = core.lock();
+    if !st.channels.contains_key(*uuid) {
+        return "-ERR Cannot locate session!\n".into();
+    }
+    for (d, dur) in dtmf::parse_digits(digits) {
+        let origin = DtmfOrigin::Api(cmd.to_owned());
+        if cmd == "uuid_send_dtmf" {
+            dtmf::send_out(core, &mut st, uuid, d, dur, origin);
+        } else {
+            dtmf::receive(core, &mut st, uuid, d, dur, "APP", origin);
+        }
+    }
+    if cmd == "uuid_send_dtmf" {
+        format!("+OK {uuid} sent DTMF {digits}.\n")
+    } else {
+        format!("+OK {uuid} received DTMF {digits}.\n")
+    }
+}

@@ -1,0 +1,418 @@
+//! Event construction with the header sets and order of FreeSWITCH 1.11 (as recorded): common headers,
+//! then event-specific "pre" headers, channel data (`switch_channel_event_set_data`), `Other-Leg-*`,
+//! `variable_*`, then event-specific "post" headers. Values are stored decoded; the ESL layer encodes.
+
+use super::channel::Channel;
+use super::state::State;
+use bytes::Bytes;
+use confpay_esl::{Event, Headers};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `Event-Calling-File`, `-Function`, `-Line-Number` as recorded for each event kind.
+pub(crate) fn calling_of(name: &str) -> (&'static str, &'static str, u32) {
+    match name {
+        "API" => ("switch_loadable_module.c", "switch_api_execute", 3140),
+        "SHUTDOWN" => ("switch_core.c", "switch_core_destroy", 3003),
+        "BACKGROUND_JOB" => ("mod_event_socket.c", "api_exec", 1580),
+        "CHANNEL_ANSWER" => (
+            "switch_channel.c",
+            "switch_channel_perform_mark_answered",
+            3848,
+        ),
+        "CHANNEL_BRIDGE" => (
+            "switch_ivr_bridge.c",
+            "switch_ivr_multi_threaded_bridge",
+            1689,
+        ),
+        "CHANNEL_UNBRIDGE" => (
+            "switch_ivr_bridge.c",
+            "switch_ivr_multi_threaded_bridge",
+            1879,
+        ),
+        "CHANNEL_CALLSTATE" => (
+            "switch_channel.c",
+            "switch_channel_perform_set_callstate",
+            302,
+        ),
+        "CHANNEL_CREATE" => (
+            "switch_core_state_machine.c",
+            "switch_core_session_run",
+            626,
+        ),
+        "CHANNEL_ORIGINATE" => (
+            "switch_core_state_machine.c",
+            "switch_core_session_run",
+            632,
+        ),
+        "CHANNEL_OUTGOING" => (
+            "switch_core_session.c",
+            "switch_core_session_outgoing_channel",
+            768,
+        ),
+        "CHANNEL_DATA" => ("mod_event_socket.c", "parse_command", 2029),
+        "CHANNEL_DESTROY" => (
+            "switch_core_session.c",
+            "switch_core_session_perform_destroy",
+            1588,
+        ),
+        "CHANNEL_EXECUTE" => ("switch_core_session.c", "switch_core_session_exec", 2949),
+        "CHANNEL_EXECUTE_COMPLETE" => ("switch_core_session.c", "switch_core_session_exec", 2972),
+        "CHANNEL_HANGUP" => ("switch_channel.c", "switch_channel_perform_hangup", 3447),
+        "CHANNEL_HANGUP_COMPLETE" => (
+            "switch_core_state_machine.c",
+            "switch_core_session_reporting_state",
+            943,
+        ),
+        "CHANNEL_HOLD" => ("switch_ivr.c", "switch_ivr_hold", 1558),
+        "CHANNEL_UNHOLD" => ("switch_ivr.c", "switch_ivr_unhold", 1638),
+        "CHANNEL_PARK" => ("switch_ivr.c", "switch_ivr_park", 1002),
+        "CHANNEL_UNPARK" => ("switch_ivr.c", "switch_ivr_park", 1213),
+        "CHANNEL_STATE" => (
+            "switch_channel.c",
+            "switch_channel_perform_set_running_state",
+            2409,
+        ),
+        "DTMF" => ("switch_channel.c", "switch_channel_dequeue_dtmf", 678),
+        "PLAYBACK_START" => ("switch_ivr_play_say.c", "switch_ivr_play_file", 1649),
+        "PLAYBACK_STOP" => ("switch_ivr_play_say.c", "switch_ivr_play_file", 2023),
+        "conference-create" => ("mod_conference.c", "conference_new", 3848),
+        "conference-destroy" => ("mod_conference.c", "conference_thread_run", 863),
+        "add-member" => ("conference_member.c", "conference_member_add", 962),
+        "del-member" => ("conference_member.c", "conference_member_del", 1355),
+        "floor-change" => (
+            "conference_member.c",
+            "conference_member_set_floor_holder",
+            1158,
+        ),
+        "mute-member" => ("conference_api.c", "conference_api_sub_mute", 339),
+        "unmute-member" => ("conference_api.c", "conference_api_sub_unmute", 492),
+        "deaf-member" => ("conference_api.c", "conference_api_sub_deaf", 797),
+        "undeaf-member" => ("conference_api.c", "conference_api_sub_undeaf", 839),
+        "hup-member" => ("conference_api.c", "conference_api_sub_hup", 871),
+        "kick-member" => ("conference_api.c", "conference_api_sub_kick", 902),
+        "dtmf-member" => ("conference_api.c", "conference_api_sub_dtmf", 1049),
+        "hold-member" => ("conference_api.c", "conference_api_sub_hold", 1111),
+        "unhold-member" => ("conference_api.c", "conference_api_sub_unhold", 1157),
+        "dtmf" => ("conference_loop.c", "conference_loop_input", 1340),
+        "start-talking" => ("conference_loop.c", "conference_loop_input", 1154),
+        "stop-talking" => ("conference_loop.c", "stop_talking_handler", 783),
+        _ => ("mod_event_socket.c", "parse_command", 2283),
+    }
+}
+
+pub(crate) fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// `Event-Date-Local` / `Event-Date-GMT` for a timestamp (UTC is used as the local zone).
+pub(crate) fn dates(us: u64) -> (String, String) {
+    let secs = (us / 1_000_000) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // civil_from_days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let wd = (days + 4).rem_euclid(7) as usize;
+    const WD: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let local = format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}");
+    let gmt = format!(
+        "{}, {d:02} {} {y:04} {h:02}:{m:02}:{s:02} GMT",
+        WD[wd],
+        MO[(mo - 1) as usize]
+    );
+    (local, gmt)
+}
+
+/// The common headers every event starts with. `Event-Sequence` is assigned here.
+pub(crate) fn common(st: &mut State, name: &str, subclass: Option<&str>, calling: &str) -> Headers {
+    let mut h = Headers::with_capacity(128, 4096);
+    if let Some(sub) = subclass {
+        h.push("Event-Subclass", sub);
+    }
+    h.push("Event-Name", name);
+    h.push("Core-UUID", &st.core_uuid);
+    h.push("FreeSWITCH-Hostname", &st.cfg.hostname);
+    h.push("FreeSWITCH-Switchname", &st.cfg.hostname);
+    h.push("FreeSWITCH-IPv4", &st.cfg.ipv4);
+    h.push("FreeSWITCH-IPv6", &st.cfg.ipv6);
+    let us = now_us();
+    let (local, gmt) = dates(us);
+    h.push("Event-Date-Local", &local);
+    h.push("Event-Date-GMT", &gmt);
+    h.push("Event-Date-Timestamp", &us.to_string());
+    let (file, func, line) = calling_of(calling);
+    h.push("Event-Calling-File", file);
+    h.push("Event-Calling-Function", func);
+    h.push("Event-Calling-Line-Number", &line.to_string());
+    st.sequence += 1;
+    h.push("Event-Sequence", &st.sequence.to_string());
+    h
+}
+
+/// Channel basic data + caller profile (`switch_channel_event_set_basic_data`).
+pub(crate) fn channel_basic(h: &mut Headers, ch: &Channel) {
+    h.push("Channel-State", ch.state.as_str());
+    h.push("Channel-Call-State", ch.callstate.as_str());
+    h.push("Channel-State-Number", &ch.state.number().to_string());
+    h.push("Channel-Name", &ch.name);
+    h.push("Unique-ID", &ch.uuid);
+    h.push("Call-Direction", ch.direction.as_str());
+    h.push("Presence-Call-Direction", ch.direction.as_str());
+    h.push(
+        "Channel-HIT-Dialplan",
+        if ch.hit_dialplan { "true" } else { "false" },
+    );
+    h.push("Channel-Call-UUID", &ch.uuid);
+    h.push("Answer-State", ch.answer_state());
+    if let Some(cause) = &ch.hangup_cause {
+        h.push("Hangup-Cause", cause);
+    }
+    for (dir, v) in [("Read", "L16"), ("Write", "L16")] {
+        h.push(&format!("Channel-{dir}-Codec-Name"), v);
+        h.push(&format!("Channel-{dir}-Codec-Rate"), "8000");
+        h.push(&format!("Channel-{dir}-Codec-Bit-Rate"), "128000");
+    }
+    caller_profile(h, "Caller", ch);
+}
+
+fn caller_profile(h: &mut Headers, prefix: &str, ch: &Channel) {
+    use super::channel::Direction;
+    let p = &ch.profile;
+    // `Caller` (and `Channel` in CHANNEL_DATA) is the channel's own profile; `Other-Leg` is a copy.
+    let own = prefix != "Other-Leg";
+    let dir = ch.direction.as_str();
+    let flipped = match ch.direction {
+        Direction::Inbound => Direction::Outbound,
+        Direction::Outbound => Direction::Inbound,
+    };
+    let logical = if own {
+        p.logical.unwrap_or(ch.direction).as_str()
+    } else {
+        flipped.as_str()
+    };
+    let pf = |n: &str| format!("{prefix}-{n}");
+    // switch_caller_profile_event_set_data: string fields only when non-empty (recorded: SIP legs
+    // lack Dialplan, Caller-ID-Name, Callee-ID-* ...; loopback legs have them all).
+    let opt = |h: &mut Headers, n: &str, v: &str| {
+        if !v.is_empty() {
+            h.push(&pf(n), v);
+        }
+    };
+    h.push(&pf("Direction"), dir);
+    h.push(&pf("Logical-Direction"), logical);
+    opt(h, "Username", &p.username);
+    opt(h, "Dialplan", &p.dialplan);
+    opt(h, "Caller-ID-Name", &p.cid_name);
+    opt(h, "Caller-ID-Number", &p.cid_number);
+    opt(h, "Orig-Caller-ID-Name", &p.orig_cid_name);
+    opt(h, "Orig-Caller-ID-Number", &p.orig_cid_number);
+    opt(h, "Callee-ID-Name", &p.callee_name);
+    opt(h, "Callee-ID-Number", &p.callee_number);
+    opt(h, "Network-Addr", &p.network_addr);
+    opt(h, "ANI", &p.ani);
+    opt(h, "Destination-Number", &p.destination);
+    h.push(&pf("Unique-ID"), &ch.uuid);
+    opt(h, "Source", &p.source);
+    // The Other-Leg profile is a copy (switch_caller_profile_dup) without transfer source, RDNIS and
+    // profile index (recorded).
+    if own && let Some(ts) = &p.transfer_source {
+        h.push(&pf("Transfer-Source"), ts);
+    }
+    opt(h, "Context", &p.context);
+    if own && let Some(r) = &p.rdnis {
+        h.push(&pf("RDNIS"), r);
+    }
+    h.push(&pf("Channel-Name"), &ch.name);
+    if own {
+        h.push(&pf("Profile-Index"), &p.index.max(1).to_string());
+    }
+    h.push(&pf("Profile-Created-Time"), &p.created_us.to_string());
+    h.push(
+        &pf("Channel-Created-Time"),
+        &p.channel_created().to_string(),
+    );
+    h.push(&pf("Channel-Answered-Time"), &p.answered_us.to_string());
+    h.push(&pf("Channel-Progress-Time"), &p.progress_us.to_string());
+    h.push(&pf("Channel-Progress-Media-Time"), "0");
+    h.push(&pf("Channel-Hangup-Time"), &p.hangup_us.to_string());
+    h.push(&pf("Channel-Transfer-Time"), &p.transfer_us.to_string());
+    h.push(&pf("Channel-Resurrect-Time"), "0");
+    h.push(&pf("Channel-Bridged-Time"), &p.bridged_us.to_string());
+    h.push(&pf("Channel-Last-Hold"), &p.last_hold_us.to_string());
+    h.push(&pf("Channel-Hold-Accum"), "0");
+    h.push(&pf("Screen-Bit"), "true");
+    h.push(&pf("Privacy-Hide-Name"), "false");
+    h.push(&pf("Privacy-Hide-Number"), "false");
+}
+
+/// `Other-Type` + `Other-Leg-*` when the channel has an originator/originatee.
+fn other_leg(h: &mut Headers, st: &State, ch: &Channel) {
+    // The Other-Leg profile is a copy kept by this channel: it outlives the other channel.
+    if let Some((other, kind)) = &ch.other_leg
+        && let Some(o) = st.channels.get(other).or_else(|| st.gone_channel(other))
+    {
+        h.push("Other-Type", kind);
+        caller_profile(h, "Other-Leg", o);
+    }
+}
+
+fn variables(h: &mut Headers, ch: &Channel) {
+    for (n, v) in &ch.vars {
+        h.push(&format!("variable_{n}"), v);
+    }
+}
+
+/// Queues `headers` (+ body) to every listener.
+pub(crate) fn deliver(st: &mut State, headers: Headers, body: Option<Bytes>) {
+    let ev = Arc::new(Event { headers, body });
+    st.listeners.deliver(&ev);
+}
+
+/// Which channel events carry `variable_*` headers (recorded).
+fn has_vars(name: &str) -> bool {
+    !matches!(
+        name,
+        "CHANNEL_CALLSTATE" | "CHANNEL_STATE" | "CHANNEL_OUTGOING" | "DTMF" | "CODEC"
+    )
+}
+
+/// Fires channel event `name` for `uuid` with `pre` headers before the channel data and `post` after.
+pub(crate) fn channel_event(
+    st: &mut State,
+    uuid: &str,
+    name: &str,
+    pre: &[(&str, &str)],
+    post: &[(&str, &str)],
+) {
+    let Some(ch) = st.channels.get(uuid).cloned() else {
+        return;
+    };
+    let mut h = common(st, name, None, name);
+    for (n, v) in pre {
+        h.push(n, v);
+    }
+    channel_basic(&mut h, &ch);
+    // `Other-Leg-*` belongs to the basic channel data (recorded on DTMF and CHANNEL_CALLSTATE too);
+    // the variables are the extended data only some events carry.
+    other_leg(&mut h, st, &ch);
+    if has_vars(name) {
+        variables(&mut h, &ch);
+    }
+    for (n, v) in post {
+        h.push(n, v);
+    }
+    deliver(st, h, None);
+}
+
+/// The full CHANNEL_DATA event (outbound `connect` reply body headers, without the reply headers).
+pub(crate) fn channel_data(st: &mut State, uuid: &str) -> Option<Event> {
+    // The connect reply is a real event (switch_event_create): it takes the next sequence number.
+    st.channels.get(uuid)?;
+    st.sequence += 1;
+    let st = &*st;
+    let ch = st.channels.get(uuid)?;
+    let mut h = Headers::with_capacity(128, 4096);
+    h.push("Event-Name", "CHANNEL_DATA");
+    h.push("Core-UUID", &st.core_uuid);
+    h.push("FreeSWITCH-Hostname", &st.cfg.hostname);
+    h.push("FreeSWITCH-Switchname", &st.cfg.hostname);
+    h.push("FreeSWITCH-IPv4", &st.cfg.ipv4);
+    h.push("FreeSWITCH-IPv6", &st.cfg.ipv6);
+    let us = now_us();
+    let (local, gmt) = dates(us);
+    h.push("Event-Date-Local", &local);
+    h.push("Event-Date-GMT", &gmt);
+    h.push("Event-Date-Timestamp", &us.to_string());
+    let (file, func, line) = calling_of("CHANNEL_DATA");
+    h.push("Event-Calling-File", file);
+    h.push("Event-Calling-Function", func);
+    h.push("Event-Calling-Line-Number", &line.to_string());
+    h.push("Event-Sequence", &st.sequence.to_string());
+    // mod_event_socket's connect reply: the caller profile as `Channel-*` first, then the channel data.
+    caller_profile(&mut h, "Channel", ch);
+    channel_basic(&mut h, ch);
+    other_leg(&mut h, st, ch);
+    variables(&mut h, ch);
+    Some(Event {
+        headers: h,
+        body: None,
+    })
+}
+
+/// `sendevent` (recorded order): `Event-Subclass`, then `headers` as given (the ESL layer passes
+/// `Command` and the client's headers), `Event-UUID`, then the common headers (calling function
+/// `parse_command`, line 2283). Returns the `Event-UUID`.
+pub(crate) fn send_event(
+    st: &mut State,
+    name: &str,
+    headers: Headers,
+    body: Option<Bytes>,
+) -> String {
+    let event_uuid = uuid::Uuid::new_v4().to_string();
+    let mut h = Headers::with_capacity(32, 2048);
+    if let Some(sub) = headers.get("Event-Subclass") {
+        h.push("Event-Subclass", sub);
+    }
+    for (n, v) in headers.iter() {
+        if n.eq_ignore_ascii_case("Event-Subclass") || n.eq_ignore_ascii_case("Event-Name") {
+            continue;
+        }
+        h.push(n, v);
+    }
+    h.push("Event-UUID", &event_uuid);
+    let common = common(st, name, None, "sendevent");
+    for (n, v) in common.iter() {
+        h.push(n, v);
+    }
+    deliver(st, h, body);
+    event_uuid
+}
+
+/// `BACKGROUND_JOB` for a finished `bgapi` (fired by the ESL layer via the core).
+pub(crate) fn background_job(st: &mut State, job_uuid: &str, cmd: &str, arg: &str, result: &str) {
+    let mut h = common(st, "BACKGROUND_JOB", None, "BACKGROUND_JOB");
+    h.push("Job-UUID", job_uuid);
+    h.push("Job-Command", cmd);
+    if !arg.is_empty() {
+        h.push("Job-Command-Arg", arg);
+    }
+    deliver(st, h, Some(Bytes::copy_from_slice(result.as_bytes())));
+}
+
+/// The `API` event `switch_api_execute` fires after a command ran.
+pub(crate) fn api_event(st: &mut State, cmd: &str, arg: &str) {
+    let mut h = common(st, "API", None, "API");
+    h.push("API-Command", cmd);
+    if !arg.is_empty() {
+        h.push("API-Command-Argument", arg);
+    }
+    deliver(st, h, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_match_freeswitch_format() {
+        // 1795610439567008 us is the recorded 2026-11-25 12:40:39 GMT (a Wednesday).
+        let (local, gmt) = dates(1_795_610_439_567_008);
+        assert_eq!(local, "2026-11-25 12:40:39");
+        assert_eq!(gmt, "Wed, 25 Nov 2026 12:40:39 GMT");
+    }
+}
