@@ -1,4 +1,4 @@
-//! Fault matrix (issue 8, part 2), command by command: FreeSWITCH answers `-ERR …` to each command a
+//! Fault matrix, command by command: FreeSWITCH answers `-ERR …` to each command a
 //! payment sends, or answers it only after `esl.command_timeout` (the late reply must be discarded, not
 //! matched to the next command); and 100 payments failing at once.
 //!

@@ -1,4 +1,4 @@
-//! Fault matrix (issue 8, part 3): the daemon is killed (SIGKILL: its runtime dropped) in each state a
+//! Fault matrix: the daemon is killed (SIGKILL: its runtime dropped) in each state a
 //! payment can be in — pinned there with a held command or a slow party — and a new daemon starts
 //! against the same FreeSWITCH. It finds the call's conference by name and `confpay_role`, and
 //! restores or resumes: agent and customer are never left apart (or the customer on hold) once no

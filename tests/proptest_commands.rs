@@ -398,8 +398,9 @@ proptest! {
                             .filter(|(n, _)| n != "Content-Length")
                             .cloned()
                             .collect();
-                        // Known limitation (see the report of issue 8): FreeSWITCH's reader skips
-                        // the spaces after the colon, so a value's leading spaces are lost.
+                        // FreeSWITCH's reader skips
+                        // the spaces after the colon, so a value's leading spaces are lost (seen on
+                        // the real switch: tests/fixtures/freeswitch-esl/inbound-sendevent-odd-*).
                         let meant: Vec<(String, String)> = headers
                             .iter()
                             .map(|(n, v)| (n.clone(), v.trim_start_matches(' ').to_owned()))

@@ -19,7 +19,7 @@ use super::client_error::{ClientError, LossReason};
 use super::codec::EslCodec;
 use super::command::{Command, EventFormat, EventSet, Execute};
 use super::connection::{
-    self, ConnectionHandle, Delivery, EngineOptions, EslStream, Execution, Timeouts, next_frame,
+    self, ConnectionHandle, Delivery, DriverOptions, EslStream, Execution, Timeouts, next_frame,
     roundtrip, roundtrip_ok,
 };
 use super::frame::{ContentType, Event};
@@ -124,7 +124,7 @@ impl InboundClient {
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
         let shutdown = CancellationToken::new();
         let _ = events_tx.try_send(ClientEvent::Connected { core_uuid });
-        let (handle, join) = start_engine(&config, stream, events_tx.clone(), &shutdown);
+        let (handle, join) = start_driver(&config, stream, events_tx.clone(), &shutdown);
         let (current_tx, current_rx) = watch::channel(Some(handle));
         tokio::spawn(supervise(
             config,
@@ -184,14 +184,14 @@ impl InboundClient {
     }
 }
 
-fn start_engine(
+fn start_driver(
     config: &InboundConfig,
     stream: EslStream,
     events: mpsc::Sender<ClientEvent>,
     shutdown: &CancellationToken,
 ) -> (ConnectionHandle, JoinHandle<LossReason>) {
     let events_set = &config.subscription.events;
-    let options = EngineOptions {
+    let options = DriverOptions {
         timeouts: Timeouts {
             command: config.command_timeout,
             job: config.job_timeout,
@@ -230,7 +230,7 @@ async fn supervise(
                     // answering `Connected` with commands (a resync) must not find it missing
                     // (seen on the live lane: every read-back failed "not connected" and a capture
                     // was taken as finished).
-                    let (handle, join) = start_engine(&config, stream, events.clone(), &shutdown);
+                    let (handle, join) = start_driver(&config, stream, events.clone(), &shutdown);
                     current.send_replace(Some(handle));
                     if events
                         .send(ClientEvent::Connected { core_uuid })

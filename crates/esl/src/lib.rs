@@ -12,7 +12,7 @@
 //! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
 //! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
 //! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
-//! | [`connection`] | the one connection engine: FIFO reply matching, event routing, bgapi/execute correlation |
+//! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
 //! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
 //! | [`inbound`] | daemon → FreeSWITCH :8021: auth, subscriptions, reconnect with backoff |
 //! | [`outbound`] | FreeSWITCH `socket` app → daemon :8084: allow-list, connect, full-control sessions |

@@ -5,7 +5,7 @@
 //! xml: the one place a customer's digit could reach the daemon, e.g. keyed in the instant between
 //! the start key and `sensitive_dtmf` taking effect) the codec instead copies the frame into its own
 //! buffer, which is zeroized when the last `Bytes` referring to it is dropped, and zeroizes the
-//! frame's bytes in the read buffer at once. The decoded `Event` is zeroized by the engine after
+//! frame's bytes in the read buffer at once. The decoded `Event` is zeroized by the driver after
 //! handling (`Headers::zeroize`).
 //!
 //! Not covered: a copy the kernel's socket buffer held, and bytes of an incomplete frame moved when

@@ -1,4 +1,4 @@
-//! End-to-end ESL throughput through the daemon's own inbound client (issue 7, part 2).
+//! End-to-end ESL throughput through the daemon's own inbound client.
 //!
 //! `cargo bench --bench esl_e2e [-- --events N --stall-ms MS --buffer N]`
 //!

@@ -1,4 +1,4 @@
-//! The load tool (issue 7, part 4): N concurrent full payments against the simulator over loopback
+//! The load tool: N concurrent full payments against the simulator over loopback
 //! TCP. The daemon's parts run on this process's main thread (a single-thread runtime: "one core");
 //! the simulator runs as a separate process — this same program re-run as `load --sim-side …` — so
 //! the daemon's CPU, memory and latency are measured alone.

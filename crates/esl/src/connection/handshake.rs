@@ -1,4 +1,4 @@
-//! Sequential request/reply on a socket before the engine runs (inbound auth, outbound `connect`).
+//! Sequential request/reply on a socket before the driver runs (inbound auth, outbound `connect`).
 
 use super::{EslStream, check_reply};
 use crate::client_error::{ClientError, LossReason};
@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tracing::debug;
 
-/// Reads the next frame during a handshake (before the engine runs).
+/// Reads the next frame during a handshake (before the driver runs).
 pub async fn next_frame(
     stream: &mut EslStream,
     command: &'static str,

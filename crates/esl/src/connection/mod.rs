@@ -1,4 +1,4 @@
-//! The one ESL connection engine, shared by the inbound client and the outbound sessions.
+//! The one ESL connection driver, shared by the inbound client and the outbound sessions.
 //!
 //! One task owns the socket. It writes requests in the order they arrive, and matches `command/reply` and
 //! `api/response` frames to them in FIFO order (FreeSWITCH answers one command at a time, in order).
@@ -6,7 +6,7 @@
 //! that `bgapi` caller, a `CHANNEL_EXECUTE_COMPLETE` whose `Application-UUID` we are waiting for goes to
 //! that `execute` caller, everything else to the owner's bounded event channel.
 //!
-//! **Backpressure.** When the event channel is full the engine stops reading the socket (it keeps
+//! **Backpressure.** When the event channel is full the driver stops reading the socket (it keeps
 //! writing requests). Nothing is queued without bound and nothing is dropped. FreeSWITCH then queues
 //! events for this listener itself: up to 100000, and after 500 consecutive failed enqueues it kills the
 //! listener ("killed listener because of lost events", mod_event_socket). A consumer that stays stuck
@@ -18,10 +18,10 @@
 //! so later replies still match. When the connection ends, every pending and queued request fails with
 //! [`ClientError::ConnectionLost`], and every `bgapi`/`execute` waiter with the same reason.
 
-mod engine;
+mod driver;
 mod handshake;
 
-pub use engine::spawn;
+pub use driver::spawn;
 pub use handshake::{next_frame, roundtrip, roundtrip_ok};
 
 use super::client_error::{ClientError, LossReason};
@@ -38,7 +38,7 @@ use uuid::Uuid;
 /// A socket framed with the ESL codec.
 pub type EslStream = Framed<TcpStream, EslCodec>;
 
-/// How the engine hands things to its owner. `None` = the owner does not want that kind.
+/// How the driver hands things to its owner. `None` = the owner does not want that kind.
 pub trait Delivery: Send + Sized + 'static {
     fn event(event: Event) -> Self;
     fn notice(notice: DisconnectNotice) -> Option<Self>;
@@ -54,9 +54,9 @@ pub struct Timeouts {
     pub job: Duration,
 }
 
-/// Engine options.
+/// Driver options.
 #[derive(Clone, Debug)]
-pub struct EngineOptions {
+pub struct DriverOptions {
     pub timeouts: Timeouts,
     /// Deliver `BACKGROUND_JOB` events nobody here waits for (jobs of other clients) to the owner.
     pub forward_unmatched_jobs: bool,
@@ -134,7 +134,7 @@ impl ConnectionHandle {
         self.timeouts
     }
 
-    /// Whether the engine behind this handle has stopped.
+    /// Whether the driver behind this handle has stopped.
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }

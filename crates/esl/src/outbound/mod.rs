@@ -15,7 +15,7 @@ pub use session::{OutboundSession, SessionEvent, SessionHandle};
 
 use super::codec::EslCodec;
 use super::command::EventSet;
-use super::connection::{self, EngineOptions, Timeouts};
+use super::connection::{self, DriverOptions, Timeouts};
 use session::Refusal;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -158,7 +158,7 @@ async fn serve<H, F>(
         },
     };
     let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
-    let options = EngineOptions {
+    let options = DriverOptions {
         timeouts: Timeouts {
             command: config.command_timeout,
             job: config.job_timeout,
@@ -166,7 +166,7 @@ async fn serve<H, F>(
         forward_unmatched_jobs: config.events.contains("BACKGROUND_JOB"),
         label: uuid.clone(),
     };
-    let (conn, engine) = connection::spawn(stream, events_tx, options, cancel.clone());
+    let (conn, driver) = connection::spawn(stream, events_tx, options, cancel.clone());
     let session = OutboundSession {
         channel,
         uuid: uuid.clone(),
@@ -178,6 +178,6 @@ async fn serve<H, F>(
     };
     handler(session).await;
     cancel.cancel();
-    let reason = engine.await.ok();
+    let reason = driver.await.ok();
     debug!(call = %uuid, reason = ?reason, "outbound session closed");
 }

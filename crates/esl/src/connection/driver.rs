@@ -1,8 +1,8 @@
-//! The engine task: one loop that writes requests, reads frames, matches replies in FIFO order, routes
+//! The driver task: one loop that writes requests, reads frames, matches replies in FIFO order, routes
 //! events, and pauses reading while the owner's event channel is full.
 
 use super::{
-    ConnectionHandle, Delivery, EngineOptions, EslStream, Pending, Request, WaiterTx, WatchKind,
+    ConnectionHandle, Delivery, DriverOptions, EslStream, Pending, Request, WaiterTx, WatchKind,
 };
 use crate::client_error::{ClientError, LossReason};
 use crate::error::WireError;
@@ -16,13 +16,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-/// Starts the engine on a socket whose handshake is done. Events go to `events`; the task ends when the
+/// Starts the driver on a socket whose handshake is done. Events go to `events`; the task ends when the
 /// peer closes, on a socket/protocol error, on `shutdown`, or when every handle is dropped, and returns
 /// why.
 pub fn spawn<T: Delivery>(
     stream: EslStream,
     events: mpsc::Sender<T>,
-    options: EngineOptions,
+    options: DriverOptions,
     shutdown: CancellationToken,
 ) -> (ConnectionHandle, JoinHandle<LossReason>) {
     let (tx, rx) = mpsc::channel(64);
@@ -30,7 +30,7 @@ pub fn spawn<T: Delivery>(
         tx,
         timeouts: options.timeouts,
     };
-    let engine = Engine {
+    let driver = Driver {
         stream,
         rx,
         events,
@@ -41,10 +41,10 @@ pub fn spawn<T: Delivery>(
         consumer_gone: false,
         last_notice: None,
     };
-    (handle, tokio::spawn(engine.run(shutdown)))
+    (handle, tokio::spawn(driver.run(shutdown)))
 }
 
-/// What one turn of the engine loop got.
+/// What one turn of the driver loop got.
 enum Step<T> {
     Stop(LossReason),
     Request(Option<Request>),
@@ -52,11 +52,11 @@ enum Step<T> {
     Frame(Option<Result<Frame, WireError>>),
 }
 
-struct Engine<T> {
+struct Driver<T> {
     stream: EslStream,
     rx: mpsc::Receiver<Request>,
     events: mpsc::Sender<T>,
-    options: EngineOptions,
+    options: DriverOptions,
     pending: VecDeque<Pending>,
     waiters: HashMap<(WatchKind, String), WaiterTx>,
     /// An item the owner's full channel could not take yet: while set, the socket is not read.
@@ -65,7 +65,7 @@ struct Engine<T> {
     last_notice: Option<String>,
 }
 
-impl<T: Delivery> Engine<T> {
+impl<T: Delivery> Driver<T> {
     async fn run(mut self, shutdown: CancellationToken) -> LossReason {
         let reason = loop {
             let step = tokio::select! {
