@@ -4,7 +4,7 @@
 
 use confpay::cli::{self, Command, USAGE};
 use confpay::config::{self, Config, ConfigLocation};
-use confpay::daemon::notify::{self, Notifier};
+use confpay::daemon::notify;
 use confpay::daemon::{Daemon, Systemd, signals};
 use confpay::error::{DaemonError, Exit};
 use confpay::logging::LogHandle;
@@ -135,13 +135,6 @@ fn early(e: DaemonError) -> Exit {
 }
 
 fn serve(location: ConfigLocation, config: Config, log: LogHandle) -> Result<(), DaemonError> {
-    let notifier = match Notifier::from_env() {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "systemd notification disabled");
-            None
-        }
-    };
     let (_signal_thread, signals) =
         signals::listen().map_err(|source| DaemonError::Signals { source })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -151,8 +144,8 @@ fn serve(location: ConfigLocation, config: Config, log: LogHandle) -> Result<(),
         .map_err(|source| DaemonError::Runtime { source })?;
     let mut daemon = Daemon::new(location, config);
     daemon.log = Some(log);
-    daemon.systemd = Arc::new(Systemd::new(notifier));
-    daemon.watchdog = notify::watchdog_from_env();
+    daemon.systemd = Arc::new(Systemd::from_env());
+    daemon.watchdog = notify::watchdog_interval();
     let result = runtime.block_on(daemon.run(signals));
     // Tasks that outlived the grace period are dropped here, not waited for.
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -6,7 +6,7 @@
 //! | [`signals`] | SIGTERM/SIGINT/SIGHUP from a signal-hook thread into a tokio channel |
 //! | [`reload`] | SIGHUP: re-read + validate + diff the configuration |
 //! | [`loglevel`] | warns when FreeSWITCH's configured log ceiling would record DTMF digits (`xml_locate`) |
-//! | [`notify`] | sd_notify: READY / RELOADING / STOPPING / WATCHDOG |
+//! | [`notify`] | [`Systemd`]: sd_notify READY / RELOADING / STOPPING / WATCHDOG (sd-notify crate) |
 //! | [`stack`] | the working parts: inbound ESL client, engine, outbound socket server (also used by tests) |
 //!
 //! Life cycle: start components ([`start_components`]) → `READY=1` → loop { SIGHUP: reload;
@@ -24,7 +24,7 @@ use crate::config::{Apply, Config, ConfigLocation};
 use crate::error::DaemonError;
 use crate::logging::LogHandle;
 use component::{ComponentError, Context};
-use notify::{Notifier, State};
+pub use notify::Systemd;
 use signals::Signal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,25 +44,6 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub async fn start_components(ctx: &Context) -> Result<(), ComponentError> {
     let _stack = stack::Stack::start_live(ctx.config.clone(), &ctx.tracker, &ctx.shutdown).await?;
     Ok(())
-}
-
-/// systemd notifications, best effort: a failure is logged, never fatal.
-#[derive(Debug, Default)]
-pub struct Systemd {
-    notifier: Option<Notifier>,
-}
-
-impl Systemd {
-    pub fn new(notifier: Option<Notifier>) -> Systemd {
-        Systemd { notifier }
-    }
-
-    pub fn send(&self, states: &[State]) {
-        let Some(n) = &self.notifier else { return };
-        if let Err(e) = n.notify(states) {
-            warn!(error = %e, ?states, "sd_notify failed");
-        }
-    }
 }
 
 /// The running daemon's state.
@@ -138,8 +119,7 @@ impl Daemon {
         };
 
         if leave.is_none() {
-            self.systemd
-                .send(&[State::Ready, State::Status("running".to_owned())]);
+            self.systemd.ready();
             info!("confpayd ready");
             if let Some(every) = self.watchdog {
                 spawn_watchdog(&tracker, &token, self.systemd.clone(), every);
@@ -184,7 +164,7 @@ impl Daemon {
 
     /// SIGHUP: reload the configuration; on error keep the running one.
     pub fn reload(&self) {
-        self.systemd.send(&[State::Reloading]);
+        self.systemd.reloading();
         let current = self.config.borrow().clone();
         match reload::reload(&self.location, &current, std::env::vars_os()) {
             Err(e) => {
@@ -206,8 +186,7 @@ impl Daemon {
                 self.config.send_replace(Arc::new(reloaded.config));
             }
         }
-        self.systemd
-            .send(&[State::Ready, State::Status("running".to_owned())]);
+        self.systemd.ready();
     }
 
     fn apply_log_level(&self, config: &Config) {
@@ -231,8 +210,7 @@ impl Daemon {
         tracker: TaskTracker,
         signals: &mut mpsc::Receiver<Signal>,
     ) -> Result<(), DaemonError> {
-        self.systemd
-            .send(&[State::Stopping, State::Status("stopping".to_owned())]);
+        self.systemd.stopping();
         token.cancel();
         tracker.close();
         let deadline = tokio::time::sleep(self.shutdown_grace);
@@ -277,7 +255,7 @@ fn spawn_watchdog(
         loop {
             tokio::select! {
                 () = token.cancelled() => break,
-                _ = tick.tick() => systemd.send(&[State::Watchdog]),
+                _ = tick.tick() => systemd.watchdog(),
             }
         }
     });

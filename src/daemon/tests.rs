@@ -1,42 +1,43 @@
-//! The supervisor driven through its signal channel, with fake components and a fake systemd socket.
+//! The supervisor driven through its signal channel, with fake components and a fake systemd.
 
 use super::*;
 use crate::config::ConfigLocation;
 use std::path::PathBuf;
-use tokio::net::UnixDatagram;
 
 fn temp_path(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("confpay-daemon-{tag}-{}", uuid::Uuid::new_v4()))
 }
 
-/// A fake `$NOTIFY_SOCKET`.
+/// A fake systemd: what the daemon would have sent to `$NOTIFY_SOCKET`.
 struct FakeSystemd {
-    path: PathBuf,
-    socket: UnixDatagram,
+    systemd: Arc<Systemd>,
+    sent: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
 
 impl FakeSystemd {
     fn new() -> FakeSystemd {
-        let path = temp_path("notify");
-        let socket = UnixDatagram::bind(&path).expect("bind notify socket");
-        FakeSystemd { path, socket }
+        let (systemd, sent) = Systemd::recording();
+        FakeSystemd {
+            systemd: Arc::new(systemd),
+            sent: tokio::sync::Mutex::new(sent),
+        }
     }
 
     fn systemd(&self) -> Arc<Systemd> {
-        let name = self.path.to_str().expect("utf-8 temp path");
-        Arc::new(Systemd::new(Some(Notifier::new(name).expect("notifier"))))
+        self.systemd.clone()
     }
 
+    /// The next datagram, without the newline that ends its last line.
     async fn next(&self) -> String {
-        let mut buf = [0u8; 512];
-        let len = self.socket.recv(&mut buf).await.expect("recv");
-        String::from_utf8_lossy(&buf[..len]).into_owned()
+        let datagram = self.sent.lock().await.recv().await.expect("a notification");
+        datagram.trim_end_matches('\n').to_owned()
     }
-}
 
-impl Drop for FakeSystemd {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+    /// The next datagram is `RELOADING=1`, with the `MONOTONIC_USEC=` systemd pairs it by.
+    async fn next_is_reloading(&self) {
+        let datagram = self.next().await;
+        let usec = datagram.strip_prefix("RELOADING=1\nMONOTONIC_USEC=");
+        assert!(usec.is_some_and(|u| u.parse::<u64>().is_ok()), "{datagram}");
     }
 }
 
@@ -78,14 +79,14 @@ async fn sighup_publishes_new_config_and_bad_file_keeps_old() {
 
     std::fs::write(&file, "[payment]\nmax_capture_s = 120\n").expect("write");
     tx.send(Signal::Hangup).await.expect("daemon listening");
-    assert_eq!(fake.next().await, "RELOADING=1");
+    fake.next_is_reloading().await;
     assert_eq!(fake.next().await, "READY=1\nSTATUS=running");
     config.changed().await.expect("published");
     assert_eq!(config.borrow_and_update().payment.max_capture_s, 120);
 
     std::fs::write(&file, "[payment]\nmax_capture_s = 0\n").expect("write");
     tx.send(Signal::Hangup).await.expect("daemon listening");
-    assert_eq!(fake.next().await, "RELOADING=1");
+    fake.next_is_reloading().await;
     assert_eq!(fake.next().await, "READY=1\nSTATUS=running");
     assert!(!config.has_changed().expect("sender alive"));
     assert_eq!(config.borrow().payment.max_capture_s, 120);
