@@ -7,7 +7,6 @@
 //! | 2 | configuration or command-line error (retrying will not help) |
 //! | 78 | `EX_CONFIG`: FreeSWITCH refused the ESL password at start-up |
 
-use crate::cli::CliError;
 use crate::config::ConfigError;
 use crate::daemon::component::ComponentError;
 use crate::logging::LogError;
@@ -42,8 +41,9 @@ impl From<Exit> for std::process::ExitCode {
 /// Why `confpayd` stopped unsuccessfully.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
+    /// A command-line mistake, as clap words it (with the usage line).
     #[error("{0}")]
-    Usage(#[from] CliError),
+    Usage(#[from] clap::Error),
     #[error("config error: {0}")]
     Config(#[from] ConfigError),
     #[error("logging: {0}")]
@@ -112,9 +112,7 @@ mod tests {
             bad.to_string(),
             "config error: /etc/confpay/confpay.toml: payment.max_capture_s: must be > 0"
         );
-        let usage = DaemonError::Usage(CliError::UnknownArgument {
-            arg: "--frobnicate".to_owned(),
-        });
+        let usage = DaemonError::Usage(clap::Error::new(clap::error::ErrorKind::UnknownArgument));
         assert_eq!(usage.exit().code(), 2);
         assert_eq!(DaemonError::SignalsLost.exit().code(), 1);
         assert_eq!(Exit::Ok.code(), 0);

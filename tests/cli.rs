@@ -97,8 +97,80 @@ fn missing_config_file_and_bad_usage_exit_2() {
 
     let out = confpayd(&["--frobnicate"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown argument `--frobnicate`"));
-    assert!(text(&out.stderr).contains("usage: confpayd"));
+    assert!(text(&out.stderr).contains("unexpected argument '--frobnicate'"));
+    assert!(text(&out.stderr).contains("Usage: confpayd"));
+    assert!(out.stdout.is_empty());
+
+    for args in [
+        &["demo", "--speed", "0"][..],
+        &["--config", "a.toml", "decode"],
+        &["completions", "tcsh"],
+    ] {
+        let out = confpayd(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains("try '--help'"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn help_goes_to_stdout_and_exits_0() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["demo", "--help"],
+        &["help", "decode"],
+    ] {
+        let out = confpayd(args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage: confpayd"), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+    let help = text(&confpayd(&["--help"], &[]).stdout);
+    for word in [
+        "--config <FILE>",
+        "--check-config",
+        "decode",
+        "demo",
+        "completions",
+        "man",
+    ] {
+        assert!(help.contains(word), "no {word}: {help}");
+    }
+    assert!(
+        help.contains("78  FreeSWITCH refused the ESL password"),
+        "{help}"
+    );
+}
+
+#[test]
+fn completions_and_man_page_print_to_stdout() {
+    let out = confpayd(&["completions", "bash"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    assert!(script.contains("_confpayd()"), "{script}");
+    for word in [
+        "--check-config",
+        "--config",
+        "decode",
+        "demo",
+        "completions",
+        "man",
+    ] {
+        assert!(script.contains(word), "no {word}: {script}");
+    }
+
+    let out = confpayd(&["man"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH confpayd 1"), "{page}");
+    assert!(page.contains(".SH SYNOPSIS"), "{page}");
+    // roff escapes each dash of a flag.
+    for flag in ["\\-\\-config", "\\-\\-check\\-config", "\\-\\-version"] {
+        assert!(page.contains(flag), "no {flag}: {page}");
+    }
 }
 
 /// The next notification, without the newline that ends its last line.
