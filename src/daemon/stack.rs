@@ -239,13 +239,7 @@ impl Stack {
                 }
             });
         }
-        let allow =
-            AllowList::parse(config.outbound.allow.iter().map(|c| c.to_string())).map_err(|e| {
-                ComponentError::Failed {
-                    component: "outbound",
-                    reason: e.to_string(),
-                }
-            })?;
+        let allow = AllowList::new(config.outbound.allow.clone());
         let ocfg = OutboundConfig {
             listen: config.outbound.listen,
             allow,

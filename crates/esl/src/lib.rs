@@ -15,6 +15,7 @@
 //! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
 //! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
 //! | [`inbound`] | daemon → FreeSWITCH :8021: auth, subscriptions, reconnect with backoff |
+//! | [`cidr`] | `Cidr`: an IP block or single address, the entries of an allow-list |
 //! | [`outbound`] | FreeSWITCH `socket` app → daemon :8084: allow-list, connect, full-control sessions |
 //! | [`secret`] | `Secret`: a password masked in `Debug`/`Display`, zeroized on drop |
 pub mod frame;
@@ -34,6 +35,8 @@ mod event_json_flat;
 pub mod event_xml;
 mod scan;
 pub mod url;
+
+pub mod cidr;
 
 pub mod client_error;
 pub mod command;
