@@ -3,9 +3,9 @@
 //! (plain, json and xml), including the frame's own two headers.
 
 use bytes::Bytes;
+use confpay::esl::EventFormat;
 use confpay::esl::{Event, Headers};
 use confpay::sim::esl::frames::event_frame;
-use confpay::sim::esl::serialize::EventFormat;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/freeswitch-esl");
 

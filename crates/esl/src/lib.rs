@@ -8,6 +8,7 @@
 //! | [`codec`] | `EslCodec`: tokio-util `Decoder` = splitter + parser |
 //! | [`scrub`] | frames that may carry a DTMF digit: copied out of the read buffer, zeroized |
 //! | [`error`] | `WireError` |
+//! | [`event_format`] | `EventFormat`: plain, json or xml |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
 //! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
 //! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
@@ -29,7 +30,9 @@ pub mod splitter;
 
 pub use codec::EslCodec;
 pub use error::WireError;
+pub use event_format::EventFormat;
 pub mod event;
+pub mod event_format;
 pub mod event_json;
 mod event_json_flat;
 pub mod event_xml;
