@@ -10,7 +10,7 @@
 //! | [`error`] | `WireError` |
 //! | [`event_format`] | `EventFormat`: plain, json or xml |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
-//! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
+//! | [`url`] | percent-encoding and -decoding exactly as FreeSWITCH's `switch_url_encode` / `switch_url_decode` |
 //! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
 //! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
 //! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
