@@ -8,6 +8,7 @@ mod flow_support;
 
 use confpay::pay::engine::Target;
 use confpay::pay::{Outcome, StartMethod, State};
+use confpay::sim::PaymentDialplan;
 use confpay::sim::hearing::{DtmfOrigin, Source};
 use confpay::sim::party::CapturePhase;
 use flow_support::*;
@@ -192,17 +193,10 @@ async fn agent_keys_the_agent_id_on_the_phone() {
         confpay::sim::party::Party::capture("capture", "99#", CARD.len()),
     )
     .await;
-    // A socket extension without confpay_agent_id.
-    w.sim
-        .core()
-        .set_extension(confpay::sim::core::Extension::new(
-            "confpay-noid",
-            &[
-                ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-                ("set", "sensitive_dtmf=true"),
-                ("socket", &format!("{} async full", w.stack.outbound_addr)),
-            ],
-        ));
+    // The socket extension, on a call that arrives without confpay_agent_id.
+    PaymentDialplan::new(w.stack.outbound_addr, AGENT_DIAL, None)
+        .socket_only("confpay-noid")
+        .install(w.sim.core());
     let cu = w.call("confpay-noid");
     w.call_ready(&cu).await;
     let s = w.start_payment(Target::Customer(cu.clone())).await;

@@ -166,7 +166,7 @@ proptest! {
         let mut bytes = Vec::new();
         let mut expected = Headers::new();
         for (name, value) in event.headers.iter() {
-            let enc = support::url_encode(value);
+            let enc = confpay::esl::url::url_encode(value);
             let enc = if enc.is_empty() { "_undef_".to_owned() } else { enc };
             bytes.extend_from_slice(format!("{name}: {enc}\n").as_bytes());
             expected.push(name, value);

@@ -3,9 +3,10 @@
 //! (plain, json and xml), including the frame's own two headers.
 
 use bytes::Bytes;
+use confpay::esl::EventFormat;
+use confpay::esl::url::url_decode;
 use confpay::esl::{Event, Headers};
 use confpay::sim::esl::frames::event_frame;
-use confpay::sim::esl::serialize::EventFormat;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/freeswitch-esl");
 
@@ -29,24 +30,6 @@ fn frames(raw: &[u8]) -> Vec<(String, Vec<u8>)> {
         i = end + 2 + clen;
     }
     out
-}
-
-fn url_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8(out).expect("utf8 value")
 }
 
 fn decode_plain(text: &[u8]) -> Event {

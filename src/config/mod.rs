@@ -4,17 +4,14 @@
 //! | module | job |
 //! |---|---|
 //! | [`schema`] | the structs, their defaults, `deny_unknown_fields` |
-//! | [`cidr`] | `Cidr`: an allow-list entry (CIDR block or bare IP) |
 //! | [`load`] | file + environment → `Config` (via the `config` crate), then validation |
 //! | [`validate`] | checks after deserialising; every error names its key |
 //! | [`settings`] | the flat list of keys (secrets masked): diff for SIGHUP, masked rendering |
-pub mod cidr;
 pub mod load;
 pub mod schema;
 pub mod settings;
 pub mod validate;
 
-pub use cidr::Cidr;
 pub use load::{ConfigError, ConfigLocation, DEFAULT_PATH, load};
 pub use schema::{
     Config, EslConfig, HttpConfig, LogConfig, LogFormat, OnAgentHangup, OutboundConfig,

@@ -2,7 +2,7 @@
 //! is a valid configuration; unknown keys are rejected (`deny_unknown_fields`) so a typo never silently
 //! falls back to a default. Values are checked afterwards by [`super::validate`].
 
-use super::cidr::Cidr;
+use crate::esl::cidr::Cidr;
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -76,7 +76,7 @@ impl Default for OutboundConfig {
     fn default() -> Self {
         OutboundConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8084)),
-            allow: vec![Cidr::LOOPBACK_V4, Cidr::LOOPBACK_V6],
+            allow: Cidr::LOOPBACK.to_vec(),
         }
     }
 }

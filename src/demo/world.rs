@@ -9,7 +9,7 @@ use crate::pay::State;
 use crate::pay::engine::CallView;
 use crate::pay::session::SessionView;
 use crate::secret::Secret;
-use crate::sim::core::Extension;
+use crate::sim::PaymentDialplan;
 use crate::sim::party::Party;
 use crate::sim::{SimConfig, Simulator};
 use std::net::SocketAddr;
@@ -80,19 +80,7 @@ impl World {
                     reason: e.to_string(),
                 })?;
         let core = sim.core();
-        // freeswitch-dialplan/dialplan/default/10_confpay_socket.xml with the demo's addresses.
-        core.set_extension(Extension::new(
-            DESTINATION,
-            &[
-                ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-                ("set", &format!("confpay_agent_id={AGENT_ID}")),
-                ("set", "conference_controls=none"),
-                ("set", "sensitive_dtmf=true"),
-                ("set", "socket_resume=false"),
-                ("socket", &format!("{} async full", stack.outbound_addr)),
-                ("bridge", AGENT_DIAL),
-            ],
-        ));
+        PaymentDialplan::new(stack.outbound_addr, AGENT_DIAL, Some(AGENT_ID)).install(core);
         let customer = Party::customer("customer");
         let agent = Party::agent("agent");
         let capture = capture_party();

@@ -5,6 +5,7 @@
 use crate::flow_support::{AGENT_ID, World};
 use confpay::pay::engine::Target;
 use confpay::pay::session::SessionView;
+use confpay::sim::PaymentDialplan;
 use confpay::sim::party::Party;
 use std::time::Duration;
 
@@ -29,18 +30,9 @@ pub async fn hundred_calls(w: &World) -> Vec<Pair> {
             let (customer, agent) = (format!("customer{i}"), format!("agent{i}"));
             let dial = format!("user/{agent}");
             core.register_party(&dial, Party::agent(&agent));
-            core.set_extension(confpay::sim::core::Extension::new(
-                &format!("confpay{i}"),
-                &[
-                    ("set", &format!("confpay_agent_dial={dial}")),
-                    ("set", &format!("confpay_agent_id={AGENT_ID}")),
-                    ("set", "conference_controls=none"),
-                    ("set", "sensitive_dtmf=true"),
-                    ("set", "socket_resume=false"),
-                    ("socket", &format!("{} async full", w.stack.outbound_addr)),
-                    ("bridge", &dial),
-                ],
-            ));
+            PaymentDialplan::new(w.stack.outbound_addr, &dial, Some(AGENT_ID))
+                .socket_only(&format!("confpay{i}"))
+                .install(core);
             let party = Party::customer(&customer);
             let cu = core
                 .incoming_call(&party, &format!("confpay{i}"), "Customer", "1001")

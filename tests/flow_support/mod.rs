@@ -10,7 +10,7 @@ use confpay::daemon::stack::Stack;
 use confpay::pay::State;
 use confpay::pay::engine::{CallView, Engine, Target};
 use confpay::pay::session::SessionView;
-use confpay::sim::core::Extension;
+use confpay::sim::PaymentDialplan;
 use confpay::sim::party::Party;
 use confpay::sim::{SimConfig, Simulator};
 use std::net::SocketAddr;
@@ -66,37 +66,7 @@ pub fn config(esl: SocketAddr) -> Config {
 
 /// The extensions of `freeswitch-dialplan/` with the test's addresses.
 pub fn install_dialplan(sim: &Simulator, outbound: SocketAddr) {
-    let core = sim.core();
-    // freeswitch-dialplan/dialplan/default/10_confpay_socket.xml, with the test's addresses.
-    core.set_extension(Extension::new(
-        "confpay",
-        &[
-            ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-            ("set", &format!("confpay_agent_id={AGENT_ID}")),
-            ("set", "conference_controls=none"),
-            ("set", "sensitive_dtmf=true"),
-            ("set", "socket_resume=false"),
-            ("socket", &format!("{} async full", outbound)),
-            ("bridge", AGENT_DIAL),
-        ],
-    ));
-    // 11_confpay_attach.xml: a plain bridge the daemon can take over later. `export` puts the
-    // variables on both legs, the agent ID included.
-    core.set_extension(Extension::new(
-        "attach",
-        &[
-            ("set", "conference_controls=none"),
-            ("set", "sensitive_dtmf=true"),
-            ("set", "digits_dialed_filter=^(.+)$"),
-            ("export", "park_after_bridge=true"),
-            ("export", "hangup_after_bridge=false"),
-            ("export", &format!("confpay_agent_id={AGENT_ID}")),
-            (
-                "bridge",
-                &format!("{{conference_controls=none}}{AGENT_DIAL}"),
-            ),
-        ],
-    ));
+    PaymentDialplan::new(outbound, AGENT_DIAL, Some(AGENT_ID)).install(sim.core());
 }
 
 /// The customer and agent parties; `capture` registered as the capture service.

@@ -6,6 +6,7 @@
 
 use bytes::BytesMut;
 use confpay::esl::frame::split_array;
+use confpay::esl::url::url_encode;
 use confpay::esl::{EslCodec, Event, Frame, WireError};
 use std::path::PathBuf;
 use tokio_util::codec::Decoder;
@@ -61,26 +62,6 @@ pub fn frames(data: &[u8]) -> Vec<Frame> {
         .into_iter()
         .map(|(f, _)| f)
         .collect()
-}
-
-/// `switch_url_encode` (with its default of not re-encoding an existing `%XX`).
-pub fn url_encode(value: &str) -> String {
-    const UNSAFE: &[u8] = b"\r\n \"#%&+:;<=>?@[\\]^`{|}";
-    const HEX: &[u8] = b"0123456789ABCDEF";
-    let b = value.as_bytes();
-    let mut out = String::new();
-    for (i, &c) in b.iter().enumerate() {
-        let kept_escape =
-            c == b'%' && b.len() - i > 2 && HEX.contains(&b[i + 1]) && HEX.contains(&b[i + 2]);
-        if !kept_escape && (!(b' '..=b'~').contains(&c) || UNSAFE.contains(&c)) {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(c >> 4)]));
-            out.push(char::from(HEX[usize::from(c & 0x0f)]));
-        } else {
-            out.push(char::from(c));
-        }
-    }
-    out
 }
 
 fn frame_bytes(content_type: &str, text: &[u8]) -> Vec<u8> {

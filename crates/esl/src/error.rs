@@ -3,7 +3,7 @@
 //! Every message is one line and never contains body bytes or header values (a header value may be a
 //! card digit echoed by FreeSWITCH): only positions, lengths, limits and header *names* we chose.
 
-use std::fmt;
+use crate::event_format::EventFormat;
 
 /// Why a frame or an event could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -47,32 +47,11 @@ pub enum WireError {
     Truncated { buffered: usize },
 
     /// An event frame whose event text could not be decoded.
-    #[error("malformed {format} event: {fault}")]
+    #[error("malformed {} event: {fault}", format.content_type())]
     MalformedEvent {
         format: EventFormat,
         fault: EventFault,
     },
-}
-
-/// The wire form of an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventFormat {
-    Plain,
-    Json,
-    Xml,
-    /// The outbound `connect` reply: a `command/reply` whose headers are a plain-serialized event.
-    ConnectReply,
-}
-
-impl fmt::Display for EventFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EventFormat::Plain => "text/event-plain",
-            EventFormat::Json => "text/event-json",
-            EventFormat::Xml => "text/event-xml",
-            EventFormat::ConnectReply => "command/reply (connect)",
-        })
-    }
 }
 
 /// What exactly was wrong with an event's text. Positions only, never content.

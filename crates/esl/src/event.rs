@@ -13,7 +13,8 @@
 //!   two `Content-Length` lines; only the last line, the one right before the blank line, governs the
 //!   body (FreeSWITCH's `switch_event_serialize` appends its own after all headers).
 
-use super::error::{EventFault, EventFormat, WireError};
+use super::error::{EventFault, WireError};
+use super::event_format::EventFormat;
 use super::frame::{ContentType, Event, Frame, Headers};
 use super::parser::{for_each_header, lossy};
 use super::splitter::parse_length;

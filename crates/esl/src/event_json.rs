@@ -7,7 +7,8 @@
 //!
 //! Error reports carry the JSON position only: serde_json's own messages can quote input values.
 
-use super::error::{EventFault, EventFormat, WireError};
+use super::error::{EventFault, WireError};
+use super::event_format::EventFormat;
 use super::event_json_flat;
 use super::frame::{Event, Headers};
 use super::url::UNDEF;

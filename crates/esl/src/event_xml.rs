@@ -25,7 +25,8 @@
 //! `<Name With Spaces>spaced</Name With Spaces>` and `<Name/Slash+Plus>` for headers another ESL
 //! client gave it with `sendevent` (recorded). A name is everything between `<` and `>`.
 
-use super::error::{EventFault, EventFormat, WireError};
+use super::error::{EventFault, WireError};
+use super::event_format::EventFormat;
 use super::frame::{Event, Headers};
 use super::parser::lossy;
 use super::splitter::parse_length;

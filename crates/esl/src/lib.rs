@@ -8,13 +8,15 @@
 //! | [`codec`] | `EslCodec`: tokio-util `Decoder` = splitter + parser |
 //! | [`scrub`] | frames that may carry a DTMF digit: copied out of the read buffer, zeroized |
 //! | [`error`] | `WireError` |
+//! | [`event_format`] | `EventFormat`: plain, json or xml |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
-//! | [`url`] | percent-decoding exactly as FreeSWITCH's `switch_url_decode` |
+//! | [`url`] | percent-encoding and -decoding exactly as FreeSWITCH's `switch_url_encode` / `switch_url_decode` |
 //! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
 //! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
 //! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
 //! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
 //! | [`inbound`] | daemon → FreeSWITCH :8021: auth, subscriptions, reconnect with backoff |
+//! | [`cidr`] | `Cidr`: an IP block or single address, the entries of an allow-list |
 //! | [`outbound`] | FreeSWITCH `socket` app → daemon :8084: allow-list, connect, full-control sessions |
 //! | [`secret`] | `Secret`: a password masked in `Debug`/`Display`, zeroized on drop |
 pub mod frame;
@@ -28,12 +30,16 @@ pub mod splitter;
 
 pub use codec::EslCodec;
 pub use error::WireError;
+pub use event_format::EventFormat;
 pub mod event;
+pub mod event_format;
 pub mod event_json;
 mod event_json_flat;
 pub mod event_xml;
 mod scan;
 pub mod url;
+
+pub mod cidr;
 
 pub mod client_error;
 pub mod command;

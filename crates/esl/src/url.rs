@@ -1,5 +1,17 @@
-//! Percent-decoding of event header values, mirroring FreeSWITCH's own `switch_url_decode`
-//! (`src/switch_utils.c`), which is what its serializers (`switch_url_encode`) are paired with:
+//! Percent-encoding as FreeSWITCH does it, both ways: [`url_encode`] is its `switch_url_encode`, the
+//! encoding of every header value in `text/event-plain` and `text/event-xml` events and in the outbound
+//! `connect` reply; [`push_url_decoded`] and friends are its `switch_url_decode`, which a controller
+//! needs to read them back. The pair lives in one file so the round trip is tested where both are.
+//!
+//! # Encoding (`switch_url_encode_opt` with `double_encode = false`)
+//!
+//! - bytes below `' '` or above `'~'` and the characters of `SWITCH_URL_UNSAFE`
+//!   (``\r\n #%&+:;<=>?@[\]^`{|}"``) become `%XX` with **uppercase** hex;
+//! - a `%` followed by two *uppercase* hex digits is an existing escape and is copied through
+//!   (so `50%20off` stays as is, but `%2a` becomes `%252a`);
+//! - everything else is copied.
+//!
+//! # Decoding (`src/switch_utils.c`)
 //!
 //! ```c
 //! if (*s == '%' && strlen(s) > 2 && sscanf(s + 1, "%2x", &tmp) == 1) { *o = (char) tmp; s += 2; }
@@ -17,6 +29,7 @@
 //!
 //! The encoder leaves an existing `%XX` (uppercase hex) alone instead of writing `%25XX`, so a value that
 //! really contained `%41` arrives decoded as `A`: that ambiguity is FreeSWITCH's and cannot be undone.
+//! Every other value without a NUL comes back unchanged.
 //!
 //! `_undef_` is how `switch_event_serialize` writes an **empty** value; the JSON and XML serializers
 //! write `""`. The decoders turn `_undef_` into the empty string in every format, so a controller sees
@@ -27,6 +40,45 @@ use memchr::memchr2;
 
 /// The plain serializer's spelling of an empty value.
 pub const UNDEF: &str = "_undef_";
+
+/// `SWITCH_URL_UNSAFE`: printable characters that are still escaped.
+const UNSAFE: &[u8] = b"\r\n #%&+:;<=>?@[\\]^`{|}\"";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+fn is_upper_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
+}
+
+/// Encodes `value` exactly like `switch_url_encode`.
+pub fn url_encode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 4);
+    for (i, &b) in bytes.iter().enumerate() {
+        // `e - p > 1` in C: at least two bytes follow the '%'.
+        let existing_escape = b == b'%'
+            && i + 2 < bytes.len()
+            && is_upper_hex(bytes[i + 1])
+            && is_upper_hex(bytes[i + 2]);
+        if existing_escape {
+            out.push('%');
+        } else if !(b' '..=b'~').contains(&b) || UNSAFE.contains(&b) {
+            out.push('%');
+            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
+            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// The `switch_url_decode` of `raw` as a new string (for one value; a loop over many headers
+/// should reuse buffers with [`push_url_decoded`]).
+pub fn url_decode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    push_url_decoded_str(&mut out, raw, &mut Vec::new());
+    out
+}
 
 /// Appends the `switch_url_decode` of `raw` to `out`. `scratch` is a reusable buffer (so decoding a
 /// hundred headers allocates at most once).
@@ -271,6 +323,99 @@ mod tests {
             let mut text = String::new();
             push_event_value_str(&mut text, raw, &mut Vec::new());
             assert_eq!(text, bytes, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn encodes_like_freeswitch_unit_test_table() {
+        // The cases of FreeSWITCH's own test (tests/unit/switch_utils.c, url_encode_double_encode), plain mode.
+        assert_eq!(url_encode("ABCD"), "ABCD");
+        assert_eq!(url_encode("50% off"), "50%25%20off");
+        assert_eq!(url_encode("50%20off"), "50%20off");
+        assert_eq!(url_encode("x%22y"), "x%22y");
+        assert_eq!(url_encode("abc%2"), "abc%252");
+        assert_eq!(url_encode("%2a"), "%252a");
+        assert_eq!(url_encode("\"\"\""), "%22%22%22");
+    }
+
+    #[test]
+    fn encodes_like_recorded_values() {
+        assert_eq!(url_encode("fd00::2"), "fd00%3A%3A2");
+        assert_eq!(
+            url_encode("2026-11-25 12:39:49"),
+            "2026-11-25%2012%3A39%3A49"
+        );
+        assert_eq!(
+            url_encode("Wed, 25 Nov 2026 12:39:49 GMT"),
+            "Wed,%2025%20Nov%202026%2012%3A39%3A49%20GMT"
+        );
+        assert_eq!(url_encode("+OK\n"), "%2BOK%0A");
+        assert_eq!(url_encode("100% done & ok"), "100%25%20done%20%26%20ok");
+        assert_eq!(url_encode("test::payment"), "test%3A%3Apayment");
+        assert_eq!(url_encode("sendevent CUSTOM"), "sendevent%20CUSTOM");
+    }
+
+    #[test]
+    fn encodes_controls_and_high_bytes() {
+        assert_eq!(url_encode("a\tb"), "a%09b");
+        assert_eq!(url_encode("\u{7f}"), "%7F");
+        assert_eq!(url_encode("é"), "%C3%A9");
+        assert_eq!(
+            url_encode("a/b.c-d_e~f,g!h*i'(j)$"),
+            "a/b.c-d_e~f,g!h*i'(j)$"
+        );
+    }
+
+    #[test]
+    fn round_trip_of_recorded_values_and_the_known_ambiguity() {
+        for value in [
+            "fd00::2",
+            "+OK\n",
+            "100% done & ok",
+            "été",
+            "50%",
+            "%2a",
+            "a%4",
+            "",
+        ] {
+            assert_eq!(url_decode(&url_encode(value)), value, "{value:?}");
+        }
+        // An existing uppercase escape is kept by the encoder, so the decoder reads it.
+        assert_eq!(url_decode(&url_encode("50%20off")), "50 off");
+        // A C string: a NUL ends the value.
+        assert_eq!(url_decode(&url_encode("ab\0cd")), "ab");
+    }
+
+    /// Whether `value` holds what the encoder passes through as an existing escape.
+    fn has_upper_escape(value: &str) -> bool {
+        value
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && is_upper_hex(w[1]) && is_upper_hex(w[2]))
+    }
+
+    proptest::proptest! {
+        /// Any value without a NUL or an uppercase `%XX` comes back unchanged.
+        #[test]
+        fn decode_undoes_encode(value in "(\\PC|%|[0-9A-Fa-f]|\r|\n|\t)*") {
+            proptest::prop_assume!(!value.contains('\0') && !has_upper_escape(&value));
+            proptest::prop_assert_eq!(url_decode(&url_encode(&value)), value);
+        }
+
+        /// The encoding is printable ASCII without spaces or unsafe characters other than `%`.
+        #[test]
+        fn encoding_is_safe_ascii(value in "\\PC*") {
+            let enc = url_encode(&value);
+            proptest::prop_assert!(enc.bytes().all(|b| b.is_ascii_graphic() && (b == b'%' || !UNSAFE.contains(&b))));
+        }
+
+        /// Decoding the encoding equals decoding the value itself whenever every `%` in the value
+        /// starts an uppercase escape: the ones the encoder passes through.
+        #[test]
+        fn kept_escapes_decode_as_in_the_value(parts in proptest::collection::vec(("[a-z ]{0,3}", 0u8..=255), 0..6)) {
+            let value: String = parts.iter().map(|(text, byte)| format!("{text}%{byte:02X}")).collect();
+            let expected = url_decode(&value);
+            proptest::prop_assert_eq!(url_decode(&url_encode(&value)), expected);
         }
     }
 }

@@ -1,39 +1,35 @@
-//! The daemon's parts as the load tool runs them: assembled like [`confpay::daemon::stack::Stack`]
-//! (inbound client, engine, event pump, outbound server running `pay::dialplan::handle_call`) but
-//! with the [`LatencyProbe`] between the pump, the engine and the switch, and the
-//! [`ReadyTracker`] after the engine in the pump. No HTTP API (it plays no part in a payment).
-//! Everything is spawned on the caller's runtime: the load tool's single-thread "daemon core".
+//! The daemon's parts as the load tool runs them: the daemon's own [`StackBuilder`], with the
+//! [`LatencyProbe`] around the switch and, as the event tap, before the engine, and the
+//! [`ReadyTracker`] after the engine takes each event. Everything is spawned on the caller's
+//! runtime: the load tool's single-thread "daemon core".
 
 use super::probe::{LatencyProbe, ProbedSwitch};
 use super::ready::ReadyTracker;
-use confpay::config::PaymentConfig;
-use confpay::daemon::stack::{ROOM_PREFIX, engine_config, subscription};
-use confpay::pay::dialplan::{self, CallSetup, EslSwitch};
-use confpay::pay::engine::Engine;
+use confpay::config::{Config, PaymentConfig};
+use confpay::daemon::component::ComponentError;
+use confpay::daemon::stack::{self, AfterEngine, EventTap, Stack, StackBuilder};
 use confpay::pay::session::Switch;
-use confpay::pay::types::AgentHangupPolicy;
-use confpay_esl::client_error::ClientError;
-use confpay_esl::inbound::{ClientEvent, InboundClient, InboundConfig};
-use confpay_esl::outbound::{OutboundConfig, OutboundServer};
+use confpay_esl::Event;
+use confpay_esl::outbound::OutboundServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The capture service's dial string the daemon is configured with (the simulator's default).
 pub const CAPTURE_DIAL: &str = "sofia/gateway/paytia/pay";
 
 /// The running daemon parts.
 pub struct Daemon {
-    pub engine: Engine,
-    pub client: InboundClient,
+    pub stack: Stack,
     pub shutdown: CancellationToken,
 }
 
 impl Daemon {
     pub fn stop(&self) {
         self.shutdown.cancel();
-        self.client.shutdown();
+        self.stack.client.shutdown();
     }
 }
 
@@ -48,87 +44,66 @@ pub fn payment_config(agent_id_delay: Duration) -> PaymentConfig {
     }
 }
 
-/// Binds the outbound listener (loopback, kernel-chosen port) before the simulator starts, so the
-/// simulator's `socket` extension can be pointed at it.
-pub async fn bind_outbound() -> std::io::Result<(OutboundServer, SocketAddr)> {
-    let server = OutboundServer::bind(OutboundConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..OutboundConfig::default()
-    })
-    .await?;
-    let addr = server.local_addr()?;
+/// The daemon's configuration for a load run: production defaults, [`payment_config`], every
+/// listener on loopback with a kernel-chosen port. The ESL address is set once the simulator is up.
+pub fn config(agent_id_delay: Duration) -> Config {
+    let mut c = Config::default();
+    c.outbound.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c.payment = payment_config(agent_id_delay);
+    c
+}
+
+/// Binds the outbound listener before the simulator starts, so the simulator's `socket` extension
+/// can be pointed at it.
+pub async fn bind_outbound(
+    config: &Config,
+) -> Result<(OutboundServer, SocketAddr), ComponentError> {
+    let server = stack::bind_outbound(config).await?;
+    let addr = server.local_addr().map_err(|source| ComponentError::Bind {
+        component: "outbound",
+        address: config.outbound.listen,
+        source,
+    })?;
     Ok((server, addr))
 }
 
-/// Connects to the simulator at `esl` and starts the engine, the event pump and the outbound server.
-pub async fn start(
-    esl: SocketAddr,
-    server: OutboundServer,
-    payment: &PaymentConfig,
+/// The probe and the readiness count, seeing every event around the engine.
+struct LoadTap {
     probe: Arc<LatencyProbe>,
     ready: Arc<ReadyTracker>,
-) -> Result<Daemon, ClientError> {
-    let inbound = InboundConfig {
-        addr: esl.to_string(),
-        event_buffer: 1024,
-        subscription: subscription(&payment.start_event_subclass),
-        ..InboundConfig::default()
-    };
-    let (client, mut events) = InboundClient::connect(inbound).await?;
-    let switch: Arc<dyn Switch> = Arc::new(ProbedSwitch {
-        inner: Arc::new(EslSwitch(client.clone())),
-        probe: probe.clone(),
-    });
-    let engine = Engine::spawn(engine_config(payment), switch.clone());
+}
+
+impl EventTap for LoadTap {
+    fn seen(&self, event: &Event) -> Option<AfterEngine> {
+        self.probe.event_arrived(event);
+        // Read before the engine takes the event, counted after it has it.
+        let customer = self.ready.joining(event)?;
+        let ready = self.ready.clone();
+        Some(Box::new(move || ready.joined(customer)))
+    }
+}
+
+/// Starts the daemon's parts against the simulator named by `config.esl.address`, serving calls on
+/// the already bound `server`.
+pub async fn start(
+    config: &Config,
+    server: OutboundServer,
+    probe: Arc<LatencyProbe>,
+    ready: Arc<ReadyTracker>,
+) -> Result<Daemon, ComponentError> {
     let shutdown = CancellationToken::new();
-    {
-        let engine = engine.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let ev = tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    ev = events.recv() => ev,
-                };
-                match ev {
-                    Some(ClientEvent::Event(e)) => {
-                        probe.event_arrived(&e);
-                        // Read before the engine takes the event, counted after it has it.
-                        let joining = ready.joining(&e);
-                        engine.event(e).await;
-                        if let Some(customer) = joining {
-                            ready.joined(customer);
-                        }
-                    }
-                    Some(ClientEvent::Connected { .. }) => {}
-                    Some(ClientEvent::Disconnected { .. }) => engine.connection_lost().await,
-                    None => break,
-                }
-            }
-        });
-    }
-    let setup = CallSetup {
-        room_prefix: ROOM_PREFIX.to_owned(),
-        profile: payment.conference_profile.clone(),
-        on_agent_unreachable: AgentHangupPolicy::Hangup,
-    };
-    {
-        let engine = engine.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            server
-                .run(
-                    move |call| {
-                        dialplan::handle_call(engine.clone(), switch.clone(), setup.clone(), call)
-                    },
-                    shutdown,
-                )
-                .await;
-        });
-    }
-    Ok(Daemon {
-        engine,
-        client,
-        shutdown,
-    })
+    let layer_probe = probe.clone();
+    let stack = StackBuilder::fixed(config)
+        .outbound_server(server)
+        .switch_layer(Box::new(move |inner: Arc<dyn Switch>| {
+            Arc::new(ProbedSwitch {
+                inner,
+                probe: layer_probe,
+            }) as Arc<dyn Switch>
+        }))
+        .event_tap(Arc::new(LoadTap { probe, ready }))
+        .start(&TaskTracker::new(), &shutdown)
+        .await?;
+    Ok(Daemon { stack, shutdown })
 }

@@ -3,8 +3,8 @@
 //! restore), measuring the daemon alone.
 //!
 //! Three places, so that the daemon's CPU, memory and latency are its own:
-//! - the **daemon** ([`daemon_side`]): inbound client, engine, sessions, outbound server, on the
-//!   caller's single-thread runtime — "one core";
+//! - the **daemon** ([`daemon_side`]): the daemon's own stack (inbound client, engine, sessions,
+//!   outbound server, HTTP API), on the caller's single-thread runtime — "one core";
 //! - the **simulator** ([`simproc`]): a separate process (`confpay-sim` or the load example in
 //!   `--sim-side` mode) with the switch model and the scripted parties — the agent, and the capture
 //!   service that answers, checks the agent ID, collects the card digits and hangs up, per call;
@@ -21,9 +21,9 @@ use super::procstat;
 use super::ready::ReadyTracker;
 use super::report::LoadReport;
 use super::simproc::{SimCommand, SimProcError, SimProcess};
+use confpay::daemon::component::ComponentError;
 use confpay::daemon::stack::ROOM_PREFIX;
 use confpay::pay::engine::Engine;
-use confpay_esl::client_error::ClientError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,10 +53,10 @@ pub struct LoadOptions {
 pub enum LoadError {
     #[error("simulator process: {0}")]
     Sim(#[from] SimProcError),
-    #[error("inbound client: {0}")]
-    Client(#[from] ClientError),
-    #[error("outbound listener: {0}")]
-    Bind(#[from] std::io::Error),
+    #[error("the daemon's parts: {0}")]
+    Daemon(#[from] ComponentError),
+    #[error("cannot start the load tool's driver thread: {0}")]
+    Thread(#[from] std::io::Error),
     #[error("the load tool's driver thread: {why}")]
     Driver { why: String },
 }
@@ -73,7 +73,8 @@ struct Handover {
 /// Runs the load. Call on a current-thread runtime: that thread is the daemon's core.
 pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     let daemon_tid = procstat::current_tid();
-    let (server, outbound) = daemon_side::bind_outbound().await?;
+    let mut config = daemon_side::config(opts.agent_id_delay);
+    let (server, outbound) = daemon_side::bind_outbound(&config).await?;
     let (esl_tx, esl_rx) = oneshot::channel();
     let (go_tx, go_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
@@ -97,11 +98,10 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         let probe = Arc::new(LatencyProbe::default());
         let (tracker, ready_rx) = ReadyTracker::new(ROOM_PREFIX);
         let tracker = Arc::new(tracker);
-        let payment = daemon_side::payment_config(opts.agent_id_delay);
-        let daemon =
-            daemon_side::start(esl, server, &payment, probe.clone(), tracker.clone()).await?;
+        config.esl.address = esl.to_string();
+        let daemon = daemon_side::start(&config, server, probe.clone(), tracker.clone()).await?;
         let handover = Handover {
-            engine: daemon.engine.clone(),
+            engine: daemon.stack.engine.clone(),
             probe,
             tracker,
             ready_rx,

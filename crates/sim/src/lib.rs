@@ -6,6 +6,7 @@
 //! | [`esl`] | the event socket: inbound server, outbound dialler, serialization, faults on demand |
 //! | [`hearing`] | who hears whom, and the DTMF delivery log |
 //! | [`party`] | scripted far-end parties (customer, agent, capture service) |
+//! | [`payment_dialplan`] | the deployment's `socket` and attach extensions, shared by every user |
 //! | [`standalone`] | `confpay-sim` options and a simulator set up like the payment deployment |
 //! | [`console`] | `confpay-sim`'s stdin line commands |
 //! | [`process`] | the `confpay-sim` process (banner, runtime, console loop), also run by the load tool |
@@ -26,8 +27,11 @@ pub mod core;
 pub mod esl;
 pub mod hearing;
 pub mod party;
+pub mod payment_dialplan;
 pub mod process;
 pub mod standalone;
+
+pub use payment_dialplan::PaymentDialplan;
 
 use crate::core::{Core, CoreConfig};
 use crate::esl::faults::Faults;

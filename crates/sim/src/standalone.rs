@@ -4,7 +4,7 @@
 //!
 //! Every listener binds loopback unless told otherwise.
 
-use crate::core::Extension;
+use crate::PaymentDialplan;
 use crate::party::Party;
 use crate::{SimConfig, SimStartError, Simulator};
 use std::net::SocketAddr;
@@ -155,39 +155,7 @@ pub async fn start(o: &Options) -> Result<Simulator, SimStartError> {
 /// Registers the extensions and parties (a `restart` keeps them, like FreeSWITCH keeps its dialplan).
 pub fn register(sim: &Simulator, o: &Options) {
     let core = sim.core();
-    // freeswitch-dialplan/dialplan/default/10_confpay_socket.xml (destination 8500, and `confpay`).
-    for dest in ["confpay", "8500"] {
-        core.set_extension(Extension::new(
-            dest,
-            &[
-                ("set", &format!("confpay_agent_dial={}", o.agent_dial)),
-                ("set", &format!("confpay_agent_id={}", o.agent_id)),
-                ("set", "conference_controls=none"),
-                ("set", "sensitive_dtmf=true"),
-                ("set", "hangup_after_bridge=false"),
-                ("set", "park_after_bridge=true"),
-                ("set", "socket_resume=false"),
-                ("socket", &format!("{} async full", o.outbound)),
-                ("set", "park_after_bridge=false"),
-                ("set", "hangup_after_bridge=true"),
-                ("bridge", &o.agent_dial),
-                ("hangup", "NORMAL_TEMPORARY_FAILURE"),
-            ],
-        ));
-    }
-    // 11_confpay_attach.xml (destination 8501, and `attach`): a plain bridge confpayd can take over.
-    for dest in ["attach", "8501"] {
-        core.set_extension(Extension::new(
-            dest,
-            &[
-                ("set", "park_after_bridge=true"),
-                ("set", "hangup_after_bridge=false"),
-                ("set", "sensitive_dtmf=true"),
-                ("answer", ""),
-                ("bridge", &o.agent_dial),
-            ],
-        ));
-    }
+    PaymentDialplan::new(o.outbound, &o.agent_dial, Some(&o.agent_id)).install(core);
     core.register_party(&o.agent_dial, Party::agent("agent"));
     core.register_party(
         &o.capture_dial,

@@ -21,7 +21,7 @@ use crate::flow_support::{AGENT_DIAL, AGENT_ID, CARD, World};
 use confpay::config::Config;
 use confpay::pay::State;
 use confpay::pay::engine::Target;
-use confpay::sim::core::Extension;
+use confpay::sim::PaymentDialplan;
 use confpay::sim::esl::faults::Gate;
 use confpay::sim::party::Party;
 
@@ -84,14 +84,9 @@ pub async fn pin(w: &World, state: &State) -> Pinned {
     let faults = w.sim.faults();
     let (customer, session, gate) = match state {
         State::AwaitingAgentId => {
-            w.sim.core().set_extension(Extension::new(
-                "confpay-noid",
-                &[
-                    ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-                    ("set", "sensitive_dtmf=true"),
-                    ("socket", &format!("{} async full", w.stack.outbound_addr)),
-                ],
-            ));
+            PaymentDialplan::new(w.stack.outbound_addr, AGENT_DIAL, None)
+                .socket_only("confpay-noid")
+                .install(w.sim.core());
             let cu = w.call("confpay-noid");
             w.call_ready(&cu).await;
             let s = w.start_payment(Target::Customer(cu.clone())).await;

@@ -1,4 +1,4 @@
-//! The typed arguments of commands: event selections ([`EventFormat`], [`EventSet`]), [`LogLevel`],
+//! The typed arguments of commands: event selections ([`EventSet`]), [`LogLevel`],
 //! and what a `sendmsg` asks for ([`CallCommand`], [`Execute`]).
 
 use super::CommandError;
@@ -7,25 +7,6 @@ use uuid::Uuid;
 
 /// An application argument longer than this many bytes goes in a `text/plain` body, not a header.
 pub const APP_ARG_HEADER_MAX: usize = 2048;
-
-/// The format of events on a connection (`event plain|json|xml`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum EventFormat {
-    #[default]
-    Plain,
-    Json,
-    Xml,
-}
-
-impl EventFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventFormat::Plain => "plain",
-            EventFormat::Json => "json",
-            EventFormat::Xml => "xml",
-        }
-    }
-}
 
 /// Event names plus CUSTOM subclasses. Encodes as `NAME NAME CUSTOM sub sub`: CUSTOM and its subclasses
 /// always come last (FreeSWITCH reads every token after `CUSTOM` as a subclass).

@@ -14,7 +14,8 @@
 mod args;
 mod wire;
 
-pub use args::{APP_ARG_HEADER_MAX, CallCommand, EventFormat, EventSet, Execute, LogLevel};
+pub use crate::event_format::EventFormat;
+pub use args::{APP_ARG_HEADER_MAX, CallCommand, EventSet, Execute, LogLevel};
 pub use wire::{CommandError, EncodeError};
 
 use crate::secret::Secret;

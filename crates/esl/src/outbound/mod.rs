@@ -10,7 +10,7 @@
 pub mod allow;
 pub mod session;
 
-pub use allow::{AllowList, AllowListError};
+pub use allow::AllowList;
 pub use session::{OutboundSession, SessionEvent, SessionHandle};
 
 use super::codec::EslCodec;

@@ -1,8 +1,9 @@
 //! The frames the simulated FreeSWITCH writes to a controller, byte-compatible with mod_event_socket
 //! (`listener_run`, `api_exec`, `send_disconnect`, `read_packet`'s event and linger writers).
 
-use super::serialize::{EventFormat, serialize};
+use super::serialize::serialize;
 use confpay_esl::Event;
+use confpay_esl::EventFormat;
 
 /// The goodbye text of every `text/disconnect-notice` with `Content-Disposition: disconnect`.
 pub const GOODBYE: &str = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n";

@@ -2,8 +2,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`urlencode`] | `switch_url_encode`, byte for byte |
-//! | [`serialize`] | events as plain / json / xml text |
+//! | [`serialize`] | events as plain / json / xml text (values encoded by `confpay_esl::url::url_encode`) |
 //! | [`frames`] | every frame the server writes (replies, api responses, events, notices) |
 //! | [`request`] | reading one client command (`read_packet`) |
 //! | [`event_names`] | event type names, `switch_name_event`, the `myevents` list |
@@ -24,5 +23,4 @@ pub mod outbound;
 pub mod request;
 pub mod serialize;
 pub mod subscription;
-pub mod urlencode;
 pub mod writer;

@@ -6,28 +6,11 @@
 //! Multi-value headers are held as `ARRAY::a|:b` strings (as FreeSWITCH prints them in plain); json
 //! turns them back into arrays and xml into one element per value, as FreeSWITCH does.
 
-use super::urlencode::url_encode;
+// The format a connection subscribed with (`event plain|json|xml`), re-exported for the command handlers.
 use confpay_esl::Event;
+pub use confpay_esl::EventFormat;
 use confpay_esl::frame::split_array;
-
-/// Wire format chosen by `event plain|json|xml`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventFormat {
-    Plain,
-    Json,
-    Xml,
-}
-
-impl EventFormat {
-    /// The word in `+OK event listener enabled <word>` and `text/event-<word>`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventFormat::Plain => "plain",
-            EventFormat::Json => "json",
-            EventFormat::Xml => "xml",
-        }
-    }
-}
+use confpay_esl::url::url_encode;
 
 /// Serializes `event` in `format` (the text that follows the frame's own headers).
 pub fn serialize(event: &Event, format: EventFormat) -> Vec<u8> {

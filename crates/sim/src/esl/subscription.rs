@@ -15,8 +15,8 @@
 //!   `myevents <uuid>` named no live channel).
 
 use super::event_names::{EVENT_NAMES, MYEVENTS, event_type};
-use super::serialize::EventFormat;
 use confpay_esl::Event;
+use confpay_esl::EventFormat;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use std::collections::HashSet;

@@ -1,4 +1,7 @@
 //! [`Cidr`]: one entry of an allow-list, written `10.0.0.0/8`, `::1/128` or a bare IP (a single host).
+//! The daemon's `outbound.allow` setting and the outbound server's [`AllowList`] hold the same type.
+//!
+//! [`AllowList`]: crate::outbound::AllowList
 
 use serde::{Deserialize, Deserializer};
 use std::fmt;
@@ -34,6 +37,9 @@ impl Cidr {
         network: IpAddr::V6(Ipv6Addr::LOCALHOST),
         prefix: 128,
     };
+    /// The loopback default of every allow-list: the two addresses a local FreeSWITCH connects
+    /// from, not all of `127.0.0.0/8`.
+    pub const LOOPBACK: [Cidr; 2] = [Cidr::LOOPBACK_V4, Cidr::LOOPBACK_V6];
 
     pub fn network(&self) -> IpAddr {
         self.network
@@ -47,7 +53,7 @@ impl Cidr {
     /// listener reports for IPv4 clients) is matched as the IPv4 address it carries.
     ///
     /// ```
-    /// use confpay::config::Cidr;
+    /// use confpay_esl::cidr::Cidr;
     /// let lan: Cidr = "192.0.2.0/24".parse().unwrap();
     /// assert!(lan.contains("192.0.2.77".parse().unwrap()));
     /// assert!(lan.contains("::ffff:192.0.2.77".parse().unwrap()));
@@ -80,6 +86,18 @@ fn mask_v6(bits: u128, prefix: u8) -> u128 {
     }
 }
 
+/// An IPv4-mapped block (`::ffff:a.b.c.d`, prefix ≥ 96) as the IPv4 block it denotes: peers are
+/// matched in canonical form, so the IPv6 spelling would otherwise never match anyone.
+fn unmap(ip: IpAddr, prefix: u8) -> (IpAddr, u8) {
+    match ip {
+        IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+            Some(v4) => (IpAddr::V4(v4), prefix - 96),
+            None => (ip, prefix),
+        },
+        _ => (ip, prefix),
+    }
+}
+
 impl FromStr for Cidr {
     type Err = CidrError;
 
@@ -108,6 +126,7 @@ impl FromStr for Cidr {
                 }
             },
         };
+        let (ip, prefix) = unmap(ip, prefix);
         let network = match ip {
             IpAddr::V4(v4) => IpAddr::V4(Ipv4Addr::from(mask_v4(u32::from(v4), prefix))),
             IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(mask_v6(u128::from(v6), prefix))),
@@ -168,6 +187,24 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_trimmed_and_mapped_ipv4_is_ipv4() {
+        let spaced: Cidr = " 10.0.0.0 / 8 ".parse().expect("valid");
+        assert_eq!(spaced.to_string(), "10.0.0.0/8");
+        // A dual-stack listener reports IPv4 peers mapped; an entry may be written that way too.
+        let mapped: Cidr = "::ffff:198.51.100.7".parse().expect("valid");
+        assert_eq!(mapped.to_string(), "198.51.100.7/32");
+        assert!(mapped.contains(ip("198.51.100.7")));
+        assert!(mapped.contains(ip("::ffff:198.51.100.7")));
+        let mapped_block: Cidr = "::ffff:192.0.2.0/120".parse().expect("valid");
+        assert_eq!(mapped_block.to_string(), "192.0.2.0/24");
+        assert!(mapped_block.contains(ip("192.0.2.9")));
+        assert_eq!(
+            Cidr::LOOPBACK.map(|c| c.to_string()),
+            ["127.0.0.1/32", "::1/128"]
+        );
+    }
+
+    #[test]
     fn rejects_bad_input_with_reason() {
         assert_eq!(
             "10.0.0.1/8".parse::<Cidr>(),
@@ -187,6 +224,13 @@ mod tests {
             "localhost".parse::<Cidr>(),
             Err(CidrError::BadAddress {
                 input: "localhost".to_owned()
+            })
+        );
+        assert_eq!(
+            "10.0.0.0/x".parse::<Cidr>(),
+            Err(CidrError::BadPrefix {
+                input: "10.0.0.0/x".to_owned(),
+                max: 32
             })
         );
     }
