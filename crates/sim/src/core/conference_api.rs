@@ -1,10 +1,13 @@
 //! The `conference` API command: list, json_list, member commands and their exact (sometimes
 //! prefix-less) reply texts.
 
+use super::app_stack::file_duration;
 use super::cjson::Json;
-use super::conference::{self, Conference, Relation};
+use super::conference::{Conference, Member, Relation};
+use super::conference_events::{fire, play_file_member_done};
+use super::flow::Flow;
 use super::state::State;
-use super::{Core, apps, dtmf};
+use super::{Core, dtmf};
 use crate::hearing::DtmfOrigin;
 
 pub(crate) fn run(core: &Core, args: &str) -> String {
@@ -22,7 +25,7 @@ pub(crate) fn run(core: &Core, args: &str) -> String {
     }
 }
 
-fn flags(c: &Conference, m: &conference::Member) -> String {
+fn flags(c: &Conference, m: &Member) -> String {
     let mut f = Vec::new();
     if m.can_hear {
         f.push("hear");
@@ -259,7 +262,7 @@ fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::tim
             && let Some(file) = m.hold_file.take()
         {
             let played = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-            conference::play_file_member_done(&mut st, &conf, id, &file, played);
+            play_file_member_done(&mut st, &conf, id, &file, played);
         }
     });
 }
@@ -289,7 +292,7 @@ fn member_action(
             if let Some(m) = st.conferences.get_mut(conf).and_then(|c| c.member_mut(id)) {
                 m.hold_generation = generation;
             }
-            if let Some(d) = data.and_then(apps::file_duration) {
+            if let Some(d) = data.and_then(file_duration) {
                 hold_file_ends(core, conf, id, generation, d);
             }
         }
@@ -299,8 +302,8 @@ fn member_action(
             // The hold file stops: conference_file_close reports it (after unhold-member).
             if let Some(file) = m.hold_file.take() {
                 let (conf, fired) = (conf.to_owned(), format!("{sub}-member"));
-                conference::fire(st, &conf, &fired, Some(id), &[]);
-                conference::play_file_member_done(st, &conf, id, &file, 0);
+                fire(st, &conf, &fired, Some(id), &[]);
+                play_file_member_done(st, &conf, id, &file, 0);
                 return format!("+OK {sub} {id}\n");
             }
         }
@@ -311,7 +314,7 @@ fn member_action(
     match sub {
         "dtmf" => {
             let digits = data.unwrap_or("");
-            conference::fire(st, conf, &action, Some(id), &[("Digits", digits)]);
+            fire(st, conf, &action, Some(id), &[("Digits", digits)]);
             for (d, dur) in dtmf::parse_digits(digits) {
                 dtmf::send_out(
                     core,
@@ -325,9 +328,10 @@ fn member_action(
             format!("+OK sent {digits} to {id}\n")
         }
         "kick" | "hup" => {
-            conference::fire(st, conf, &action, Some(id), &[]);
-            conference::leave(core, st, &uuid);
-            apps::finish_top(core, st, &uuid, "conference", "_none_");
+            fire(st, conf, &action, Some(id), &[]);
+            let mut flow = Flow::new(core, st);
+            flow.leave(&uuid);
+            flow.finish_top(&uuid, "conference", "_none_");
             if sub == "kick" {
                 format!("+OK kicked {id}\n")
             } else {
@@ -335,7 +339,7 @@ fn member_action(
             }
         }
         _ => {
-            conference::fire(st, conf, &action, Some(id), &[]);
+            fire(st, conf, &action, Some(id), &[]);
             format!("+OK {sub} {id}\n")
         }
     }
