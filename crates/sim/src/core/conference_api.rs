@@ -2,6 +2,7 @@
 //! prefix-less) reply texts.
 
 use super::app_stack::file_duration;
+use super::channel::CallerProfile;
 use super::cjson::Json;
 use super::conference::{Conference, Member, Relation};
 use super::conference_events::{fire, play_file_member_done};
@@ -99,82 +100,88 @@ fn json_list(st: &State, only: Option<&str>) -> String {
         .conferences
         .values()
         .filter(|c| only.is_none_or(|o| o == c.name))
-        .map(|c| {
-            let members: Vec<Json> = c
-                .members
-                .iter()
-                .rev()
-                .map(|m| {
-                    let ch = st.channels.get(&m.uuid);
-                    let cid = |f: fn(&super::channel::CallerProfile) -> &String| {
-                        Json::Str(ch.map(|c| f(&c.profile).clone()).unwrap_or_default())
-                    };
-                    let flags = Json::obj([
-                        ("can_hear", Json::Bool(m.can_hear)),
-                        ("can_see", Json::Bool(true)),
-                        ("can_speak", Json::Bool(m.can_speak)),
-                        ("hold", Json::Bool(m.hold)),
-                        ("mute_detect", Json::Bool(false)),
-                        ("talking", Json::Bool(m.talking)),
-                        ("has_video", Json::Bool(false)),
-                        ("video_bridge", Json::Bool(false)),
-                        ("has_floor", Json::Bool(c.floor == Some(m.id))),
-                        ("is_moderator", Json::Bool(m.moderator)),
-                        ("end_conference", Json::Bool(m.endconf)),
-                        ("mandatory_member_end_conference", Json::Bool(false)),
-                        ("pass_digits", Json::Bool(m.dist_dtmf)),
-                    ]);
-                    Json::obj([
-                        ("type", Json::str("caller")),
-                        ("id", Json::Int(i64::from(m.id))),
-                        ("flags", flags),
-                        ("uuid", Json::str(&m.uuid)),
-                        ("caller_id_name", cid(|p| &p.cid_name)),
-                        ("caller_id_number", cid(|p| &p.cid_number)),
-                        ("join_time", Json::Int(m.joined.elapsed().as_secs() as i64)),
-                        ("last_talking", Json::Int(0)),
-                        ("energy", Json::Int(0)),
-                        ("volume_in", Json::Int(0)),
-                        ("volume_out", Json::Int(0)),
-                        ("output-volume", Json::Int(0)),
-                        ("input-volume", Json::Int(0)),
-                    ])
-                })
-                .collect();
-            let f = Json::Bool(false);
-            let t = Json::Bool(true);
-            Json::obj([
-                ("conference_name", Json::str(&c.name)),
-                ("member_count", Json::Int(c.members.len() as i64)),
-                ("ghost_count", Json::Int(0)),
-                ("rate", Json::Int(8000)),
-                ("run_time", Json::Int(c.created.elapsed().as_secs() as i64)),
-                ("conference_uuid", Json::str(&c.uuid)),
-                ("canvas_count", Json::Int(0)),
-                ("max_bw_in", Json::Int(0)),
-                ("force_bw_in", Json::Int(0)),
-                ("video_floor_packets", Json::Int(0)),
-                ("locked", f.clone()),
-                ("destruct", f.clone()),
-                ("wait_mod", f.clone()),
-                ("audio_always", f.clone()),
-                ("running", t.clone()),
-                ("answered", t.clone()),
-                ("enforce_min", t.clone()),
-                ("bridge_to", f.clone()),
-                ("dynamic", t.clone()),
-                ("exit_sound", t.clone()),
-                ("enter_sound", t),
-                ("recording", f.clone()),
-                ("video_bridge", f.clone()),
-                ("video_floor_only", f.clone()),
-                ("video_rfc4579", f),
-                ("variables", Json::Obj(Vec::new())),
-                ("members", Json::Arr(members)),
-            ])
-        })
+        .map(|c| conference_json(st, c))
         .collect();
     Json::Arr(confs).print()
+}
+
+/// One conference of `json_list` (`conference_jlist`).
+fn conference_json(st: &State, c: &Conference) -> Json {
+    let members: Vec<Json> = c
+        .members
+        .iter()
+        .rev()
+        .map(|m| member_json(st, c, m))
+        .collect();
+    let f = Json::Bool(false);
+    let t = Json::Bool(true);
+    Json::obj([
+        ("conference_name", Json::str(&c.name)),
+        ("member_count", Json::Int(c.members.len() as i64)),
+        ("ghost_count", Json::Int(0)),
+        ("rate", Json::Int(8000)),
+        ("run_time", Json::Int(c.created.elapsed().as_secs() as i64)),
+        ("conference_uuid", Json::str(&c.uuid)),
+        ("canvas_count", Json::Int(0)),
+        ("max_bw_in", Json::Int(0)),
+        ("force_bw_in", Json::Int(0)),
+        ("video_floor_packets", Json::Int(0)),
+        ("locked", f.clone()),
+        ("destruct", f.clone()),
+        ("wait_mod", f.clone()),
+        ("audio_always", f.clone()),
+        ("running", t.clone()),
+        ("answered", t.clone()),
+        ("enforce_min", t.clone()),
+        ("bridge_to", f.clone()),
+        ("dynamic", t.clone()),
+        ("exit_sound", t.clone()),
+        ("enter_sound", t),
+        ("recording", f.clone()),
+        ("video_bridge", f.clone()),
+        ("video_floor_only", f.clone()),
+        ("video_rfc4579", f),
+        ("variables", Json::Obj(Vec::new())),
+        ("members", Json::Arr(members)),
+    ])
+}
+
+/// One member of `json_list` (`conference_member_jlist`).
+fn member_json(st: &State, c: &Conference, m: &Member) -> Json {
+    let ch = st.channels.get(&m.uuid);
+    let cid = |f: fn(&CallerProfile) -> &String| {
+        Json::Str(ch.map(|c| f(&c.profile).clone()).unwrap_or_default())
+    };
+    let flags = Json::obj([
+        ("can_hear", Json::Bool(m.can_hear)),
+        ("can_see", Json::Bool(true)),
+        ("can_speak", Json::Bool(m.can_speak)),
+        ("hold", Json::Bool(m.hold)),
+        ("mute_detect", Json::Bool(false)),
+        ("talking", Json::Bool(m.talking)),
+        ("has_video", Json::Bool(false)),
+        ("video_bridge", Json::Bool(false)),
+        ("has_floor", Json::Bool(c.floor == Some(m.id))),
+        ("is_moderator", Json::Bool(m.moderator)),
+        ("end_conference", Json::Bool(m.endconf)),
+        ("mandatory_member_end_conference", Json::Bool(false)),
+        ("pass_digits", Json::Bool(m.dist_dtmf)),
+    ]);
+    Json::obj([
+        ("type", Json::str("caller")),
+        ("id", Json::Int(i64::from(m.id))),
+        ("flags", flags),
+        ("uuid", Json::str(&m.uuid)),
+        ("caller_id_name", cid(|p| &p.cid_name)),
+        ("caller_id_number", cid(|p| &p.cid_number)),
+        ("join_time", Json::Int(m.joined.elapsed().as_secs() as i64)),
+        ("last_talking", Json::Int(0)),
+        ("energy", Json::Int(0)),
+        ("volume_in", Json::Int(0)),
+        ("volume_out", Json::Int(0)),
+        ("output-volume", Json::Int(0)),
+        ("input-volume", Json::Int(0)),
+    ])
 }
 
 const USAGE_MUTE: &str = "mute <[member_id|all]|last|non_moderator> [<quiet>]";
