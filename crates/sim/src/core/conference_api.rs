@@ -257,7 +257,7 @@ fn member_cmd(core: &Core, st: &mut State, c: &Conference, rest: &[&str]) -> Str
 }
 
 /// A finite hold file ends: the member stays on hold (out of the mix, hard-muted) but hears the mix
-/// again (recorded: the customer hears the agent once the file ends).
+/// again (FreeSWITCH behaviour: the customer hears the agent once the file ends).
 fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::time::Duration) {
     let (core, conf) = (core.clone(), conf.to_owned());
     tokio::spawn(async move {
