@@ -39,18 +39,38 @@ pub fn parse_xml(text: &Bytes) -> Result<Event, WireError> {
     r.skip_prolog()?;
     r.open("event")?;
     r.open("headers")?;
-    let mut headers = Headers::with_capacity(64, text.len());
     let mut scratch = Vec::new();
     let mut unescaped = Vec::new();
+    let headers = read_headers(&mut r, text.len(), &mut scratch, &mut unescaped)?;
+    let (body, declared) = read_after_headers(&mut r, &mut scratch, &mut unescaped)?;
+    let body = fit_body(body, declared)?;
+    r.skip_ws();
+    if r.pos != text.len() {
+        return Err(r.fault_at("content after </event>"));
+    }
+    Ok(Event {
+        headers,
+        body: body.filter(|b| !b.is_empty()).map(Bytes::from),
+    })
+}
+
+/// The `<headers>` elements up to `</headers>`; repeated elements join into one `ARRAY::` value.
+fn read_headers(
+    r: &mut Reader<'_>,
+    text_len: usize,
+    scratch: &mut Vec<u8>,
+    unescaped: &mut Vec<u8>,
+) -> Result<Headers, WireError> {
+    let mut headers = Headers::with_capacity(64, text_len);
     // The element being accumulated: its name and how many values `joined` holds. `value` and
     // `joined` are reused from header to header (no allocation per header).
     let mut current: Option<(&[u8], usize)> = None;
     let mut joined = String::new();
     let mut value = String::new();
     while let Some((name, raw)) = r.leaf_or_close(b"headers")? {
-        unescape(raw, &mut unescaped).map_err(|what| r.fault_at(what))?;
+        unescape(raw, unescaped).map_err(|what| r.fault_at(what))?;
         value.clear();
-        push_event_value(&mut value, &unescaped, &mut scratch);
+        push_event_value(&mut value, unescaped, scratch);
         current = match current.take() {
             Some((n, count)) if n == name => {
                 if count == 1 {
@@ -74,22 +94,37 @@ pub fn parse_xml(text: &Bytes) -> Result<Event, WireError> {
     if let Some((n, _)) = current {
         headers.push(&lossy(n), &joined);
     }
+    Ok(headers)
+}
+
+/// What follows `</headers>` up to `</event>`: the body and the declared `Content-Length`.
+fn read_after_headers(
+    r: &mut Reader<'_>,
+    scratch: &mut Vec<u8>,
+    unescaped: &mut Vec<u8>,
+) -> Result<(Option<Vec<u8>>, Option<u64>), WireError> {
     let mut declared: Option<u64> = None;
     let mut body = None;
     while let Some((name, raw)) = r.leaf_or_close(b"event")? {
-        unescape(raw, &mut unescaped).map_err(|what| r.fault_at(what))?;
+        unescape(raw, unescaped).map_err(|what| r.fault_at(what))?;
         match name {
             b"Content-Length" => {
                 let mut digits = String::from(" ");
-                push_event_value(&mut digits, &unescaped, &mut scratch);
+                push_event_value(&mut digits, unescaped, scratch);
                 declared =
                     Some(parse_length(digits.as_bytes()).ok_or(fail(EventFault::BadLength))?);
             }
-            b"body" => body = Some(std::mem::take(&mut unescaped)),
+            b"body" => body = Some(std::mem::take(unescaped)),
             _ => return Err(r.fault_at("unexpected element after <headers>")),
         }
     }
-    let body = match (body, declared) {
+    Ok((body, declared))
+}
+
+/// The body cut to its declared length: only trailing whitespace may follow it; a body shorter
+/// than declared is kept whole.
+fn fit_body(body: Option<Vec<u8>>, declared: Option<u64>) -> Result<Option<Vec<u8>>, WireError> {
+    Ok(match (body, declared) {
         (Some(text), Some(n)) if usize::try_from(n).map_or(true, |n| n > text.len()) => Some(text),
         (Some(mut text), Some(n)) => {
             let actual = text.len();
@@ -105,14 +140,6 @@ pub fn parse_xml(text: &Bytes) -> Result<Event, WireError> {
         }
         (Some(text), None) => Some(text),
         (None, Some(_)) | (None, None) => None,
-    };
-    r.skip_ws();
-    if r.pos != text.len() {
-        return Err(r.fault_at("content after </event>"));
-    }
-    Ok(Event {
-        headers,
-        body: body.filter(|b| !b.is_empty()).map(Bytes::from),
     })
 }
 

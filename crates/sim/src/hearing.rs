@@ -1,13 +1,11 @@
 //! Who hears whom, and where DTMF went.
 //!
-//! [`compute`] derives, from the core's state at one instant, the audio sources every channel's far end
-//! receives: bridges (CF_SUSPEND of a held leg stops bridge audio both ways; the partner hears music),
-//! conference mixes (deaf, mute, hold, relate nospeak/nohear), playbacks, parks (silence), and loopback
-//! pairs (followed through to the real far ends). The [`DtmfDelivery`] log records every digit a far-end
+//! [`compute`] is given every live channel with what its far end receives at one instant (the core
+//! works that out from bridges, conference mixes, playbacks and parks) and follows loopback pairs
+//! through to the real far ends, naming the parties and music each party hears. The [`DtmfDelivery`] log records every digit a far-end
 //! party received, from where and when.
 
-use crate::core::conference::Conference;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// An audio source a listener can hear.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,107 +65,65 @@ impl Hearing {
     }
 }
 
-/// What one channel's far end receives, before loopback legs are resolved.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Raw {
+/// What a channel's far end receives, before loopback legs are followed through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Feed {
     /// Audio read from that channel (its far end speaking).
     Leg(String),
+    /// Music on hold or a played file (its path).
     Music(String),
 }
 
-fn raw_sources(st: &crate::core::state::State, uuid: &str) -> BTreeSet<Raw> {
-    let mut out = BTreeSet::new();
-    let Some(ch) = st.channel(uuid) else {
-        return out;
-    };
-    if !ch.alive() {
-        return out;
-    }
-    if let Some(file) = &ch.playing {
-        out.insert(Raw::Music(file.clone()));
-        return out;
-    }
-    if let Some(partner) = &ch.bridged_to {
-        let partner_held = st.channel(partner).is_some_and(|p| p.held);
-        if !ch.held && !partner_held {
-            out.insert(Raw::Leg(partner.clone()));
-        }
-        return out;
-    }
-    if let Some((conf, id)) = &ch.member
-        && let Some(c) = st.conference(conf)
-    {
-        mix_for(c, *id, &mut out);
-    }
-    out
+/// One live channel as the hearing computation sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Leg {
+    pub uuid: String,
+    /// The far-end party's name, if a party sits at the far end.
+    pub party: Option<String>,
+    /// The other half of a loopback pair: what reaches this leg is what reaches the peer.
+    pub loopback_peer: Option<String>,
+    pub feeds: Vec<Feed>,
 }
 
-/// The conference mix member `id` hears.
-fn mix_for(c: &Conference, id: u32, out: &mut BTreeSet<Raw>) {
-    let Some(me) = c.member(id) else {
-        return;
-    };
-    if let Some(f) = &me.hold_file {
-        out.insert(Raw::Music(f.clone()));
-        return;
+/// Who hears whom, given every live channel (oldest first) and what its far end receives.
+pub(crate) fn compute(legs: &[Leg]) -> Hearing {
+    let by_uuid: HashMap<&str, &Leg> = legs.iter().map(|l| (l.uuid.as_str(), l)).collect();
+    let mut h = Hearing::default();
+    for leg in legs {
+        let Some(p) = &leg.party else { continue };
+        let mut seen = BTreeSet::from([leg.uuid.clone()]);
+        let mut out = BTreeSet::new();
+        resolve(&by_uuid, &leg.feeds, &mut seen, &mut out);
+        h.parties.entry(p.clone()).or_default().extend(out);
     }
-    if !me.can_hear {
-        return;
-    }
-    for other in &c.members {
-        if other.id == id || !other.can_speak || other.hold {
-            continue;
-        }
-        // relate me other nohear: I don't hear other; relate other me nospeak: other doesn't reach me.
-        if c.related(id, other.id).is_some_and(|r| r.nohear)
-            || c.related(other.id, id).is_some_and(|r| r.nospeak)
-        {
-            continue;
-        }
-        out.insert(Raw::Leg(other.uuid.clone()));
-    }
+    h
 }
 
-/// Resolves `Raw::Leg(x)` to the parties/music it stands for, following loopback pairs.
+/// Resolves `Feed::Leg(x)` to the parties/music it stands for, following loopback pairs.
 fn resolve(
-    st: &crate::core::state::State,
-    raw: &BTreeSet<Raw>,
+    legs: &HashMap<&str, &Leg>,
+    feeds: &[Feed],
     seen: &mut BTreeSet<String>,
     out: &mut BTreeSet<Source>,
 ) {
-    for r in raw {
-        match r {
-            Raw::Music(f) => {
+    for feed in feeds {
+        match feed {
+            Feed::Music(f) => {
                 out.insert(Source::Music(f.clone()));
             }
-            Raw::Leg(x) => {
-                let Some(ch) = st.channel(x) else { continue };
-                if let Some(p) = &ch.party {
-                    out.insert(Source::Party(p.name()));
-                } else if let Some(peer) = &ch.loopback_peer
+            Feed::Leg(x) => {
+                let Some(leg) = legs.get(x.as_str()) else {
+                    continue;
+                };
+                if let Some(p) = &leg.party {
+                    out.insert(Source::Party(p.clone()));
+                } else if let Some(peer) = &leg.loopback_peer
                     && seen.insert(peer.clone())
                 {
-                    let inner = raw_sources(st, peer);
-                    resolve(st, &inner, seen, out);
+                    let inner = legs.get(peer.as_str()).map_or(&[][..], |l| &l.feeds);
+                    resolve(legs, inner, seen, out);
                 }
             }
         }
     }
-}
-
-/// Who hears whom right now.
-pub(crate) fn compute(st: &crate::core::state::State) -> Hearing {
-    let mut h = Hearing::default();
-    for uuid in st.uuids() {
-        let Some(ch) = st.channel(&uuid) else {
-            continue;
-        };
-        let Some(p) = &ch.party else { continue };
-        let raw = raw_sources(st, &uuid);
-        let mut seen = BTreeSet::from([uuid.clone()]);
-        let mut out = BTreeSet::new();
-        resolve(st, &raw, &mut seen, &mut out);
-        h.parties.entry(p.name()).or_default().extend(out);
-    }
-    h
 }

@@ -1,9 +1,16 @@
 //! API commands with FreeSWITCH's exact reply texts (mod_commands, as recorded).
 
+use super::app_stack::complete_all;
 use super::channel::ChannelState;
+use super::channel::Direction;
 use super::conference_api;
+use super::dial_string::split_vars;
 use super::events::api_event;
-use super::{Core, dtmf, lifecycle, originate};
+use super::events::{channel_event, now_us};
+use super::flow::{self, Flow};
+use super::hold::{hold, loopback_hold_quirk};
+use super::lifecycle::{bridge, set_state, unbridge};
+use super::{Core, dtmf};
 use crate::hearing::DtmfOrigin;
 use std::time::Duration;
 
@@ -24,6 +31,7 @@ pub(crate) async fn execute(core: &Core, cmd: &str, args: &str) -> String {
     }
 }
 
+/// The API commands by name: each is one handler.
 async fn run(core: &Core, cmd: &str, args: &str) -> String {
     let argv: Vec<&str> = args.split_whitespace().collect();
     match cmd {
@@ -32,104 +40,118 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
         "originate" => originate_cmd(core, args).await,
         "conference" => conference_api::run(core, args),
         "show" => show(core, args),
-        "uuid_exists" => {
-            let st = core.lock();
-            let yes = argv.first().is_some_and(|u| st.channels.contains_key(*u));
-            if yes { "true".into() } else { "false".into() }
-        }
-        "uuid_getvar" => match argv.as_slice() {
-            [u, v, ..] => {
-                let st = core.lock();
-                match st.channels.get(*u) {
-                    Some(c) => c
-                        .var(v)
-                        .or_else(|| st.globals.get(*v).map(String::as_str))
-                        .unwrap_or("_undef_")
-                        .to_owned(),
-                    None => "-ERR No such channel!\n".into(),
-                }
-            }
-            _ => "-USAGE: <uuid> <var>\n".into(),
-        },
-        "uuid_setvar" => match argv.as_slice() {
-            [u, v, rest @ ..] => {
-                let mut st = core.lock();
-                match st.channels.get_mut(*u) {
-                    Some(c) if rest.is_empty() => {
-                        c.unset_var(v);
-                        "+OK\n".into()
-                    }
-                    Some(c) => {
-                        c.set_var(v, &rest.join(" "));
-                        "+OK\n".into()
-                    }
-                    None => "-ERR No such channel!\n".into(),
-                }
-            }
-            _ => "-USAGE: <uuid> <var> [value]\n".into(),
-        },
-        // mod_commands: `<uuid> <var>=<value>;<var>=<value>...`; an empty value unsets.
-        "uuid_setvar_multi" => match argv.as_slice() {
-            [u, rest @ ..] if !rest.is_empty() => {
-                let mut st = core.lock();
-                match st.channels.get_mut(*u) {
-                    Some(c) => {
-                        let mut out = String::new();
-                        for pair in rest.join(" ").split(';') {
-                            match pair.split_once('=') {
-                                Some(("", _)) | None => {
-                                    out.push_str("-ERR No variable specified\n")
-                                }
-                                Some((k, "")) => c.unset_var(k),
-                                Some((k, v)) => c.set_var(k, v),
-                            }
-                        }
-                        out.push_str("+OK\n");
-                        out
-                    }
-                    None => "-ERR No such channel!\n".into(),
-                }
-            }
-            _ => "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into(),
-        },
+        "uuid_exists" => uuid_exists(core, &argv),
+        "uuid_getvar" => uuid_getvar(core, &argv),
+        "uuid_setvar" => uuid_setvar(core, &argv),
+        "uuid_setvar_multi" => uuid_setvar_multi(core, &argv),
         "fsctl" => fsctl(core, &argv),
-        // Recorded: the value with no newline; an unset one is an empty reply, which
-        // mod_event_socket turns into `-ERR no reply`.
-        "global_getvar" => {
-            let st = core.lock();
-            match argv.first() {
-                Some(&"core_uuid") => st.core_uuid.clone(),
-                Some(name) => st.globals.get(*name).cloned().unwrap_or_default(),
-                None => String::new(),
-            }
-        }
+        "global_getvar" => global_getvar(core, &argv),
         "xml_locate" => xml_locate(core, &argv),
-        "uuid_kill" => match argv.as_slice() {
-            [u, rest @ ..] => {
-                let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");
-                match core.hangup(u, cause) {
-                    Ok(()) => "+OK\n".into(),
-                    Err(_) => "-ERR No such channel!\n".into(),
-                }
-            }
-            [] => "-USAGE: <uuid> [cause]\n".into(),
-        },
+        "uuid_kill" => uuid_kill(core, &argv),
         "uuid_bridge" => uuid_bridge(core, &argv),
         "uuid_transfer" => uuid_transfer(core, &argv),
         "uuid_hold" => uuid_hold(core, &argv),
         "uuid_send_dtmf" | "uuid_recv_dtmf" => uuid_dtmf(core, cmd, &argv),
-        "uuid_record" => match argv.as_slice() {
-            [u, _action, ..] => {
-                if core.lock().channels.contains_key(*u) {
-                    "+OK Success\n".into()
-                } else {
-                    "-ERR Cannot locate session!\n".into()
-                }
-            }
-            _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
-                .into(),
-        },
+        "uuid_record" => uuid_record(core, &argv),
         other => format!("-ERR {other} Command not found!\n"),
+    }
+}
+
+fn uuid_exists(core: &Core, argv: &[&str]) -> String {
+    let st = core.lock();
+    let yes = argv.first().is_some_and(|u| st.channels.contains_key(*u));
+    if yes { "true".into() } else { "false".into() }
+}
+
+fn uuid_getvar(core: &Core, argv: &[&str]) -> String {
+    let [u, v, ..] = argv else {
+        return "-USAGE: <uuid> <var>\n".into();
+    };
+    let st = core.lock();
+    match st.channels.get(*u) {
+        Some(c) => c
+            .var(v)
+            .or_else(|| st.globals.get(*v).map(String::as_str))
+            .unwrap_or("_undef_")
+            .to_owned(),
+        None => "-ERR No such channel!\n".into(),
+    }
+}
+
+fn uuid_setvar(core: &Core, argv: &[&str]) -> String {
+    let [u, v, rest @ ..] = argv else {
+        return "-USAGE: <uuid> <var> [value]\n".into();
+    };
+    let mut st = core.lock();
+    match st.channels.get_mut(*u) {
+        Some(c) if rest.is_empty() => {
+            c.unset_var(v);
+            "+OK\n".into()
+        }
+        Some(c) => {
+            c.set_var(v, &rest.join(" "));
+            "+OK\n".into()
+        }
+        None => "-ERR No such channel!\n".into(),
+    }
+}
+
+/// mod_commands: `<uuid> <var>=<value>;<var>=<value>...`; an empty value unsets.
+fn uuid_setvar_multi(core: &Core, argv: &[&str]) -> String {
+    let [u, rest @ ..] = argv else {
+        return "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into();
+    };
+    if rest.is_empty() {
+        return "-USAGE: <uuid> <var>=<value>;<var>=<value>...\n".into();
+    }
+    let mut st = core.lock();
+    let Some(c) = st.channels.get_mut(*u) else {
+        return "-ERR No such channel!\n".into();
+    };
+    let mut out = String::new();
+    for pair in rest.join(" ").split(';') {
+        match pair.split_once('=') {
+            Some(("", _)) | None => out.push_str("-ERR No variable specified\n"),
+            Some((k, "")) => c.unset_var(k),
+            Some((k, v)) => c.set_var(k, v),
+        }
+    }
+    out.push_str("+OK\n");
+    out
+}
+
+/// Recorded: the value with no newline; an unset one is an empty reply, which mod_event_socket
+/// turns into `-ERR no reply`.
+fn global_getvar(core: &Core, argv: &[&str]) -> String {
+    let st = core.lock();
+    match argv.first() {
+        Some(&"core_uuid") => st.core_uuid.clone(),
+        Some(name) => st.globals.get(*name).cloned().unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+fn uuid_kill(core: &Core, argv: &[&str]) -> String {
+    let [u, rest @ ..] = argv else {
+        return "-USAGE: <uuid> [cause]\n".into();
+    };
+    let cause = rest.first().copied().unwrap_or("NORMAL_CLEARING");
+    match core.hangup(u, cause) {
+        Ok(()) => "+OK\n".into(),
+        Err(_) => "-ERR No such channel!\n".into(),
+    }
+}
+
+/// Recording is not simulated: a live channel accepts any action.
+fn uuid_record(core: &Core, argv: &[&str]) -> String {
+    let [u, _action, ..] = argv else {
+        return "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
+            .into();
+    };
+    if core.lock().channels.contains_key(*u) {
+        "+OK Success\n".into()
+    } else {
+        "-ERR Cannot locate session!\n".into()
     }
 }
 
@@ -253,7 +275,7 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
     let (Some(dial), Some(target)) = (argv.first(), argv.get(1)) else {
         return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n".into();
     };
-    let (vars, _) = originate::split_vars(dial);
+    let (vars, _) = split_vars(dial);
     let timeout = argv
         .get(6)
         .and_then(|t| t.parse::<u64>().ok())
@@ -263,7 +285,7 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
                 .and_then(|(_, v)| v.parse().ok())
         })
         .unwrap_or(60);
-    match originate::dial(core, dial, Duration::from_secs(timeout), &[]).await {
+    match flow::dial(core, dial, Duration::from_secs(timeout), &[]).await {
         Ok(uuid) => {
             // The new leg runs its application on its own thread once originate has returned, so
             // the reply (a bgapi's BACKGROUND_JOB) comes before, e.g., the conference's add-member
@@ -273,7 +295,7 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
             let (core, leg, target) = (core.clone(), uuid.clone(), target.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(10)).await;
-                originate::run_target(&core, &leg, &target);
+                flow::run_target(&core, &leg, &target);
                 core.inner.starting.fetch_sub(1, Ordering::SeqCst);
             });
             format!("+OK {uuid}\n")
@@ -299,11 +321,11 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
     if !st.channels.contains_key(*a) || !st.channels.contains_key(*b) {
         return "-ERR Invalid uuid\n".into();
     }
-    let now = super::events::now_us();
+    let now = now_us();
     for (u, other, kind) in [(*a, *b, "originatee"), (*b, *a, "originator")] {
-        super::conference::leave(core, &mut st, u);
+        Flow::new(core, &mut st).leave(u);
         if let Some(c) = st.channels.get(u).and_then(|c| c.bridged_to.clone()) {
-            lifecycle::unbridge(&mut st, u, &c);
+            unbridge(&mut st, u, &c);
         }
         if let Some(ch) = st.channels.get_mut(u) {
             let mut p = ch.profile.next(now);
@@ -312,7 +334,7 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
                 now / 1_000_000,
                 uuid::Uuid::new_v4()
             ));
-            p.logical = Some(super::channel::Direction::Inbound);
+            p.logical = Some(Direction::Inbound);
             ch.profile = p;
             ch.other_leg = Some((other.to_owned(), kind));
         }
@@ -323,13 +345,13 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
             .get(u)
             .is_some_and(|c| c.apps.last().is_some_and(|x| x.name == "park"));
         if parked {
-            super::events::channel_event(&mut st, u, "CHANNEL_UNPARK", &[], &[]);
+            channel_event(&mut st, u, "CHANNEL_UNPARK", &[], &[]);
         }
-        super::apps::complete_all(&mut st, u, false);
+        complete_all(&mut st, u, false);
     }
-    lifecycle::set_state(&mut st, a, ChannelState::SoftExecute);
+    set_state(&mut st, a, ChannelState::SoftExecute);
     for (u, other) in [(*a, *b), (*b, *a)] {
-        super::events::channel_event(
+        channel_event(
             &mut st,
             u,
             "CHANNEL_EXECUTE",
@@ -337,8 +359,8 @@ fn uuid_bridge(core: &Core, argv: &[&str]) -> String {
             &[("Application", "uuid_bridge"), ("Application-Data", other)],
         );
     }
-    lifecycle::set_state(&mut st, b, ChannelState::ExchangeMedia);
-    lifecycle::bridge(&mut st, a, b);
+    set_state(&mut st, b, ChannelState::ExchangeMedia);
+    bridge(&mut st, a, b);
     format!("+OK {b}\n")
 }
 
@@ -382,8 +404,9 @@ fn uuid_transfer(core: &Core, argv: &[&str]) -> String {
             }
         }
     }
+    let mut flow = Flow::new(core, &mut st);
     for t in targets {
-        lifecycle::transfer(core, &mut st, &t, dest, dialplan);
+        flow.transfer(&t, dest, dialplan);
     }
     "+OK\n".into()
 }
@@ -407,10 +430,10 @@ fn uuid_hold(core: &Core, argv: &[&str]) -> String {
         "toggle" => !held,
         _ => true,
     };
-    if !on && super::hold::loopback_hold_quirk(&st, uuid) {
+    if !on && loopback_hold_quirk(&st, uuid) {
         return "-ERR Operation failed\n".into();
     }
-    if super::hold::hold(&mut st, uuid, on) {
+    if hold(&mut st, uuid, on) {
         "+OK Success\n".into()
     } else {
         "-ERR Operation failed\n".into()

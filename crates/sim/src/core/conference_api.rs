@@ -1,10 +1,14 @@
 //! The `conference` API command: list, json_list, member commands and their exact (sometimes
 //! prefix-less) reply texts.
 
+use super::app_stack::file_duration;
+use super::channel::CallerProfile;
 use super::cjson::Json;
-use super::conference::{self, Conference, Relation};
+use super::conference::{Conference, Member, Relation};
+use super::conference_events::{fire, play_file_member_done};
+use super::flow::Flow;
 use super::state::State;
-use super::{Core, apps, dtmf};
+use super::{Core, dtmf};
 use crate::hearing::DtmfOrigin;
 
 pub(crate) fn run(core: &Core, args: &str) -> String {
@@ -22,7 +26,7 @@ pub(crate) fn run(core: &Core, args: &str) -> String {
     }
 }
 
-fn flags(c: &Conference, m: &conference::Member) -> String {
+fn flags(c: &Conference, m: &Member) -> String {
     let mut f = Vec::new();
     if m.can_hear {
         f.push("hear");
@@ -96,82 +100,88 @@ fn json_list(st: &State, only: Option<&str>) -> String {
         .conferences
         .values()
         .filter(|c| only.is_none_or(|o| o == c.name))
-        .map(|c| {
-            let members: Vec<Json> = c
-                .members
-                .iter()
-                .rev()
-                .map(|m| {
-                    let ch = st.channels.get(&m.uuid);
-                    let cid = |f: fn(&super::channel::CallerProfile) -> &String| {
-                        Json::Str(ch.map(|c| f(&c.profile).clone()).unwrap_or_default())
-                    };
-                    let flags = Json::obj([
-                        ("can_hear", Json::Bool(m.can_hear)),
-                        ("can_see", Json::Bool(true)),
-                        ("can_speak", Json::Bool(m.can_speak)),
-                        ("hold", Json::Bool(m.hold)),
-                        ("mute_detect", Json::Bool(false)),
-                        ("talking", Json::Bool(m.talking)),
-                        ("has_video", Json::Bool(false)),
-                        ("video_bridge", Json::Bool(false)),
-                        ("has_floor", Json::Bool(c.floor == Some(m.id))),
-                        ("is_moderator", Json::Bool(m.moderator)),
-                        ("end_conference", Json::Bool(m.endconf)),
-                        ("mandatory_member_end_conference", Json::Bool(false)),
-                        ("pass_digits", Json::Bool(m.dist_dtmf)),
-                    ]);
-                    Json::obj([
-                        ("type", Json::str("caller")),
-                        ("id", Json::Int(i64::from(m.id))),
-                        ("flags", flags),
-                        ("uuid", Json::str(&m.uuid)),
-                        ("caller_id_name", cid(|p| &p.cid_name)),
-                        ("caller_id_number", cid(|p| &p.cid_number)),
-                        ("join_time", Json::Int(m.joined.elapsed().as_secs() as i64)),
-                        ("last_talking", Json::Int(0)),
-                        ("energy", Json::Int(0)),
-                        ("volume_in", Json::Int(0)),
-                        ("volume_out", Json::Int(0)),
-                        ("output-volume", Json::Int(0)),
-                        ("input-volume", Json::Int(0)),
-                    ])
-                })
-                .collect();
-            let f = Json::Bool(false);
-            let t = Json::Bool(true);
-            Json::obj([
-                ("conference_name", Json::str(&c.name)),
-                ("member_count", Json::Int(c.members.len() as i64)),
-                ("ghost_count", Json::Int(0)),
-                ("rate", Json::Int(8000)),
-                ("run_time", Json::Int(c.created.elapsed().as_secs() as i64)),
-                ("conference_uuid", Json::str(&c.uuid)),
-                ("canvas_count", Json::Int(0)),
-                ("max_bw_in", Json::Int(0)),
-                ("force_bw_in", Json::Int(0)),
-                ("video_floor_packets", Json::Int(0)),
-                ("locked", f.clone()),
-                ("destruct", f.clone()),
-                ("wait_mod", f.clone()),
-                ("audio_always", f.clone()),
-                ("running", t.clone()),
-                ("answered", t.clone()),
-                ("enforce_min", t.clone()),
-                ("bridge_to", f.clone()),
-                ("dynamic", t.clone()),
-                ("exit_sound", t.clone()),
-                ("enter_sound", t),
-                ("recording", f.clone()),
-                ("video_bridge", f.clone()),
-                ("video_floor_only", f.clone()),
-                ("video_rfc4579", f),
-                ("variables", Json::Obj(Vec::new())),
-                ("members", Json::Arr(members)),
-            ])
-        })
+        .map(|c| conference_json(st, c))
         .collect();
     Json::Arr(confs).print()
+}
+
+/// One conference of `json_list` (`conference_jlist`).
+fn conference_json(st: &State, c: &Conference) -> Json {
+    let members: Vec<Json> = c
+        .members
+        .iter()
+        .rev()
+        .map(|m| member_json(st, c, m))
+        .collect();
+    let f = Json::Bool(false);
+    let t = Json::Bool(true);
+    Json::obj([
+        ("conference_name", Json::str(&c.name)),
+        ("member_count", Json::Int(c.members.len() as i64)),
+        ("ghost_count", Json::Int(0)),
+        ("rate", Json::Int(8000)),
+        ("run_time", Json::Int(c.created.elapsed().as_secs() as i64)),
+        ("conference_uuid", Json::str(&c.uuid)),
+        ("canvas_count", Json::Int(0)),
+        ("max_bw_in", Json::Int(0)),
+        ("force_bw_in", Json::Int(0)),
+        ("video_floor_packets", Json::Int(0)),
+        ("locked", f.clone()),
+        ("destruct", f.clone()),
+        ("wait_mod", f.clone()),
+        ("audio_always", f.clone()),
+        ("running", t.clone()),
+        ("answered", t.clone()),
+        ("enforce_min", t.clone()),
+        ("bridge_to", f.clone()),
+        ("dynamic", t.clone()),
+        ("exit_sound", t.clone()),
+        ("enter_sound", t),
+        ("recording", f.clone()),
+        ("video_bridge", f.clone()),
+        ("video_floor_only", f.clone()),
+        ("video_rfc4579", f),
+        ("variables", Json::Obj(Vec::new())),
+        ("members", Json::Arr(members)),
+    ])
+}
+
+/// One member of `json_list` (`conference_member_jlist`).
+fn member_json(st: &State, c: &Conference, m: &Member) -> Json {
+    let ch = st.channels.get(&m.uuid);
+    let cid = |f: fn(&CallerProfile) -> &String| {
+        Json::Str(ch.map(|c| f(&c.profile).clone()).unwrap_or_default())
+    };
+    let flags = Json::obj([
+        ("can_hear", Json::Bool(m.can_hear)),
+        ("can_see", Json::Bool(true)),
+        ("can_speak", Json::Bool(m.can_speak)),
+        ("hold", Json::Bool(m.hold)),
+        ("mute_detect", Json::Bool(false)),
+        ("talking", Json::Bool(m.talking)),
+        ("has_video", Json::Bool(false)),
+        ("video_bridge", Json::Bool(false)),
+        ("has_floor", Json::Bool(c.floor == Some(m.id))),
+        ("is_moderator", Json::Bool(m.moderator)),
+        ("end_conference", Json::Bool(m.endconf)),
+        ("mandatory_member_end_conference", Json::Bool(false)),
+        ("pass_digits", Json::Bool(m.dist_dtmf)),
+    ]);
+    Json::obj([
+        ("type", Json::str("caller")),
+        ("id", Json::Int(i64::from(m.id))),
+        ("flags", flags),
+        ("uuid", Json::str(&m.uuid)),
+        ("caller_id_name", cid(|p| &p.cid_name)),
+        ("caller_id_number", cid(|p| &p.cid_number)),
+        ("join_time", Json::Int(m.joined.elapsed().as_secs() as i64)),
+        ("last_talking", Json::Int(0)),
+        ("energy", Json::Int(0)),
+        ("volume_in", Json::Int(0)),
+        ("volume_out", Json::Int(0)),
+        ("output-volume", Json::Int(0)),
+        ("input-volume", Json::Int(0)),
+    ])
 }
 
 const USAGE_MUTE: &str = "mute <[member_id|all]|last|non_moderator> [<quiet>]";
@@ -247,7 +257,7 @@ fn member_cmd(core: &Core, st: &mut State, c: &Conference, rest: &[&str]) -> Str
 }
 
 /// A finite hold file ends: the member stays on hold (out of the mix, hard-muted) but hears the mix
-/// again (facts, gotcha 9: the customer hears the agent once the file ends).
+/// again (FreeSWITCH behaviour: the customer hears the agent once the file ends).
 fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::time::Duration) {
     let (core, conf) = (core.clone(), conf.to_owned());
     tokio::spawn(async move {
@@ -259,7 +269,7 @@ fn hold_file_ends(core: &Core, conf: &str, id: u32, generation: u64, d: std::tim
             && let Some(file) = m.hold_file.take()
         {
             let played = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-            conference::play_file_member_done(&mut st, &conf, id, &file, played);
+            play_file_member_done(&mut st, &conf, id, &file, played);
         }
     });
 }
@@ -289,7 +299,7 @@ fn member_action(
             if let Some(m) = st.conferences.get_mut(conf).and_then(|c| c.member_mut(id)) {
                 m.hold_generation = generation;
             }
-            if let Some(d) = data.and_then(apps::file_duration) {
+            if let Some(d) = data.and_then(file_duration) {
                 hold_file_ends(core, conf, id, generation, d);
             }
         }
@@ -299,8 +309,8 @@ fn member_action(
             // The hold file stops: conference_file_close reports it (after unhold-member).
             if let Some(file) = m.hold_file.take() {
                 let (conf, fired) = (conf.to_owned(), format!("{sub}-member"));
-                conference::fire(st, &conf, &fired, Some(id), &[]);
-                conference::play_file_member_done(st, &conf, id, &file, 0);
+                fire(st, &conf, &fired, Some(id), &[]);
+                play_file_member_done(st, &conf, id, &file, 0);
                 return format!("+OK {sub} {id}\n");
             }
         }
@@ -311,7 +321,7 @@ fn member_action(
     match sub {
         "dtmf" => {
             let digits = data.unwrap_or("");
-            conference::fire(st, conf, &action, Some(id), &[("Digits", digits)]);
+            fire(st, conf, &action, Some(id), &[("Digits", digits)]);
             for (d, dur) in dtmf::parse_digits(digits) {
                 dtmf::send_out(
                     core,
@@ -325,9 +335,10 @@ fn member_action(
             format!("+OK sent {digits} to {id}\n")
         }
         "kick" | "hup" => {
-            conference::fire(st, conf, &action, Some(id), &[]);
-            conference::leave(core, st, &uuid);
-            apps::finish_top(core, st, &uuid, "conference", "_none_");
+            fire(st, conf, &action, Some(id), &[]);
+            let mut flow = Flow::new(core, st);
+            flow.leave(&uuid);
+            flow.finish_top(&uuid, "conference", "_none_");
             if sub == "kick" {
                 format!("+OK kicked {id}\n")
             } else {
@@ -335,7 +346,7 @@ fn member_action(
             }
         }
         _ => {
-            conference::fire(st, conf, &action, Some(id), &[]);
+            fire(st, conf, &action, Some(id), &[]);
             format!("+OK {sub} {id}\n")
         }
     }

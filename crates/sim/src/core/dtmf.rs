@@ -4,9 +4,12 @@
 //! fed to caller-controls, else dropped; a bridged leg passes it to its partner's far end.
 //! A digit *sent out of* a channel (`uuid_send_dtmf`, `conference dtmf`, relay) reaches its far end.
 
+use super::Core;
+use super::conference_events::fire;
+use super::conference_profile::profile_caller_controls;
 use super::events::channel_event;
+use super::flow::Flow;
 use super::state::State;
-use super::{Core, apps, conference};
 use crate::hearing::{DtmfDelivery, DtmfOrigin};
 use crate::party::Reaction;
 
@@ -102,15 +105,16 @@ fn in_conference(
         .channels
         .get(uuid)
         .and_then(|c| c.var("conference_controls").map(str::to_owned))
-        .unwrap_or_else(|| conference::profile_caller_controls(&st.cfg, &c.profile).to_owned());
+        .unwrap_or_else(|| profile_caller_controls(&st.cfg, &c.profile).to_owned());
     if controls != "default" {
         return;
     }
     match d {
         '#' => {
             // hangup caller-control: the member leaves; its conference app returns.
-            conference::leave(core, st, uuid);
-            apps::finish_top(core, st, uuid, "conference", "_none_");
+            let mut flow = Flow::new(core, st);
+            flow.leave(uuid);
+            flow.finish_top(uuid, "conference", "_none_");
         }
         '0' => toggle_mute(st, conf, id),
         '*' => {
@@ -133,7 +137,7 @@ fn toggle_mute(st: &mut State, conf: &str, id: u32) {
     } else {
         "mute-member"
     };
-    conference::fire(st, conf, action, Some(id), &[]);
+    fire(st, conf, action, Some(id), &[]);
 }
 
 /// Digit `d` goes out of `uuid` to its far end: a party hears it (and may react), a loopback peer
@@ -161,12 +165,12 @@ pub(crate) fn send_out(
             at: tokio::time::Instant::now(),
         });
         if p.receive(uuid, d) == Reaction::HangUp {
-            let core2 = core.clone();
-            let uuid2 = uuid.to_owned();
+            let core = core.clone();
+            let uuid = uuid.to_owned();
             tokio::spawn(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                let mut st = core2.lock();
-                super::lifecycle::hangup(&core2, &mut st, &uuid2, "NORMAL_CLEARING");
+                let mut st = core.lock();
+                Flow::new(&core, &mut st).hangup(&uuid, "NORMAL_CLEARING");
             });
         }
     } else if let Some(peer) = ch.loopback_peer.clone() {

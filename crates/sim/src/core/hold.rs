@@ -1,8 +1,8 @@
 //! `uuid_hold`: SIP semantics (HELD callstate, CHANNEL_HOLD/UNHOLD), mod_loopback's quirk (recorded:
 //! loopback legs never become HELD), and the hold music broadcast onto the bridged partner.
 
-use super::apps;
-use super::channel::CallState;
+use super::app_stack::fire_complete;
+use super::channel::{CallState, RunningApp};
 use super::events::{channel_event, now_us};
 use super::lifecycle::set_callstate;
 use super::state::State;
@@ -78,7 +78,7 @@ pub(crate) fn start_hold_music(st: &mut State, uuid: &str, music: &str) {
         return;
     }
     pc.playing = Some(music.to_owned());
-    pc.apps.push(super::channel::RunningApp {
+    pc.apps.push(RunningApp {
         name: "playback".into(),
         broadcast: true,
         arg: music.to_owned(),
@@ -108,5 +108,5 @@ pub(crate) fn stop_hold_music(st: &mut State, uuid: &str) {
     };
     let app = pc.apps.remove(pos);
     pc.playing = None;
-    apps::fire_complete(st, uuid, &app, "PLAYBACK ERROR");
+    fire_complete(st, uuid, &app, "PLAYBACK ERROR");
 }

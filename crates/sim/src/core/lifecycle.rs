@@ -1,10 +1,10 @@
-//! Channel transitions and the events they fire: create, answer, hangup, bridge/unbridge, park,
-//! transfer, incoming calls (hold: [`super::hold`]).
+//! Channel transitions that only change the channel and fire its events: create, state and callstate,
+//! answer, bridge/unbridge, the CDR variables of a hangup, the caller profile of a transfer. The steps
+//! that set further steps going (hangup, transfer) are the call flow's (`super::flow`).
 
 use super::channel::{CallState, CallerProfile, Channel, ChannelState, Direction};
 use super::events::{channel_event, now_us};
 use super::state::State;
-use super::{Core, SimError, apps, conference};
 use crate::party::Party;
 use std::collections::VecDeque;
 
@@ -134,52 +134,6 @@ pub(crate) fn answer(st: &mut State, uuid: &str) {
     }
 }
 
-/// Hangs a channel up: CHANNEL_HANGUP, leaves its conference/bridge, completes its apps, then the
-/// CS_HANGUP / HANGUP / CS_REPORTING / HANGUP_COMPLETE / DESTROY sequence; its loopback peer follows.
-pub(crate) fn hangup(core: &Core, st: &mut State, uuid: &str, cause: &str) {
-    let Some(ch) = st.channels.get_mut(uuid) else {
-        return;
-    };
-    if !ch.alive() {
-        return;
-    }
-    ch.hangup_cause = Some(cause.to_owned());
-    ch.profile.hangup_us = now_us();
-    ch.set_var("hangup_cause", cause);
-    let peer = ch.loopback_peer.clone();
-    let partner = ch.bridged_to.clone();
-    let party = ch.party.clone();
-    channel_event(st, uuid, "CHANNEL_HANGUP", &[], &[]);
-    conference::leave(core, st, uuid);
-    if let Some(partner) = partner {
-        unbridge(st, uuid, &partner);
-        after_bridge(core, st, &partner);
-    }
-    apps::complete_all(st, uuid, true);
-    set_state(st, uuid, ChannelState::Hangup);
-    set_callstate(st, uuid, CallState::Hangup);
-    set_state(st, uuid, ChannelState::Reporting);
-    set_timestamps(st, uuid, cause);
-    channel_event(
-        st,
-        uuid,
-        "CHANNEL_HANGUP_COMPLETE",
-        &[("Hangup-Cause", cause)],
-        &[],
-    );
-    channel_event(st, uuid, "CHANNEL_DESTROY", &[], &[]);
-    set_state(st, uuid, ChannelState::Destroy);
-    if let Some(gone) = st.channels.remove(uuid) {
-        st.remember_gone(gone);
-    }
-    if let Some(p) = party {
-        p.mark_hung_up();
-    }
-    if let Some(peer) = peer {
-        hangup(core, st, &peer, cause);
-    }
-}
-
 /// Q.850 code of a hangup cause (`switch_channel_cause_q850`).
 pub(crate) fn q850(cause: &str) -> u32 {
     match cause {
@@ -201,7 +155,7 @@ pub(crate) fn q850(cause: &str) -> u32 {
 
 /// The CDR variables `switch_channel_set_timestamps` adds before CHANNEL_HANGUP_COMPLETE, including
 /// `digits_dialed` (every non-sensitive digit the channel consumed, or `none`).
-fn set_timestamps(st: &mut State, uuid: &str, cause: &str) {
+pub(crate) fn set_timestamps(st: &mut State, uuid: &str, cause: &str) {
     let Some(ch) = st.channels.get_mut(uuid) else {
         return;
     };
@@ -289,159 +243,30 @@ pub(crate) fn unbridge(st: &mut State, x: &str, y: &str) {
     );
 }
 
-/// What a leg does when its bridge ended under it: park_after_bridge, hangup_after_bridge, else its
-/// bridge app returns and its dialplan continues (hanging up if nothing is left).
-pub(crate) fn after_bridge(core: &Core, st: &mut State, uuid: &str) {
-    let Some(ch) = st.channels.get(uuid) else {
-        return;
-    };
-    if !ch.alive() {
-        return;
-    }
-    if ch.var_true("park_after_bridge") {
-        apps::complete_all(st, uuid, false);
-        apps::run_app(core, st, uuid, "park", "", None, false);
-    } else if ch.var_true("hangup_after_bridge") {
-        hangup(core, st, uuid, "NORMAL_CLEARING");
-    } else {
-        apps::complete_all(st, uuid, false);
-        apps::start_next(core, st, uuid);
-    }
-}
-
-/// Transfers a channel to `dest` (an extension or an `app:arg` inline list): it leaves bridge and
-/// conference, its running apps end and the new actions run. A new caller profile records the transfer
-/// (`Caller-Transfer-Source` `<epoch>:<uuid>:bl_xfer:<dest>/<context>/<dialplan>`, `Caller-RDNIS`).
-pub(crate) fn transfer(
-    core: &Core,
-    st: &mut State,
-    uuid: &str,
+/// The caller profile a transfer to `dest` gives a channel: the next profile, recording where it came
+/// from (`Caller-Transfer-Source`, `Caller-RDNIS`) and the dialplan it now runs.
+pub(crate) fn transferred_profile(
+    ch: &Channel,
     dest: &str,
     dialplan: Option<&str>,
-) {
-    let inline = dialplan == Some("inline");
-    let actions: VecDeque<(String, String)> = if inline {
-        dest.split(',')
-            .map(|a| match a.split_once(':') {
-                Some((app, arg)) => (app.to_owned(), arg.to_owned()),
-                None => (a.to_owned(), String::new()),
-            })
-            .collect()
-    } else {
-        st.extensions
-            .iter()
-            .find(|e| e.destination == dest)
-            .map(|e| e.actions.iter().cloned().collect())
-            .unwrap_or_default()
-    };
-    let partner = st.channels.get(uuid).and_then(|c| c.bridged_to.clone());
-    conference::leave(core, st, uuid);
-    if let Some(ch) = st.channels.get_mut(uuid) {
-        let now = now_us();
-        let dp = dialplan.unwrap_or("XML");
-        let mut p = ch.profile.next(now);
-        p.transfer_source = Some(format!(
-            "{}:{}:bl_xfer:{dest}/{}/{dp}",
-            now / 1_000_000,
-            uuid::Uuid::new_v4(),
-            p.context
-        ));
-        p.rdnis = Some(std::mem::replace(&mut p.destination, dest.to_owned()));
-        p.dialplan = dp.to_owned();
-        if ch.direction == Direction::Outbound && ch.loopback_peer.is_some() {
-            // mod_loopback: the transferred A leg runs the dialplan as the original caller again.
-            p.cid_name = p.orig_cid_name.clone();
-            p.cid_number = p.orig_cid_number.clone();
-            p.callee_name = "Outbound Call".into();
-            p.callee_number = "default".into();
-        }
-        ch.profile = p;
-        // The new profile has no originator/originatee: no `Other-Leg-*` from now on (recorded).
-        ch.other_leg = None;
-        ch.dialplan = actions;
-        ch.orphaned = false;
-        ch.socket = None;
-    }
-    if let Some(p) = partner {
-        unbridge(st, uuid, &p);
-        // The transferred leg's own apps (hold music) end before the abandoned partner reacts.
-        apps::complete_all(st, uuid, false);
-        after_bridge(core, st, &p);
-    }
-    apps::complete_all(st, uuid, false);
-    if actions_empty(st, uuid) {
-        hangup(core, st, uuid, "NO_ROUTE_DESTINATION");
-        return;
-    }
-    set_state(st, uuid, ChannelState::Execute);
-    apps::start_next(core, st, uuid);
-    // A queued hold-music broadcast plays on top of the new dialplan (recorded).
-    let next = st
-        .channels
-        .get_mut(uuid)
-        .filter(|c| c.alive())
-        .and_then(|c| c.queued_broadcasts.pop_front());
-    if let Some(music) = next {
-        super::hold::start_hold_music(st, uuid, &music);
-    }
-}
-
-fn actions_empty(st: &State, uuid: &str) -> bool {
-    st.channels.get(uuid).is_none_or(|c| c.dialplan.is_empty())
-}
-
-/// A call from `party` arrives for `destination` and runs the dialplan.
-pub(crate) fn incoming_call(
-    core: &Core,
-    party: &Party,
-    destination: &str,
-    cid_name: &str,
-    cid_number: &str,
-) -> Result<String, SimError> {
-    let mut st = core.lock();
-    let actions: VecDeque<(String, String)> = st
-        .extensions
-        .iter()
-        .find(|e| e.destination == destination)
-        .map(|e| e.actions.iter().cloned().collect())
-        .ok_or_else(|| SimError::NoSuchExtension {
-            destination: destination.into(),
-        })?;
-    let uuid = uuid::Uuid::new_v4().to_string();
+) -> CallerProfile {
     let now = now_us();
-    let profile = CallerProfile {
-        cid_name: cid_name.into(),
-        cid_number: cid_number.into(),
-        orig_cid_name: cid_name.into(),
-        orig_cid_number: cid_number.into(),
-        ani: cid_number.into(),
-        destination: destination.into(),
-        context: "default".into(),
-        source: "mod_sofia".into(),
-        username: cid_number.into(),
-        network_addr: "127.0.0.1".into(),
-        dialplan: "XML".into(),
-        created_us: now,
-        ..CallerProfile::default()
-    };
-    let name = format!("sofia/internal/{cid_number}@127.0.0.1");
-    new_channel(
-        &mut st,
-        uuid.clone(),
-        name,
-        Direction::Inbound,
-        profile,
-        Some(party.clone()),
-    );
-    if let Some(ch) = st.channels.get_mut(&uuid) {
-        ch.dialplan = actions;
+    let dp = dialplan.unwrap_or("XML");
+    let mut p = ch.profile.next(now);
+    p.transfer_source = Some(format!(
+        "{}:{}:bl_xfer:{dest}/{}/{dp}",
+        now / 1_000_000,
+        uuid::Uuid::new_v4(),
+        p.context
+    ));
+    p.rdnis = Some(std::mem::replace(&mut p.destination, dest.to_owned()));
+    p.dialplan = dp.to_owned();
+    if ch.direction == Direction::Outbound && ch.loopback_peer.is_some() {
+        // mod_loopback: the transferred A leg runs the dialplan as the original caller again.
+        p.cid_name = p.orig_cid_name.clone();
+        p.cid_number = p.orig_cid_number.clone();
+        p.callee_name = "Outbound Call".into();
+        p.callee_number = "default".into();
     }
-    set_state(&mut st, &uuid, ChannelState::Init);
-    channel_event(&mut st, &uuid, "CHANNEL_STATE", &[], &[]);
-    channel_event(&mut st, &uuid, "CHANNEL_CREATE", &[], &[]);
-    set_state(&mut st, &uuid, ChannelState::Routing);
-    set_callstate(&mut st, &uuid, CallState::Ringing);
-    set_state(&mut st, &uuid, ChannelState::Execute);
-    apps::start_next(core, &mut st, &uuid);
-    Ok(uuid)
+    p
 }

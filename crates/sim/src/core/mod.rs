@@ -4,109 +4,78 @@
 //! One [`Core`] is one FreeSWITCH process. Its state sits behind one std `Mutex` that is never held across
 //! an `.await`; timers (playback ends, ring timeouts, party reactions) are tokio tasks that lock briefly.
 //!
-//! | module | job |
-//! |---|---|
-//! | [`queue`] | bounded per-listener event queues |
-//! | `state` | the model's data: channels, conferences, counters, the event sequence |
-//! | `events` | event construction with the recorded header order |
-//! | `channel` | one channel: states, caller profile, variables |
-//! | `lifecycle` | create / answer / hangup / bridge / park / transfer transitions and their events |
-//! | `hold` | `uuid_hold` (SIP semantics, the loopback quirk) and hold music on the partner |
-//! | `apps` | dialplan applications and `sendmsg` execute |
-//! | `dialplan` | extensions: destination -> list of applications |
-//! | `conference` | conferences, members, flags, relationships, maintenance events, end rules |
-//! | `cjson` | JSON printed in cJSON's tab layout (`json_list`) |
-//! | `conference_api` | the `conference` API command and its reply texts |
-//! | `dtmf` | DTMF routing: press, relay, caller-controls, sensitive_dtmf |
-//! | `api` | the API commands (`status`, `uuid_*`, ...) |
-//! | `show` | `show channels` / `show calls`, plain and json, with FreeSWITCH's columns |
-//! | `originate` | `originate` dial strings and outcomes |
+//! The modules form layers; each uses only the ones above it in this table (the facade, [`Core`],
+//! uses them all).
+//!
+//! | layer | module | job |
+//! |---|---|---|
+//! | data | `config` | [`CoreConfig`]: how the switch presents itself, which quirks it reproduces |
+//! | | `error` | [`SimError`] |
+//! | | `outbound_request` | [`OutboundRequest`]: the `socket` application asking the ESL layer to dial |
+//! | | [`dialplan`] | extensions: destination -> list of applications |
+//! | | [`queue`] | bounded per-listener event queues |
+//! | | `channel` | one channel: states, caller profile, variables |
+//! | | [`conference`] | one conference: members, flags, relationships |
+//! | | `conference_profile` | conference profile parameters (the shipped `confpay` profile) |
+//! | | `application` | the dialplan applications the simulator knows |
+//! | | `dial_string` | dial string variables, targets, and the new leg's caller profile |
+//! | state | `state` | the model's data: channels, conferences, counters, the event sequence |
+//! | | `audio` | what each channel's far end receives right now (input to [`crate::hearing`]) |
+//! | events | `calling` | the recorded `Event-Calling-*` source location of each event |
+//! | | `events` | event construction with the recorded header order |
+//! | | `conference_events` | `conference::maintenance` events |
+//! | transitions | `lifecycle` | create / state / answer / bridge / unbridge transitions and their events |
+//! | | `app_stack` | a channel's application stack: pop, complete events, end all |
+//! | | `conference_join` | the `conference` application joining a member |
+//! | | `hold` | `uuid_hold` (SIP semantics, the loopback quirk) and hold music on the partner |
+//! | call flow | `flow` | the steps that set further steps going: hangup, transfer, applications, sockets, conference exit, originate |
+//! | commands | `dtmf` | DTMF routing: press, relay, caller-controls, sensitive_dtmf |
+//! | | `cjson` | JSON printed in cJSON's tab layout (`json_list`) |
+//! | | `conference_api` | the `conference` API command and its reply texts |
+//! | | `show` | `show channels` / `show calls`, plain and json, with FreeSWITCH's columns |
+//! | | [`api`] | the API commands (`status`, `uuid_*`, `originate`, ...) |
 
 pub mod api;
-mod apps;
+mod app_stack;
+mod application;
+mod audio;
+mod calling;
 pub(crate) mod channel;
 mod cjson;
 pub mod conference;
 mod conference_api;
+mod conference_events;
+mod conference_join;
+mod conference_profile;
+mod config;
+mod dial_string;
 pub mod dialplan;
 mod dtmf;
+mod error;
 mod events;
+mod flow;
 mod hold;
 mod lifecycle;
-mod originate;
+mod outbound_request;
 pub mod queue;
 mod show;
 pub(crate) mod state;
 
 pub use channel::{CallState, ChannelState};
+pub use config::CoreConfig;
 pub use dialplan::Extension;
+pub use error::SimError;
+pub use outbound_request::OutboundRequest;
 pub use queue::EventRx;
 
 use crate::hearing::{DtmfDelivery, Hearing};
 use crate::party::Party;
 use bytes::Bytes;
 use confpay_esl::{Event, Headers};
+use flow::Flow;
 use state::State;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
-
-/// What can go wrong when the ESL layer or a test drives the core directly.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum SimError {
-    #[error("no such channel {uuid}")]
-    NoSuchChannel { uuid: String },
-    #[error("no extension {destination} in the dialplan")]
-    NoSuchExtension { destination: String },
-    #[error("channel {uuid} has no far-end party")]
-    NoParty { uuid: String },
-}
-
-/// How the simulated switch presents itself.
-#[derive(Debug, Clone)]
-pub struct CoreConfig {
-    /// `FreeSWITCH-Hostname` and `FreeSWITCH-Switchname`.
-    pub hostname: String,
-    pub ipv4: String,
-    pub ipv6: String,
-    /// Where the `socket` dialplan extension connects (the daemon's outbound listener).
-    pub outbound_target: Option<SocketAddr>,
-    /// Per-listener queue length (FreeSWITCH: 100000).
-    pub queue_len: usize,
-    /// Extensions added to (or replacing, by destination) the defaults of [`dialplan::default_extensions`].
-    pub extensions: Vec<Extension>,
-    /// mod_loopback's `uuid_hold` quirk on `loopback/` legs (recorded): the callstate never becomes
-    /// HELD, `off` fails, `toggle` always holds, no CHANNEL_UNHOLD. Other legs keep SIP semantics.
-    pub loopback_hold_quirk: bool,
-    /// The `confpay` conference profile of the recordings (caller-controls none, nothing else)
-    /// instead of the shipped `freeswitch-dialplan/conference/confpay_profile.xml`: for replaying
-    /// recordings made with it.
-    pub recorded_confpay_profile: bool,
-}
-
-impl Default for CoreConfig {
-    fn default() -> CoreConfig {
-        CoreConfig {
-            hostname: "fs1.example".into(),
-            ipv4: "192.0.2.2".into(),
-            ipv6: "fd00::2".into(),
-            outbound_target: None,
-            queue_len: queue::QUEUE_LEN,
-            extensions: Vec::new(),
-            loopback_hold_quirk: true,
-            recorded_confpay_profile: false,
-        }
-    }
-}
-
-/// The dialplan ran `socket host:port [async] [full]` on a channel: the ESL layer must dial out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboundRequest {
-    pub uuid: String,
-    pub addr: SocketAddr,
-    pub async_mode: bool,
-    pub full: bool,
-}
 
 pub(crate) struct Inner {
     pub(crate) state: Mutex<State>,
@@ -189,16 +158,17 @@ impl Core {
 
     /// `sendmsg` `call-command: execute`: queued behind the running application (async mode); fires
     /// CHANNEL_EXECUTE and CHANNEL_EXECUTE_COMPLETE with `Application-UUID` = `app_uuid`.
-    /// An unknown application hangs the channel up with `DESTINATION_OUT_OF_ORDER`.
+    /// An unknown application hangs the channel up with `DESTINATION_OUT_OF_ORDER`. `event-lock` needs
+    /// no handling: the model already runs a channel's queued applications strictly in order.
     pub fn execute(
         &self,
         uuid: &str,
         app: &str,
         arg: &str,
         app_uuid: Option<String>,
-        event_lock: bool,
+        _event_lock: bool,
     ) -> Result<(), SimError> {
-        apps::queue_execute(self, uuid, app, arg, app_uuid, event_lock)
+        flow::queue_execute(self, uuid, app, arg, app_uuid)
     }
 
     /// Hangs a channel up with `cause` (e.g. `NORMAL_CLEARING`).
@@ -207,7 +177,7 @@ impl Core {
         if !st.channels.contains_key(uuid) {
             return Err(SimError::NoSuchChannel { uuid: uuid.into() });
         }
-        lifecycle::hangup(self, &mut st, uuid, cause);
+        Flow::new(self, &mut st).hangup(uuid, cause);
         Ok(())
     }
 
@@ -224,17 +194,17 @@ impl Core {
     /// The controlling socket of `uuid` closed: with `socket_resume=true` the running app is cut off and
     /// the dialplan continues; otherwise the running app keeps going and the dialplan does not continue.
     pub fn socket_closed(&self, uuid: &str) {
-        apps::socket_closed(self, uuid);
+        flow::socket_closed(self, uuid);
     }
 
     /// The outbound socket could not connect: the `socket` app returns at once, the dialplan continues.
     pub fn socket_failed(&self, uuid: &str) {
-        apps::socket_failed(self, uuid);
+        flow::socket_failed(self, uuid);
     }
 
     /// The outbound socket sent `connect`: the channel now sits under socket control.
     pub fn socket_connected(&self, uuid: &str) {
-        apps::socket_connected(self, uuid);
+        flow::socket_connected(self, uuid);
     }
 
     /// Fires `BACKGROUND_JOB` for a finished `bgapi` (`arg` empty: no `Job-Command-Arg` header).
@@ -276,8 +246,9 @@ impl Core {
         let h = events::common(&mut st, "SHUTDOWN", None, "SHUTDOWN");
         events::deliver(&mut st, h, None);
         let all: Vec<String> = st.channels.keys().cloned().collect();
+        let mut flow = Flow::new(self, &mut st);
         for uuid in all {
-            lifecycle::hangup(self, &mut st, &uuid, "SYSTEM_SHUTDOWN");
+            flow.hangup(&uuid, "SYSTEM_SHUTDOWN");
         }
     }
 
@@ -304,7 +275,7 @@ impl Core {
         caller_id_name: &str,
         caller_id_number: &str,
     ) -> Result<String, SimError> {
-        lifecycle::incoming_call(self, party, destination, caller_id_name, caller_id_number)
+        flow::incoming_call(self, party, destination, caller_id_name, caller_id_number)
     }
 
     /// The far-end party of channel `uuid` presses `digits` (RFC2833, `DTMF-Source: RTP`). Inter-digit
@@ -323,7 +294,7 @@ impl Core {
     /// Who hears whom right now.
     pub fn hearing(&self) -> Hearing {
         let st = self.lock();
-        crate::hearing::compute(&st)
+        crate::hearing::compute(&audio::legs(&st))
     }
 
     /// Every DTMF digit delivered to a far-end party so far, in order.

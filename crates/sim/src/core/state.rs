@@ -2,12 +2,13 @@
 
 use super::channel::Channel;
 use super::conference::Conference;
+use super::config::CoreConfig;
 use super::dialplan::{Extension, default_extensions};
+use super::outbound_request::OutboundRequest;
 use super::queue::Listeners;
-use super::{CoreConfig, OutboundRequest};
 use crate::hearing::DtmfDelivery;
 use crate::party::Party;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use tokio::sync::mpsc;
 
 pub(crate) struct State {
@@ -128,6 +129,14 @@ impl State {
     pub fn next_generation(&mut self) -> u64 {
         self.app_generation += 1;
         self.app_generation
+    }
+
+    /// The actions of the dialplan extension for `destination`.
+    pub fn extension_actions(&self, destination: &str) -> Option<VecDeque<(String, String)>> {
+        self.extensions
+            .iter()
+            .find(|e| e.destination == destination)
+            .map(|e| e.actions.iter().cloned().collect())
     }
 
     /// The party registered for a dial string: the whole string, then its last `/` part without

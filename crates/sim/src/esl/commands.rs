@@ -4,7 +4,8 @@
 //! Replies are the recorded texts (`-ERR command not found`, `+OK event listener enabled plain`,
 //! `-ERR not controlling a session.`, `-ERR invalid session id [u]`, `+OK will linger 2 seconds`, …).
 
-use super::connection::{Conn, Flow};
+use super::conn::Conn;
+use super::conn_state::{Flow, OutboundMode};
 use super::event_names::event_type;
 use super::frames;
 use super::request::{Request, atoi};
@@ -44,7 +45,7 @@ fn log_level(s: &str) -> Option<u8> {
         .map(|i| i as u8)
 }
 
-/// Handles one command on `conn`.
+/// Handles one command on `conn`, checking the command words in `parse_command`'s order.
 pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
     conn: &mut Conn<W>,
     req: Request,
@@ -57,65 +58,13 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         return Flow::Close;
     }
     if !conn.st.authed {
-        if has_prefix(&cmd, "auth ") {
-            if cmd[5..] == conn.st.password.0 {
-                conn.st.authed = true;
-                return conn.reply("+OK accepted", discard).await;
-            }
-            info!("esl: wrong password");
-            conn.reply("-ERR invalid", discard).await;
-            return Flow::Close;
-        }
-        if has_prefix(&cmd, "userauth ") {
-            // No directory users exist in the simulator: every userauth fails like an unknown user.
-            conn.reply("-ERR invalid", discard).await;
-            return Flow::Close;
-        }
-        return conn.reply("-ERR command not found", discard).await;
+        return unauthenticated(conn, &cmd, discard).await;
     }
-    if has_prefix(&cmd, "filter ") {
-        let r = conn.st.sub.filter(&cmd[7..]);
-        return conn.reply(&r, discard).await;
-    }
-    if let Some(uuid) = conn.st.session.clone()
-        && has_prefix(&cmd, "resume")
-    {
-        conn.st.resume = true;
-        conn.core
-            .api("uuid_setvar", &format!("{uuid} socket_resume true"))
-            .await;
-        return conn.reply("+OK", discard).await;
-    }
-    if conn.st.session.is_some() || has_prefix(&cmd, "myevents ") {
-        if has_prefix(&cmd, "connect") {
-            return connect(conn).await;
-        }
-        if has_prefix(&cmd, "getvar") {
-            let val = match (conn.st.session.as_deref(), cmd.split_once(' ')) {
-                (Some(u), Some((_, var))) => conn.core.var(u, var).unwrap_or_default(),
-                _ => String::new(),
-            };
-            let val = if val.is_empty() {
-                "-ERR command not found".to_owned()
-            } else {
-                val
-            };
-            return conn.reply(&val, discard).await;
-        }
-        if has_prefix(&cmd, "myevents") {
-            return myevents(conn, &cmd, discard).await;
-        }
+    if let Some(flow) = session_command(conn, &cmd, discard).await {
+        return flow;
     }
     if has_prefix(&cmd, "divert_events") {
-        let r = if conn.st.session.is_none() {
-            "-ERR not controlling a session."
-        } else {
-            match cmd[13..].trim_start_matches(' ') {
-                "" => "-ERR missing value.",
-                v if v.eq_ignore_ascii_case("on") => "+OK events diverted",
-                _ => "+OK events not diverted",
-            }
-        };
+        let r = divert_events(conn, &cmd);
         return conn.reply(r, discard).await;
     }
     if has_prefix(&cmd, "sendmsg") {
@@ -133,82 +82,186 @@ pub async fn dispatch<W: AsyncWrite + Unpin + Send>(
         return conn.reply(&r, discard).await;
     }
     if has_prefix(&cmd, "api ") {
-        let line = &cmd[4..];
-        let (api, arg) = line.split_once(' ').unwrap_or((line, ""));
-        let out = conn.core.api(api, arg).await;
-        return match conn.out.reply(&frames::api_response(&out)).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Close,
-        };
+        return api(conn, &cmd).await;
     }
     if has_prefix(&cmd, "bgapi ") {
         return bgapi(conn, &req, discard).await;
     }
-    if has_prefix(&cmd, "log") {
-        let level_s = cmd[3..].trim_start_matches(' ');
-        let level_s = level_s.split(' ').next().unwrap_or("");
-        let level = if level_s.is_empty() {
-            Some(7)
-        } else {
-            log_level(level_s)
-        };
-        let r = match level {
-            Some(l) => {
-                conn.st.log_level = Some(l);
-                format!("+OK log level {level_s} [{l}]")
-            }
-            None => "-ERR invalid log level".to_owned(),
-        };
-        return conn.reply(&r, discard).await;
+    let r = connection_setting(conn, &cmd);
+    conn.reply(&r, discard).await
+}
+
+/// Before `auth`: only `auth` (and `userauth`) are commands; a wrong password ends the connection.
+async fn unauthenticated<W: AsyncWrite + Unpin + Send>(
+    conn: &mut Conn<W>,
+    cmd: &str,
+    discard: bool,
+) -> Flow {
+    if has_prefix(cmd, "auth ") {
+        if cmd[5..] == conn.st.password.0 {
+            conn.st.authed = true;
+            return conn.reply("+OK accepted", discard).await;
+        }
+        info!("esl: wrong password");
+        conn.reply("-ERR invalid", discard).await;
+        return Flow::Close;
     }
-    if has_prefix(&cmd, "linger") {
-        let r = if conn.st.session.is_none() {
-            "-ERR not controlling a session".to_owned()
-        } else if cmd.as_bytes().get(6) == Some(&b' ') && cmd.len() > 7 {
-            let secs = atoi(&cmd[7..]);
-            conn.st.linger = Some(secs);
-            if secs == -1 {
-                "+OK will linger".to_owned()
-            } else {
-                format!("+OK will linger {secs} seconds")
-            }
-        } else {
-            conn.st.linger = Some(-1);
-            "+OK will linger".to_owned()
-        };
-        return conn.reply(&r, discard).await;
+    if has_prefix(cmd, "userauth ") {
+        // No directory users exist in the simulator: every userauth fails like an unknown user.
+        conn.reply("-ERR invalid", discard).await;
+        return Flow::Close;
     }
-    if has_prefix(&cmd, "nolinger") {
-        let r = if conn.st.session.is_none() {
-            "-ERR not controlling a session"
-        } else {
-            conn.st.linger = None;
-            "+OK will not linger"
-        };
-        return conn.reply(r, discard).await;
+    conn.reply("-ERR command not found", discard).await
+}
+
+/// `filter`, and the commands of a controlled session (`resume`, `connect`, `getvar`, `myevents`);
+/// `None` when `cmd` is none of them here.
+async fn session_command<W: AsyncWrite + Unpin + Send>(
+    conn: &mut Conn<W>,
+    cmd: &str,
+    discard: bool,
+) -> Option<Flow> {
+    if has_prefix(cmd, "filter ") {
+        let r = conn.st.sub.filter(&cmd[7..]);
+        return Some(conn.reply(&r, discard).await);
     }
-    if has_prefix(&cmd, "nolog") {
+    if let Some(uuid) = conn.st.session.clone()
+        && has_prefix(cmd, "resume")
+    {
+        conn.st.resume = true;
+        conn.core
+            .api("uuid_setvar", &format!("{uuid} socket_resume true"))
+            .await;
+        return Some(conn.reply("+OK", discard).await);
+    }
+    if conn.st.session.is_none() && !has_prefix(cmd, "myevents ") {
+        return None;
+    }
+    if has_prefix(cmd, "connect") {
+        return Some(connect(conn).await);
+    }
+    if has_prefix(cmd, "getvar") {
+        let r = getvar(conn, cmd);
+        return Some(conn.reply(&r, discard).await);
+    }
+    if has_prefix(cmd, "myevents") {
+        return Some(myevents(conn, cmd, discard).await);
+    }
+    None
+}
+
+/// `getvar <name>` of the controlled channel; an unset one answers like an unknown command.
+fn getvar<W>(conn: &Conn<W>, cmd: &str) -> String {
+    let val = match (conn.st.session.as_deref(), cmd.split_once(' ')) {
+        (Some(u), Some((_, var))) => conn.core.var(u, var).unwrap_or_default(),
+        _ => String::new(),
+    };
+    if val.is_empty() {
+        "-ERR command not found".to_owned()
+    } else {
+        val
+    }
+}
+
+fn divert_events<W>(conn: &Conn<W>, cmd: &str) -> &'static str {
+    if conn.st.session.is_none() {
+        return "-ERR not controlling a session.";
+    }
+    match cmd[13..].trim_start_matches(' ') {
+        "" => "-ERR missing value.",
+        v if v.eq_ignore_ascii_case("on") => "+OK events diverted",
+        _ => "+OK events not diverted",
+    }
+}
+
+/// `api <command> <args>`: blocks the connection until the core answers.
+async fn api<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>, cmd: &str) -> Flow {
+    let line = &cmd[4..];
+    let (api, arg) = line.split_once(' ').unwrap_or((line, ""));
+    let out = conn.core.api(api, arg).await;
+    match conn.out.reply(&frames::api_response(&out)).await {
+        Ok(()) => Flow::Continue,
+        Err(_) => Flow::Close,
+    }
+}
+
+/// The commands that change how this connection behaves (`log`, `linger`, `nolinger`, `nolog`,
+/// `event`, `nixevent`, `noevents`); anything else is not a command. Returns the reply text.
+fn connection_setting<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>, cmd: &str) -> String {
+    if has_prefix(cmd, "log") {
+        return log(conn, cmd);
+    }
+    if has_prefix(cmd, "linger") {
+        return linger(conn, cmd);
+    }
+    if has_prefix(cmd, "nolinger") {
+        return nolinger(conn).to_owned();
+    }
+    if has_prefix(cmd, "nolog") {
         let r = if conn.st.log_level.take().is_some() {
             "+OK no longer logging"
         } else {
             "-ERR not loging"
         };
-        return conn.reply(r, discard).await;
+        return r.to_owned();
     }
-    if has_prefix(&cmd, "event") {
-        let r = conn.st.sub.event(args_after(&cmd, 5));
-        return conn.reply(&r, discard).await;
+    if has_prefix(cmd, "event") {
+        return conn.st.sub.event(args_after(cmd, 5));
     }
-    if has_prefix(&cmd, "nixevent") {
-        let r = conn.st.sub.nixevent(args_after(&cmd, 8));
-        return conn.reply(&r, discard).await;
+    if has_prefix(cmd, "nixevent") {
+        return conn.st.sub.nixevent(args_after(cmd, 8));
     }
-    if has_prefix(&cmd, "noevents") {
+    if has_prefix(cmd, "noevents") {
         conn.discard_pending();
-        let r = conn.st.sub.noevents();
-        return conn.reply(&r, discard).await;
+        return conn.st.sub.noevents();
     }
-    conn.reply("-ERR command not found", discard).await
+    "-ERR command not found".to_owned()
+}
+
+/// `log [level]`: the default is debug (7).
+fn log<W>(conn: &mut Conn<W>, cmd: &str) -> String {
+    let level_s = cmd[3..].trim_start_matches(' ');
+    let level_s = level_s.split(' ').next().unwrap_or("");
+    let level = if level_s.is_empty() {
+        Some(7)
+    } else {
+        log_level(level_s)
+    };
+    match level {
+        Some(l) => {
+            conn.st.log_level = Some(l);
+            format!("+OK log level {level_s} [{l}]")
+        }
+        None => "-ERR invalid log level".to_owned(),
+    }
+}
+
+/// `linger [seconds]`: without a time (or -1) the socket stays forever after the channel's end.
+fn linger<W>(conn: &mut Conn<W>, cmd: &str) -> String {
+    if conn.st.session.is_none() {
+        return "-ERR not controlling a session".to_owned();
+    }
+    if cmd.as_bytes().get(6) == Some(&b' ') && cmd.len() > 7 {
+        let secs = atoi(&cmd[7..]);
+        conn.st.linger = Some(secs);
+        if secs == -1 {
+            "+OK will linger".to_owned()
+        } else {
+            format!("+OK will linger {secs} seconds")
+        }
+    } else {
+        conn.st.linger = Some(-1);
+        "+OK will linger".to_owned()
+    }
+}
+
+fn nolinger<W>(conn: &mut Conn<W>) -> &'static str {
+    if conn.st.session.is_none() {
+        "-ERR not controlling a session"
+    } else {
+        conn.st.linger = None;
+        "+OK will not linger"
+    }
 }
 
 /// Outbound `connect`: the CHANNEL_DATA reply (no `command/reply` frame of its own).
@@ -221,7 +274,7 @@ async fn connect<W: AsyncWrite + Unpin + Send>(conn: &mut Conn<W>) -> Flow {
     if let Some(name) = data.get("Channel-Name") {
         conn.st.channel_name = name.to_owned();
     }
-    let mode = conn.st.outbound.unwrap_or(super::connection::OutboundMode {
+    let mode = conn.st.outbound.unwrap_or(OutboundMode {
         async_mode: true,
         full: true,
     });

@@ -8,12 +8,16 @@
 //! | [`event_names`] | event type names, `switch_name_event`, the `myevents` list |
 //! | [`subscription`] | `event`/`nixevent`/`noevents`/`filter`/`myevents` state and delivery decision |
 //! | [`commands`] | `parse_command`: every ESL command and its reply |
-//! | [`connection`] | one connection's loop: commands, event delivery, session end, linger |
+//! | [`conn_state`] | what `parse_command` works on; what a command tells the loop |
+//! | [`conn`] | one connection's wire side: accepted events, session end, linger, replies |
+//! | [`connection`] | one connection's loop: reading commands, event delivery |
 //! | [`writer`] | frame writes with the write-side faults |
 //! | [`faults`] | faults on demand |
 //! | [`inbound`] | the inbound listener (`auth/request`, password) |
 //! | [`outbound`] | the outbound dialler for the `socket` application |
 pub mod commands;
+pub mod conn;
+pub mod conn_state;
 pub mod connection;
 pub mod event_names;
 pub mod faults;
