@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, CallSetup, EslSwitch};
 use crate::pay::engine::{Engine, EngineConfig};
 use crate::pay::machine::MachineConfig;
-use crate::pay::session::Switch;
+use crate::pay::switch::{BoxFut, Switch, SwitchError};
 use crate::pay::types::AgentHangupPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ struct MeteredSwitch {
 }
 
 impl Switch for MeteredSwitch {
-    fn api(&self, cmd: String) -> crate::pay::session::BoxFut<Result<String, String>> {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let fut = self.inner.api(cmd);
         let metrics = self.metrics.clone();
         Box::pin(async move {
@@ -62,7 +62,7 @@ impl Switch for MeteredSwitch {
         })
     }
 
-    fn bgapi(&self, cmd: String) -> crate::pay::session::BoxFut<Result<String, String>> {
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         self.inner.bgapi(cmd)
     }
 }

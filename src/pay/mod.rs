@@ -20,6 +20,7 @@ pub mod engine;
 pub mod machine;
 pub mod recover;
 pub mod session;
+pub mod switch;
 pub mod types;
 mod unwind;
 

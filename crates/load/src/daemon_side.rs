@@ -10,7 +10,7 @@ use confpay::config::PaymentConfig;
 use confpay::daemon::stack::{ROOM_PREFIX, engine_config, subscription};
 use confpay::pay::dialplan::{self, CallSetup, EslSwitch};
 use confpay::pay::engine::Engine;
-use confpay::pay::session::Switch;
+use confpay::pay::switch::Switch;
 use confpay::pay::types::AgentHangupPolicy;
 use confpay_esl::client_error::ClientError;
 use confpay_esl::inbound::{ClientEvent, InboundClient, InboundConfig};
