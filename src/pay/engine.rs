@@ -11,11 +11,11 @@ use super::attach::{self, AttachError, Claim};
 use super::calls::{Call, Calls};
 use super::machine::{Legs, Machine, MachineConfig, State};
 use super::recover;
-use super::session::{self, SessionHandle, SessionView};
+use super::session::{self, SessionHandle, SessionView, SpawnOptions};
 use super::switch::Switch;
 use super::types::*;
 use crate::esl::Event;
-use crate::metrics::Metrics;
+use crate::metrics::{Gauges, Metrics};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
@@ -246,6 +246,19 @@ impl Engine {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// The call table as the `/metrics` gauges show it.
+    pub async fn gauges(&self) -> Gauges {
+        let calls = self.calls().await;
+        Gauges {
+            active_calls: calls.len(),
+            sessions: calls
+                .into_iter()
+                .filter_map(|c| c.session)
+                .map(|s| s.state)
+                .collect(),
+        }
     }
 
     /// A live view of one session (running or ended).
@@ -494,12 +507,15 @@ impl Task {
         );
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), "payment requested");
-        let handle = session::spawn_metered(
+        let handle = session::spawn(
             id,
             machine,
             self.switch.clone(),
-            Some(Input::Start { agent_id }),
-            self.metrics.clone(),
+            SpawnOptions {
+                first: Some(Input::Start { agent_id }),
+                metrics: self.metrics.clone(),
+                ..SpawnOptions::default()
+            },
         );
         let view = handle.view();
         call.session = Some(handle);
@@ -879,12 +895,15 @@ impl Engine {
                 );
                 let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
                 info!(session = %id, call = %f.customer, "recovered a payment in progress after restart");
-                call.session = Some(session::spawn_with_metered(
+                call.session = Some(session::spawn(
                     id,
                     m,
                     switch.clone(),
-                    actions,
-                    self.metrics.clone(),
+                    SpawnOptions {
+                        actions,
+                        metrics: self.metrics.clone(),
+                        ..SpawnOptions::default()
+                    },
                 ));
             }
             let _ = self

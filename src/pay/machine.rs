@@ -82,8 +82,9 @@ pub struct Legs {
     pub isolated: bool,
     /// `sensitive_dtmf` as last set by the session.
     pub sensitive: bool,
-    /// The session turned `sensitive_dtmf` off to see the start key and must turn it back on.
-    pub watching: bool,
+    /// The customer's keys may show in FreeSWITCH's events (the session turned `sensitive_dtmf` off
+    /// to see the start key, or a turn-on was lost in flight): it must be turned back on.
+    pub keys_exposed: bool,
 }
 
 /// One payment session.
@@ -159,7 +160,7 @@ impl Machine {
         // turn `sensitive_dtmf` back on when restoring.
         let leftovers = !snap.capture_alive;
         m.legs.isolated = leftovers;
-        m.legs.watching = true;
+        m.legs.keys_exposed = true;
         m.legs.customer_held = true;
         let actions = m.step(Input::Resync(snap));
         (m, actions)
@@ -519,7 +520,7 @@ impl Machine {
     pub(super) fn set_sensitive(&mut self, on: bool, out: &mut Vec<Action>) {
         if !self.legs.customer_alive {
             self.legs.sensitive = false;
-            self.legs.watching = false;
+            self.legs.keys_exposed = false;
             return;
         }
         let step = if on {
@@ -538,7 +539,7 @@ impl Machine {
         );
         self.legs.sensitive = on;
         if on {
-            self.legs.watching = false;
+            self.legs.keys_exposed = false;
         }
     }
 
@@ -621,7 +622,7 @@ impl Machine {
                 // The dialplan keeps the customer's keys out of events (`sensitive_dtmf=true`);
                 // only now, to see the start key '1', do they show — until '1' turns it back on.
                 self.set_sensitive(false, out);
-                self.legs.watching = true;
+                self.legs.keys_exposed = true;
             }
             (State::Unholding, Step::WatchStartKey) => self.state = State::Ready,
             (State::Capturing, Step::UnholdCustomer) => self.legs.customer_held = false,

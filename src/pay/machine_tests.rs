@@ -58,7 +58,7 @@ fn sends(actions: &[Action]) -> Vec<(Step, String)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Send { step, cmd } => Some((*step, super::actions::api_text(cmd))),
+            Action::Send { step, cmd } => Some((*step, super::commands::api_text(cmd))),
             _ => None,
         })
         .collect()
@@ -942,7 +942,7 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
             assert!(!after.legs().isolated, "ended isolated: {}", ctx());
             assert!(!after.legs().customer_held, "ended on hold: {}", ctx());
             assert!(
-                !after.legs().watching,
+                !after.legs().keys_exposed,
                 "ended with sensitive_dtmf off: {}",
                 ctx()
             );

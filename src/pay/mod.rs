@@ -4,7 +4,7 @@
 //! |---|---|
 //! | [`types`] | legs, inputs, typed commands, actions, outcomes (pure data) |
 //! | [`machine`] | the pure per-session state machine: `step(input) -> actions` |
-//! | [`actions`] | typed command → exact FreeSWITCH API text; reply classification |
+//! | [`commands`] | typed command → exact FreeSWITCH API text; reply classification |
 //! | `unwind` | (private) how a session ends: leg loss, connection loss, unwinding to a safe state |
 //! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
@@ -12,9 +12,9 @@
 //! | [`engine`] | routes FreeSWITCH events to sessions, starts payments, resyncs after a reconnect |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
-pub mod actions;
 pub mod attach;
 pub mod calls;
+pub mod commands;
 pub mod dialplan;
 pub mod engine;
 pub mod machine;

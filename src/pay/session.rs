@@ -6,7 +6,7 @@
 //! Every state change is one structured log line; the end of a session is one audit record (PCI DSS
 //! 10.2: who, what, when, outcome — never card data; the machine never sees card digits).
 
-use super::actions::{api_text, check, originate_result};
+use super::commands::{api_text, check, originate_result};
 use super::machine::{Machine, State};
 use super::switch::{Switch, SwitchError};
 use super::types::*;
@@ -73,56 +73,29 @@ impl SessionHandle {
     }
 }
 
-/// Starts the actor for `machine` and feeds it `first` (usually `Start`).
+/// How a session starts besides its machine: what to carry out or feed first, where to count it.
+#[derive(Default)]
+pub struct SpawnOptions {
+    /// Actions the machine already produced before the actor existed (a recovered session).
+    pub actions: Vec<Action>,
+    /// The first input, fed after `actions` (usually `Start`).
+    pub first: Option<Input>,
+    /// Where the session's outcome is counted when it ends.
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+/// Starts the actor for `machine`.
 pub fn spawn(
     id: String,
     machine: Machine,
     switch: Arc<dyn Switch>,
-    first: Option<Input>,
+    options: SpawnOptions,
 ) -> SessionHandle {
-    start(id, machine, switch, first, Vec::new(), None)
-}
-
-/// [`spawn`], counting the session's outcome in `metrics` when it ends.
-pub fn spawn_metered(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    first: Option<Input>,
-    metrics: Option<Arc<Metrics>>,
-) -> SessionHandle {
-    start(id, machine, switch, first, Vec::new(), metrics)
-}
-
-/// Starts the actor for a machine that already produced `actions` (a recovered session).
-pub fn spawn_with(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    actions: Vec<Action>,
-) -> SessionHandle {
-    start(id, machine, switch, None, actions, None)
-}
-
-/// [`spawn_with`], counting the session's outcome in `metrics` when it ends.
-pub fn spawn_with_metered(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    actions: Vec<Action>,
-    metrics: Option<Arc<Metrics>>,
-) -> SessionHandle {
-    start(id, machine, switch, None, actions, metrics)
-}
-
-fn start(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    first: Option<Input>,
-    actions: Vec<Action>,
-    metrics: Option<Arc<Metrics>>,
-) -> SessionHandle {
+    let SpawnOptions {
+        actions,
+        first,
+        metrics,
+    } = options;
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
     let (view_tx, view_rx) = watch::channel(view);

@@ -1,7 +1,7 @@
 //! The actor with a scripted switch: commands go out in order, timers fire, the view follows.
 
 use super::machine::{Legs, Machine, MachineConfig, State};
-use super::session::spawn;
+use super::session::{SpawnOptions, spawn};
 use super::switch::{BoxFut, Switch, SwitchError};
 use super::types::*;
 use std::sync::{Arc, Mutex};
@@ -72,7 +72,10 @@ fn start(id: &str, cfg: MachineConfig, switch: &Arc<FakeSwitch>) -> super::sessi
         id.into(),
         m,
         switch.clone(),
-        Some(Input::Start { agent_id: None }),
+        SpawnOptions {
+            first: Some(Input::Start { agent_id: None }),
+            ..SpawnOptions::default()
+        },
     )
 }
 

@@ -114,7 +114,7 @@ pub enum AgentHangupPolicy {
     Transfer(String),
 }
 
-/// A FreeSWITCH API command, typed. [`super::actions`] renders each to its exact API text.
+/// A FreeSWITCH API command, typed. [`super::commands`] renders each to its exact API text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cmd {
     /// `uuid_setvar_multi <uuid> k=v;k=v`
@@ -277,7 +277,7 @@ pub enum Input {
     /// The agent clicked "start capture" (ACA).
     StartCapture,
     Cancel,
-    /// The reply to a command sent with `step`: `ok` per [`super::actions::reply_ok`].
+    /// The reply to a command sent with `step`: `ok` per [`super::commands::reply_ok`].
     Reply {
         step: Step,
         ok: bool,

@@ -33,7 +33,7 @@ impl Machine {
             match step {
                 Step::HoldCustomer | Step::UnholdCustomer => self.legs.customer_held = true,
                 Step::Isolate | Step::Restore => self.legs.isolated = true,
-                Step::Sensitive => self.legs.watching = true,
+                Step::Sensitive => self.legs.keys_exposed = true,
                 Step::PrepareCustomer
                 | Step::PrepareAgent
                 | Step::TransferCustomer
@@ -268,7 +268,7 @@ impl Machine {
         // `sensitive_dtmf` stays on: nothing needs the customer's keys after a payment, and it
         // keeps them out of FreeSWITCH's events, logs and CDR. Turn it back on if the session
         // turned it off to watch for the start key.
-        if self.legs.watching {
+        if self.legs.keys_exposed {
             self.set_sensitive(true, out);
         }
         self.try_finish(out);
@@ -373,7 +373,7 @@ impl Machine {
             return;
         }
         let alive = self.legs.customer_alive;
-        if self.legs.isolated || (alive && (self.legs.customer_held || self.legs.watching)) {
+        if self.legs.isolated || (alive && (self.legs.customer_held || self.legs.keys_exposed)) {
             // Capture gone now: continue with the restore steps.
             return self.restore(out);
         }
