@@ -22,13 +22,10 @@ pub mod recover;
 pub mod session;
 pub mod switch;
 pub mod types;
-mod unwind;
 
 pub use machine::{Machine, MachineConfig, State};
 pub use types::*;
 #[cfg(test)]
 mod attach_tests;
-#[cfg(test)]
-mod machine_tests;
 #[cfg(test)]
 mod session_tests;

@@ -105,6 +105,28 @@ pub enum Step {
     AfterAgentHangup,
 }
 
+impl Step {
+    /// Every step, in declaration order (the machine's step table is the exhaustive match).
+    pub const ALL: [Step; 16] = [
+        Step::PrepareCustomer,
+        Step::PrepareAgent,
+        Step::TransferCustomer,
+        Step::TransferAgent,
+        Step::HoldCustomer,
+        Step::DialCapture,
+        Step::SendAgentId,
+        Step::UnholdCustomer,
+        Step::Isolate,
+        Step::Sensitive,
+        Step::Verify,
+        Step::SendStart,
+        Step::KillCapture,
+        Step::Restore,
+        Step::WatchStartKey,
+        Step::AfterAgentHangup,
+    ];
+}
+
 /// What to do with the customer when the agent has hung up and no capture is running any more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgentHangupPolicy {
