@@ -1,8 +1,8 @@
 //! Prometheus metrics, hand-written in the text exposition format (version 0.0.4).
 //!
 //! Counters and the histogram live here (atomics, cheap to bump from any task); gauges that describe
-//! the engine's current state (active calls, sessions by state) are computed at scrape time from
-//! [`Engine::calls`](crate::pay::engine::Engine::calls) and passed to [`Metrics::render`].
+//! the engine's current state (active calls, sessions by state) are gathered at scrape time by the
+//! engine ([`Gauges`]) and passed to [`Metrics::render`]: metrics knows nothing of the engine.
 //!
 //! The tiny API the rest of the daemon calls:
 //! - [`Metrics::outcome`]: a session ended (label `outcome` = [`Outcome::code`](crate::pay::Outcome::code));
@@ -12,7 +12,6 @@
 //! No label ever carries a call UUID, an agent ID or a digit: only fixed codes and state names.
 
 use crate::pay::State;
-use crate::pay::engine::CallView;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -39,6 +38,15 @@ pub const STATES: [State; 14] = [
     State::Suspended,
     State::Done,
 ];
+
+/// The engine's current state as the gauges show it, gathered at scrape time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Calls the engine knows.
+    pub active_calls: usize,
+    /// The state of each call's current session (running or just ended).
+    pub sessions: Vec<State>,
+}
 
 /// The daemon's counters and histogram. Share it as `Arc<Metrics>`.
 #[derive(Debug, Default)]
@@ -93,27 +101,23 @@ impl Metrics {
         map.get(code).copied().unwrap_or(0)
     }
 
-    /// The whole exposition text; `calls` is the engine's current call table.
-    pub fn render(&self, calls: &[CallView]) -> String {
+    /// The whole exposition text; `gauges` describe the engine now.
+    pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::with_capacity(2048);
-        self.render_gauges(&mut out, calls);
+        self.render_gauges(&mut out, gauges);
         self.render_counters(&mut out);
         self.render_histogram(&mut out);
         out
     }
 
-    fn render_gauges(&self, out: &mut String, calls: &[CallView]) {
+    fn render_gauges(&self, out: &mut String, gauges: &Gauges) {
         out.push_str("# HELP confpay_active_calls Calls the engine currently knows.\n");
         out.push_str("# TYPE confpay_active_calls gauge\n");
-        let _ = writeln!(out, "confpay_active_calls {}", calls.len());
+        let _ = writeln!(out, "confpay_active_calls {}", gauges.active_calls);
         out.push_str("# HELP confpay_sessions Running payment sessions by state.\n");
         out.push_str("# TYPE confpay_sessions gauge\n");
         for state in STATES {
-            let n = calls
-                .iter()
-                .filter_map(|c| c.session.as_ref())
-                .filter(|s| s.state == state)
-                .count();
+            let n = gauges.sessions.iter().filter(|s| **s == state).count();
             let _ = writeln!(
                 out,
                 "confpay_sessions{{state=\"{}\"}} {n}",
@@ -198,7 +202,7 @@ mod tests {
         m.observe_command(Duration::from_millis(3));
         m.observe_command(Duration::from_millis(40));
         m.observe_command(Duration::from_secs(9));
-        let text = m.render(&[]);
+        let text = m.render(&Gauges::default());
         assert!(text.contains("confpay_esl_command_duration_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(text.contains("confpay_esl_command_duration_seconds_bucket{le=\"0.05\"} 2\n"));
         assert!(text.contains("confpay_esl_command_duration_seconds_bucket{le=\"5\"} 2\n"));
@@ -215,7 +219,7 @@ mod tests {
         m.outcome("cancelled");
         m.esl_reconnected();
         assert_eq!(m.outcome_count("completed"), 2);
-        let text = m.render(&[]);
+        let text = m.render(&Gauges::default());
         assert!(text.contains("confpay_session_outcomes_total{outcome=\"completed\"} 2\n"));
         assert!(text.contains("confpay_session_outcomes_total{outcome=\"cancelled\"} 1\n"));
         assert!(text.contains("confpay_esl_reconnects_total 1\n"));

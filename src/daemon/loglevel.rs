@@ -13,7 +13,7 @@
 //! from `SWITCH_LOG_DISABLE` up). A ceiling changed at run time with `fsctl loglevel <level>` is
 //! therefore not visible to the daemon: no read-only command reports it.
 
-use crate::pay::session::Switch;
+use crate::pay::switch::{Switch, SwitchError};
 use tracing::{info, warn};
 
 /// INFO: the first level whose lines can carry a digit (`RECV DTMF`, `EXECUTE`).
@@ -73,7 +73,7 @@ fn attr<'a>(element: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Classifies the answer to [`READ_COMMAND`].
-pub fn classify(reply: Result<&str, &str>) -> LogCeiling {
+pub fn classify(reply: Result<&str, &SwitchError>) -> LogCeiling {
     match reply {
         Ok(body) => match configured(body) {
             Some((name, level)) if level >= FIRST_LEAKING_LEVEL => {
@@ -84,8 +84,9 @@ pub fn classify(reply: Result<&str, &str>) -> LogCeiling {
                 reply: body.trim_end().chars().take(200).collect(),
             },
         },
+        // Whatever kept the answer away, the ceiling is not known: the warning says why.
         Err(e) => LogCeiling::Unknown {
-            reply: e.to_owned(),
+            reply: e.to_string(),
         },
     }
 }
@@ -93,7 +94,7 @@ pub fn classify(reply: Result<&str, &str>) -> LogCeiling {
 /// Asks FreeSWITCH and logs the verdict (a warning when digits could reach its logs).
 pub async fn check(switch: &dyn Switch) -> LogCeiling {
     let reply = switch.api(READ_COMMAND.to_owned()).await;
-    let verdict = classify(reply.as_deref().map_err(String::as_str));
+    let verdict = classify(reply.as_deref());
     match &verdict {
         LogCeiling::Verbose { name, level } => warn!(
             freeswitch_log_level = %name,
@@ -119,19 +120,19 @@ pub async fn check(switch: &dyn Switch) -> LogCeiling {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pay::session::BoxFut;
+    use crate::pay::switch::BoxFut;
 
-    struct Answer(Result<String, String>);
+    struct Answer(Result<String, SwitchError>);
 
     impl Switch for Answer {
-        fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+        fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
             // Never the bare `fsctl loglevel`, which silences FreeSWITCH.
             assert_eq!(cmd, READ_COMMAND);
             let r = self.0.clone();
             Box::pin(async move { r })
         }
-        fn bgapi(&self, _cmd: String) -> BoxFut<Result<String, String>> {
-            Box::pin(async { Err("not used".to_owned()) })
+        fn bgapi(&self, _cmd: String) -> BoxFut<Result<String, SwitchError>> {
+            unreachable!("the log ceiling is read with `api`")
         }
     }
 
@@ -199,9 +200,12 @@ mod tests {
                 },
             ),
             (
-                Err("api got no reply within 5s".to_owned()),
+                Err(SwitchError::Timeout {
+                    command: "api",
+                    after: std::time::Duration::from_secs(5),
+                }),
                 LogCeiling::Unknown {
-                    reply: "api got no reply within 5s".into(),
+                    reply: "`api` got no reply within 5s".into(),
                 },
             ),
         ];

@@ -133,8 +133,8 @@ pub async fn serve(listener: TcpListener, app: AppState, shutdown: CancellationT
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {
-    let calls = shared.app.engine.calls().await;
-    let text = shared.app.metrics.render(&calls);
+    let gauges = shared.app.engine.gauges().await;
+    let text = shared.app.metrics.render(&gauges);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

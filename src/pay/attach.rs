@@ -12,7 +12,7 @@
 //!
 //! [`decide`] is pure and tested on its own; [`resolve`] reads the facts and applies it.
 
-use super::session::Switch;
+use super::switch::{Switch, SwitchError};
 use super::types::{AgentId, Uuid};
 
 /// What the request said about the leg it named.
@@ -79,8 +79,8 @@ pub enum AttachError {
     NoCallForAgentId { id: String },
     #[error("agent ID {id} is on more than one call")]
     AgentIdOnSeveralCalls { id: String },
-    #[error("FreeSWITCH did not answer: {reason}")]
-    Switch { reason: String },
+    #[error("FreeSWITCH did not answer: {error}")]
+    Switch { error: SwitchError },
 }
 
 /// Decides the roles of `named` (the leg the request named) and `peer` (its bridge partner).
@@ -273,7 +273,7 @@ async fn ask(switch: &dyn Switch, cmd: &str) -> Result<String, AttachError> {
     switch
         .api(cmd.to_owned())
         .await
-        .map_err(|reason| AttachError::Switch { reason })
+        .map_err(|error| AttachError::Switch { error })
 }
 
 async fn getvar(

@@ -7,7 +7,7 @@
 //! Also the [`Switch`] the engine drives FreeSWITCH with: the daemon's inbound ESL connection.
 
 use super::engine::Engine;
-use super::session::{BoxFut, NO_CONNECTION, Switch};
+use super::switch::{BoxFut, Switch, SwitchError};
 use super::types::{AGENT_FLAGS, AgentHangupPolicy, AgentId, CUSTOMER_FLAGS};
 use crate::esl::client_error::ClientError;
 use crate::esl::command::{Command, Execute};
@@ -27,23 +27,34 @@ pub const AGENT_FEATURE_BIND: &str =
 pub struct EslSwitch(pub InboundClient);
 
 impl Switch for EslSwitch {
-    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let client = self.0.clone();
         Box::pin(async move { client.api(&cmd).await.map(|r| r.body).map_err(switch_error) })
     }
 
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let client = self.0.clone();
         Box::pin(async move { client.bgapi(&cmd).await.map_err(switch_error) })
     }
 }
 
-/// A client error as a [`Switch`] error: connection failures marked with [`NO_CONNECTION`].
-fn switch_error(e: ClientError) -> String {
-    if e.is_connection_error() {
-        format!("{NO_CONNECTION}{e}")
-    } else {
-        e.to_string()
+/// A client error as a [`Switch`] error: whether there was a connection to ask over at all, and if
+/// there was, what became of the request.
+fn switch_error(e: ClientError) -> SwitchError {
+    let reason = e.to_string();
+    match e {
+        ClientError::Connect { .. }
+        | ClientError::NotConnected
+        | ClientError::ConnectionLost { .. }
+        | ClientError::AccessDenied => SwitchError::NoConnection { reason },
+        ClientError::Timeout { command, after } => SwitchError::Timeout { command, after },
+        ClientError::JobTimeout { job_uuid, after } => SwitchError::JobTimeout { job_uuid, after },
+        ClientError::Rejected { command, reply } => SwitchError::Refused { command, reply },
+        ClientError::Unexpected { command, what } => SwitchError::Unexpected { command, what },
+        ClientError::Command(_) => SwitchError::Unsendable { reason },
+        ClientError::AuthFailed | ClientError::NotFullControl { .. } => {
+            SwitchError::Unusable { reason }
+        }
     }
 }
 
@@ -104,8 +115,39 @@ pub async fn handle_call(
         let _ = call.handle.command(&Command::Resume).await;
         return;
     }
+    dial_agent(
+        &switch,
+        &mut call,
+        &setup,
+        &room,
+        &agent,
+        agent_id.as_ref(),
+        &dial,
+    )
+    .await;
+    // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
+    while let Some(ev) = call.events.recv().await {
+        match ev {
+            SessionEvent::Event(_) => {}
+            SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
+        }
+    }
+    info!(call = %uuid, "customer channel released");
+}
+
+/// Dials the agent into the call's conference; the customer goes where
+/// `on_agent_unreachable` says when the agent cannot be reached.
+async fn dial_agent(
+    switch: &Arc<dyn Switch>,
+    call: &mut OutboundSession,
+    setup: &CallSetup,
+    room: &str,
+    agent: &str,
+    agent_id: Option<&AgentId>,
+    dial: &str,
+) {
+    let uuid = call.uuid.clone();
     let id_var = agent_id
-        .as_ref()
         .map(|a| format!(",confpay_agent_id={a}"))
         .unwrap_or_default();
     let originate = format!(
@@ -117,33 +159,32 @@ pub async fn handle_call(
     // restarted, or the link dropped): the call's own socket is up (FreeSWITCH just opened it) and
     // `full` lets it run the originate, so the customer is not turned away for that.
     let dialled = match switch.bgapi(originate.clone()).await {
-        Err(e) if e.starts_with(NO_CONNECTION) => {
+        Err(SwitchError::NoConnection { .. }) => {
             info!(call = %uuid, "inbound ESL connection down; dialling the agent over the call's socket");
             call.handle.bgapi(&originate).await.map_err(switch_error)
         }
-        other => other,
+        other @ (Ok(_)
+        | Err(
+            SwitchError::Timeout { .. }
+            | SwitchError::JobTimeout { .. }
+            | SwitchError::Refused { .. }
+            | SwitchError::Unexpected { .. }
+            | SwitchError::Unsendable { .. }
+            | SwitchError::Unusable { .. },
+        )) => other,
     };
-    match dialled {
-        Ok(r) if r.starts_with("+OK") => info!(call = %uuid, agent = %agent, "agent answered"),
-        other => {
-            let why = match other {
-                Ok(r) => r.trim().to_owned(),
-                Err(e) => e,
-            };
-            warn!(call = %uuid, reason = %why, "agent unreachable");
-            let cmd = match &setup.on_agent_unreachable {
-                AgentHangupPolicy::Hangup => format!("uuid_kill {uuid} NORMAL_CLEARING"),
-                AgentHangupPolicy::Transfer(dest) => format!("uuid_transfer {uuid} {dest}"),
-            };
-            let _ = switch.api(cmd).await;
+    let why = match dialled {
+        Ok(r) if r.starts_with("+OK") => {
+            info!(call = %uuid, agent = %agent, "agent answered");
+            return;
         }
-    }
-    // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
-    while let Some(ev) = call.events.recv().await {
-        match ev {
-            SessionEvent::Event(_) => {}
-            SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
-        }
-    }
-    info!(call = %uuid, "customer channel released");
+        Ok(r) => r.trim().to_owned(),
+        Err(e) => e.to_string(),
+    };
+    warn!(call = %uuid, reason = %why, "agent unreachable");
+    let cmd = match &setup.on_agent_unreachable {
+        AgentHangupPolicy::Hangup => format!("uuid_kill {uuid} NORMAL_CLEARING"),
+        AgentHangupPolicy::Transfer(dest) => format!("uuid_transfer {uuid} {dest}"),
+    };
+    let _ = switch.api(cmd).await;
 }

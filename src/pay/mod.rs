@@ -3,31 +3,33 @@
 //! | module | job |
 //! |---|---|
 //! | [`types`] | legs, inputs, typed commands, actions, outcomes (pure data) |
-//! | [`machine`] | the pure per-session state machine: `step(input) -> actions` |
-//! | [`actions`] | typed command → exact FreeSWITCH API text; reply classification |
-//! | `unwind` | (private) how a session ends: leg loss, connection loss, unwinding to a safe state |
+//! | [`machine`] | the pure per-session state machine: `step(input) -> actions`; flow, replies, unwinding to a safe state, the step table |
+//! | [`commands`] | typed command → exact FreeSWITCH API text; reply classification |
+//! | [`switch`] | what the engine needs from FreeSWITCH (`api`, `bgapi`) and the typed [`switch::SwitchError`] |
 //! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
 //! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
-//! | [`engine`] | routes FreeSWITCH events to sessions, starts payments, resyncs after a reconnect |
+//! | [`engine`] | the engine task: event routing (pure, [`engine::routing`]) and intake, API requests, resync, recovery |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
-pub mod actions;
+//!
+//! Dependencies run one way: `types` and `switch` are leaves; `metrics` is told the engine's
+//! gauges rather than reading the engine.
+
 pub mod attach;
 pub mod calls;
+pub mod commands;
 pub mod dialplan;
 pub mod engine;
 pub mod machine;
 pub mod recover;
 pub mod session;
+pub mod switch;
 pub mod types;
-mod unwind;
 
 pub use machine::{Machine, MachineConfig, State};
 pub use types::*;
 #[cfg(test)]
 mod attach_tests;
-#[cfg(test)]
-mod machine_tests;
 #[cfg(test)]
 mod session_tests;

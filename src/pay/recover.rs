@@ -2,7 +2,7 @@
 //! daemon restart ([`find_calls`]). The daemon's conferences are named `<prefix><customer uuid>`; each
 //! leg carries the channel variable `confpay_role` (`customer`, `agent`, `capture`).
 
-use super::session::{NO_CONNECTION, Switch};
+use super::switch::{Switch, SwitchError};
 use super::types::{Snapshot, Uuid};
 use serde_json::Value;
 
@@ -55,13 +55,13 @@ pub fn parse_rooms(json_list: &str) -> Vec<(String, Vec<(u32, Uuid)>)> {
 const LOOKUP_TRIES: usize = 3;
 
 /// `api <cmd>`, tried again when no reply came (the reply itself is not judged).
-async fn lookup(switch: &dyn Switch, cmd: String) -> Result<String, String> {
-    let mut last = Err(String::new());
-    for _ in 0..LOOKUP_TRIES {
-        last = switch.api(cmd.clone()).await;
+async fn lookup(switch: &dyn Switch, cmd: String) -> Result<String, SwitchError> {
+    let mut last = switch.api(cmd.clone()).await;
+    for _ in 1..LOOKUP_TRIES {
         if last.is_ok() {
             break;
         }
+        last = switch.api(cmd.clone()).await;
     }
     last
 }
@@ -92,8 +92,16 @@ pub async fn snapshot(
 ) -> Option<Snapshot> {
     let members = match lookup(switch, format!("conference {room} json_list")).await {
         Ok(r) => parse_members(&r, room).unwrap_or_default(),
-        Err(why) if why.starts_with(NO_CONNECTION) => return None,
-        Err(why) => {
+        // Nothing can be known without a connection.
+        Err(SwitchError::NoConnection { .. }) => return None,
+        Err(
+            why @ (SwitchError::Timeout { .. }
+            | SwitchError::JobTimeout { .. }
+            | SwitchError::Refused { .. }
+            | SwitchError::Unexpected { .. }
+            | SwitchError::Unsendable { .. }
+            | SwitchError::Unusable { .. }),
+        ) => {
             tracing::warn!(room = %room, error = %why, "conference member list got no answer; keeping the members known before");
             Vec::new()
         }

@@ -6,23 +6,17 @@
 //! Every state change is one structured log line; the end of a session is one audit record (PCI DSS
 //! 10.2: who, what, when, outcome — never card data; the machine never sees card digits).
 
-use super::actions::{api_text, check, originate_result};
+use super::commands::{api_text, check, originate_result};
 use super::machine::{Machine, State};
+use super::switch::{Switch, SwitchError};
 use super::types::*;
 use crate::metrics::Metrics;
 use futures_util::StreamExt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio_util::time::{DelayQueue, delay_queue};
 use tracing::{info, warn};
-
-/// How a [`Switch`] error starts when the connection failed (down, or lost while the command was
-/// pending) rather than FreeSWITCH answering: the command may or may not have run, so it is no
-/// refusal. The session then waits for the reconnect's resync, which reads FreeSWITCH's state back.
-pub const NO_CONNECTION: &str = "no connection to FreeSWITCH: ";
 
 /// A session still `Suspended` this long after it suspended reads FreeSWITCH's state back itself:
 /// the engine's resync on reconnect (batched, [`super::engine`]) normally gets there first, but may
@@ -30,17 +24,6 @@ pub const NO_CONNECTION: &str = "no connection to FreeSWITCH: ";
 const SELF_RESYNC_AFTER: Duration = Duration::from_secs(5);
 /// How often it then checks whether the connection answers again.
 const SELF_RESYNC_EVERY: Duration = Duration::from_secs(1);
-
-/// What a session needs from FreeSWITCH: `api` and `bgapi` over the daemon's inbound connection.
-pub trait Switch: Send + Sync + 'static {
-    /// `api <cmd>`: the reply body, or why there is none (timeout; connection down: starts with
-    /// [`NO_CONNECTION`]).
-    fn api(&self, cmd: String) -> BoxFut<Result<String, String>>;
-    /// `bgapi <cmd>`: the job's output (its `BACKGROUND_JOB` body).
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>>;
-}
-
-pub type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A public view of a session, published on every change (API, status stream, page).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,56 +73,29 @@ impl SessionHandle {
     }
 }
 
-/// Starts the actor for `machine` and feeds it `first` (usually `Start`).
+/// How a session starts besides its machine: what to carry out or feed first, where to count it.
+#[derive(Default)]
+pub struct SpawnOptions {
+    /// Actions the machine already produced before the actor existed (a recovered session).
+    pub actions: Vec<Action>,
+    /// The first input, fed after `actions` (usually `Start`).
+    pub first: Option<Input>,
+    /// Where the session's outcome is counted when it ends.
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+/// Starts the actor for `machine`.
 pub fn spawn(
     id: String,
     machine: Machine,
     switch: Arc<dyn Switch>,
-    first: Option<Input>,
+    options: SpawnOptions,
 ) -> SessionHandle {
-    start(id, machine, switch, first, Vec::new(), None)
-}
-
-/// [`spawn`], counting the session's outcome in `metrics` when it ends.
-pub fn spawn_metered(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    first: Option<Input>,
-    metrics: Option<Arc<Metrics>>,
-) -> SessionHandle {
-    start(id, machine, switch, first, Vec::new(), metrics)
-}
-
-/// Starts the actor for a machine that already produced `actions` (a recovered session).
-pub fn spawn_with(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    actions: Vec<Action>,
-) -> SessionHandle {
-    start(id, machine, switch, None, actions, None)
-}
-
-/// [`spawn_with`], counting the session's outcome in `metrics` when it ends.
-pub fn spawn_with_metered(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    actions: Vec<Action>,
-    metrics: Option<Arc<Metrics>>,
-) -> SessionHandle {
-    start(id, machine, switch, None, actions, metrics)
-}
-
-fn start(
-    id: String,
-    machine: Machine,
-    switch: Arc<dyn Switch>,
-    first: Option<Input>,
-    actions: Vec<Action>,
-    metrics: Option<Arc<Metrics>>,
-) -> SessionHandle {
+    let SpawnOptions {
+        actions,
+        first,
+        metrics,
+    } = options;
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
     let (view_tx, view_rx) = watch::channel(view);
@@ -265,10 +221,21 @@ impl Actor {
                     return;
                 }
                 // A cheap probe first: while the connection is down every lookup fails at once.
-                let probe = switch.api(format!("uuid_exists {customer}")).await;
-                if matches!(&probe, Err(why) if why.starts_with(NO_CONNECTION)) {
-                    tokio::time::sleep(SELF_RESYNC_EVERY).await;
-                    continue;
+                match switch.api(format!("uuid_exists {customer}")).await {
+                    Err(SwitchError::NoConnection { .. }) => {
+                        tokio::time::sleep(SELF_RESYNC_EVERY).await;
+                        continue;
+                    }
+                    // Something answered: the connection is back.
+                    Ok(_)
+                    | Err(
+                        SwitchError::Timeout { .. }
+                        | SwitchError::JobTimeout { .. }
+                        | SwitchError::Refused { .. }
+                        | SwitchError::Unexpected { .. }
+                        | SwitchError::Unsendable { .. }
+                        | SwitchError::Unusable { .. },
+                    ) => {}
                 }
                 let Some(snap) = super::recover::snapshot(
                     switch.as_ref(),
@@ -390,15 +357,24 @@ impl Actor {
                     Ok(uuid) => Input::CaptureAnswered { uuid },
                     Err(cause) => Input::CaptureFailed { cause },
                 },
-                Err(why) if why.starts_with(NO_CONNECTION) => {
+                Err(why @ SwitchError::NoConnection { .. }) => {
                     // The result is lost with the connection; the resync reads whether the capture
                     // leg exists.
                     warn!(session = %id, error = %why, "capture originate result lost with the connection");
                     Input::ConnectionLost
                 }
-                Err(why) => {
+                Err(
+                    why @ (SwitchError::Timeout { .. }
+                    | SwitchError::JobTimeout { .. }
+                    | SwitchError::Refused { .. }
+                    | SwitchError::Unexpected { .. }
+                    | SwitchError::Unsendable { .. }
+                    | SwitchError::Unusable { .. }),
+                ) => {
                     warn!(session = %id, error = %why, "capture originate got no result");
-                    Input::CaptureFailed { cause: why }
+                    Input::CaptureFailed {
+                        cause: why.to_string(),
+                    }
                 }
             };
             let _ = inputs.send(input).await;
@@ -426,14 +402,21 @@ async fn run_commands(
                 (ok, why.to_owned())
             }
             Ok(reply) => (check(&cmd, &reply), reply.trim_end().to_owned()),
-            Err(why) if why.starts_with(NO_CONNECTION) => {
+            Err(why @ SwitchError::NoConnection { .. }) => {
                 // Not FreeSWITCH's answer: the command may or may not have run. Suspend (the
                 // engine's own notice may come later) and let the resync read the truth back.
                 warn!(session = %id, step = ?step, error = %why, "command lost with the connection");
                 let _ = inputs.send(Input::ConnectionLost).await;
                 continue;
             }
-            Err(why) => (false, why),
+            Err(
+                why @ (SwitchError::Timeout { .. }
+                | SwitchError::JobTimeout { .. }
+                | SwitchError::Refused { .. }
+                | SwitchError::Unexpected { .. }
+                | SwitchError::Unsendable { .. }
+                | SwitchError::Unusable { .. }),
+            ) => (false, why.to_string()),
         };
         if !ok {
             warn!(session = %id, step = ?step, reply = %reply, "command refused");

@@ -1,7 +1,8 @@
 //! The actor with a scripted switch: commands go out in order, timers fire, the view follows.
 
 use super::machine::{Legs, Machine, MachineConfig, State};
-use super::session::{BoxFut, Switch, spawn};
+use super::session::{SpawnOptions, spawn};
+use super::switch::{BoxFut, Switch, SwitchError};
 use super::types::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +13,7 @@ struct FakeSwitch {
 }
 
 impl Switch for FakeSwitch {
-    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         // The pre-capture check reads the member list (shape of `conference <c> json_list`).
         let reply = if cmd.starts_with("uuid_exists ") {
             "true".to_string()
@@ -24,7 +25,7 @@ impl Switch for FakeSwitch {
         self.sent.lock().unwrap().push(cmd);
         Box::pin(async move { Ok(reply) })
     }
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         self.sent.lock().unwrap().push(format!("bg {cmd}"));
         Box::pin(async {
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -71,7 +72,10 @@ fn start(id: &str, cfg: MachineConfig, switch: &Arc<FakeSwitch>) -> super::sessi
         id.into(),
         m,
         switch.clone(),
-        Some(Input::Start { agent_id: None }),
+        SpawnOptions {
+            first: Some(Input::Start { agent_id: None }),
+            ..SpawnOptions::default()
+        },
     )
 }
 

@@ -105,6 +105,28 @@ pub enum Step {
     AfterAgentHangup,
 }
 
+impl Step {
+    /// Every step, in declaration order (the machine's step table is the exhaustive match).
+    pub const ALL: [Step; 16] = [
+        Step::PrepareCustomer,
+        Step::PrepareAgent,
+        Step::TransferCustomer,
+        Step::TransferAgent,
+        Step::HoldCustomer,
+        Step::DialCapture,
+        Step::SendAgentId,
+        Step::UnholdCustomer,
+        Step::Isolate,
+        Step::Sensitive,
+        Step::Verify,
+        Step::SendStart,
+        Step::KillCapture,
+        Step::Restore,
+        Step::WatchStartKey,
+        Step::AfterAgentHangup,
+    ];
+}
+
 /// What to do with the customer when the agent has hung up and no capture is running any more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgentHangupPolicy {
@@ -114,7 +136,7 @@ pub enum AgentHangupPolicy {
     Transfer(String),
 }
 
-/// A FreeSWITCH API command, typed. [`super::actions`] renders each to its exact API text.
+/// A FreeSWITCH API command, typed. [`super::commands`] renders each to its exact API text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cmd {
     /// `uuid_setvar_multi <uuid> k=v;k=v`
@@ -277,7 +299,7 @@ pub enum Input {
     /// The agent clicked "start capture" (ACA).
     StartCapture,
     Cancel,
-    /// The reply to a command sent with `step`: `ok` per [`super::actions::reply_ok`].
+    /// The reply to a command sent with `step`: `ok` per [`super::commands::reply_ok`].
     Reply {
         step: Step,
         ok: bool,

@@ -11,7 +11,7 @@ use confpay::config::Config;
 use confpay::http::{self, AppState, Health};
 use confpay::metrics::Metrics;
 use confpay::pay::engine::{Engine, EngineConfig};
-use confpay::pay::session::{BoxFut, Switch};
+use confpay::pay::switch::{BoxFut, Switch, SwitchError};
 use confpay::pay::{AgentHangupPolicy, AgentId, MachineConfig};
 use confpay::secret::Secret;
 use confpay::sim::core::{Core, CoreConfig};
@@ -32,14 +32,14 @@ pub const ROOM_PREFIX: &str = "confpay-";
 pub struct SimSwitch(pub Core);
 
 impl Switch for SimSwitch {
-    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let core = self.0.clone();
         Box::pin(async move {
             let (name, args) = cmd.split_once(' ').unwrap_or((cmd.as_str(), ""));
             Ok(core.api(name, args).await)
         })
     }
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         self.api(cmd)
     }
 }

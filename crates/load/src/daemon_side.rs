@@ -8,7 +8,7 @@ use super::ready::ReadyTracker;
 use confpay::config::{Config, PaymentConfig};
 use confpay::daemon::component::ComponentError;
 use confpay::daemon::stack::{self, AfterEngine, EventTap, Stack, StackBuilder};
-use confpay::pay::session::Switch;
+use confpay::pay::switch::Switch;
 use confpay_esl::Event;
 use confpay_esl::outbound::OutboundServer;
 use std::net::SocketAddr;

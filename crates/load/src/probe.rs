@@ -10,7 +10,7 @@
 //! The probe lives only in the load tool's own daemon assembly: production (`Stack`) has no probe
 //! and pays nothing. Samples are kept in microseconds.
 
-use confpay::pay::session::{BoxFut, Switch};
+use confpay::pay::switch::{BoxFut, Switch, SwitchError};
 use confpay_esl::frame::Event;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -179,12 +179,12 @@ pub struct ProbedSwitch {
 }
 
 impl Switch for ProbedSwitch {
-    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         self.probe.command_sent(&cmd);
         self.inner.api(cmd)
     }
 
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         self.probe.command_sent(&cmd);
         self.inner.bgapi(cmd)
     }

@@ -3,7 +3,7 @@
 
 use crate::metrics::Metrics;
 use crate::pay::dialplan::EslSwitch;
-use crate::pay::session::{BoxFut, Switch};
+use crate::pay::switch::{BoxFut, Switch, SwitchError};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ pub struct MeteredSwitch {
 }
 
 impl Switch for MeteredSwitch {
-    fn api(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let fut = self.inner.api(cmd);
         let metrics = self.metrics.clone();
         Box::pin(async move {
@@ -25,7 +25,7 @@ impl Switch for MeteredSwitch {
         })
     }
 
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, String>> {
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         self.inner.bgapi(cmd)
     }
 }

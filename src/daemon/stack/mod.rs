@@ -26,7 +26,7 @@ use crate::http::{self, AppState, health::Health};
 use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, EslSwitch};
 use crate::pay::engine::Engine;
-use crate::pay::session::Switch;
+use crate::pay::switch::Switch;
 use metered::MeteredSwitch;
 use pump::Pump;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@ use crate::esl::inbound::ClientEvent;
 use crate::http::health::Health;
 use crate::metrics::Metrics;
 use crate::pay::engine::Engine;
-use crate::pay::session::Switch;
+use crate::pay::switch::Switch;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

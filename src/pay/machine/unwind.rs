@@ -1,9 +1,10 @@
 //! How a session ends: losing a leg, losing the connection, and unwinding to a safe state
 //! (capture leg down first, then isolation cleared, customer unheld; `sensitive_dtmf` stays on).
-//! Part of [`super::machine::Machine`]; pure like it.
+//! Part of [`Machine`]; pure like it.
 
-use super::machine::{Machine, State};
-use super::types::*;
+use super::steps::{self, Leftover};
+use super::{Machine, State};
+use crate::pay::types::*;
 
 impl Machine {
     pub(super) fn suspended(&mut self, input: Input, out: &mut Vec<Action>) {
@@ -29,23 +30,13 @@ impl Machine {
     /// FreeSWITCH (only its reply is surely lost). Believe whatever needs undoing, so the restore
     /// after the resync undoes it: a hold, an isolation, a `sensitive_dtmf=true` that may be off.
     pub(super) fn in_flight_may_have_run(&mut self) {
-        for step in &self.pending {
-            match step {
-                Step::HoldCustomer | Step::UnholdCustomer => self.legs.customer_held = true,
-                Step::Isolate | Step::Restore => self.legs.isolated = true,
-                Step::Sensitive => self.legs.watching = true,
-                Step::PrepareCustomer
-                | Step::PrepareAgent
-                | Step::TransferCustomer
-                | Step::TransferAgent
-                | Step::DialCapture
-                | Step::SendAgentId
-                | Step::Verify
-                | Step::SendStart
-                | Step::KillCapture
-                | Step::WatchStartKey
-                | Step::AfterAgentHangup => {}
-            }
+        let leftovers: Vec<Leftover> = self
+            .pending
+            .iter()
+            .filter_map(|s| steps::leftover(*s))
+            .collect();
+        for leftover in leftovers {
+            self.believe(leftover);
         }
     }
 
@@ -242,21 +233,7 @@ impl Machine {
         let alive = self.legs.customer_alive;
         self.rejoin(out);
         if self.legs.isolated {
-            // A relationship dies with its member: only clear it when both are still there.
-            if let (true, Some(a), Some(c)) =
-                (alive, self.legs.agent_member, self.legs.customer_member)
-            {
-                self.send(
-                    Step::Restore,
-                    Cmd::Relate {
-                        room: self.room.clone(),
-                        a,
-                        b: c,
-                        isolate: false,
-                    },
-                    out,
-                );
-            }
+            self.clear_isolation(out);
             self.legs.isolated = false;
         }
         if self.legs.customer_held {
@@ -268,7 +245,7 @@ impl Machine {
         // `sensitive_dtmf` stays on: nothing needs the customer's keys after a payment, and it
         // keeps them out of FreeSWITCH's events, logs and CDR. Turn it back on if the session
         // turned it off to watch for the start key.
-        if self.legs.watching {
+        if self.legs.keys_exposed {
             self.set_sensitive(true, out);
         }
         self.try_finish(out);
@@ -304,64 +281,59 @@ impl Machine {
     /// because FreeSWITCH no longer has what it would undo (`-ERR relationship … not found.`,
     /// `-ERR Non-Existant ID …`), there is nothing left to restore. True when handled here.
     pub(super) fn retry_restore(&mut self, step: Step, reply: &str, out: &mut Vec<Action>) -> bool {
-        let retry = !self.retried.contains(&step);
-        let capture_maybe = self.legs.capture_up || self.legs.dialling;
-        match step {
+        let Some(undoes) = steps::undoes(step) else {
+            return false;
+        };
+        if self.legs.capture_up || self.legs.dialling {
             // A capture leg (back) in the conference: redo it once that leg is gone.
-            Step::Restore if capture_maybe => {
-                self.legs.isolated = true;
-                false
+            self.believe(undoes);
+            return false;
+        }
+        if !self.retried.contains(&step) {
+            let before = self.pending.len();
+            match undoes {
+                Leftover::Isolation => self.clear_isolation(out),
+                Leftover::Hold if self.legs.customer_alive => self.unhold(out),
+                Leftover::KeysExposed if self.legs.customer_alive => self.set_sensitive(true, out),
+                Leftover::Hold | Leftover::KeysExposed => {}
             }
-            Step::UnholdCustomer if capture_maybe => {
-                self.legs.customer_held = true;
-                false
-            }
-            Step::Restore | Step::UnholdCustomer if retry => {
-                let before = self.pending.len();
-                if step == Step::Restore {
-                    if let (true, Some(a), Some(c)) = (
-                        self.legs.customer_alive,
-                        self.legs.agent_member,
-                        self.legs.customer_member,
-                    ) {
-                        self.send(
-                            Step::Restore,
-                            Cmd::Relate {
-                                room: self.room.clone(),
-                                a,
-                                b: c,
-                                isolate: false,
-                            },
-                            out,
-                        );
-                    }
-                } else if self.legs.customer_alive {
-                    self.unhold(out);
-                }
-                self.retried.push(step);
-                self.pending.len() > before
-            }
-            Step::Restore | Step::UnholdCustomer
-                if reply.contains("not found") || reply.contains("Non-Existant ID") =>
-            {
-                self.try_finish(out);
-                true
-            }
-            Step::Restore | Step::UnholdCustomer => false,
-            Step::PrepareCustomer
-            | Step::PrepareAgent
-            | Step::TransferCustomer
-            | Step::TransferAgent
-            | Step::HoldCustomer
-            | Step::DialCapture
-            | Step::SendAgentId
-            | Step::Isolate
-            | Step::Sensitive
-            | Step::Verify
-            | Step::SendStart
-            | Step::KillCapture
-            | Step::WatchStartKey
-            | Step::AfterAgentHangup => false,
+            self.retried.push(step);
+            return self.pending.len() > before;
+        }
+        if reply.contains("not found") || reply.contains("Non-Existant ID") {
+            self.try_finish(out);
+            return true;
+        }
+        false
+    }
+
+    /// Believes `leftover` is there, so that the restore undoes it.
+    fn believe(&mut self, leftover: Leftover) {
+        match leftover {
+            Leftover::Hold => self.legs.customer_held = true,
+            Leftover::Isolation => self.legs.isolated = true,
+            Leftover::KeysExposed => self.legs.keys_exposed = true,
+        }
+    }
+
+    /// `relate … clear` between agent and customer. A relationship dies with its member: only
+    /// cleared when both are still there.
+    fn clear_isolation(&mut self, out: &mut Vec<Action>) {
+        if let (true, Some(a), Some(c)) = (
+            self.legs.customer_alive,
+            self.legs.agent_member,
+            self.legs.customer_member,
+        ) {
+            self.send(
+                Step::Restore,
+                Cmd::Relate {
+                    room: self.room.clone(),
+                    a,
+                    b: c,
+                    isolate: false,
+                },
+                out,
+            );
         }
     }
 
@@ -373,7 +345,7 @@ impl Machine {
             return;
         }
         let alive = self.legs.customer_alive;
-        if self.legs.isolated || (alive && (self.legs.customer_held || self.legs.watching)) {
+        if self.legs.isolated || (alive && (self.legs.customer_held || self.legs.keys_exposed)) {
             // Capture gone now: continue with the restore steps.
             return self.restore(out);
         }
@@ -424,41 +396,4 @@ impl Machine {
 /// Whether `o` is a command FreeSWITCH refused.
 fn refused(o: &Outcome) -> bool {
     matches!(o, Outcome::Failed(FailReason::CommandFailed { .. }))
-}
-
-/// The leg a refused command shows to be gone: `-ERR No such channel!` to a command on the
-/// customer's or agent's channel, `-ERR Non-Existant ID <n>` to the customer's hold or unhold (the
-/// member has left the conference). FreeSWITCH's texts, as recorded
-/// (`inbound-call-control`, `inbound-conference-control`).
-pub(super) fn gone_by_reply(step: Step, ok: bool, reply: &str) -> Option<Leg> {
-    if ok {
-        return None;
-    }
-    let no_channel = reply.starts_with("-ERR No such channel");
-    let no_member = reply.starts_with("-ERR Non-Existant ID");
-    match step {
-        Step::PrepareCustomer | Step::TransferCustomer | Step::Sensitive | Step::WatchStartKey
-            if no_channel =>
-        {
-            Some(Leg::Customer)
-        }
-        Step::HoldCustomer | Step::UnholdCustomer if no_member => Some(Leg::Customer),
-        Step::PrepareAgent | Step::TransferAgent if no_channel => Some(Leg::Agent),
-        Step::PrepareCustomer
-        | Step::PrepareAgent
-        | Step::TransferCustomer
-        | Step::TransferAgent
-        | Step::HoldCustomer
-        | Step::DialCapture
-        | Step::SendAgentId
-        | Step::UnholdCustomer
-        | Step::Isolate
-        | Step::Sensitive
-        | Step::Verify
-        | Step::SendStart
-        | Step::KillCapture
-        | Step::Restore
-        | Step::WatchStartKey
-        | Step::AfterAgentHangup => None,
-    }
 }

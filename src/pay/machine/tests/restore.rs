@@ -1,0 +1,80 @@
+//! Unwinding puts things back even when FreeSWITCH does not answer or refuses once.
+
+use super::*;
+
+#[test]
+fn hold_without_reply_is_undone_when_unwinding() {
+    // The hold got no reply in time: it may still happen in FreeSWITCH, so unwinding unholds.
+    let mut m = machine(Topology::InConference, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    assert_eq!(
+        sends(&a),
+        [(
+            Step::HoldCustomer,
+            "conference pay-1 hold 13 local_stream://moh".to_string()
+        )]
+    );
+    let a = m.step(fail(Step::HoldCustomer, "`api` got no reply within 5s"));
+    assert_eq!(
+        sends(&a),
+        [(
+            Step::UnholdCustomer,
+            "conference pay-1 unhold 13".to_string()
+        )]
+    );
+    let a = answer_all(&mut m, a);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CommandFailed {
+            step: Step::HoldCustomer,
+            reply: "`api` got no reply within 5s".into()
+        }))
+    );
+    assert!(!m.legs().customer_held);
+}
+
+#[test]
+fn refused_restore_is_retried_once() {
+    let (mut m, _) = to_ready();
+    let a = m.step(Input::CustomerStartKey);
+    answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Capturing);
+    let a = m.step(Input::Hangup { leg: Leg::Capture });
+    let clear = "conference pay-1 relate 14 13 clear".to_string();
+    assert_eq!(sends(&a), [(Step::Restore, clear.clone())]);
+    // Refused (or no reply in time): sent once more, the outcome untouched.
+    let a = m.step(fail(Step::Restore, "`api` got no reply within 5s"));
+    assert_eq!(sends(&a), [(Step::Restore, clear)]);
+    assert_eq!(finished(&a), None);
+    // The retry finds nothing left to clear (the late first one went through): done, completed.
+    let a = m.step(fail(Step::Restore, "-ERR relationship 14->13 not found."));
+    assert_eq!(sends(&a), []);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Completed {
+            method: StartMethod::Keyphone
+        })
+    );
+}
+
+#[test]
+fn refused_unhold_while_unwinding_is_retried_once_then_reported() {
+    let mut m = machine(Topology::InConference, Some("4711"));
+    let a = m.step(Input::Start { agent_id: None });
+    answer_all(&mut m, a);
+    let a = m.step(Input::CaptureFailed {
+        cause: "USER_BUSY".into(),
+    });
+    let unhold = "conference pay-1 unhold 13".to_string();
+    assert_eq!(sends(&a), [(Step::UnholdCustomer, unhold.clone())]);
+    let a = m.step(fail(Step::UnholdCustomer, "-ERR Operation failed"));
+    assert_eq!(sends(&a), [(Step::UnholdCustomer, unhold)]);
+    let a = m.step(fail(Step::UnholdCustomer, "-ERR Operation failed"));
+    assert_eq!(sends(&a), []);
+    assert_eq!(
+        finished(&a),
+        Some(Outcome::Failed(FailReason::CaptureUnavailable {
+            cause: "USER_BUSY".into()
+        }))
+    );
+}

@@ -1,0 +1,268 @@
+//! The exhaustive sweep: every reachable state × every input, checked against the safety invariants.
+
+use super::*;
+
+fn all_inputs() -> Vec<Input> {
+    let mut v = vec![
+        Input::Start { agent_id: None },
+        Input::Start {
+            agent_id: AgentId::parse("55"),
+        },
+        Input::AgentDigit('5'),
+        Input::AgentDigit('#'),
+        Input::CustomerStartKey,
+        Input::StartCapture,
+        Input::Cancel,
+        Input::CaptureAnswered { uuid: P.into() },
+        Input::CaptureFailed {
+            cause: "USER_BUSY".into(),
+        },
+        Input::Joined {
+            leg: Leg::Customer,
+            member: 13,
+        },
+        Input::Joined {
+            leg: Leg::Agent,
+            member: 14,
+        },
+        Input::Joined {
+            leg: Leg::Capture,
+            member: 15,
+        },
+        Input::ConnectionLost,
+        Input::Resync(Snapshot {
+            customer_alive: true,
+            agent_alive: true,
+            capture_alive: true,
+            customer_member: Some(13),
+            agent_member: Some(14),
+            capture_member: Some(15),
+        }),
+        Input::Resync(Snapshot {
+            customer_alive: true,
+            agent_alive: true,
+            capture_alive: false,
+            customer_member: Some(13),
+            agent_member: Some(14),
+            capture_member: None,
+        }),
+    ];
+    for leg in [Leg::Customer, Leg::Agent, Leg::Capture] {
+        v.push(Input::Hangup { leg });
+    }
+    for kind in [
+        TimerKind::AgentIdEntry,
+        TimerKind::Join,
+        TimerKind::CaptureAnswer,
+        TimerKind::AgentIdDelay,
+        TimerKind::MaxCapture,
+        TimerKind::Step,
+    ] {
+        v.push(Input::Timer(kind));
+    }
+    for step in Step::ALL {
+        v.push(ok(step));
+        v.push(Input::Reply {
+            step,
+            ok: false,
+            reply: "-ERR Operation failed\n".into(),
+        });
+        v.push(Input::Reply {
+            step,
+            ok: false,
+            reply: "-ERR No such channel!\n".into(),
+        });
+    }
+    v
+}
+
+/// Every machine reachable from a fresh session (both topologies) in up to `depth` inputs, with
+/// duplicate states collapsed by their debug form.
+fn reachable(depth: usize) -> Vec<Machine> {
+    let inputs = all_inputs();
+    let mut seen = std::collections::HashSet::new();
+    let ready = to_ready().0;
+    let mut capturing = ready.clone();
+    let a = capturing.step(Input::CustomerStartKey);
+    answer_all(&mut capturing, a);
+    let mut frontier = vec![
+        machine(Topology::InConference, Some("4711")),
+        machine(Topology::InConference, None),
+        machine(Topology::Bridged, Some("4711")),
+        ready,
+        capturing,
+    ];
+    let mut all = Vec::new();
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for m in frontier {
+            if !seen.insert(format!("{m:?}")) {
+                continue;
+            }
+            for i in &inputs {
+                let mut n = m.clone();
+                n.step(i.clone());
+                next.push(n);
+            }
+            all.push(m);
+        }
+        frontier = next;
+    }
+    all
+}
+
+/// An input that tells the session the capture leg is gone.
+fn capture_gone_signal(input: &Input) -> bool {
+    match input {
+        Input::Hangup { leg: Leg::Capture } => true,
+        Input::Reply {
+            step: Step::KillCapture,
+            reply,
+            ..
+        } => reply.contains("No such channel"),
+        Input::Resync(snap) => !snap.capture_alive,
+        _ => false,
+    }
+}
+
+/// Checks the safety invariants of one step.
+fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Action]) {
+    let ctx = || {
+        format!(
+            "{:?} --{input:?}--> {:?}: {actions:?}",
+            before.state(),
+            after.state()
+        )
+    };
+    for (step, text) in sends(actions) {
+        if step == Step::Restore {
+            assert!(
+                !before.legs().capture_up || capture_gone_signal(input),
+                "isolation cleared while the capture leg may be present: {}",
+                ctx()
+            );
+            assert!(
+                !after.legs().capture_up && !after.legs().dialling,
+                "{}",
+                ctx()
+            );
+        }
+        if step == Step::SendStart {
+            assert!(
+                after.legs().isolated,
+                "'1' sent without isolation: {}",
+                ctx()
+            );
+        }
+        assert!(!text.contains('\n'), "{}", ctx());
+    }
+    let done: Vec<_> = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Finished(_)))
+        .collect();
+    assert!(done.len() <= 1, "{}", ctx());
+    if !done.is_empty() {
+        assert_eq!(after.state(), &State::Done, "{}", ctx());
+        if after.legs().customer_alive {
+            assert!(!after.legs().isolated, "ended isolated: {}", ctx());
+            assert!(!after.legs().customer_held, "ended on hold: {}", ctx());
+            assert!(
+                !after.legs().keys_exposed,
+                "ended with sensitive_dtmf off: {}",
+                ctx()
+            );
+            assert!(
+                !after.legs().capture_up,
+                "ended with capture leg up: {}",
+                ctx()
+            );
+        }
+    }
+    if before.state() == &State::Done {
+        assert!(actions.is_empty(), "{}", ctx());
+    }
+    if before.state() == &State::Capturing && after.state() != &State::Suspended {
+        assert!(
+            after.legs().isolated
+                || !after.legs().customer_alive
+                || !after.legs().capture_up
+                || after.legs().agent_member.is_none(),
+            "capture leg present without isolation: {}",
+            ctx()
+        );
+    }
+}
+
+/// From any state, a well-behaved FreeSWITCH plus the session's own timers end the session.
+fn ends_eventually(m: &Machine) {
+    let mut m = m.clone();
+    for _ in 0..20 {
+        if m.state() == &State::Done {
+            return;
+        }
+        let a = m.step(Input::Cancel);
+        answer_all(&mut m, a);
+        if m.state() == &State::Suspended {
+            let a = m.step(Input::Resync(Snapshot {
+                customer_alive: true,
+                agent_alive: true,
+                capture_alive: m.legs().capture_up,
+                customer_member: Some(13),
+                agent_member: Some(14),
+                capture_member: None,
+            }));
+            answer_all(&mut m, a);
+        }
+        for kind in [TimerKind::Step, TimerKind::CaptureAnswer] {
+            let a = m.step(Input::Timer(kind));
+            answer_all(&mut m, a);
+        }
+        if m.legs().dialling {
+            let a = m.step(Input::CaptureFailed {
+                cause: "ORIGINATOR_CANCEL".into(),
+            });
+            answer_all(&mut m, a);
+        }
+    }
+    panic!("session stuck in {:?}: {m:?}", m.state());
+}
+
+#[test]
+fn exhaustive_state_by_input_sweep() {
+    let machines = reachable(6);
+    let states: std::collections::HashSet<String> = machines
+        .iter()
+        .map(|m| format!("{:?}", m.state()))
+        .collect();
+    // Every state of the flow is reached by the sweep.
+    for s in [
+        "Idle",
+        "AwaitingAgentId",
+        "Moving",
+        "Holding",
+        "Dialling",
+        "Answered",
+        "SendingAgentId",
+        "Unholding",
+        "Ready",
+        "Arming",
+        "Capturing",
+        "Unwinding",
+        "Suspended",
+        "Done",
+    ] {
+        assert!(
+            states.contains(s),
+            "state {s} not reached; reached {states:?}"
+        );
+    }
+    let inputs = all_inputs();
+    for m in &machines {
+        for i in &inputs {
+            let mut n = m.clone();
+            let actions = n.step(i.clone());
+            check_step(m, i, &n, &actions);
+        }
+        ends_eventually(m);
+    }
+}
