@@ -48,3 +48,8 @@ pub mod inbound;
 pub mod outbound;
 pub mod reply;
 pub mod secret;
+
+/// The README's example, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
