@@ -1,6 +1,7 @@
 //! Fault matrix, command by command: FreeSWITCH answers `-ERR …` to each command a
 //! payment sends, or answers it only after `esl.command_timeout` (the late reply must be discarded, not
-//! matched to the next command); and 100 payments failing at once.
+//! matched to the next command). The same faults on an attached call are `flow_matrix_attach`; 100
+//! payments failing at once are `flow_hundred_at_once`.
 //!
 //! Outcome asserted in every case: the session ends with the specific outcome; the customer's call is
 //! not dropped; agent and customer hear each other again (no hold music) once no capture leg is
@@ -13,13 +14,10 @@
 //! `uuid_setvar`, `uuid_transfer`).
 
 use crate::flow_harness::cmd_case::*;
-use crate::flow_harness::hundred::*;
 use crate::flow_harness::*;
 use confpay::pay::engine::Target;
-use confpay::pay::session::SessionView;
 use confpay::pay::{FailReason, Outcome, StartMethod, State, Step};
-use confpay::sim::party::{AnswerMode, Party};
-use std::time::Duration;
+use confpay::sim::party::AnswerMode;
 
 // ---- (1) `-ERR` to each command -------------------------------------------------------------
 
@@ -369,223 +367,5 @@ async fn late_kill_of_the_capture_leg() {
     safe_after(&w).await;
     let cu = w.channel_of(&w.customer);
     next_payment_completes(&w, &cu).await;
-    w.stop().await;
-}
-
-// ---- (3) 100 payments failing at once ---------------------------------------------------------
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hundred_payments_refused_by_the_capture_gateway_at_once() {
-    let _alone = EXCLUSIVE.write().await;
-    let w = World::start_with(
-        |_| {},
-        Party::agent("capture").answering(AnswerMode::Reject),
-    )
-    .await;
-    let pairs = hundred_calls(&w).await;
-    let ids = start_all(&w, &pairs).await;
-    let done = all_sessions(&w, &ids, "ended", |v| v.state == State::Done).await;
-    for v in &done {
-        // The cause is the originate's (`-ERR CALL_REJECTED`), or `HANGUP` when the capture leg's
-        // CHANNEL_HANGUP overtakes the job's result (under load; the event's cause is not kept).
-        assert!(
-            matches!(
-                &v.outcome,
-                Some(Outcome::Failed(FailReason::CaptureUnavailable { cause }))
-                    if cause == "CALL_REJECTED" || cause == "HANGUP"
-            ),
-            "{v:?}"
-        );
-        assert_eq!(
-            v.outcome.as_ref().map(Outcome::code),
-            Some("capture_unavailable")
-        );
-    }
-    until_all_talking(&w, &pairs).await;
-    for p in &pairs {
-        assert!(!p.party.is_hung_up(), "{} dropped", p.customer);
-    }
-    w.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hundred_captures_lose_the_esl_connection_at_once() {
-    let _alone = EXCLUSIVE.write().await;
-    // The capture service (one party behind every capture leg) never hangs up by itself.
-    // A loaded CI machine must not turn the mass read-back into command timeouts: those are
-    // tested on their own above (`late_*`); this test is about 100 sessions at once.
-    let w = World::start_with(
-        |c| {
-            c.payment.max_capture_s = 30;
-            c.esl.command_timeout_ms = 20_000;
-        },
-        Party::agent("capture"),
-    )
-    .await;
-    let pairs = hundred_calls(&w).await;
-    let ids = start_all(&w, &pairs).await;
-    all_sessions(&w, &ids, "ready", |v| v.state == State::Ready).await;
-    for p in &pairs {
-        w.sim.core().press(&p.cu, "1").expect("start key");
-    }
-    let capturing = all_sessions(&w, &ids, "capturing", |v| v.state == State::Capturing).await;
-    let h = w.sim.core().hearing();
-    for p in &pairs {
-        assert!(
-            !h.hears(&p.agent, &p.customer),
-            "{} hears {}",
-            p.agent,
-            p.customer
-        );
-    }
-    // One fault hits them all: the connection drops; while the daemon is away every capture
-    // service finishes (its leg hangs up).
-    w.sim.faults().drop_connections();
-    for v in &capturing {
-        let leg = v.capture.clone().expect("capture leg");
-        w.sim
-            .core()
-            .hangup(&leg, "NORMAL_CLEARING")
-            .expect("capture leg hangs up");
-    }
-    let done = all_sessions(&w, &ids, "ended", |v| v.state == State::Done).await;
-    let completed = Some(Outcome::Completed {
-        method: StartMethod::Keyphone,
-    });
-    for v in &done {
-        // Completed: the read-back found the capture leg gone. Under heavy load a read-back can
-        // still see the leg (its hangup lands between the read-back and the session taking it,
-        // or `uuid_exists` goes unanswered and the leg is assumed present): the session then
-        // resumes isolated and `payment.max_capture_s` ends it (`capture_timeout`, leg killed,
-        // then restored). Either way it ends and agent and customer talk again.
-        assert!(
-            v.outcome == completed
-                || v.outcome == Some(Outcome::Failed(FailReason::CaptureTimeout)),
-            "{v:?}"
-        );
-    }
-    let n = done.iter().filter(|v| v.outcome == completed).count();
-    assert!(n >= CALLS * 9 / 10, "only {n} of {CALLS} completed");
-    until_all_talking(&w, &pairs).await;
-    for p in &pairs {
-        assert!(!p.party.is_hung_up(), "{} dropped", p.customer);
-    }
-    w.stop().await;
-}
-
-// ---- attach (a bridged call moved into a conference) ------------------------------------------
-
-/// A bridged call (the `attach` extension); a payment started on it with `fault` armed on the
-/// command starting with `prefix(customer uuid)`.
-async fn attach_with(prefix: fn(&str) -> String, reply: &'static str) -> (World, SessionView) {
-    let w = World::start().await;
-    let cu = w.call("attach");
-    w.until("bridge", || async {
-        let h = w.sim.core().hearing();
-        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
-    })
-    .await;
-    w.sim.faults().fail_next(&prefix(&cu), reply);
-    let s = w
-        .stack
-        .engine
-        .start_payment(Target::Customer(cu), Some(AGENT_ID.into()))
-        .await
-        .expect("attach");
-    let done = w.reach(&s.id, State::Done).await;
-    // Commands already queued behind the refused one still run: let them.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    (w, done)
-}
-
-#[tokio::test]
-async fn err_to_attach_setvar_multi() {
-    let _shared = EXCLUSIVE.read().await;
-    // A text meaning the leg is gone (`No such channel`, `Non-Existant ID`) would be that leg's hangup; a refusal of a live leg is another text.
-    let (w, done) = attach_with(
-        |cu| format!("api uuid_setvar_multi {cu} "),
-        "-ERR No variable specified",
-    )
-    .await;
-    assert_eq!(
-        done.outcome,
-        failed(Step::PrepareCustomer, "-ERR No variable specified")
-    );
-    safe_after(&w).await;
-    w.stop().await;
-}
-
-#[tokio::test]
-async fn err_to_attach_transfer_is_retried_and_the_payment_goes_on() {
-    let _shared = EXCLUSIVE.read().await;
-    // The agent's transfer (sent beside the customer's) goes ahead: giving up would leave the
-    // agent in the conference and the customer parked. The refused transfer is sent once more.
-    let w = World::start().await;
-    let cu = w.call("attach");
-    w.until("bridge", || async {
-        let h = w.sim.core().hearing();
-        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
-    })
-    .await;
-    w.sim.faults().fail_next(
-        &format!("api uuid_transfer {cu} conference:"),
-        // mod_commands `transfer_function` when `switch_ivr_session_transfer` fails.
-        "-ERR",
-    );
-    let s = w
-        .stack
-        .engine
-        .start_payment(Target::Customer(cu.clone()), Some(AGENT_ID.into()))
-        .await
-        .expect("attach");
-    w.reach(&s.id, State::Ready).await;
-    w.sim.core().press(&cu, "1").expect("start key");
-    w.reach(&s.id, State::Capturing).await;
-    w.sim.core().press(&cu, CARD).expect("card");
-    let done = w.reach(&s.id, State::Done).await;
-    assert!(
-        matches!(done.outcome, Some(Outcome::Completed { .. })),
-        "{done:?}"
-    );
-    safe_after(&w).await;
-    w.stop().await;
-}
-
-#[tokio::test]
-async fn err_to_the_agent_hangup_policy_transfer() {
-    let _shared = EXCLUSIVE.read().await;
-    // The agent hangs up before capture; the policy's transfer of the customer is refused. The
-    // session has ended (`agent_hung_up`) with the capture leg down and the customer off hold;
-    // the customer stays in the conference, not hung up.
-    let w = World::start_with(
-        |c| {
-            c.payment.on_agent_hangup = confpay::config::OnAgentHangup::Transfer;
-            c.payment.agent_hangup_transfer = "park XML default".into();
-        },
-        capture_party(),
-    )
-    .await;
-    let cu = w.dialplan_call().await;
-    let s = w.start_payment(Target::Customer(cu.clone())).await;
-    w.reach(&s.id, State::Ready).await;
-    w.sim.faults().fail_next(
-        &format!("api uuid_transfer {cu} park"),
-        "-ERR No such channel!",
-    );
-    let agent = w.channel_of(&w.agent);
-    w.sim
-        .core()
-        .hangup(&agent, "NORMAL_CLEARING")
-        .expect("agent hangs up");
-    let done = w.reach(&s.id, State::Done).await;
-    assert_eq!(done.outcome, Some(Outcome::Failed(FailReason::AgentHungUp)));
-    w.until("capture leg gone", || async {
-        w.capture.is_hung_up().then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!w.customer.is_hung_up(), "the customer was hung up");
-    assert_eq!(w.sim.core().current_app(&cu).as_deref(), Some("conference"));
-    assert!(!w.sim.core().hearing().hears_music("customer"));
     w.stop().await;
 }

@@ -35,6 +35,8 @@ mod demo;
 mod deploy_files;
 mod flow_failures;
 mod flow_faults;
+mod flow_hundred_at_once;
+mod flow_matrix_attach;
 mod flow_matrix_cmd;
 mod flow_matrix_esl;
 mod flow_matrix_hangup;

@@ -4,6 +4,8 @@
 //! |---|---|
 //! | `commands` | every command's wire text, line-break injection refused |
 //! | `fixtures_decode` | the recorded FreeSWITCH byte streams decode, however chunked |
+//! | `fixture_values` | specific values in the recordings decode as sent |
+//! | `malformed_input` | oversized, endless, CRLF, garbage and truncated input |
 //! | `inbound_client` | the inbound client against fake FreeSWITCH peers speaking recorded bytes |
 //! | `outbound_server` | the outbound socket server against a fake FreeSWITCH dialling in |
 //! | `proptest_wire` | property tests of the frame decoder against hostile input |
@@ -20,8 +22,10 @@ mod recordings;
 mod wire_generators;
 
 mod commands;
+mod fixture_values;
 mod fixtures_decode;
 mod inbound_client;
+mod malformed_input;
 mod outbound_server;
 mod proptest_commands;
 mod proptest_events;

@@ -55,6 +55,16 @@ pub fn decode_whole(data: &[u8]) -> Result<Vec<(Frame, std::ops::Range<usize>)>,
     Ok(out)
 }
 
+/// The frames of fixture `name`.
+pub fn frames_of(name: &str) -> Vec<Frame> {
+    frames(&raw_fixture(name))
+}
+
+/// The events among `frames`.
+pub fn events(frames: &[Frame]) -> Vec<Event> {
+    frames.iter().filter_map(|f| f.event().unwrap()).collect()
+}
+
 pub fn frames(data: &[u8]) -> Vec<Frame> {
     decode_whole(data)
         .expect("fixture decodes")

@@ -25,4 +25,5 @@ mod esl_inbound_api_replay;
 mod esl_inbound_behaviour;
 mod esl_inbound_replay;
 mod esl_outbound;
+mod esl_outbound_modes;
 mod esl_serialize_recordings;
