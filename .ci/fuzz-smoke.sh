@@ -6,8 +6,9 @@
 #   fuzz/ (codec_stream, event_text, decode_run), each for a third of the budget, on a corpus seeded
 #   at run time from tests/fixtures/freeswitch-esl/*.raw (fuzz/seed_corpus.py). A crash leaves
 #   its input in fuzz/artifacts/<target>/; replay it with `cargo +nightly fuzz run <target> <file>`.
-# - Otherwise (a stable-only machine): the property tests (tests/proptest_*.rs) with
-#   FUZZ_SMOKE_CASES (default 1000) cases per property instead of 256.
+# - Otherwise (a stable-only machine): the property tests with
+#   FUZZ_SMOKE_CASES (default 1000) cases per property instead of 256 (the `proptest_*` modules of
+#   the ESL crate's and the root crate's test binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,5 @@ if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2
 else
     cases="${FUZZ_SMOKE_CASES:-1000}"
     echo "== no nightly toolchain or cargo-fuzz: property tests with PROPTEST_CASES=$cases"
-    PROPTEST_CASES="$cases" cargo test --locked \
-        --test proptest_wire --test proptest_events --test proptest_commands --test proptest_decode
+    PROPTEST_CASES="$cases" cargo test --locked --test esl --test confpay proptest_
 fi

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let sel = usize::from(data.first().copied().unwrap_or(0)) ^ data.len();
     let cap = CAPS[sel % CAPS.len()];
     let chunk = 1 + (sel / 4) % 4096;
-    // As `tests/proptest_support/feed.rs::capacity_bound`: BytesMut's doubling over consumed bytes.
+    // As `crates/esl/tests/esl/wire_generators/feed.rs::capacity_bound`: BytesMut's doubling over consumed bytes.
     let bound = 4 * (cap + chunk) + 64;
     let mut codec = EslCodec::new(cap);
     let mut buf = BytesMut::new();

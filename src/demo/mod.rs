@@ -78,7 +78,7 @@ pub enum DemoError {
 }
 
 /// Runs the scripted part on a world of its own and returns the timeline (the demo's library entry;
-/// `tests/demo.rs` uses it).
+/// `tests/confpay/demo.rs` uses it).
 pub async fn run_script(opts: &DemoOptions) -> Result<Timeline, DemoError> {
     let mut world = World::start(opts).await?;
     let result = script::run(&mut world).await;

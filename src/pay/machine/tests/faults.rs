@@ -1,4 +1,4 @@
-//! Machine tests for the faults the flow fault matrix (`tests/flow_matrix_*.rs`) found: a leg lost
+//! Machine tests for the faults the flow fault matrix (`tests/confpay/flow_matrix_*.rs`) found: a leg lost
 //! while a command was refused, commands lost with the ESL connection, the resync after it.
 
 use super::*;

@@ -1,0 +1,108 @@
+//! `/metrics` after a simulated payment: the outcome is counted, gauges follow the engine.
+
+use crate::http_harness::*;
+use confpay::sim::party::Party;
+use std::time::Duration;
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn a_completed_payment_is_counted_by_outcome() {
+    let capture = Party::capture("capture", AGENT_ID, CARD.len());
+    let rig = Rig::start("", "127.0.0.1:0".parse().expect("addr"), capture).await;
+    let (customer, _agent) = rig.call(1, Some(AGENT_ID)).await;
+
+    let before = get(rig.addr, "/metrics", None).await;
+    assert_eq!(before.status, 200);
+    assert_eq!(
+        before.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert_eq!(sample(&before.body, "confpay_active_calls"), Some(1.0));
+    assert_eq!(
+        sample(
+            &before.body,
+            "confpay_session_outcomes_total{outcome=\"completed\"}"
+        ),
+        None
+    );
+
+    let body = format!(r#"{{"target": {{"type": "customer", "id": "{customer}"}}}}"#);
+    let r = post(rig.addr, "/api/v1/sessions", None, &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    rig.customer_keys_card_when_capturing(&id, &customer, Duration::from_millis(100));
+    let mut watch = rig.engine.watch(&id).await.expect("running");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        watch.wait_for(|v| v.state == confpay::pay::State::Ready),
+    )
+    .await
+    .expect("ready in time")
+    .expect("session alive");
+    let mid = get(rig.addr, "/metrics", None).await.body;
+    assert_eq!(sample(&mid, "confpay_sessions{state=\"ready\"}"), Some(1.0));
+    assert!(
+        post(
+            rig.addr,
+            &format!("/api/v1/sessions/{id}/capture"),
+            None,
+            ""
+        )
+        .await
+        .status
+            == 202
+    );
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        watch.wait_for(|v| v.state == confpay::pay::State::Done),
+    )
+    .await;
+    // The outcome is counted when the actor writes its audit record (right after `done`).
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = get(rig.addr, "/metrics", None).await.body;
+        if sample(
+            &text,
+            "confpay_session_outcomes_total{outcome=\"completed\"}",
+        )
+        .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        sample(
+            &text,
+            "confpay_session_outcomes_total{outcome=\"completed\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(rig.metrics.outcome_count("completed"), 1);
+    assert_eq!(
+        sample(&text, "confpay_sessions{state=\"ready\"}"),
+        Some(0.0)
+    );
+    assert_eq!(sample(&text, "confpay_esl_reconnects_total"), Some(0.0));
+    rig.metrics.esl_reconnected();
+    rig.metrics.observe_command(Duration::from_millis(20));
+    let text = get(rig.addr, "/metrics", None).await.body;
+    assert_eq!(sample(&text, "confpay_esl_reconnects_total"), Some(1.0));
+    assert_eq!(
+        sample(
+            &text,
+            "confpay_esl_command_duration_seconds_bucket{le=\"0.025\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "confpay_esl_command_duration_seconds_count"),
+        Some(1.0)
+    );
+    assert!(!text.contains(CARD));
+}

@@ -1,0 +1,269 @@
+//! PCI, proven: complete captures with known card numbers run at TRACE log level through the real
+//! daemon parts against the simulator, with every log line (audit records included), API response,
+//! status-stream message, metrics scrape and panic message captured. None may contain the customer's
+//! capture-phase digits. Agent-ID digits may appear.
+
+use crate::flow_harness::panics;
+use crate::flow_harness::*;
+use confpay::pay::engine::Target;
+use confpay::pay::{Outcome, State};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Every byte any tracing event produced, at TRACE.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Opens a status stream and collects what it sends until `stop` is cancelled.
+fn collect_stream(
+    addr: SocketAddr,
+    path: String,
+    sink: Arc<Mutex<String>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n");
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    })
+}
+
+/// Runs `test` with its own TRACE log capture: on a two-worker runtime every thread of which (and
+/// the calling thread, which polls the test itself) logs into the capture. Not the process-wide
+/// subscriber: the other tests of this binary share the process and must neither log into this
+/// capture nor find a global subscriber taken. The panic messages come from the binary's one panic
+/// record ([`panics`]), which sees every thread.
+fn with_trace_capture<F: Future<Output = ()>>(test: impl FnOnce(Capture) -> F) {
+    panics::record();
+    let logs = Capture::default();
+    let sink = logs.clone();
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish(),
+    );
+    let for_workers = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        // The guard is never dropped: a runtime thread logs into the capture until it ends.
+        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&for_workers)))
+        .build()
+        .expect("runtime");
+    let _on_this_thread = tracing::dispatcher::set_default(&dispatch);
+    runtime.block_on(test(logs));
+}
+
+/// Every 8-digit window of `card` (long enough that UUIDs and timestamps cannot match by chance).
+fn windows(card: &str) -> Vec<&str> {
+    (0..=card.len() - 8).map(|i| &card[i..i + 8]).collect()
+}
+
+fn assert_clean(what: &str, text: &str, card: &str) {
+    for w in windows(card) {
+        assert!(!text.contains(w), "{what} contains card digits {w}");
+    }
+}
+
+#[test]
+fn no_capture_digit_reaches_logs_api_stream_metrics_or_panics() {
+    with_trace_capture(two_payments_leave_no_card_digit);
+}
+
+async fn two_payments_leave_no_card_digit(logs: Capture) {
+    let cards = ["5105105105105100", "4929387465019283"];
+    let w = World::start().await;
+    let cu = w.dialplan_call().await;
+    let stream = Arc::new(Mutex::new(String::new()));
+    let reader = collect_stream(
+        w.stack.http_addr,
+        format!("/api/v1/events?call={cu}"),
+        stream.clone(),
+    );
+    let mut api = String::new();
+    for (round, card) in cards.iter().enumerate() {
+        if round > 0 {
+            w.sim.core().register_party(
+                CAPTURE_DIAL,
+                confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), card.len()),
+            );
+        }
+        let s = w.start_payment(Target::Customer(cu.clone())).await;
+        w.reach(&s.id, State::Ready).await;
+        if round == 0 {
+            w.sim.core().press(&cu, "1").expect("keyphone start");
+        } else {
+            w.stack
+                .engine
+                .start_capture(&s.id)
+                .await
+                .expect("aca start");
+        }
+        w.reach(&s.id, State::Capturing).await;
+        // The customer keys slowly enough for every state change to be observed meanwhile.
+        for d in card.chars() {
+            w.sim.core().press(&cu, &d.to_string()).expect("digit");
+            api.push_str(&http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await);
+        }
+        let done = w.reach(&s.id, State::Done).await;
+        assert!(
+            matches!(done.outcome, Some(Outcome::Completed { .. })),
+            "{done:?}"
+        );
+        api.push_str(&http_get(w.stack.http_addr, "/api/v1/calls").await);
+        api.push_str(&http_get(w.stack.http_addr, "/api/v1/sessions").await);
+        api.push_str(&http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await);
+    }
+    let metrics = http_get(w.stack.http_addr, "/metrics").await;
+    assert!(
+        metrics.contains("completed"),
+        "metrics counted nothing: {metrics}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    reader.abort();
+    w.stop().await;
+
+    let logs = logs.text();
+    assert!(
+        logs.contains("payment session ended"),
+        "the audit record is captured"
+    );
+    assert!(
+        logs.contains(AGENT_ID),
+        "agent-ID digits may appear (and do)"
+    );
+    assert!(
+        logs.lines().any(|l| l.contains(" DEBUG ")),
+        "the capture holds the most verbose lines the daemon writes"
+    );
+    let stream = stream.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        stream.contains("capturing"),
+        "the stream was captured: {stream}"
+    );
+    let panics = panics::messages();
+    for card in cards {
+        assert_clean("a log line", &logs, card);
+        assert_clean("an API response", &api, card);
+        assert_clean("the status stream", &stream, card);
+        assert_clean("a metrics scrape", &metrics, card);
+        assert_clean("a panic message", &panics, card);
+    }
+    // Not even one digit at a time: no DTMF of the customer's leg was seen once capture ran
+    // (sensitive_dtmf), so the engine never logged one.
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("DTMF") && l.contains(&cu) && l.contains("Capturing")),
+        "a customer DTMF was handled during capture"
+    );
+}
+
+/// The one path where a customer digit can reach the daemon: digits keyed in the instant between
+/// the start key and `sensitive_dtmf` taking effect (here: the `uuid_setvar … sensitive_dtmf true`
+/// held by FreeSWITCH while the customer keys half the card). Those DTMF events do arrive; they are
+/// dropped without a trace of their digits, and the payment completes.
+#[test]
+fn digits_keyed_before_sensitive_dtmf_takes_effect_leave_no_trace() {
+    with_trace_capture(early_digits_leave_no_trace);
+}
+
+async fn early_digits_leave_no_trace(logs: Capture) {
+    let card = "6011000990139424";
+    let w = World::start_with(
+        |_| {},
+        confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), card.len()),
+    )
+    .await;
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    w.reach(&s.id, State::Ready).await;
+    let gate = w.sim.faults().hold_next("api uuid_setvar");
+    w.sim.core().press(&cu, "1").expect("keyphone start");
+    gate.reached().await;
+    // sensitive_dtmf is still off on the customer leg: these digits fire DTMF events (queued for
+    // the daemon behind the held command) and reach the capture leg through dist-dtmf.
+    let (early, late) = card.split_at(8);
+    for d in early.chars() {
+        w.sim.core().press(&cu, &d.to_string()).expect("digit");
+    }
+    gate.release();
+    w.reach(&s.id, State::Capturing).await;
+    for d in late.chars() {
+        w.sim.core().press(&cu, &d.to_string()).expect("digit");
+    }
+    let done = w.reach(&s.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    let api = http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await;
+    let metrics = http_get(w.stack.http_addr, "/metrics").await;
+    w.stop().await;
+
+    let logs = logs.text();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("DTMF ignored") && l.contains(&cu)),
+        "the stray DTMF events did reach the engine (else this test proves nothing)"
+    );
+    for l in logs
+        .lines()
+        .filter(|l| l.contains("DTMF") && l.contains(&cu))
+    {
+        for d in card.chars().filter(|d| *d != '1') {
+            assert!(
+                !l.contains(&format!("digit={d}")) && !l.contains(&format!("\"{d}\"")),
+                "a DTMF line names a digit: {l}"
+            );
+        }
+    }
+    let panics = panics::messages();
+    assert_clean("a log line", &logs, card);
+    assert_clean("an API response", &api, card);
+    assert_clean("a metrics scrape", &metrics, card);
+    assert_clean("a panic message", &panics, card);
+}
