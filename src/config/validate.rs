@@ -30,7 +30,19 @@ const DTMF_DURATION_MS: (u64, u64) = (51, 5000);
 pub fn validate(config: &Config) -> Vec<Invalid> {
     let mut out = Vec::new();
     let mut bad = |key: &'static str, reason: String| out.push(Invalid { key, reason });
+    check_esl(config, &mut bad);
+    check_outbound(config, &mut bad);
+    check_http(config, &mut bad);
+    check_http_browsers(&config.http, &mut bad);
+    check_payment(config, &mut bad);
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        bad("log.level", format!("not a valid filter directive: {e}"));
+    }
+    out
+}
 
+/// `[esl]`: the address, the password, timeouts and the frame cap.
+fn check_esl(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let esl = &config.esl;
     if let Err(reason) = host_port(&esl.address) {
         bad("esl.address", reason);
@@ -63,7 +75,10 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
             format!("must be between {lo} and {hi}"),
         );
     }
+}
 
+/// `[outbound]`: a port, and an allow-list when listening beyond loopback.
+fn check_outbound(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let outbound = &config.outbound;
     if outbound.listen.port() == 0 {
         bad("outbound.listen", "port must not be 0".to_owned());
@@ -77,8 +92,12 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
             ),
         );
     }
+}
 
+/// `[http]`: a port of its own, and a token when listening beyond loopback.
+fn check_http(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let http = &config.http;
+    let outbound = &config.outbound;
     if http.listen.port() == 0 {
         bad("http.listen", "port must not be 0".to_owned());
     }
@@ -97,9 +116,10 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
             ),
         );
     }
+}
 
-    check_http_browsers(&config.http, &mut bad);
-
+/// `[payment]`: names FreeSWITCH accepts, positive timeouts, DTMF symbols, the hang-up policy.
+fn check_payment(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let p = &config.payment;
     for (key, value) in [
         ("payment.capture_dial", &p.capture_dial),
@@ -156,11 +176,6 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
         ),
         OnAgentHangup::Transfer | OnAgentHangup::Hangup => {}
     }
-
-    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
-        bad("log.level", format!("not a valid filter directive: {e}"));
-    }
-    out
 }
 
 /// Whether a listener on `addr` is reachable only from this host.
