@@ -4,7 +4,8 @@
 //! Only variables of exactly that form are overrides: `CONFPAY_ESL__PASSWORD` sets `esl.password`, while
 //! `CONFPAY_LIVE_ESL` (no `__`) is some other tool's variable and is ignored. Override values are taken
 //! as strings and converted by the target field's type, so a password `0123` stays `0123`.
-//! `CONFPAY_OUTBOUND__ALLOW` is a comma-separated list.
+//! List keys (`CONFPAY_OUTBOUND__ALLOW`, `CONFPAY_HTTP__ALLOWED_HOSTS`, `CONFPAY_HTTP__ALLOWED_ORIGINS`)
+//! are comma-separated.
 
 use super::schema::Config;
 use super::validate::{Invalid, validate};
@@ -20,7 +21,11 @@ const ENV_PREFIX: &str = "CONFPAY_";
 /// Between section and key in an override's name.
 const ENV_SEPARATOR: &str = "__";
 /// Keys whose override value is a comma-separated list.
-const LIST_KEYS: &[&str] = &["outbound.allow"];
+const LIST_KEYS: &[&str] = &[
+    "outbound.allow",
+    "http.allowed_hosts",
+    "http.allowed_origins",
+];
 
 /// Where the configuration comes from. Kept by the daemon so SIGHUP re-reads the same place.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,8 +86,22 @@ impl Default for OutboundConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
-    /// Bearer token; empty means none, which validation only accepts on a loopback `listen`.
+    /// Admin bearer token; empty means none, which validation only accepts on a loopback `listen`.
     pub token: Secret,
+    /// HS256 key the call-centre platform signs per-agent tokens with; empty: no agent tokens.
+    pub agent_token_secret: Secret,
+    /// Longest an agent token may still live when presented.
+    pub agent_token_max_s: u64,
+    /// `Host` values browsers may use besides localhost and the listen address (`"*"`: any).
+    pub allowed_hosts: Vec<String>,
+    /// Origins (`https://crm.example.com`) whose pages may call the API besides its own.
+    pub allowed_origins: Vec<String>,
+    /// Time a client has to send a request's headers, also the keep-alive idle limit.
+    pub header_timeout_ms: u64,
+    /// Open connections at most; more are closed at once.
+    pub max_connections: usize,
+    /// Status streams (`/api/v1/events`) at most; more get 503.
+    pub max_streams: usize,
 }
 
 impl Default for HttpConfig {
@@ -95,6 +109,13 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8085)),
             token: Secret::new(String::new()),
+            agent_token_secret: Secret::new(String::new()),
+            agent_token_max_s: 12 * 3600,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            header_timeout_ms: 10_000,
+            max_connections: 512,
+            max_streams: 128,
         }
     }
 }

@@ -126,6 +126,13 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
     let HttpConfig {
         listen: http_listen,
         token,
+        agent_token_secret,
+        agent_token_max_s,
+        allowed_hosts,
+        allowed_origins,
+        header_timeout_ms,
+        max_connections,
+        max_streams,
     } = http;
     let PaymentConfig {
         capture_dial,
@@ -146,7 +153,8 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
     let set = |key, value, apply| Setting { key, value, apply };
     let s = |v: &str| Value::Str(v.to_owned());
     let n = Value::Int;
-    let bytes = u64::try_from(*max_frame_bytes).unwrap_or(u64::MAX);
+    let count = |v: usize| n(u64::try_from(v).unwrap_or(u64::MAX));
+    let bytes = count(*max_frame_bytes);
     vec![
         set("esl.address", s(address), NeedsRestart),
         set("esl.password", Value::Secret(password), NeedsRestart),
@@ -166,7 +174,7 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
             NeedsRestart,
         ),
         set("esl.reconnect_max_ms", n(*reconnect_max_ms), NeedsRestart),
-        set("esl.max_frame_bytes", n(bytes), NeedsRestart),
+        set("esl.max_frame_bytes", bytes, NeedsRestart),
         set("outbound.listen", s(&listen.to_string()), NeedsRestart),
         set(
             "outbound.allow",
@@ -175,6 +183,33 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         ),
         set("http.listen", s(&http_listen.to_string()), NeedsRestart),
         set("http.token", Value::Secret(token), Live),
+        set(
+            "http.agent_token_secret",
+            Value::Secret(agent_token_secret),
+            Live,
+        ),
+        set("http.agent_token_max_s", n(*agent_token_max_s), Live),
+        set(
+            "http.allowed_hosts",
+            Value::List(allowed_hosts.clone()),
+            Live,
+        ),
+        set(
+            "http.allowed_origins",
+            Value::List(allowed_origins.clone()),
+            Live,
+        ),
+        set(
+            "http.header_timeout_ms",
+            n(*header_timeout_ms),
+            NeedsRestart,
+        ),
+        set(
+            "http.max_connections",
+            count(*max_connections),
+            NeedsRestart,
+        ),
+        set("http.max_streams", count(*max_streams), NeedsRestart),
         set("payment.capture_dial", s(capture_dial), Live),
         set(
             "payment.conference_profile",

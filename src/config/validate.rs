@@ -1,7 +1,7 @@
 //! Checks that need more than a type: ranges, cross-key rules and the loopback-by-default security
 //! rules. Runs after deserialising; every error names the offending key.
 
-use super::schema::{Config, OnAgentHangup};
+use super::schema::{Config, HttpConfig, OnAgentHangup};
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -30,7 +30,19 @@ const DTMF_DURATION_MS: (u64, u64) = (51, 5000);
 pub fn validate(config: &Config) -> Vec<Invalid> {
     let mut out = Vec::new();
     let mut bad = |key: &'static str, reason: String| out.push(Invalid { key, reason });
+    check_esl(config, &mut bad);
+    check_outbound(config, &mut bad);
+    check_http(config, &mut bad);
+    check_http_browsers(&config.http, &mut bad);
+    check_payment(config, &mut bad);
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        bad("log.level", format!("not a valid filter directive: {e}"));
+    }
+    out
+}
 
+/// `[esl]`: the address, the password, timeouts and the frame cap.
+fn check_esl(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let esl = &config.esl;
     if let Err(reason) = host_port(&esl.address) {
         bad("esl.address", reason);
@@ -63,7 +75,10 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
             format!("must be between {lo} and {hi}"),
         );
     }
+}
 
+/// `[outbound]`: a port, and an allow-list when listening beyond loopback.
+fn check_outbound(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let outbound = &config.outbound;
     if outbound.listen.port() == 0 {
         bad("outbound.listen", "port must not be 0".to_owned());
@@ -77,8 +92,12 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
             ),
         );
     }
+}
 
+/// `[http]`: a port of its own, and a token when listening beyond loopback.
+fn check_http(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let http = &config.http;
+    let outbound = &config.outbound;
     if http.listen.port() == 0 {
         bad("http.listen", "port must not be 0".to_owned());
     }
@@ -97,7 +116,10 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
             ),
         );
     }
+}
 
+/// `[payment]`: names FreeSWITCH accepts, positive timeouts, DTMF symbols, the hang-up policy.
+fn check_payment(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
     let p = &config.payment;
     for (key, value) in [
         ("payment.capture_dial", &p.capture_dial),
@@ -154,16 +176,64 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
         ),
         OnAgentHangup::Transfer | OnAgentHangup::Hangup => {}
     }
-
-    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
-        bad("log.level", format!("not a valid filter directive: {e}"));
-    }
-    out
 }
 
 /// Whether a listener on `addr` is reachable only from this host.
 pub fn is_loopback(addr: SocketAddr) -> bool {
     addr.ip().to_canonical().is_loopback()
+}
+
+/// The settings that keep browsers and slow clients in bounds.
+fn check_http_browsers(http: &HttpConfig, bad: &mut impl FnMut(&'static str, String)) {
+    if http.listen.ip().is_unspecified() && http.allowed_hosts.is_empty() {
+        bad(
+            "http.allowed_hosts",
+            format!(
+                "must list the names browsers use to reach the API when http.listen ({}) is a wildcard address (or [\"*\"])",
+                http.listen
+            ),
+        );
+    }
+    for o in &http.allowed_origins {
+        let ok = ["http://", "https://"].iter().any(|scheme| {
+            o.strip_prefix(scheme)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && !rest.contains('*'))
+        });
+        if !ok {
+            bad(
+                "http.allowed_origins",
+                format!("{o:?} is not an origin (scheme://host[:port], no path)"),
+            );
+        }
+    }
+    let secret = http.agent_token_secret.expose();
+    if !secret.is_empty() && secret.len() < 32 {
+        bad(
+            "http.agent_token_secret",
+            "must be at least 32 bytes (or empty: no agent tokens)".to_owned(),
+        );
+    }
+    if !(60..=7 * 24 * 3600).contains(&http.agent_token_max_s) {
+        bad(
+            "http.agent_token_max_s",
+            "must be between 60 and 604800".to_owned(),
+        );
+    }
+    if !(500..=300_000).contains(&http.header_timeout_ms) {
+        bad(
+            "http.header_timeout_ms",
+            "must be between 500 and 300000".to_owned(),
+        );
+    }
+    if http.max_connections < 8 {
+        bad("http.max_connections", "must be at least 8".to_owned());
+    }
+    if http.max_streams == 0 || http.max_streams >= http.max_connections {
+        bad(
+            "http.max_streams",
+            "must be at least 1 and below http.max_connections".to_owned(),
+        );
+    }
 }
 
 /// Symbols `uuid_send_dtmf` sends (`w`/`W` pause); `+`, `@` and `F` (flash) are refused.

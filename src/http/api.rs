@@ -2,13 +2,14 @@
 //! (ACA), cancel, get one session. Status streams are in [`super::sse`].
 
 use super::Shared;
+use super::auth::Authority;
 use super::error::ApiError;
 use super::views::{CallJson, SessionJson};
-use crate::pay::engine::{Engine, Target};
+use crate::pay::engine::{CallView, Engine, Target};
 use crate::pay::session::SessionView;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -53,22 +54,37 @@ impl TargetRequest {
     }
 }
 
-/// `GET /api/v1/calls`: every call the engine knows, with its running session and past ones.
-pub async fn list_calls(State(shared): State<Shared>) -> Json<Value> {
+/// `GET /api/v1/calls`: every call the engine knows (an agent: their own), with its running
+/// session and past ones.
+pub async fn list_calls(
+    State(shared): State<Shared>,
+    Extension(who): Extension<Authority>,
+) -> Json<Value> {
     let calls: Vec<CallJson> = shared
         .app
         .engine
         .calls()
         .await
         .iter()
+        .filter(|c| who.covers(c))
         .map(CallJson::from_view)
         .collect();
     Json(json!({ "calls": calls }))
 }
 
 /// `GET /api/v1/sessions`: running sessions, then ended ones still known (of calls still up).
-pub async fn list_sessions(State(shared): State<Shared>) -> Json<Value> {
-    let calls = shared.app.engine.calls().await;
+pub async fn list_sessions(
+    State(shared): State<Shared>,
+    Extension(who): Extension<Authority>,
+) -> Json<Value> {
+    let calls: Vec<CallView> = shared
+        .app
+        .engine
+        .calls()
+        .await
+        .into_iter()
+        .filter(|c| who.covers(c))
+        .collect();
     let running: Vec<SessionJson> = calls
         .iter()
         .filter_map(|c| c.session.as_ref())
@@ -85,11 +101,13 @@ pub async fn list_sessions(State(shared): State<Shared>) -> Json<Value> {
 /// `POST /api/v1/sessions`: take a payment on a call. 201 with the new session.
 pub async fn start_payment(
     State(shared): State<Shared>,
+    Extension(who): Extension<Authority>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SessionJson>), ApiError> {
     let req: StartRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let target = req.target.into_target()?;
+    may_start(&shared.app.engine, &who, &target, req.agent_id.as_deref()).await?;
     let view = shared
         .app
         .engine
@@ -99,25 +117,58 @@ pub async fn start_payment(
     Ok((StatusCode::CREATED, Json(SessionJson::from_view(&view))))
 }
 
+/// An agent starts payments only on calls known to carry their agent ID, under that ID.
+async fn may_start(
+    engine: &Engine,
+    who: &Authority,
+    target: &Target,
+    agent_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let Authority::Agent { .. } = who else {
+        return Ok(());
+    };
+    if let Some(id) = agent_id {
+        who.may_use_agent_id(id)?;
+    }
+    let uuid = match target {
+        Target::AgentId(id) => return who.may_use_agent_id(id),
+        Target::Customer(u) | Target::Agent(u) => u,
+    };
+    let calls = engine.calls().await;
+    let call = calls
+        .iter()
+        .find(|c| &c.customer == uuid || c.agent.as_ref() == Some(uuid));
+    match call {
+        Some(c) if who.covers(c) => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "an agent token reaches only calls carrying its agent ID (target it by agent_id)",
+        )),
+    }
+}
+
 /// `GET /api/v1/sessions/{id}`.
 pub async fn get_session(
     State(shared): State<Shared>,
+    Extension(who): Extension<Authority>,
     Path(id): Path<String>,
 ) -> Result<Json<SessionJson>, ApiError> {
     let view = find_session(&shared.app.engine, &id)
         .await
         .ok_or(ApiError::NotFound {
             what: "session",
-            id,
+            id: id.clone(),
         })?;
+    may_touch_session(&shared.app.engine, &who, &id).await?;
     Ok(Json(SessionJson::from_view(&view)))
 }
 
 /// `POST /api/v1/sessions/{id}/capture`: ACA start (the daemon sends '1'). 202.
 pub async fn start_capture(
     State(shared): State<Shared>,
+    Extension(who): Extension<Authority>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SessionJson>), ApiError> {
+    may_touch_session(&shared.app.engine, &who, &id).await?;
     let view = shared.app.engine.start_capture(&id).await?;
     info!(session = %id, "capture started through the API");
     Ok((StatusCode::ACCEPTED, Json(SessionJson::from_view(&view))))
@@ -126,11 +177,34 @@ pub async fn start_capture(
 /// `POST /api/v1/sessions/{id}/cancel`. 202; the session unwinds and ends `cancelled`.
 pub async fn cancel(
     State(shared): State<Shared>,
+    Extension(who): Extension<Authority>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SessionJson>), ApiError> {
+    may_touch_session(&shared.app.engine, &who, &id).await?;
     let view = shared.app.engine.cancel(&id).await?;
     info!(session = %id, "cancel requested through the API");
     Ok((StatusCode::ACCEPTED, Json(SessionJson::from_view(&view))))
+}
+
+/// An agent acts only on sessions of calls carrying their agent ID (403 for another agent's).
+pub async fn may_touch_session(engine: &Engine, who: &Authority, id: &str) -> Result<(), ApiError> {
+    if *who == Authority::Admin {
+        return Ok(());
+    }
+    let calls = engine.calls().await;
+    let call = calls.iter().find(|c| {
+        c.session.as_ref().is_some_and(|s| s.id == id) || c.history.iter().any(|s| s.id == id)
+    });
+    match call {
+        Some(c) if who.covers(c) => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "this session is on another agent's call",
+        )),
+        None => Err(ApiError::NotFound {
+            what: "session",
+            id: id.to_owned(),
+        }),
+    }
 }
 
 /// A session by id: running (live view) or ended (history of a call still known).

@@ -22,6 +22,19 @@ pub enum ApiError {
     NotFound { what: &'static str, id: String },
     #[error("no such route: {path}")]
     NoRoute { path: String },
+    /// The token is valid but does not cover what was asked.
+    #[error("forbidden: {reason}")]
+    Forbidden { reason: &'static str },
+    /// `Host` names no address of this server (DNS rebinding).
+    #[error("Host not allowed; add it to http.allowed_hosts")]
+    HostNotAllowed,
+    /// A page from another origin (cross-site request).
+    #[error("Origin not allowed; add it to http.allowed_origins")]
+    OriginNotAllowed,
+    #[error("request bodies must be application/json")]
+    UnsupportedMediaType,
+    #[error("too many status streams open (http.max_streams)")]
+    TooManyStreams,
 }
 
 impl ApiError {
@@ -36,6 +49,11 @@ impl ApiError {
                 _ => "not_found",
             },
             ApiError::NoRoute { .. } => "not_found",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::HostNotAllowed => "host_not_allowed",
+            ApiError::OriginNotAllowed => "origin_not_allowed",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::TooManyStreams => "too_many_streams",
         }
     }
 
@@ -65,7 +83,16 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound { .. } | ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            ApiError::Forbidden { .. } | ApiError::HostNotAllowed | ApiError::OriginNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
         }
+    }
+
+    pub fn forbidden(reason: &'static str) -> ApiError {
+        ApiError::Forbidden { reason }
     }
 
     pub fn bad_request(reason: impl Into<String>) -> ApiError {

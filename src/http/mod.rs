@@ -4,29 +4,38 @@
 //! |---|---|
 //! | [`api`] | JSON operations under `/api/v1` |
 //! | [`sse`] | `/api/v1/events`: live session status as Server-Sent Events |
-//! | [`auth`] | bearer token from the live `http.token` |
+//! | [`auth`] | who asks: the admin token or a per-agent token ([`Authority`]) |
+//! | [`agent_token`] | per-agent tokens (JWT HS256 signed by the call-centre platform) |
+//! | [`browser`] | `Host` allow-list, `Origin` check, JSON-only writes |
+//! | [`listener`] | accept loop: connection cap, header-read and idle timeout, graceful stop |
 //! | [`error`] | `{"error": {"code", "message"}}` and HTTP statuses |
 //! | [`views`] | the JSON shapes of sessions, calls, outcomes |
 //! | [`page`] | the agent page (`/`, `/assets/agent.js`, `/assets/agent.css`) |
 //! | [`openapi`] | `/api/v1/openapi.json` |
 //! | [`health`] | `/healthz` and the [`Health`] flags the daemon sets |
 //!
-//! Auth: every `/api/v1/*` route except `openapi.json` needs the bearer token when `http.token` is
-//! set. The page and its assets, `/healthz` and `/metrics` are open: they carry no call data
-//! (metrics are counts by fixed labels). Default bind `127.0.0.1:8085` (config `http.listen`).
+//! Auth: every `/api/v1/*` route except `openapi.json` needs a bearer token when `http.token` or
+//! `http.agent_token_secret` is set; an agent token reaches only its own agent's calls. The page and
+//! its assets, `/healthz` and `/metrics` are open: they carry no call data (metrics are counts by
+//! fixed labels). Every route checks `Host`; the API checks `Origin`. Default bind
+//! `127.0.0.1:8085` (config `http.listen`).
 //!
 //! Integration: `let l = http::bind(addr).await?;` then spawn
 //! `http::serve(l, AppState { engine, config, metrics, health }, shutdown_token)`.
 
+pub mod agent_token;
 pub mod api;
 pub mod auth;
+pub mod browser;
 pub mod error;
 pub mod health;
+pub mod listener;
 pub mod openapi;
 pub mod page;
 pub mod sse;
 pub mod views;
 
+pub use auth::Authority;
 pub use error::ApiError;
 pub use health::Health;
 
@@ -43,9 +52,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 /// Every route the router serves, `(method, path)` in OpenAPI path syntax.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -74,11 +83,13 @@ pub struct AppState {
     pub health: Arc<Health>,
 }
 
-/// The handlers' state: the app plus the shutdown token (status streams end on shutdown).
+/// The handlers' state: the app, the shutdown token (status streams end on shutdown) and the
+/// status-stream slots (`http.max_streams`).
 #[derive(Clone)]
 pub struct Shared {
     pub app: AppState,
     pub shutdown: CancellationToken,
+    pub streams: Arc<Semaphore>,
 }
 
 /// Binds the HTTP listener (`http.listen`, default `127.0.0.1:8085`).
@@ -88,7 +99,12 @@ pub async fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
 
 /// The whole router, with its state.
 pub fn router(app: AppState, shutdown: CancellationToken) -> Router {
-    let shared = Shared { app, shutdown };
+    let streams = Arc::new(Semaphore::new(app.config.borrow().http.max_streams));
+    let shared = Shared {
+        app,
+        shutdown,
+        streams,
+    };
     let protected = Router::new()
         .route("/calls", get(api::list_calls))
         .route(
@@ -102,7 +118,8 @@ pub fn router(app: AppState, shutdown: CancellationToken) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::require_token,
-        ));
+        ))
+        .route_layer(axum::middleware::from_fn(browser::json_only));
     let v1 = Router::new()
         .route("/openapi.json", get(openapi::document))
         .merge(protected);
@@ -114,21 +131,26 @@ pub fn router(app: AppState, shutdown: CancellationToken) -> Router {
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1)
         .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            browser::guard,
+        ))
         .with_state(shared)
 }
 
 /// Serves until `shutdown` is cancelled, then finishes the requests in flight (status streams end).
 pub async fn serve(listener: TcpListener, app: AppState, shutdown: CancellationToken) {
     let addr = listener.local_addr().ok();
+    let limits = {
+        let http = &app.config.borrow().http;
+        listener::Limits {
+            header_timeout: std::time::Duration::from_millis(http.header_timeout_ms),
+            max_connections: http.max_connections,
+        }
+    };
     info!(listen = ?addr, "HTTP API listening");
     let router = router(app, shutdown.clone());
-    let done = shutdown.clone();
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { done.cancelled().await })
-        .await
-    {
-        warn!(error = %e, "HTTP server stopped with an error");
-    }
+    listener::accept_loop(listener, router, limits, shutdown).await;
     info!("HTTP API stopped");
 }
 

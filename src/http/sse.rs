@@ -9,18 +9,20 @@
 //! A producer task feeds each stream; it stops when the client goes away or the daemon shuts down.
 
 use super::Shared;
-use super::api::find_session;
+use super::api::{find_session, may_touch_session};
+use super::auth::Authority;
 use super::error::ApiError;
 use super::views::SessionJson;
 use crate::pay::State;
 use crate::pay::engine::{CallView, Engine};
 use crate::pay::session::SessionView;
-use axum::extract::{Query, State as AxState};
+use axum::extract::{Extension, Query, State as AxState};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// How often a call/agent stream looks for a new session on its call.
@@ -81,9 +83,13 @@ type Events = Sse<axum::response::sse::KeepAliveStream<EventStream>>;
 /// The handler.
 pub async fn stream(
     AxState(shared): AxState<Shared>,
+    Extension(who): Extension<Authority>,
     Query(q): Query<StreamQuery>,
 ) -> Result<Events, ApiError> {
     let subject = Subject::from_query(q)?;
+    let slot = Arc::clone(&shared.streams)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyStreams)?;
     let engine = shared.app.engine.clone();
     let (tx, rx) = mpsc::channel::<Event>(16);
     match &subject {
@@ -94,7 +100,8 @@ pub async fn stream(
                     id: id.clone(),
                 });
             };
-            tokio::spawn(follow_session(start, tx, shared.shutdown.clone()));
+            may_touch_session(&engine, &who, id).await?;
+            tokio::spawn(follow_session(start, tx, shared.shutdown.clone(), slot));
         }
         Subject::Call(_) | Subject::Agent(_) | Subject::AgentId(_) => {
             let calls = engine.calls().await;
@@ -104,6 +111,9 @@ pub async fn stream(
                     id: format!("{subject:?}"),
                 });
             };
+            if !who.covers(call) {
+                return Err(ApiError::forbidden("this is another agent's call"));
+            }
             let first = call.history.last().cloned();
             let running = call.session.is_some();
             let customer = call.customer.clone();
@@ -113,7 +123,7 @@ pub async fn stream(
                 customer,
                 (!running).then_some(first).flatten(),
                 tx,
-                stop,
+                (stop, slot),
             ));
         }
     }
@@ -180,7 +190,13 @@ async fn forward(
     true
 }
 
-async fn follow_session(start: Start, tx: mpsc::Sender<Event>, stop: CancellationToken) {
+/// `_slot` is this stream's place under `http.max_streams`, given back when the stream ends.
+async fn follow_session(
+    start: Start,
+    tx: mpsc::Sender<Event>,
+    stop: CancellationToken,
+    _slot: OwnedSemaphorePermit,
+) {
     match start {
         Start::Live(rx) => {
             forward(rx, &tx, &stop).await;
@@ -197,7 +213,7 @@ async fn follow_call(
     customer: String,
     first: Option<SessionView>,
     tx: mpsc::Sender<Event>,
-    stop: CancellationToken,
+    (stop, _slot): (CancellationToken, OwnedSemaphorePermit),
 ) {
     let mut seen: Option<String> = None;
     if let Some(v) = first {

@@ -141,10 +141,10 @@ pub fn decide(claim: &Claim, named: &LegFacts, peer: &LegFacts) -> Result<Pair, 
         .as_deref()
         .or(customer.agent_id.as_deref())
         .and_then(AgentId::parse);
-    if let Claim::AgentId(id) = claim {
-        if agent_id.as_ref().map(AgentId::as_str) != Some(id.as_str()) {
-            return Err(AttachError::NoCallForAgentId { id: id.clone() });
-        }
+    if let Claim::AgentId(id) = claim
+        && agent_id.as_ref().map(AgentId::as_str) != Some(id.as_str())
+    {
+        return Err(AttachError::NoCallForAgentId { id: id.clone() });
     }
     Ok(Pair {
         customer: customer.uuid.clone(),

@@ -47,10 +47,10 @@ impl Call {
 
     /// The running session, if any (a finished one is moved to `history`).
     pub fn active(&mut self) -> Option<&SessionHandle> {
-        if self.session.as_ref().is_some_and(|s| s.is_finished()) {
-            if let Some(done) = self.session.take() {
-                self.history.push(done.view());
-            }
+        if self.session.as_ref().is_some_and(|s| s.is_finished())
+            && let Some(done) = self.session.take()
+        {
+            self.history.push(done.view());
         }
         self.session.as_ref()
     }

@@ -158,10 +158,10 @@ impl Actor {
         if self.apply(actions) {
             return;
         }
-        if let Some(input) = first {
-            if self.feed(input) {
-                return;
-            }
+        if let Some(input) = first
+            && self.feed(input)
+        {
+            return;
         }
         loop {
             let input = tokio::select! {

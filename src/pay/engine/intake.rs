@@ -132,10 +132,10 @@ impl Task {
         if joined && call.customer_member.is_some() && call.agent_member.is_some() {
             call.topology = Topology::InConference;
         }
-        if let Some(input) = routing::member_input(leg, action, member) {
-            if let Some(s) = call.active() {
-                s.try_send(input);
-            }
+        if let Some(input) = routing::member_input(leg, action, member)
+            && let Some(s) = call.active()
+        {
+            s.try_send(input);
         }
     }
 

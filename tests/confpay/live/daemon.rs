@@ -134,17 +134,17 @@ impl Daemon {
     pub async fn until_healthy(&mut self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    panic!("confpayd exited ({status}):\n{}", self.log());
-                }
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                panic!("confpayd exited ({status}):\n{}", self.log());
             }
             let probe =
                 crate::http_harness::client::try_request(self.api, "GET", "/healthz", None, None);
-            if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), probe).await {
-                if r.status == 200 {
-                    return;
-                }
+            if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), probe).await
+                && r.status == 200
+            {
+                return;
             }
             if tokio::time::Instant::now() > deadline {
                 panic!("confpayd not healthy within {limit:?}:\n{}", self.log());

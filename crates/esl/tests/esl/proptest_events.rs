@@ -28,15 +28,16 @@ fn model_url_decode(raw: &[u8]) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'%' && raw.len() - i > 2 {
-            if let Some(byte) = model_sscanf_2x(&raw[i + 1..]) {
-                if byte == 0 {
-                    break;
-                }
-                out.push(byte);
-                i += 3;
-                continue;
+        if raw[i] == b'%'
+            && raw.len() - i > 2
+            && let Some(byte) = model_sscanf_2x(&raw[i + 1..])
+        {
+            if byte == 0 {
+                break;
             }
+            out.push(byte);
+            i += 3;
+            continue;
         }
         out.push(raw[i]);
         i += 1;

@@ -62,20 +62,18 @@ impl Replay {
         let (pairs, body) = f.plain_event();
         let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         let kind = event_kind(&pairs);
-        if get("Event-Name").as_deref() == Some("BACKGROUND_JOB") {
-            if let (Some(job), Some(body)) = (get("Job-UUID"), body) {
-                let rec_job = self
-                    .map
-                    .iter()
-                    .find(|(_, v)| **v == job)
-                    .map(|(k, _)| k.clone());
-                if let Some(rec_job) = rec_job {
-                    if let Some(rec_body) =
-                        RECORDED_JOBS.with(|j| j.borrow().get(&rec_job).cloned())
-                    {
-                        self.learn(&rec_body, &body);
-                    }
-                }
+        if get("Event-Name").as_deref() == Some("BACKGROUND_JOB")
+            && let (Some(job), Some(body)) = (get("Job-UUID"), body)
+        {
+            let rec_job = self
+                .map
+                .iter()
+                .find(|(_, v)| **v == job)
+                .map(|(k, _)| k.clone());
+            if let Some(rec_job) = rec_job
+                && let Some(rec_body) = RECORDED_JOBS.with(|j| j.borrow().get(&rec_job).cloned())
+            {
+                self.learn(&rec_body, &body);
             }
         }
         self.all_sim_events
@@ -197,10 +195,10 @@ async fn replay(file: &str) -> (usize, usize) {
             .any(|u| !rp.map.contains_key(u) && !u.starts_with("00000000"))
             && tries < 30
         {
-            if let Some(f) = c.frame_within(Duration::from_millis(100)).await {
-                if f.content_type() == "text/event-plain" {
-                    rp.note_event(&f);
-                }
+            if let Some(f) = c.frame_within(Duration::from_millis(100)).await
+                && f.content_type() == "text/event-plain"
+            {
+                rp.note_event(&f);
             }
             tries += 1;
         }
@@ -237,21 +235,21 @@ async fn replay(file: &str) -> (usize, usize) {
     // There only the every-event check below applies.
     let first_of_kind = file != "inbound-sip-hold";
     for (kind, rec_names) in rec_events.iter().filter(|_| first_of_kind) {
-        if let Some(sim_names) = rp.sim_events.get(kind) {
-            if sim_names != rec_names {
-                let missing: Vec<_> = rec_names
-                    .iter()
-                    .filter(|n| !sim_names.contains(n))
-                    .collect();
-                let extra: Vec<_> = sim_names
-                    .iter()
-                    .filter(|n| !rec_names.contains(n))
-                    .collect();
-                rp.mismatches.push(format!(
+        if let Some(sim_names) = rp.sim_events.get(kind)
+            && sim_names != rec_names
+        {
+            let missing: Vec<_> = rec_names
+                .iter()
+                .filter(|n| !sim_names.contains(n))
+                .collect();
+            let extra: Vec<_> = sim_names
+                .iter()
+                .filter(|n| !rec_names.contains(n))
+                .collect();
+            rp.mismatches.push(format!(
                     "{file}: event [{kind}] header names differ; missing {missing:?}, extra {extra:?}, same set: {}",
                     missing.is_empty() && extra.is_empty()
                 ));
-            }
         }
     }
     // Every simulator event, not only the first of its kind, has the header names (in order) of some
