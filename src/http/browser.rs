@@ -3,8 +3,8 @@
 //! (a cross-site form or `text/plain` fetch cannot send `application/json` without a preflight,
 //! which this server never approves).
 //!
-//! Allowed `Host` values: `localhost`, `127.0.0.1`, `[::1]` and the listen address, each with or
-//! without the listen port, plus `http.allowed_hosts` (`"*"` turns the check off). A request with no
+//! Allowed `Host` values: `localhost`, `127.0.0.1`, `[::1]` and the address the listener is bound
+//! to, each with or without its port, plus `http.allowed_hosts` (`"*"` turns the check off). A request with no
 //! `Host` (HTTP/1.0, not a browser) passes. Allowed `Origin`: the request's own (`http://` or
 //! `https://` + its `Host`), or one of `http.allowed_origins`. `Origin: null` is refused. Requests
 //! without `Origin` (curl, a call-centre platform's server) pass: the token check still applies.
@@ -20,13 +20,14 @@ use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 use tracing::info;
 
 /// Middleware on every route: `Host` allow-list, then (on `/api/v1`) the `Origin` check.
 pub async fn guard(State(shared): State<Shared>, req: Request, next: Next) -> Response {
     let verdict = {
         let config = shared.app.config.borrow();
-        check(&config.http, req.headers(), req.uri().path())
+        check(&config.http, shared.bound, req.headers(), req.uri().path())
     };
     match verdict {
         Ok(()) => next.run(req).await,
@@ -48,13 +49,18 @@ pub async fn json_only(req: Request, next: Next) -> Response {
 }
 
 /// The `Host` and `Origin` checks for one request.
-pub fn check(http: &HttpConfig, headers: &HeaderMap, path: &str) -> Result<(), ApiError> {
+pub fn check(
+    http: &HttpConfig,
+    bound: SocketAddr,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<(), ApiError> {
     let host = match headers.get(HOST) {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| ApiError::HostNotAllowed)?),
     };
     if let Some(host) = host
-        && !host_allowed(http, host)
+        && !host_allowed(http, bound, host)
     {
         return Err(ApiError::HostNotAllowed);
     }
@@ -74,13 +80,13 @@ pub fn check(http: &HttpConfig, headers: &HeaderMap, path: &str) -> Result<(), A
     }
 }
 
-/// Whether `host` (a `Host` header value) names this server.
-pub fn host_allowed(http: &HttpConfig, host: &str) -> bool {
+/// Whether `host` (a `Host` header value) names this server, listening on `bound`.
+pub fn host_allowed(http: &HttpConfig, bound: SocketAddr, host: &str) -> bool {
     let host = host.trim().to_ascii_lowercase();
     if http.allowed_hosts.iter().any(|h| h == "*") {
         return true;
     }
-    let port = http.listen.port().to_string();
+    let port = bound.port().to_string();
     let (name, given_port) = split_host_port(&host);
     if given_port.is_some_and(|p| p != port) {
         return http
@@ -88,7 +94,7 @@ pub fn host_allowed(http: &HttpConfig, host: &str) -> bool {
             .iter()
             .any(|h| h.eq_ignore_ascii_case(&host));
     }
-    let listen_ip = match http.listen.ip() {
+    let listen_ip = match bound.ip() {
         ip if ip.is_unspecified() => String::new(),
         std::net::IpAddr::V4(ip) => ip.to_string(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),

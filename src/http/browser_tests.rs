@@ -29,7 +29,7 @@ fn loopback_names_and_the_listen_address_are_this_server() {
         "[::1]:8085",
         "LOCALHOST:8085",
     ] {
-        assert!(host_allowed(&c, ok), "{ok}");
+        assert!(host_allowed(&c, c.listen, ok), "{ok}");
     }
     for refused in [
         "evil.example",
@@ -39,12 +39,12 @@ fn loopback_names_and_the_listen_address_are_this_server() {
         "localhost.evil.example:8085",
         "",
     ] {
-        assert!(!host_allowed(&c, refused), "{refused}");
+        assert!(!host_allowed(&c, c.listen, refused), "{refused}");
     }
     let lan = http("10.1.2.3:8085", &[], &[]);
-    assert!(host_allowed(&lan, "10.1.2.3:8085"));
+    assert!(host_allowed(&lan, lan.listen, "10.1.2.3:8085"));
     let v6 = http("[2001:db8::5]:8085", &[], &[]);
-    assert!(host_allowed(&v6, "[2001:db8::5]:8085"));
+    assert!(host_allowed(&v6, v6.listen, "[2001:db8::5]:8085"));
 }
 
 #[test]
@@ -54,11 +54,11 @@ fn configured_hosts_extend_the_list_and_star_turns_it_off() {
         &["pay.example.com", "proxy.example:443"],
         &[],
     );
-    assert!(host_allowed(&c, "pay.example.com"));
-    assert!(host_allowed(&c, "pay.example.com:8085"));
-    assert!(host_allowed(&c, "proxy.example:443"));
-    assert!(!host_allowed(&c, "pay.example.com:9000"));
-    assert!(!host_allowed(&c, "0.0.0.0:8085"));
+    assert!(host_allowed(&c, c.listen, "pay.example.com"));
+    assert!(host_allowed(&c, c.listen, "pay.example.com:8085"));
+    assert!(host_allowed(&c, c.listen, "proxy.example:443"));
+    assert!(!host_allowed(&c, c.listen, "pay.example.com:9000"));
+    assert!(!host_allowed(&c, c.listen, "0.0.0.0:8085"));
     assert!(host_allowed(
         &http("127.0.0.1:8085", &["*"], &[]),
         "anything:1"
@@ -91,18 +91,18 @@ fn a_cross_site_api_request_is_refused_and_a_page_request_is_not_checked_for_ori
         ("origin", "http://evil.example"),
     ]);
     assert!(matches!(
-        check(&c, &cross, "/api/v1/sessions"),
+        check(&c, c.listen, &cross, "/api/v1/sessions"),
         Err(ApiError::OriginNotAllowed)
     ));
-    assert!(check(&c, &cross, "/").is_ok());
+    assert!(check(&c, c.listen, &cross, "/").is_ok());
     let rebind = headers(&[("host", "evil.example:8085")]);
     assert!(matches!(
-        check(&c, &rebind, "/"),
+        check(&c, c.listen, &rebind, "/"),
         Err(ApiError::HostNotAllowed)
     ));
     let curl = headers(&[("host", "localhost:8085")]);
-    assert!(check(&c, &curl, "/api/v1/calls").is_ok());
-    assert!(check(&c, &HeaderMap::new(), "/api/v1/calls").is_ok());
+    assert!(check(&c, c.listen, &curl, "/api/v1/calls").is_ok());
+    assert!(check(&c, c.listen, &HeaderMap::new(), "/api/v1/calls").is_ok());
 }
 
 #[test]

@@ -90,6 +90,8 @@ pub struct Shared {
     pub app: AppState,
     pub shutdown: CancellationToken,
     pub streams: Arc<Semaphore>,
+    /// The address the listener is bound to (the port may have been 0): what `Host` must name.
+    pub bound: SocketAddr,
 }
 
 /// Binds the HTTP listener (`http.listen`, default `127.0.0.1:8085`).
@@ -98,12 +100,13 @@ pub async fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// The whole router, with its state.
-pub fn router(app: AppState, shutdown: CancellationToken) -> Router {
+pub fn router(app: AppState, shutdown: CancellationToken, bound: SocketAddr) -> Router {
     let streams = Arc::new(Semaphore::new(app.config.borrow().http.max_streams));
     let shared = Shared {
         app,
         shutdown,
         streams,
+        bound,
     };
     let protected = Router::new()
         .route("/calls", get(api::list_calls))
@@ -140,7 +143,13 @@ pub fn router(app: AppState, shutdown: CancellationToken) -> Router {
 
 /// Serves until `shutdown` is cancelled, then finishes the requests in flight (status streams end).
 pub async fn serve(listener: TcpListener, app: AppState, shutdown: CancellationToken) {
-    let addr = listener.local_addr().ok();
+    let bound = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "HTTP listener has no local address; not serving");
+            return;
+        }
+    };
     let limits = {
         let http = &app.config.borrow().http;
         listener::Limits {
@@ -148,8 +157,8 @@ pub async fn serve(listener: TcpListener, app: AppState, shutdown: CancellationT
             max_connections: http.max_connections,
         }
     };
-    info!(listen = ?addr, "HTTP API listening");
-    let router = router(app, shutdown.clone());
+    info!(listen = %bound, "HTTP API listening");
+    let router = router(app, shutdown.clone(), bound);
     listener::accept_loop(listener, router, limits, shutdown).await;
     info!("HTTP API stopped");
 }

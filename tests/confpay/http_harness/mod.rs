@@ -75,6 +75,13 @@ pub struct Rig {
 impl Rig {
     /// Starts everything; `token` is `http.token` ("" = no auth); `listen` usually `127.0.0.1:0`.
     pub async fn start(token: &str, listen: SocketAddr, capture: Party) -> Rig {
+        let mut config = Config::default();
+        config.http.token = Secret::new(token);
+        Rig::start_with(config, listen, capture).await
+    }
+
+    /// [`Rig::start`] with a whole configuration (HTTP limits, agent tokens, allowed origins).
+    pub async fn start_with(config: Config, listen: SocketAddr, capture: Party) -> Rig {
         let core = Core::new(CoreConfig::default());
         core.register_party("capture", capture.clone());
         let metrics = Arc::new(Metrics::new());
@@ -95,8 +102,6 @@ impl Rig {
                 pump.event((*e).clone()).await;
             }
         });
-        let mut config = Config::default();
-        config.http.token = Secret::new(token);
         let config = watch::Sender::new(Arc::new(config));
         let health = Arc::new(Health::new());
         health.set_esl_connected(true);
