@@ -57,7 +57,7 @@ async fn an_agent_sees_and_starts_only_on_their_own_calls() {
         .iter()
         .map(|c| c["customer"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(listed, [mine.clone()]);
+    assert_eq!(listed, vec![mine.clone()]);
     assert_eq!(
         get(rig.addr, "/api/v1/calls", Some(ADMIN)).await.json()["calls"]
             .as_array()
