@@ -6,6 +6,7 @@
 //! | [`machine`] | the pure per-session state machine: `step(input) -> actions`; flow, replies, unwinding to a safe state, the step table |
 //! | [`commands`] | typed command → exact FreeSWITCH API text; reply classification |
 //! | [`switch`] | what the engine needs from FreeSWITCH (`api`, `bgapi`) and the typed [`switch::SwitchError`] |
+//! | [`scope`] | `ChannelScope`: where the engine says which channels it controls (their DTMF is wanted) |
 //! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
 //! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
@@ -13,7 +14,7 @@
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
 //!
-//! Dependencies run one way: `types` and `switch` are leaves; `metrics` is told the engine's
+//! Dependencies run one way: `types`, `switch` and `scope` are leaves; `metrics` is told the engine's
 //! gauges rather than reading the engine.
 
 pub mod attach;
@@ -23,6 +24,7 @@ pub mod dialplan;
 pub mod engine;
 pub mod machine;
 pub mod recover;
+pub mod scope;
 pub mod session;
 pub mod switch;
 pub mod types;

@@ -236,9 +236,24 @@ impl PartialEq for Headers {
 
 impl Eq for Headers {}
 
+/// Headers whose value can be a digit a caller keyed: `DTMF-Digit` (the `DTMF` event), `Digits`
+/// (a conference's `dtmf-member` action), `variable_digits_dialed` (a channel's keyed digits, in
+/// every channel event). Compared ASCII case-insensitively, as lookups are.
+const DIGIT_HEADERS: [&str; 3] = ["DTMF-Digit", "Digits", "variable_digits_dialed"];
+
+/// Whether `name` is a header whose value [`Headers`]' `Debug` hides.
+pub fn holds_digits(name: &str) -> bool {
+    DIGIT_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Every pair, the values of [`holds_digits`] headers shown as `***`: a `Debug` print of an event
+/// (a log line, a panic, a failed assertion) never carries a keyed digit.
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
+        let masked = self
+            .iter()
+            .map(|(n, v)| (n, if holds_digits(n) { "***" } else { v }));
+        f.debug_map().entries(masked).finish()
     }
 }
 
@@ -261,13 +276,37 @@ pub fn split_array(value: &str) -> Vec<&str> {
 }
 
 /// One complete frame as FreeSWITCH sent it: its own headers (verbatim, not percent-decoded) and body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` shows no body that mentions a digit header (an event frame's body is the event).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     pub content_type: ContentType,
     /// The frame's own headers, as sent, including `Content-Type` and `Content-Length`.
     pub headers: Headers,
     /// `Content-Length` bytes after the header block, if the frame had a `Content-Length`.
     pub body: Option<Bytes>,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = self.body.as_ref().map(|b| {
+            if DIGIT_HEADERS.iter().any(|h| contains_ci(b, h.as_bytes())) {
+                format!("<{} bytes, may hold keyed digits: not shown>", b.len())
+            } else {
+                format!("{b:?}")
+            }
+        });
+        f.debug_struct("Frame")
+            .field("content_type", &self.content_type)
+            .field("headers", &self.headers)
+            .field("body", &body)
+            .finish()
+    }
+}
+
+/// Whether `needle` occurs in `hay`, ASCII case-insensitively.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 impl Frame {
@@ -348,6 +387,47 @@ mod tests {
         h.zeroize();
         assert!(h.is_empty());
         assert_eq!(h.get("DTMF-Digit"), None);
+    }
+
+    #[test]
+    fn debug_hides_keyed_digits() {
+        let h: Headers = [
+            ("Event-Name", "DTMF"),
+            ("DTMF-Digit", "7"),
+            ("dtmf-digit", "8"),
+            ("variable_digits_dialed", "4111"),
+            ("Digits", "1234"),
+            ("DTMF-Duration", "2000"),
+        ]
+        .into_iter()
+        .collect();
+        let event = Event {
+            headers: h.clone(),
+            body: None,
+        };
+        for text in [
+            format!("{h:?}"),
+            format!("{event:?}"),
+            format!("{event:#?}"),
+        ] {
+            for digits in ["\"7\"", "\"8\"", "4111", "1234"] {
+                assert!(!text.contains(digits), "{digits} in {text}");
+            }
+            assert!(text.contains("\"DTMF-Digit\": \"***\""), "{text}");
+            assert!(text.contains("2000"), "other values stay visible: {text}");
+        }
+        let frame = Frame {
+            content_type: ContentType::EventPlain,
+            headers: Headers::new(),
+            body: Some(Bytes::from_static(b"Event-Name: DTMF\nDTMF-Digit: 5\n\n")),
+        };
+        let text = format!("{frame:?}");
+        assert!(!text.contains("Digit: 5"), "{text}");
+        let reply = Frame {
+            body: Some(Bytes::from_static(b"+OK")),
+            ..frame
+        };
+        assert!(format!("{reply:?}").contains("+OK"));
     }
 
     #[test]

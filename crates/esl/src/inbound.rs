@@ -9,6 +9,10 @@
 //! `Disconnected { reason }` when it is lost, `Connected { core_uuid }` when it is back. A changed
 //! `core_uuid` means FreeSWITCH restarted (every call it knew is gone).
 //!
+//! Filters can also change while the client runs ([`InboundClient::add_filter`],
+//! [`InboundClient::delete_filter`]): FreeSWITCH forgets a connection's filters with it, so the
+//! current set is applied on every reconnect with the fixed ones, before `event ...`.
+//!
 //! The client always subscribes to `BACKGROUND_JOB` (and, when filters are set, adds a filter that lets it
 //! through) because `bgapi` results arrive only as that event. Job events nobody here waits for are passed
 //! on only if the user's own subscription asked for BACKGROUND_JOB (or ALL).
@@ -22,6 +26,7 @@ use super::connection::{
     self, ConnectionHandle, Delivery, DriverOptions, EslStream, Execution, Timeouts, next_frame,
     roundtrip, roundtrip_ok,
 };
+use super::filter_set::{self, Filter, FilterSet};
 use super::frame::{ContentType, Event};
 use super::reply::{ApiReply, DisconnectNotice, Reply};
 use crate::secret::Secret;
@@ -110,6 +115,7 @@ impl Delivery for ClientEvent {
 #[derive(Clone, Debug)]
 pub struct InboundClient {
     current: watch::Receiver<Option<ConnectionHandle>>,
+    filters: Arc<FilterSet>,
     shutdown: CancellationToken,
     _guard: Arc<DropGuard>,
 }
@@ -120,7 +126,8 @@ impl InboundClient {
     pub async fn connect(
         config: InboundConfig,
     ) -> Result<(InboundClient, mpsc::Receiver<ClientEvent>), ClientError> {
-        let (stream, core_uuid) = establish(&config).await?;
+        let (stream, core_uuid) = establish(&config, &[]).await?;
+        let filters = Arc::new(FilterSet::default());
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
         let shutdown = CancellationToken::new();
         let _ = events_tx.try_send(ClientEvent::Connected { core_uuid });
@@ -131,10 +138,12 @@ impl InboundClient {
             join,
             events_tx,
             current_tx,
+            filters.clone(),
             shutdown.clone(),
         ));
         let client = InboundClient {
             current: current_rx,
+            filters,
             _guard: Arc::new(shutdown.clone().drop_guard()),
             shutdown,
         };
@@ -169,6 +178,34 @@ impl InboundClient {
     /// any, must let it through).
     pub async fn execute(&self, uuid: &str, execute: Execute) -> Result<Execution, ClientError> {
         self.handle()?.execute(Some(uuid.to_owned()), execute).await
+    }
+
+    /// `filter <header> <value>` now and on every reconnect until [`InboundClient::delete_filter`].
+    /// Kept even when sending it fails (no connection now: the reconnect applies it). Meant for a
+    /// subscription with fixed filters: they bring the `BACKGROUND_JOB` filter `bgapi` needs.
+    pub async fn add_filter(&self, header: &str, value: &str) -> Result<(), ClientError> {
+        if !self.filters.add(header, value) {
+            return Ok(());
+        }
+        self.send_if_connected(&Command::filter(header, value))
+            .await
+    }
+
+    /// `filter delete <header> <value>` now, and no longer applied on reconnect.
+    pub async fn delete_filter(&self, header: &str, value: &str) -> Result<(), ClientError> {
+        if !self.filters.remove(header, value) {
+            return Ok(());
+        }
+        self.send_if_connected(&filter_delete(header, value)).await
+    }
+
+    /// Sends `command` if a connection is up; without one there is nothing to change.
+    async fn send_if_connected(&self, command: &Command) -> Result<(), ClientError> {
+        match self.handle() {
+            Ok(handle) => handle.command(command).await.map(drop),
+            Err(ClientError::NotConnected) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 
     /// Stops reconnecting and closes the connection; the event stream then ends.
@@ -207,6 +244,7 @@ async fn supervise(
     mut join: JoinHandle<LossReason>,
     events: mpsc::Sender<ClientEvent>,
     current: watch::Sender<Option<ConnectionHandle>>,
+    filters: Arc<FilterSet>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -223,7 +261,8 @@ async fn supervise(
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
-            match establish(&config).await {
+            let applied = filters.snapshot();
+            match establish(&config, &applied).await {
                 Ok((stream, core_uuid)) => {
                     info!(addr = %config.addr, core_uuid = ?core_uuid, "ESL connection back");
                     // The new connection is usable before anyone hears it is back: a consumer
@@ -231,7 +270,8 @@ async fn supervise(
                     // (seen on the live lane: every read-back failed "not connected" and a capture
                     // was taken as finished).
                     let (handle, join) = start_driver(&config, stream, events.clone(), &shutdown);
-                    current.send_replace(Some(handle));
+                    current.send_replace(Some(handle.clone()));
+                    catch_up(&handle, &applied, &filters.snapshot()).await;
                     if events
                         .send(ClientEvent::Connected { core_uuid })
                         .await
@@ -250,13 +290,39 @@ async fn supervise(
     }
 }
 
+/// Filters changed while the connection was being established (their own sends found no
+/// connection): applied now that it is up.
+async fn catch_up(handle: &ConnectionHandle, applied: &[Filter], now: &[Filter]) {
+    let (add, delete) = filter_set::diff(applied, now);
+    let commands = add
+        .iter()
+        .map(|(h, v)| Command::filter(h, v))
+        .chain(delete.iter().map(|(h, v)| filter_delete(h, v)));
+    for command in commands {
+        if let Err(e) = handle.command(&command).await {
+            warn!(error = %e, "could not bring the event filters up to date");
+        }
+    }
+}
+
+fn filter_delete(header: &str, value: &str) -> Command {
+    Command::FilterDelete {
+        header: header.to_owned(),
+        value: Some(value.to_owned()),
+    }
+}
+
 /// Capped exponential backoff: double, never above `max`.
 fn next_delay(delay: Duration, max: Duration) -> Duration {
     delay.saturating_mul(2).min(max)
 }
 
-/// One connect: TCP, `auth/request`, `auth`, filters, core uuid, `event ...` (last).
-async fn establish(config: &InboundConfig) -> Result<(EslStream, Option<String>), ClientError> {
+/// One connect: TCP, `auth/request`, `auth`, filters (the fixed ones, then `dynamic`), core uuid,
+/// `event ...` (last).
+async fn establish(
+    config: &InboundConfig,
+    dynamic: &[Filter],
+) -> Result<(EslStream, Option<String>), ClientError> {
     let timeout = config.command_timeout;
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(&config.addr)).await {
         Ok(Ok(tcp)) => tcp,
@@ -302,14 +368,15 @@ async fn establish(config: &InboundConfig) -> Result<(EslStream, Option<String>)
         }
     }
     let sub = &config.subscription;
-    for (header, value) in &sub.filters {
+    for (header, value) in sub.filters.iter().chain(dynamic) {
         roundtrip_ok(&mut stream, &Command::filter(header, value), timeout).await?;
     }
     let has_jobs = sub.events.contains("BACKGROUND_JOB") || sub.events.contains("ALL");
     let job_filter = sub.filters.iter().any(|(h, v)| {
         h.eq_ignore_ascii_case("Event-Name") && v.eq_ignore_ascii_case("BACKGROUND_JOB")
     });
-    if !sub.filters.is_empty() && !job_filter {
+    let filtered = !(sub.filters.is_empty() && dynamic.is_empty());
+    if filtered && !job_filter {
         let cmd = Command::filter("Event-Name", "BACKGROUND_JOB");
         roundtrip_ok(&mut stream, &cmd, timeout).await?;
     }

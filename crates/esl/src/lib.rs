@@ -16,9 +16,11 @@
 //! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
 //! | [`client_error`], [`reply`] | `ClientError`/`LossReason`; `Reply`, `ApiReply`, `DisconnectNotice` |
 //! | [`inbound`] | daemon → FreeSWITCH :8021: auth, subscriptions, reconnect with backoff |
+//! | [`filter_set`] | `FilterSet`: filters added and deleted while the inbound client runs, re-applied on reconnect |
 //! | [`cidr`] | `Cidr`: an IP block or single address, the entries of an allow-list |
 //! | [`outbound`] | FreeSWITCH `socket` app → daemon :8084: allow-list, connect, full-control sessions |
 //! | [`secret`] | `Secret`: a password masked in `Debug`/`Display`, zeroized on drop |
+pub mod filter_set;
 pub mod frame;
 
 pub use frame::{ContentType, Event, Frame, Headers};

@@ -9,9 +9,11 @@
 //! | [`settings`] | every part's settings from the one `Config` |
 //! | [`metered`] | `MeteredSwitch`: commands timed for `/metrics` |
 //! | [`pump`] | the event pump: client events into the engine; `EventTap` |
+//! | [`scope`] | `FilterScope`: the engine's controlled channels as `Unique-ID` event filters |
 
 pub mod metered;
 pub mod pump;
+pub mod scope;
 pub mod settings;
 
 pub use pump::{AfterEngine, EventTap};
@@ -29,6 +31,7 @@ use crate::pay::engine::Engine;
 use crate::pay::switch::Switch;
 use metered::MeteredSwitch;
 use pump::Pump;
+use scope::FilterScope;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,7 +129,10 @@ impl StackBuilder {
             Some(layer) => layer(metered),
             None => metered,
         };
-        let engine = start_engine(&config, &switch, &metrics).await;
+        let scope = Arc::new(FilterScope {
+            client: client.clone(),
+        });
+        let engine = start_engine(&config, &switch, &metrics, scope).await;
         // Cancelled once running payments are drained after `shutdown` (see `Engine::drain`).
         let drained = CancellationToken::new();
         let pump = Pump {
@@ -216,11 +222,21 @@ async fn connect_inbound(
     }
 }
 
-/// Spawns the engine, checks FreeSWITCH's log ceiling, and takes over the payments of a previous
-/// run still found in FreeSWITCH.
-async fn start_engine(config: &Config, switch: &Arc<dyn Switch>, metrics: &Arc<Metrics>) -> Engine {
+/// Spawns the engine (its calls' legs followed through `scope`), checks FreeSWITCH's log ceiling,
+/// and takes over the payments of a previous run still found in FreeSWITCH.
+async fn start_engine(
+    config: &Config,
+    switch: &Arc<dyn Switch>,
+    metrics: &Arc<Metrics>,
+    scope: Arc<FilterScope>,
+) -> Engine {
     let ecfg = engine_config(&config.payment);
-    let engine = Engine::spawn_with_metrics(ecfg.clone(), switch.clone(), Some(metrics.clone()));
+    let engine = Engine::spawn_scoped(
+        ecfg.clone(),
+        switch.clone(),
+        Some(metrics.clone()),
+        Some(scope),
+    );
     super::loglevel::check(switch.as_ref()).await;
     let recovered = engine.recover(switch.clone(), &ecfg).await;
     if recovered > 0 {

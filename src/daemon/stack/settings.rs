@@ -1,5 +1,6 @@
 //! What the stack's parts are configured with, derived from the one [`Config`]: the engine's settings,
-//! the inbound client's subscription and connection, the outbound server's listener.
+//! the inbound client's subscription (events and filters) and connection, the outbound server's
+//! listener.
 
 use crate::config::{Config, OnAgentHangup, PaymentConfig};
 use crate::esl::command::{EventFormat, EventSet};
@@ -46,25 +47,37 @@ fn agent_policy(p: &PaymentConfig) -> AgentHangupPolicy {
     }
 }
 
+/// The events the engine needs of every channel (and every job, conference and feature code).
+const EVERY_CHANNEL: [&str; 6] = [
+    "CHANNEL_CREATE",
+    "CHANNEL_ANSWER",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_HANGUP",
+    "BACKGROUND_JOB",
+];
+
 /// What the engine subscribes to. No CHANNEL_* noise it does not use; DTMF because the agent keys
 /// the agent ID and the customer the start key (customer digits during capture fire no event:
 /// `sensitive_dtmf=true`).
+///
+/// DTMF is wanted only of the channels the engine controls: one `Event-Name` filter per other
+/// event (CUSTOM covers the subscribed subclasses) lets those through for every channel, and
+/// FreeSWITCH passes an event matching any filter, so DTMF passes only through the `Unique-ID`
+/// filters [`super::scope::FilterScope`] adds for the legs of the engine's calls.
 pub fn subscription(start_subclass: &str) -> Subscription {
     Subscription {
         format: EventFormat::Plain,
         events: EventSet::new()
-            .events([
-                "CHANNEL_CREATE",
-                "CHANNEL_ANSWER",
-                "CHANNEL_BRIDGE",
-                "CHANNEL_UNBRIDGE",
-                "CHANNEL_HANGUP",
-                "DTMF",
-                "BACKGROUND_JOB",
-            ])
+            .events(EVERY_CHANNEL)
+            .event("DTMF")
             .custom("conference::maintenance")
             .custom(start_subclass),
-        filters: Vec::new(),
+        filters: EVERY_CHANNEL
+            .iter()
+            .chain(&["CUSTOM"])
+            .map(|name| ("Event-Name".to_owned(), (*name).to_owned()))
+            .collect(),
     }
 }
 

@@ -10,23 +10,27 @@
 //!
 //! Files: `routing` (what an event means, pure), `intake` (events and the connection applied to the
 //! call table), `requests` (API requests: start, capture, cancel, views), `recovery` (adopting calls
-//! after a restart), `error` ([`EngineError`]).
+//! after a restart), `scope` (the [`ChannelScope`] kept in step with the call table), `error`
+//! ([`EngineError`]).
 
 mod error;
 mod intake;
 mod recovery;
 mod requests;
 pub mod routing;
+mod scope;
 
 pub use error::EngineError;
 
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
+use super::scope::ChannelScope;
 use super::session::SessionView;
 use super::switch::Switch;
 use super::types::*;
 use crate::esl::Event;
 use crate::metrics::{Gauges, Metrics};
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
@@ -118,6 +122,17 @@ impl Engine {
         switch: Arc<dyn Switch>,
         metrics: Option<Arc<Metrics>>,
     ) -> Engine {
+        Engine::spawn_scoped(cfg, switch, metrics, None)
+    }
+
+    /// [`Engine::spawn_with_metrics`], telling `scope` which channels the engine controls (the
+    /// customer and agent legs of its calls) whenever that changes.
+    pub fn spawn_scoped(
+        cfg: EngineConfig,
+        switch: Arc<dyn Switch>,
+        metrics: Option<Arc<Metrics>>,
+        scope: Option<Arc<dyn ChannelScope>>,
+    ) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
         let task = Task {
             cfg,
@@ -125,6 +140,8 @@ impl Engine {
             calls: Calls::default(),
             tx: tx.clone(),
             metrics: metrics.clone(),
+            scope,
+            followed: HashSet::new(),
         };
         tokio::spawn(task.run(rx));
         Engine { tx, metrics }
@@ -270,59 +287,67 @@ struct Task {
     calls: Calls,
     tx: mpsc::Sender<Msg>,
     metrics: Option<Arc<Metrics>>,
+    scope: Option<Arc<dyn ChannelScope>>,
+    /// The legs `scope` was last told to follow.
+    followed: HashSet<Uuid>,
 }
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(msg) = rx.recv().await {
-            match msg {
-                Msg::Event(mut e) => {
-                    let dtmf = e.name() == Some("DTMF");
-                    self.on_event(&e);
-                    if dtmf {
-                        // A DTMF event may hold a customer digit: scrub our copy once handled.
-                        e.headers.zeroize();
-                    }
+            self.handle(msg).await;
+            self.sync_scope().await;
+        }
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Event(mut e) => {
+                let dtmf = e.name() == Some("DTMF");
+                self.on_event(&e);
+                if dtmf {
+                    // A DTMF event may hold a customer digit: scrub our copy once handled.
+                    e.headers.zeroize();
                 }
-                Msg::ConnectionLost => self.broadcast(Input::ConnectionLost),
-                Msg::ConnectionBack => self.resync_all(),
-                Msg::Register {
-                    customer,
-                    agent,
-                    agent_id,
-                } => self.register(customer, agent, agent_id),
-                Msg::Start {
-                    target,
-                    agent_id,
-                    reply,
-                } => {
-                    let r = self.start(target, agent_id).await;
-                    let _ = reply.send(r);
-                }
-                Msg::Capture { session, reply } => {
-                    let _ = reply.send(self.capture(&session));
-                }
-                Msg::Cancel { session, reply } => {
-                    let _ = reply.send(self.cancel(&session));
-                }
-                Msg::Calls { reply } => {
-                    let _ = reply.send(self.views());
-                }
-                Msg::Watch { session, reply } => {
-                    let w = match self.find_session(&session) {
-                        Some(s) => Some(s.watch()),
-                        // An ended session: its final view, which never changes again.
-                        None => self.find_ended(&session).map(|v| watch::channel(v).1),
-                    };
-                    let _ = reply.send(w);
-                }
-                Msg::Adopt { call } => {
-                    self.calls.calls.insert(call.customer.clone(), *call);
-                }
-                Msg::Configure(cfg) => {
-                    info!("payment settings reloaded; they apply to payments started from now on");
-                    self.cfg = *cfg;
-                }
+            }
+            Msg::ConnectionLost => self.broadcast(Input::ConnectionLost),
+            Msg::ConnectionBack => self.resync_all(),
+            Msg::Register {
+                customer,
+                agent,
+                agent_id,
+            } => self.register(customer, agent, agent_id),
+            Msg::Start {
+                target,
+                agent_id,
+                reply,
+            } => {
+                let r = self.start(target, agent_id).await;
+                let _ = reply.send(r);
+            }
+            Msg::Capture { session, reply } => {
+                let _ = reply.send(self.capture(&session));
+            }
+            Msg::Cancel { session, reply } => {
+                let _ = reply.send(self.cancel(&session));
+            }
+            Msg::Calls { reply } => {
+                let _ = reply.send(self.views());
+            }
+            Msg::Watch { session, reply } => {
+                let w = match self.find_session(&session) {
+                    Some(s) => Some(s.watch()),
+                    // An ended session: its final view, which never changes again.
+                    None => self.find_ended(&session).map(|v| watch::channel(v).1),
+                };
+                let _ = reply.send(w);
+            }
+            Msg::Adopt { call } => {
+                self.calls.calls.insert(call.customer.clone(), *call);
+            }
+            Msg::Configure(cfg) => {
+                info!("payment settings reloaded; they apply to payments started from now on");
+                self.cfg = *cfg;
             }
         }
     }

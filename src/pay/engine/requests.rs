@@ -98,6 +98,8 @@ impl Task {
         };
         let customer = self.resolve(&target).await?;
         self.confirm_members(&customer).await?;
+        // The legs' DTMF (agent ID, start key) must be on its way before the session asks for it.
+        self.sync_scope().await;
         let call = self
             .calls
             .calls
