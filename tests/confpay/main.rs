@@ -33,6 +33,7 @@ mod config;
 mod decode_cli;
 mod demo;
 mod deploy_files;
+mod dtmf_scope;
 mod flow_failures;
 mod flow_faults;
 mod flow_hundred_at_once;

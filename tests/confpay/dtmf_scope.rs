@@ -4,8 +4,9 @@
 //! unrelated call on the same switch (an IVR taking a PIN) pressing digits must never show up at
 //! the daemon's event handler, while the controlled call's start key and agent ID still work.
 
-mod flow_support;
-
+use crate::flow_harness::{
+    AGENT_DIAL, AGENT_ID, CARD, config, install_dialplan, parties, reach_on,
+};
 use confpay::daemon::stack::{AfterEngine, EventTap, StackBuilder};
 use confpay::esl::Event;
 use confpay::pay::State;
@@ -13,7 +14,6 @@ use confpay::pay::engine::Target;
 use confpay::sim::core::Extension;
 use confpay::sim::party::Party;
 use confpay::sim::{PaymentDialplan, SimConfig, Simulator};
-use flow_support::{AGENT_DIAL, AGENT_ID, CARD, config, install_dialplan, parties, reach_on};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
