@@ -36,4 +36,5 @@ mod dialplan_calls;
 mod differential;
 mod failures;
 mod faults;
+mod hostile_web;
 mod intruder;
