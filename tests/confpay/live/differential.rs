@@ -9,9 +9,8 @@ use super::normalise::{self, Legs, Roles};
 use super::parties::{self, AGENT_DIAL, AGENT_ID, CAPTURE_DIAL, CARD};
 use super::proxy::Proxy;
 use super::world::World;
-use confpay::sim::core::Extension;
 use confpay::sim::party::Party;
-use confpay::sim::{SimConfig, Simulator};
+use confpay::sim::{PaymentDialplan, SimConfig, Simulator};
 use std::time::Duration;
 
 const SETUP: Duration = Duration::from_secs(20);
@@ -193,44 +192,10 @@ async fn simulator(outbound: std::net::SocketAddr) -> Simulator {
         .await
         .expect("simulator");
     let core = sim.core();
-    core.set_extension(Extension::new(
-        "8500",
-        &[
-            ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-            ("set", &format!("confpay_agent_id={AGENT_ID}")),
-            ("set", "conference_controls=none"),
-            ("set", "sensitive_dtmf=true"),
-            ("set", "digits_dialed_filter=^(.+)$"),
-            ("set", "hangup_after_bridge=false"),
-            ("set", "park_after_bridge=true"),
-            ("set", "socket_resume=false"),
-            (
-                "bind_meta_app",
-                "9 b s execute_extension::confpay_start XML confpay_features",
-            ),
-            ("socket", &format!("{outbound} async full")),
-        ],
-    ));
-    core.set_extension(Extension::new(
-        "8501",
-        &[
-            ("set", &format!("confpay_agent_dial={AGENT_DIAL}")),
-            ("set", &format!("confpay_agent_id={AGENT_ID}")),
-            ("set", "confpay_role=customer"),
-            ("set", "conference_controls=none"),
-            ("set", "sensitive_dtmf=true"),
-            ("set", "digits_dialed_filter=^(.+)$"),
-            ("export", &format!("confpay_agent_id={AGENT_ID}")),
-            (
-                "bind_meta_app",
-                "9 b s execute_extension::confpay_start XML confpay_features",
-            ),
-            (
-                "bridge",
-                &format!("{{confpay_role=agent,conference_controls=none}}{AGENT_DIAL}"),
-            ),
-        ],
-    ));
+    let mut dialplan = PaymentDialplan::new(outbound, AGENT_DIAL, Some(AGENT_ID));
+    dialplan.socket_destinations = vec!["8500".into()];
+    dialplan.attach_destinations = vec!["8501".into()];
+    dialplan.install(core);
     // Parties by dial string as the originate sees it (after the `{...}` and `[...]` variables).
     let agent_dial = AGENT_DIAL.rsplit(']').next().unwrap_or(AGENT_DIAL);
     core.register_party(agent_dial, Party::agent("agent"));
