@@ -23,6 +23,11 @@ pub(crate) async fn execute(core: &Core, cmd: &str, args: &str) -> String {
         None => run(core, cmd, args).await,
     };
     let mut st = core.lock();
+    if st.api_log.len() == super::state::API_LOG_LEN {
+        st.api_log.pop_front();
+    }
+    st.api_log
+        .push_back(format!("{cmd} {args}").trim_end().to_owned());
     api_event(&mut st, cmd, args);
     if out.is_empty() {
         "-ERR no reply\n".into()
