@@ -4,7 +4,7 @@
 //! Only variables of exactly that form are overrides: `CONFPAY_ESL__PASSWORD` sets `esl.password`, while
 //! `CONFPAY_LIVE_ESL` (no `__`) is some other tool's variable and is ignored. Override values are taken
 //! as strings and converted by the target field's type, so a password `0123` stays `0123`.
-//! `CONFPAY_OUTBOUND__ALLOW` is a comma-separated list.
+//! `CONFPAY_OUTBOUND__ALLOW` and `CONFPAY_PAYMENT__AGENT_DIAL_ALLOW` are comma-separated lists.
 
 use super::schema::Config;
 use super::validate::{Invalid, validate};
@@ -20,7 +20,7 @@ const ENV_PREFIX: &str = "CONFPAY_";
 /// Between section and key in an override's name.
 const ENV_SEPARATOR: &str = "__";
 /// Keys whose override value is a comma-separated list.
-const LIST_KEYS: &[&str] = &["outbound.allow"];
+const LIST_KEYS: &[&str] = &["outbound.allow", "payment.agent_dial_allow"];
 
 /// Where the configuration comes from. Kept by the daemon so SIGHUP re-reads the same place.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -154,11 +154,28 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
         ),
         OnAgentHangup::Transfer | OnAgentHangup::Hangup => {}
     }
+    if let Err(reason) = dial_prefixes(&p.agent_dial_allow) {
+        bad("payment.agent_dial_allow", reason);
+    }
 
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
         bad("log.level", format!("not a valid filter directive: {e}"));
     }
     out
+}
+
+/// `payment.agent_dial_allow`: at least one prefix, none empty or with spaces.
+fn dial_prefixes(prefixes: &[String]) -> Result<(), String> {
+    if prefixes.is_empty() {
+        return Err("must name at least one prefix (e.g. \"user/\")".to_owned());
+    }
+    match prefixes
+        .iter()
+        .find(|p| p.trim().is_empty() || p.contains(char::is_whitespace))
+    {
+        Some(p) => Err(format!("{p:?}: a prefix must not be empty or hold spaces")),
+        None => Ok(()),
+    }
 }
 
 /// Whether a listener on `addr` is reachable only from this host.
