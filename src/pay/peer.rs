@@ -36,7 +36,7 @@ pub enum Refusal {
     #[error("the peer's {var} differs from the switch's channel variable")]
     Mismatch { var: &'static str },
     /// The channel has no `confpay_agent_dial`: the dialplan must set it before `socket`.
-    #[error("channel has no confpay_agent_dial (set it in the dialplan before `socket`)")]
+    #[error("channel has no confpay_agent_dial: set it in the dialplan before `socket`")]
     NoAgentDial,
     /// `confpay_agent_dial` is not a form `payment.agent_dial_allow` names.
     #[error("confpay_agent_dial {dial:?} is not allowed by payment.agent_dial_allow")]
