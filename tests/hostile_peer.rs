@@ -171,11 +171,14 @@ async fn an_agent_dial_string_outside_the_allow_list_is_not_dialled() {
         .install(w.sim.core());
     let log = w.sim.core().api_log().len();
     let cu = w.call("premium");
+    // Handled: the daemon dialled, or it read the channel's agent ID (its last look before
+    // deciding).
     w.until("socket handled", || async {
-        let asked = w.sim.core().api_log()[log..]
-            .iter()
-            .any(|c| c.starts_with("uuid_getvar") && c.contains("confpay_agent_id"));
-        asked.then_some(())
+        let handled = w.sim.core().api_log()[log..].iter().any(|c| {
+            c.starts_with("originate")
+                || (c.starts_with("uuid_getvar") && c.contains("confpay_agent_id"))
+        });
+        handled.then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
