@@ -36,4 +36,6 @@ pub use types::*;
 #[cfg(test)]
 mod attach_tests;
 #[cfg(test)]
+mod peer_tests;
+#[cfg(test)]
 mod session_tests;

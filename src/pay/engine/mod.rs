@@ -15,6 +15,8 @@
 mod error;
 mod intake;
 mod recovery;
+#[cfg(test)]
+mod register_tests;
 mod requests;
 pub mod routing;
 
