@@ -4,8 +4,8 @@
 //! Only variables of exactly that form are overrides: `CONFPAY_ESL__PASSWORD` sets `esl.password`, while
 //! `CONFPAY_LIVE_ESL` (no `__`) is some other tool's variable and is ignored. Override values are taken
 //! as strings and converted by the target field's type, so a password `0123` stays `0123`.
-//! List keys (`CONFPAY_OUTBOUND__ALLOW`, `CONFPAY_HTTP__ALLOWED_HOSTS`, `CONFPAY_HTTP__ALLOWED_ORIGINS`)
-//! are comma-separated.
+//! List keys (`CONFPAY_OUTBOUND__ALLOW`, `CONFPAY_HTTP__ALLOWED_HOSTS`, `CONFPAY_HTTP__ALLOWED_ORIGINS`,
+//! `CONFPAY_PAYMENT__AGENT_DIAL_ALLOW`) are comma-separated.
 
 use super::schema::Config;
 use super::validate::{Invalid, validate};
@@ -25,6 +25,7 @@ const LIST_KEYS: &[&str] = &[
     "outbound.allow",
     "http.allowed_hosts",
     "http.allowed_origins",
+    "payment.agent_dial_allow",
 ];
 
 /// Where the configuration comes from. Kept by the daemon so SIGHUP re-reads the same place.

@@ -141,6 +141,8 @@ pub struct PaymentConfig {
     pub on_agent_hangup: OnAgentHangup,
     /// Dialplan target (`<extension> [<dialplan> [<context>]]`) when `on_agent_hangup = "transfer"`.
     pub agent_hangup_transfer: String,
+    /// Prefixes an agent dial string (`confpay_agent_dial`) must start with to be dialled.
+    pub agent_dial_allow: Vec<String>,
 }
 
 impl Default for PaymentConfig {
@@ -159,6 +161,9 @@ impl Default for PaymentConfig {
             hold_music: "local_stream://moh".to_owned(),
             on_agent_hangup: OnAgentHangup::Hangup,
             agent_hangup_transfer: String::new(),
+            agent_dial_allow: crate::pay::dial_allow::DEFAULT_AGENT_DIAL_ALLOW
+                .map(str::to_owned)
+                .to_vec(),
         }
     }
 }

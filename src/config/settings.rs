@@ -148,6 +148,7 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         hold_music,
         on_agent_hangup,
         agent_hangup_transfer,
+        agent_dial_allow,
     } = payment;
     let LogConfig { level, format } = log;
     let set = |key, value, apply| Setting { key, value, apply };
@@ -242,6 +243,11 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
             "payment.agent_hangup_transfer",
             s(agent_hangup_transfer),
             Live,
+        ),
+        set(
+            "payment.agent_dial_allow",
+            Value::List(agent_dial_allow.clone()),
+            NeedsRestart,
         ),
         set("log.level", s(level), Live),
         set("log.format", s(format.as_str()), NeedsRestart),

@@ -176,6 +176,23 @@ fn check_payment(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
         ),
         OnAgentHangup::Transfer | OnAgentHangup::Hangup => {}
     }
+    if let Err(reason) = dial_prefixes(&p.agent_dial_allow) {
+        bad("payment.agent_dial_allow", reason);
+    }
+}
+
+/// `payment.agent_dial_allow`: at least one prefix, none empty or with spaces.
+fn dial_prefixes(prefixes: &[String]) -> Result<(), String> {
+    if prefixes.is_empty() {
+        return Err("must name at least one prefix (e.g. \"user/\")".to_owned());
+    }
+    match prefixes
+        .iter()
+        .find(|p| p.trim().is_empty() || p.contains(char::is_whitespace))
+    {
+        Some(p) => Err(format!("{p:?}: a prefix must not be empty or hold spaces")),
+        None => Ok(()),
+    }
 }
 
 /// Whether a listener on `addr` is reachable only from this host.

@@ -48,7 +48,9 @@ pub fn api_text(cmd: &Cmd) -> String {
             let action = if *isolate { "nospeak,nohear" } else { "clear" };
             format!("conference {room} relate {a} {b} {action}")
         }
-        Cmd::Verify { room, .. } => format!("conference {room} json_list"),
+        Cmd::Verify { room, .. } | Cmd::FindMembers { room, .. } => {
+            format!("conference {room} json_list")
+        }
         Cmd::Kill { uuid, cause } => format!("uuid_kill {uuid} {cause}"),
         Cmd::Transfer { uuid, destination } => format!("uuid_transfer {uuid} {destination}"),
     }
@@ -71,6 +73,11 @@ pub fn check(cmd: &Cmd, reply: &str) -> bool {
         } => super::recover::parse_members(reply, room).is_some_and(|m| {
             m.iter().any(|(_, u)| u == capture) && m.iter().any(|(_, u)| u == customer)
         }),
+        Cmd::FindMembers {
+            room,
+            customer,
+            agent,
+        } => members_of(reply, room, customer, agent).is_some(),
         Cmd::SetVars { .. }
         | Cmd::SetVar { .. }
         | Cmd::TransferToConference { .. }
@@ -82,6 +89,14 @@ pub fn check(cmd: &Cmd, reply: &str) -> bool {
         | Cmd::Kill { .. }
         | Cmd::Transfer { .. } => reply_ok(reply),
     }
+}
+
+/// The member ids of `customer` and `agent` in a `conference <room> json_list` reply, when both
+/// are members.
+pub fn members_of(json_list: &str, room: &str, customer: &str, agent: &str) -> Option<(u32, u32)> {
+    let members = super::recover::parse_members(json_list, room)?;
+    let id_of = |uuid: &str| members.iter().find(|(_, u)| u == uuid).map(|(id, _)| *id);
+    Some((id_of(customer)?, id_of(agent)?))
 }
 
 /// The channel UUID in an originate reply (`+OK <uuid>`), or the failure cause (`-ERR <CAUSE>`).

@@ -2,13 +2,15 @@
 //! answers it, joins it to the call's conference (`dist-dtmf`) through the outbound socket — so the
 //! channel stays under the daemon's control — dials the agent (`confpay_agent_dial`) into the same
 //! conference (`skip-dtmf`), and registers the call with the engine. The socket stays open until
-//! FreeSWITCH says the channel is gone.
+//! FreeSWITCH says the channel is gone. Whoever connects to the outbound port only claims a
+//! channel: the switch confirms it first ([`super::peer`]).
 //!
 //! Also the [`Switch`] the engine drives FreeSWITCH with: the daemon's inbound ESL connection.
 
 use super::engine::Engine;
+use super::peer::{self, Checked, Claim};
 use super::switch::{BoxFut, Switch, SwitchError};
-use super::types::{AGENT_FLAGS, AgentHangupPolicy, AgentId, CUSTOMER_FLAGS};
+use super::types::{AGENT_FLAGS, AgentHangupPolicy, CUSTOMER_FLAGS};
 use crate::esl::client_error::ClientError;
 use crate::esl::command::{Command, Execute};
 use crate::esl::inbound::InboundClient;
@@ -65,9 +67,13 @@ pub struct CallSetup {
     pub profile: String,
     /// Where the customer goes when the agent cannot be reached.
     pub on_agent_unreachable: AgentHangupPolicy,
+    /// Prefixes the agent's dial string must start with (`payment.agent_dial_allow`).
+    pub agent_dial_allow: Vec<String>,
 }
 
-/// Runs one dialplan-driven call for as long as FreeSWITCH keeps its socket open.
+/// Runs one dialplan-driven call for as long as FreeSWITCH keeps its socket open. The peer's
+/// channel data is only a claim: the call is taken only once the switch confirmed it
+/// ([`peer::check`]) and the engine knows no call with that channel.
 pub async fn handle_call(
     engine: Engine,
     switch: Arc<dyn Switch>,
@@ -75,30 +81,49 @@ pub async fn handle_call(
     mut call: OutboundSession,
 ) {
     let uuid = call.uuid.clone();
-    let Some(dial) = call
-        .channel
-        .get("variable_confpay_agent_dial")
-        .filter(|d| !d.is_empty())
-        .map(str::to_owned)
-    else {
-        warn!(
-            call = %uuid,
-            "channel has no confpay_agent_dial: set it in the dialplan before `socket`; \
-             handing the call back to the dialplan"
-        );
-        let _ = call.handle.command(&Command::Resume).await;
-        return;
+    let claimed = |name: &str| call.channel.get(name).map(str::to_owned);
+    let claim = Claim {
+        uuid: uuid.clone(),
+        agent_dial: claimed("variable_confpay_agent_dial"),
+        agent_id: claimed("variable_confpay_agent_id"),
     };
-    let agent_id = call
-        .channel
-        .get("variable_confpay_agent_id")
-        .and_then(AgentId::parse);
+    let checked = match peer::check(switch.as_ref(), &claim, &setup.agent_dial_allow).await {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            warn!(call = %uuid, reason = %refusal, "outbound socket call refused");
+            if refusal.hand_back() {
+                let _ = call.handle.command(&Command::Resume).await;
+            }
+            return;
+        }
+    };
     let room = Engine::room_for(&setup.room_prefix, &uuid);
     let agent = uuid::Uuid::new_v4().to_string();
-    engine
-        .register_call(uuid.clone(), agent.clone(), agent_id.clone())
+    let registered = engine
+        .register_call(uuid.clone(), agent.clone(), checked.agent_id.clone())
         .await;
+    if let Err(e) = registered {
+        warn!(call = %uuid, reason = %e, "outbound socket call refused");
+        return;
+    }
+    if join_customer(&mut call, &setup, &room).await {
+        dial_agent(&switch, &mut call, &setup, &room, &agent, &checked).await;
+        // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
+        while let Some(ev) = call.events.recv().await {
+            match ev {
+                SessionEvent::Event(_) => {}
+                SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
+            }
+        }
+        info!(call = %uuid, "customer channel released");
+    }
+    forget_if_gone(&engine, switch.as_ref(), &uuid).await;
+}
 
+/// Answers the customer and joins them to the call's conference over the call's own socket; on
+/// failure hands the call back to the dialplan. True when joined.
+async fn join_customer(call: &mut OutboundSession, setup: &CallSetup, room: &str) -> bool {
+    let uuid = call.uuid.clone();
     let steps = async {
         call.handle
             .api(&format!("uuid_setvar {uuid} confpay_role customer"))
@@ -110,68 +135,64 @@ pub async fn handle_call(
         ));
         call.handle.execute(join).await
     };
-    if let Err(e) = steps.await {
-        warn!(call = %uuid, error = %e, "could not put the customer into the conference");
-        let _ = call.handle.command(&Command::Resume).await;
-        return;
-    }
-    dial_agent(
-        &switch,
-        &mut call,
-        &setup,
-        &room,
-        &agent,
-        agent_id.as_ref(),
-        &dial,
-    )
-    .await;
-    // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
-    while let Some(ev) = call.events.recv().await {
-        match ev {
-            SessionEvent::Event(_) => {}
-            SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
+    match steps.await {
+        Ok(_) => true,
+        Err(e) => {
+            warn!(call = %uuid, error = %e, "could not put the customer into the conference");
+            let _ = call.handle.command(&Command::Resume).await;
+            false
         }
     }
-    info!(call = %uuid, "customer channel released");
+}
+
+/// The call's socket is closed: if the switch says the channel is gone (its hangup event was
+/// missed, or it never existed), the engine forgets the call rather than keep a phantom.
+async fn forget_if_gone(engine: &Engine, switch: &dyn Switch, uuid: &str) {
+    match switch.api(format!("uuid_exists {uuid}")).await {
+        Ok(r) if r.trim() == "false" => engine.channel_gone(uuid.to_owned()).await,
+        // Still there (its hangup event will come), or unknown for now: a reconnect's resync
+        // reads the state back.
+        Ok(_) | Err(_) => {}
+    }
 }
 
 /// Dials the agent into the call's conference; the customer goes where
-/// `on_agent_unreachable` says when the agent cannot be reached.
+/// `on_agent_unreachable` says when the agent cannot be reached. With values the switch did not
+/// confirm (inbound connection down) everything goes over the call's own socket only.
 async fn dial_agent(
     switch: &Arc<dyn Switch>,
     call: &mut OutboundSession,
     setup: &CallSetup,
     room: &str,
     agent: &str,
-    agent_id: Option<&AgentId>,
-    dial: &str,
+    checked: &Checked,
 ) {
     let uuid = call.uuid.clone();
-    let id_var = agent_id
+    let id_var = checked
+        .agent_id
+        .as_ref()
         .map(|a| format!(",confpay_agent_id={a}"))
         .unwrap_or_default();
     let originate = format!(
-        "originate {{origination_uuid={agent},confpay_role=agent{id_var},execute_on_answer='{AGENT_FEATURE_BIND}'}}{dial} &conference({room}@{}+flags{{{AGENT_FLAGS}}})",
-        setup.profile
+        "originate {{origination_uuid={agent},confpay_role=agent{id_var},execute_on_answer='{AGENT_FEATURE_BIND}'}}{} &conference({room}@{}+flags{{{AGENT_FLAGS}}})",
+        checked.agent_dial, setup.profile
     );
     info!(call = %uuid, agent = %agent, room = %room, "customer in conference; dialling the agent");
-    // A call can arrive while the inbound connection is being re-established (FreeSWITCH just
-    // restarted, or the link dropped): the call's own socket is up (FreeSWITCH just opened it) and
-    // `full` lets it run the originate, so the customer is not turned away for that.
-    let dialled = match switch.bgapi(originate.clone()).await {
-        Err(SwitchError::NoConnection { .. }) => {
-            info!(call = %uuid, "inbound ESL connection down; dialling the agent over the call's socket");
-            call.handle.bgapi(&originate).await.map_err(switch_error)
+    let own_socket = |call: &mut OutboundSession, cmd: String, bg: bool| {
+        let handle = call.handle.clone();
+        async move {
+            if bg {
+                handle.bgapi(&cmd).await.map_err(switch_error)
+            } else {
+                handle.api(&cmd).await.map(|r| r.body).map_err(switch_error)
+            }
         }
-        other @ (Ok(_)
-        | Err(
-            SwitchError::Timeout { .. }
-            | SwitchError::JobTimeout { .. }
-            | SwitchError::Refused { .. }
-            | SwitchError::Unexpected { .. }
-            | SwitchError::Unsendable { .. }
-            | SwitchError::Unusable { .. },
-        )) => other,
+    };
+    let dialled = if checked.confirmed {
+        dial_inbound_first(switch, call, &originate).await
+    } else {
+        info!(call = %uuid, "channel unconfirmed (inbound ESL connection down); dialling the agent over the call's socket");
+        own_socket(call, originate, true).await
     };
     let why = match dialled {
         Ok(r) if r.starts_with("+OK") => {
@@ -186,5 +207,35 @@ async fn dial_agent(
         AgentHangupPolicy::Hangup => format!("uuid_kill {uuid} NORMAL_CLEARING"),
         AgentHangupPolicy::Transfer(dest) => format!("uuid_transfer {uuid} {dest}"),
     };
-    let _ = switch.api(cmd).await;
+    let _ = if checked.confirmed {
+        switch.api(cmd).await
+    } else {
+        own_socket(call, cmd, false).await
+    };
+}
+
+/// The originate over the inbound connection. A call can arrive while that connection is being
+/// re-established (FreeSWITCH just restarted, or the link dropped) after its channel was confirmed:
+/// the call's own socket is up (FreeSWITCH just opened it) and `full` lets it run the originate,
+/// so the customer is not turned away for that.
+async fn dial_inbound_first(
+    switch: &Arc<dyn Switch>,
+    call: &mut OutboundSession,
+    originate: &str,
+) -> Result<String, SwitchError> {
+    match switch.bgapi(originate.to_owned()).await {
+        Err(SwitchError::NoConnection { .. }) => {
+            info!(call = %call.uuid, "inbound ESL connection down; dialling the agent over the call's socket");
+            call.handle.bgapi(originate).await.map_err(switch_error)
+        }
+        other @ (Ok(_)
+        | Err(
+            SwitchError::Timeout { .. }
+            | SwitchError::JobTimeout { .. }
+            | SwitchError::Refused { .. }
+            | SwitchError::Unexpected { .. }
+            | SwitchError::Unsendable { .. }
+            | SwitchError::Unusable { .. },
+        )) => other,
+    }
 }

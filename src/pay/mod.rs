@@ -10,6 +10,8 @@
 //! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
 //! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
+//! | [`peer`] | an outbound-socket peer's claim (channel, agent dial string, agent ID) checked with the switch |
+//! | [`dial_allow`] | which agent dial strings may be originated (`payment.agent_dial_allow`) |
 //! | [`engine`] | the engine task: event routing (pure, [`engine::routing`]) and intake, API requests, resync, recovery |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
@@ -20,9 +22,11 @@
 pub mod attach;
 pub mod calls;
 pub mod commands;
+pub mod dial_allow;
 pub mod dialplan;
 pub mod engine;
 pub mod machine;
+pub mod peer;
 pub mod recover;
 pub mod scope;
 pub mod session;
@@ -33,5 +37,7 @@ pub use machine::{Machine, MachineConfig, State};
 pub use types::*;
 #[cfg(test)]
 mod attach_tests;
+#[cfg(test)]
+mod peer_tests;
 #[cfg(test)]
 mod session_tests;

@@ -103,11 +103,14 @@ pub enum Step {
     /// `sensitive_dtmf=false` on the customer while `Ready`, to see the start key.
     WatchStartKey,
     AfterAgentHangup,
+    /// Reading the conference's member list for a member id the session does not know (before
+    /// isolating: only FreeSWITCH's word that both are members lets the relate cut the agent off).
+    FindMembers,
 }
 
 impl Step {
     /// Every step, in declaration order (the machine's step table is the exhaustive match).
-    pub const ALL: [Step; 16] = [
+    pub const ALL: [Step; 17] = [
         Step::PrepareCustomer,
         Step::PrepareAgent,
         Step::TransferCustomer,
@@ -124,6 +127,7 @@ impl Step {
         Step::Restore,
         Step::WatchStartKey,
         Step::AfterAgentHangup,
+        Step::FindMembers,
     ];
 }
 
@@ -191,6 +195,12 @@ pub enum Cmd {
         room: String,
         capture: Uuid,
         customer: Uuid,
+    },
+    /// `conference <room> json_list`, read for the member ids of the customer and the agent.
+    FindMembers {
+        room: String,
+        customer: Uuid,
+        agent: Uuid,
     },
     /// `uuid_kill <uuid> <cause>`
     Kill { uuid: Uuid, cause: &'static str },

@@ -44,6 +44,7 @@ mod flow_matrix_hangup;
 mod flow_matrix_kill;
 mod flow_payment;
 mod flow_restart;
+mod hostile_peer;
 mod http_agents;
 mod http_api;
 mod http_auth;

@@ -114,5 +114,6 @@ pub fn call_setup(p: &PaymentConfig) -> CallSetup {
         room_prefix: ROOM_PREFIX.to_owned(),
         profile: p.conference_profile.clone(),
         on_agent_unreachable: agent_policy(p),
+        agent_dial_allow: p.agent_dial_allow.clone(),
     }
 }

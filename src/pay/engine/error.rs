@@ -1,7 +1,9 @@
-//! [`EngineError`]: why an engine request was refused, with stable API error codes.
+//! [`EngineError`]: why an engine request was refused, with stable API error codes; [`RegisterError`]:
+//! why a dialplan-driven call was not registered.
 
 use crate::pay::attach::AttachError;
 use crate::pay::machine::State;
+use crate::pay::types::{Leg, Uuid};
 
 /// Why an engine request was refused. `code()` is stable (API error codes).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -54,4 +56,15 @@ impl EngineError {
             EngineError::Stopped => "stopped",
         }
     }
+}
+
+/// Why a dialplan-driven call was not registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    /// The channel is already a leg of a known call: a second socket speaking for it is refused,
+    /// and the known call is not touched.
+    #[error("{uuid} is already the {leg:?} leg of call {call}")]
+    KnownLeg { uuid: Uuid, call: Uuid, leg: Leg },
+    #[error("the engine has stopped")]
+    Stopped,
 }

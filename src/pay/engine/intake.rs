@@ -160,7 +160,7 @@ impl Task {
         });
     }
 
-    fn on_hangup(&mut self, uuid: &str, shutdown: bool) {
+    pub(super) fn on_hangup(&mut self, uuid: &str, shutdown: bool) {
         let uuid = uuid.to_owned();
         if let Some((call, leg)) = self.calls.find_by_leg(&uuid) {
             if let Some(s) = call.active() {

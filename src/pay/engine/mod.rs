@@ -16,11 +16,13 @@
 mod error;
 mod intake;
 mod recovery;
+#[cfg(test)]
+mod register_tests;
 mod requests;
 pub mod routing;
 mod scope;
 
-pub use error::EngineError;
+pub use error::{EngineError, RegisterError};
 
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
@@ -77,6 +79,11 @@ enum Msg {
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        reply: oneshot::Sender<Result<(), RegisterError>>,
+    },
+    /// The switch says the channel is gone though no hangup event was seen for it.
+    Gone {
+        customer: Uuid,
     },
     Start {
         target: Target,
@@ -166,15 +173,31 @@ impl Engine {
     }
 
     /// A dialplan-driven call: customer and agent are (being) joined to the call's conference.
-    pub async fn register_call(&self, customer: Uuid, agent: Uuid, agent_id: Option<AgentId>) {
-        let _ = self
-            .tx
-            .send(Msg::Register {
-                customer,
-                agent,
-                agent_id,
-            })
-            .await;
+    /// Refused when `customer` is already a leg of a known call: that call is left as it is.
+    pub async fn register_call(
+        &self,
+        customer: Uuid,
+        agent: Uuid,
+        agent_id: Option<AgentId>,
+    ) -> Result<(), RegisterError> {
+        let (reply, rx) = oneshot::channel();
+        let msg = Msg::Register {
+            customer,
+            agent,
+            agent_id,
+            reply,
+        };
+        self.tx
+            .send(msg)
+            .await
+            .map_err(|_| RegisterError::Stopped)?;
+        rx.await.map_err(|_| RegisterError::Stopped)?
+    }
+
+    /// The switch says `customer`'s channel is gone (its hangup event was missed): the call is
+    /// handled as hung up and forgotten once its session, if any, has ended.
+    pub async fn channel_gone(&self, customer: Uuid) {
+        let _ = self.tx.send(Msg::Gone { customer }).await;
     }
 
     /// The conference name for a customer leg.
@@ -316,7 +339,11 @@ impl Task {
                 customer,
                 agent,
                 agent_id,
-            } => self.register(customer, agent, agent_id),
+                reply,
+            } => {
+                let _ = reply.send(self.register(customer, agent, agent_id));
+            }
+            Msg::Gone { customer } => self.on_hangup(&customer, false),
             Msg::Start {
                 target,
                 agent_id,
@@ -352,16 +379,24 @@ impl Task {
         }
     }
 
-    fn register(&mut self, customer: Uuid, agent: Uuid, agent_id: Option<AgentId>) {
-        let room = Engine::room_for(&self.cfg.room_prefix, &customer);
-        let call = self
-            .calls
-            .calls
-            .entry(customer.clone())
-            .or_insert_with(|| Call::new(customer, room, Topology::InConference));
-        call.agent = Some(agent);
-        if agent_id.is_some() {
-            call.agent_id = agent_id;
+    fn register(
+        &mut self,
+        customer: Uuid,
+        agent: Uuid,
+        agent_id: Option<AgentId>,
+    ) -> Result<(), RegisterError> {
+        if let Some((call, leg)) = self.calls.find_by_leg(&customer) {
+            return Err(RegisterError::KnownLeg {
+                uuid: customer,
+                call: call.customer.clone(),
+                leg,
+            });
         }
+        let room = Engine::room_for(&self.cfg.room_prefix, &customer);
+        let mut call = Call::new(customer.clone(), room, Topology::InConference);
+        call.agent = Some(agent);
+        call.agent_id = agent_id;
+        self.calls.calls.insert(customer, call);
+        Ok(())
     }
 }

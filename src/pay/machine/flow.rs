@@ -253,10 +253,31 @@ impl Machine {
         });
     }
 
+    /// Cuts the agent off from the customer and hides the customer's keys. With a member id not
+    /// known (an `add-member` event still on its way, or lost) FreeSWITCH's member list is read
+    /// first: the relate follows its reply, and a list without both fails the session.
     pub(super) fn isolate(&mut self, out: &mut Vec<Action>) {
+        let unknown = self.legs.agent_member.is_none() || self.legs.customer_member.is_none();
+        if self.legs.agent_alive && unknown {
+            self.send(
+                Step::FindMembers,
+                Cmd::FindMembers {
+                    room: self.room.clone(),
+                    customer: self.legs.customer.clone(),
+                    agent: self.legs.agent.clone(),
+                },
+                out,
+            );
+        } else {
+            self.relate(out);
+        }
+        self.set_sensitive(true, out);
+    }
+
+    /// `relate <agent> <customer> nospeak,nohear`, once both member ids are known. An agent whose
+    /// hangup FreeSWITCH reported has nothing left to be cut off from.
+    pub(super) fn relate(&mut self, out: &mut Vec<Action>) {
         let (Some(a), Some(c)) = (self.legs.agent_member, self.legs.customer_member) else {
-            // Agent not in the conference (hung up): nothing to isolate from; still hide digits.
-            self.set_sensitive(true, out);
             return;
         };
         self.send(
@@ -270,7 +291,6 @@ impl Machine {
             out,
         );
         self.legs.isolated = true;
-        self.set_sensitive(true, out);
     }
 
     pub(super) fn set_sensitive(&mut self, on: bool, out: &mut Vec<Action>) {

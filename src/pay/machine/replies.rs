@@ -3,6 +3,7 @@
 
 use super::steps::gone_by_reply;
 use super::{Machine, State};
+use crate::pay::commands::members_of;
 use crate::pay::types::*;
 
 impl Machine {
@@ -45,6 +46,10 @@ impl Machine {
             }
             return self.try_finish(out);
         }
+        let (ok, reply) = match step {
+            Step::FindMembers => self.found_members(ok, reply),
+            _ => (ok, reply),
+        };
         if !ok && self.retry_transfer(step, out) {
             return;
         }
@@ -79,9 +84,11 @@ impl Machine {
             }
             (State::Unholding, Step::WatchStartKey) => self.state = State::Ready,
             (State::Capturing, Step::UnholdCustomer) => self.legs.customer_held = false,
+            (_, Step::FindMembers) => self.relate(out),
             (State::Arming, Step::Isolate | Step::Sensitive)
                 if !self.pending.contains(&Step::Isolate)
-                    && !self.pending.contains(&Step::Sensitive) =>
+                    && !self.pending.contains(&Step::Sensitive)
+                    && !self.pending.contains(&Step::FindMembers) =>
             {
                 match self.method {
                     // Before '1': confirm from FreeSWITCH itself that the capture leg is there.
@@ -110,6 +117,25 @@ impl Machine {
             ),
             (State::Arming, Step::SendStart) => self.capturing(out),
             _ => {}
+        }
+    }
+
+    /// The member list read by [`Step::FindMembers`]: both member ids taken from it, or a failure
+    /// (the list as the reply would hold callers' numbers: the outcome says what was missing).
+    fn found_members(&mut self, ok: bool, reply: String) -> (bool, String) {
+        let found = ok
+            .then(|| members_of(&reply, &self.room, &self.legs.customer, &self.legs.agent))
+            .flatten();
+        match found {
+            Some((customer, agent)) => {
+                self.legs.customer_member = Some(customer);
+                self.legs.agent_member = Some(agent);
+                (true, reply)
+            }
+            None => (
+                false,
+                "agent and customer not both conference members".to_owned(),
+            ),
         }
     }
 

@@ -112,7 +112,8 @@ const fn traits(step: Step) -> Traits {
         | Step::Verify
         | Step::SendStart
         | Step::KillCapture
-        | Step::AfterAgentHangup => PLAIN,
+        | Step::AfterAgentHangup
+        | Step::FindMembers => PLAIN,
     }
 }
 
@@ -151,7 +152,7 @@ mod tests {
         for (i, step) in Step::ALL.into_iter().enumerate() {
             assert_eq!(step as usize, i, "{step:?}");
         }
-        assert_eq!(Step::ALL.len(), Step::AfterAgentHangup as usize + 1);
+        assert_eq!(Step::ALL.len(), Step::FindMembers as usize + 1);
     }
 
     #[test]

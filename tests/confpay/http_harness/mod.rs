@@ -143,7 +143,8 @@ impl Rig {
                 agent.clone(),
                 agent_id.and_then(AgentId::parse),
             )
-            .await;
+            .await
+            .expect("call registered");
         let room = format!("{ROOM_PREFIX}{customer}");
         // As the dialplan joins them: the customer relays DTMF to the capture service, the agent's
         // ears get none.

@@ -17,7 +17,16 @@ use std::time::Duration;
 /// Runs `cmd args`, fires the API event, returns the api/response body.
 pub(crate) async fn execute(core: &Core, cmd: &str, args: &str) -> String {
     let args = args.trim();
-    let fault = core.lock().api_faults.get(cmd).cloned();
+    let fault = {
+        // Logged when asked, not when answered: an `originate` lasts until the far end answers.
+        let mut st = core.lock();
+        if st.api_log.len() == super::state::API_LOG_LEN {
+            st.api_log.pop_front();
+        }
+        st.api_log
+            .push_back(format!("{cmd} {args}").trim_end().to_owned());
+        st.api_faults.get(cmd).cloned()
+    };
     let out = match fault {
         Some(reply) => reply,
         None => run(core, cmd, args).await,

@@ -302,6 +302,12 @@ impl Core {
         self.lock().dtmf_log.clone()
     }
 
+    /// The API commands run so far (`cmd args`, the latest 10 000), oldest first,
+    /// whichever connection asked (`api`, `bgapi`, an outbound socket's `api`).
+    pub fn api_log(&self) -> Vec<String> {
+        self.lock().api_log.iter().cloned().collect()
+    }
+
     /// Uuids of live channels, oldest first.
     pub fn channel_uuids(&self) -> Vec<String> {
         self.lock().channel_order()

@@ -11,6 +11,9 @@ use crate::party::Party;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use tokio::sync::mpsc;
 
+/// How many API commands [`State::api_log`] keeps.
+pub const API_LOG_LEN: usize = 10_000;
+
 pub(crate) struct State {
     pub cfg: CoreConfig,
     pub core_uuid: String,
@@ -26,6 +29,9 @@ pub(crate) struct State {
     pub listeners: Listeners,
     pub parties: HashMap<String, Party>,
     pub dtmf_log: Vec<DtmfDelivery>,
+    /// The last API commands run (`cmd args`), oldest first: what tests check was (not) asked of
+    /// the switch. Capped at [`API_LOG_LEN`] so a long-running simulator does not grow without end.
+    pub api_log: std::collections::VecDeque<String>,
     pub outbound_tx: mpsc::Sender<OutboundRequest>,
     pub extensions: Vec<Extension>,
     pub started: std::time::Instant,
@@ -63,6 +69,7 @@ impl State {
             listeners: Listeners::default(),
             parties: HashMap::new(),
             dtmf_log: Vec::new(),
+            api_log: std::collections::VecDeque::new(),
             outbound_tx,
             extensions,
             started: std::time::Instant::now(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 mod faults;
 mod flows;
 mod legs;
+mod members;
 mod restore;
 mod sweep;
 

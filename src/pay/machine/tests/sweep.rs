@@ -85,7 +85,11 @@ fn reachable(depth: usize) -> Vec<Machine> {
     let mut capturing = ready.clone();
     let a = capturing.step(Input::CustomerStartKey);
     answer_all(&mut capturing, a);
+    // Ready with the agent's member id unknown (its `add-member` event lost).
+    let mut unknown_member = ready.clone();
+    unknown_member.legs.agent_member = None;
     let mut frontier = vec![
+        unknown_member,
         machine(Topology::InConference, Some("4711")),
         machine(Topology::InConference, None),
         machine(Topology::Bridged, Some("4711")),
@@ -186,7 +190,7 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
             after.legs().isolated
                 || !after.legs().customer_alive
                 || !after.legs().capture_up
-                || after.legs().agent_member.is_none(),
+                || !after.legs().agent_alive,
             "capture leg present without isolation: {}",
             ctx()
         );

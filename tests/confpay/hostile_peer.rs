@@ -1,0 +1,211 @@
+//! A local process that is not FreeSWITCH connects to the daemon's outbound port and answers
+//! `connect` with channel data it made up. Over the wire against the simulator: the daemon checks
+//! every claim with the switch over its own inbound connection, so a forged peer neither takes over
+//! a live call (agent, agent ID), nor gets anything originated, killed or transferred, nor leaves a
+//! phantom call behind; and an agent dial string outside `payment.agent_dial_allow` is never dialled.
+
+use crate::flow_harness::*;
+use confpay::pay::State;
+use confpay::pay::engine::{CallView, Target};
+use confpay::sim::PaymentDialplan;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What the forged peer claims in its `connect` reply.
+struct Forged<'a> {
+    uuid: &'a str,
+    agent_dial: &'a str,
+    agent_id: &'a str,
+}
+
+/// Reads one command (up to the blank line); `None` once the daemon closed the socket.
+async fn read_command(sock: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\n\n") {
+        match sock.read(&mut byte).await {
+            Ok(1) => buf.push(byte[0]),
+            Ok(_) | Err(_) => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// FreeSWITCH's answer to `cmd`, as far as a forger can give it: `+OK` to everything.
+fn answer(cmd: &str) -> String {
+    if cmd.starts_with("api ") {
+        "Content-Type: api/response\nContent-Length: 4\n\n+OK\n".to_owned()
+    } else if cmd.starts_with("bgapi ") {
+        let job = "7f4de4bc-17d7-11dd-b7a0-db4edd065621";
+        format!("Content-Type: command/reply\nReply-Text: +OK Job-UUID: {job}\nJob-UUID: {job}\n\n")
+    } else {
+        "Content-Type: command/reply\nReply-Text: +OK\n\n".to_owned()
+    }
+}
+
+/// Plays FreeSWITCH's side of an outbound socket with forged channel data, answering `+OK` to
+/// everything, until the daemon closes the socket (or 5 s passed). Returns the commands received.
+async fn forge(outbound: SocketAddr, f: &Forged<'_>) -> Vec<String> {
+    let mut sock = TcpStream::connect(outbound).await.expect("dial daemon");
+    let mut seen = Vec::new();
+    let session = async {
+        let connect = read_command(&mut sock).await.expect("connect");
+        assert_eq!(connect, "connect\n\n");
+        let data = format!(
+            "Content-Type: command/reply\nReply-Text: +OK\nSocket-Mode: async\nControl: full\n\
+             Event-Name: CHANNEL_DATA\nUnique-ID: {}\nChannel-Name: sofia/internal/1001@127.0.0.1\n\
+             Caller-Caller-ID-Number: 1001\nvariable_confpay_agent_dial: {}\n\
+             variable_confpay_agent_id: {}\n\n",
+            f.uuid, f.agent_dial, f.agent_id
+        );
+        sock.write_all(data.as_bytes())
+            .await
+            .expect("send channel data");
+        while let Some(cmd) = read_command(&mut sock).await {
+            let reply = answer(&cmd);
+            seen.push(cmd);
+            if sock.write_all(reply.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
+    seen
+}
+
+/// The API commands the simulator ran from index `from` on that act on calls.
+fn acted_on_calls(w: &World, from: usize) -> Vec<String> {
+    w.sim.core().api_log()[from..]
+        .iter()
+        .filter(|c| {
+            [
+                "originate",
+                "uuid_kill",
+                "uuid_transfer",
+                "uuid_setvar",
+                "conference",
+            ]
+            .iter()
+            .any(|p| c.starts_with(p))
+        })
+        .cloned()
+        .collect()
+}
+
+async fn view(w: &World, customer: &str) -> Option<CallView> {
+    let calls = w.stack.engine.calls().await;
+    calls.into_iter().find(|c| c.customer == customer)
+}
+
+#[tokio::test]
+async fn a_forged_peer_cannot_take_over_a_live_call() {
+    let w = World::start().await;
+    let cu = w.dialplan_call().await;
+    let before = view(&w, &cu).await.expect("call known");
+    assert_eq!(before.agent_id.as_deref(), Some(AGENT_ID));
+    let log = w.sim.core().api_log().len();
+    // Another agent ID and dial string than the switch has for the channel...
+    let attack = Forged {
+        uuid: &cu,
+        agent_dial: "user/attacker",
+        agent_id: "999",
+    };
+    forge(w.stack.outbound_addr, &attack).await;
+    // ...and the very values the switch has, from a second socket for a call already known.
+    let replay = Forged {
+        uuid: &cu,
+        agent_dial: AGENT_DIAL,
+        agent_id: AGENT_ID,
+    };
+    forge(w.stack.outbound_addr, &replay).await;
+    let after = view(&w, &cu).await.expect("call still known");
+    assert_eq!(
+        after.agent, before.agent,
+        "the call's agent leg was replaced"
+    );
+    assert_eq!(
+        after.agent_id.as_deref(),
+        Some(AGENT_ID),
+        "agent ID replaced"
+    );
+    assert_eq!(acted_on_calls(&w, log), Vec::<String>::new());
+    // The next payment on the real call sends the real agent ID.
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    let ready = w.reach(&s.id, State::Ready).await;
+    assert_eq!(ready.agent_id.as_deref(), Some(AGENT_ID));
+    assert_eq!(ready.agent, before.agent.expect("agent leg"));
+    assert_eq!(w.capture.received(), format!("{AGENT_ID}#"));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_channel_the_switch_does_not_know_is_not_taken() {
+    let w = World::start().await;
+    let log = w.sim.core().api_log().len();
+    let phantom = uuid::Uuid::new_v4().to_string();
+    let attack = Forged {
+        uuid: &phantom,
+        agent_dial: AGENT_DIAL,
+        agent_id: "999",
+    };
+    let seen = forge(w.stack.outbound_addr, &attack).await;
+    assert!(
+        !seen.iter().any(|c| c.contains("originate")),
+        "dialled over the forged socket: {seen:?}"
+    );
+    assert_eq!(view(&w, &phantom).await, None, "phantom call registered");
+    assert_eq!(acted_on_calls(&w, log), Vec::<String>::new());
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_dial_string_outside_the_allow_list_is_not_dialled() {
+    let w = World::start().await;
+    // The dialplan itself sets a dial string the daemon must not originate.
+    PaymentDialplan::new(w.stack.outbound_addr, "group/agents", Some(AGENT_ID))
+        .socket_only("premium")
+        .install(w.sim.core());
+    let log = w.sim.core().api_log().len();
+    let cu = w.call("premium");
+    // Handled: the daemon dialled, or it read the channel's agent ID (its last look before
+    // deciding).
+    w.until("socket handled", || async {
+        let handled = w.sim.core().api_log()[log..].iter().any(|c| {
+            c.starts_with("originate")
+                || (c.starts_with("uuid_getvar") && c.contains("confpay_agent_id"))
+        });
+        handled.then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let acted = acted_on_calls(&w, log);
+    assert!(
+        !acted.iter().any(|c| c.starts_with("originate")),
+        "disallowed dial string dialled: {acted:?}"
+    );
+    assert_eq!(view(&w, &cu).await, None, "call registered");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn the_allow_list_is_the_configured_one() {
+    let capture =
+        confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+    let w = World::start_with(
+        |c| c.payment.agent_dial_allow = vec!["sofia/gateway/agents/".to_owned()],
+        capture,
+    )
+    .await;
+    let log = w.sim.core().api_log().len();
+    let cu = w.call("confpay");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let acted = acted_on_calls(&w, log);
+    assert!(
+        !acted.iter().any(|c| c.starts_with("originate")),
+        "{AGENT_DIAL} dialled though not allowed: {acted:?}"
+    );
+    assert_eq!(view(&w, &cu).await, None, "call registered");
+    w.stop().await;
+}
