@@ -25,6 +25,7 @@
 
 mod event_generators;
 mod flow_harness;
+mod forged_peer;
 mod http_harness;
 mod recordings;
 

@@ -36,5 +36,6 @@ mod dialplan_calls;
 mod differential;
 mod failures;
 mod faults;
+mod hostile_peer;
 mod hostile_web;
 mod intruder;
