@@ -174,100 +174,126 @@ fn same_event_in_plain_json_xml_decodes_equal() {
 /// (FreeSWITCH's writers), exactly how they differ.
 #[test]
 fn odd_sendevent_events_decode_as_sent() {
-    const R: &str = "\u{FFFD}";
     for format in ["plain", "json", "xml"] {
         let odd: Vec<Event> = events(&frames_of(&format!("inbound-sendevent-odd-{format}.raw")))
             .into_iter()
             .filter(|e| e.subclass() == Some("confpay::odd"))
             .collect();
         assert_eq!(odd.len(), 6, "{format}");
-        let case = |i: usize, h: &str| odd[i].get(h).map(str::to_owned);
-        let all = |i: usize, h: &str| -> Vec<String> {
-            odd[i].headers.get_all(h).map(str::to_owned).collect()
-        };
-
-        // A body with blank lines, colons and a nested Content-Length; the sender's own
-        // Content-Length header stays, the serializer's is gone.
-        assert_eq!(
-            odd[0].body.as_deref(),
-            Some(&b"first line\n\nafter a blank line: with a colon\nContent-Length: 999\n\nlast: line\n"[..]),
-            "{format}"
-        );
-        assert_eq!(all(0, "Content-Length"), ["77"], "{format}");
-
-        // Header names with spaces and other characters; FreeSWITCH splits a name at its first ':'.
-        assert_eq!(
-            case(1, "Name With Spaces").as_deref(),
-            Some("spaced"),
-            "{format}"
-        );
-        assert_eq!(
-            case(1, "Name.With_Dots-And").as_deref(),
-            Some("Colon: dotted"),
-            "{format}"
-        );
-        assert_eq!(
-            case(1, "Name/Slash+Plus").as_deref(),
-            Some("slashed"),
-            "{format}"
-        );
-        assert_eq!(
-            case(1, "Percent%Name").as_deref(),
-            Some("percent"),
-            "{format}"
-        );
-
-        // Invalid UTF-8 becomes U+FFFD; FreeSWITCH cut the body at its NUL byte, and the xml
-        // writer dropped the invalid byte left before it.
-        assert_eq!(
-            case(2, "Bad-Value"),
-            Some(format!("ok {R}{R} bytes {R}")),
-            "{format}"
-        );
-        assert_eq!(case(2, "Latin1-Value"), Some(format!("caf{R}")), "{format}");
-        let body = String::from_utf8_lossy(odd[2].body.as_deref().unwrap_or_default()).into_owned();
-        let want = if format == "xml" {
-            "body ".to_owned()
-        } else {
-            format!("body {R}")
-        };
-        assert_eq!(body, want, "{format}");
-        assert_eq!(all(2, "Content-Length"), ["13"], "{format}");
-
-        // Values needing escapes (FreeSWITCH drops the leading blank of a `sendevent` value, keeps a
-        // trailing one); a `%41` the sender wrote is left as it is by the plain and xml
-        // encoders, so those decode it as 'A' (FreeSWITCH's ambiguity); json carries it raw.
-        let want = if format == "json" {
-            "a %41 value %zz"
-        } else {
-            "a A value %zz"
-        };
-        assert_eq!(
-            case(3, "Already-Encoded").as_deref(),
-            Some(want),
-            "{format}"
-        );
-        assert_eq!(
-            case(3, "Spaces-And-Symbols").as_deref(),
-            Some("lead & trail: <x> \"q\" 'a' {j} [k] |p| "),
-            "{format}"
-        );
-        assert_eq!(
-            case(3, "Unicode-Value").as_deref(),
-            Some("grüße ☎"),
-            "{format}"
-        );
-
-        // An empty value is not a header at all; a repeated name stays repeated (xml merges).
-        assert_eq!(case(4, "Empty-Value"), None, "{format}");
-        let want: &[&str] = if format == "xml" {
-            &["ARRAY::first|:second"]
-        } else {
-            &["first", "second"]
-        };
-        assert_eq!(all(4, "Twice"), want, "{format}");
-
-        assert_eq!(odd[5].body.as_deref(), Some(&b"\n\n\n"[..]), "{format}");
-        assert_eq!(all(5, "Content-Length"), ["3"], "{format}");
+        a_body_with_blank_lines_keeps_the_senders_content_length(&odd[0], format);
+        odd_header_names_split_at_the_first_colon(&odd[1], format);
+        invalid_utf8_becomes_replacement_characters(&odd[2], format);
+        values_needing_escapes_decode_per_format(&odd[3], format);
+        empty_values_vanish_and_repeated_names_stay(&odd[4], format);
+        a_body_of_blank_lines_is_kept(&odd[5], format);
     }
+}
+
+fn case(e: &Event, h: &str) -> Option<String> {
+    e.get(h).map(str::to_owned)
+}
+
+fn all(e: &Event, h: &str) -> Vec<String> {
+    e.headers.get_all(h).map(str::to_owned).collect()
+}
+
+const R: &str = "\u{FFFD}";
+
+/// A body with blank lines, colons and a nested Content-Length; the sender's own
+/// Content-Length header stays, the serializer's is gone.
+fn a_body_with_blank_lines_keeps_the_senders_content_length(e: &Event, format: &str) {
+    assert_eq!(
+        e.body.as_deref(),
+        Some(
+            &b"first line\n\nafter a blank line: with a colon\nContent-Length: 999\n\nlast: line\n"
+                [..]
+        ),
+        "{format}"
+    );
+    assert_eq!(all(e, "Content-Length"), ["77"], "{format}");
+}
+
+/// Header names with spaces and other characters; FreeSWITCH splits a name at its first ':'.
+fn odd_header_names_split_at_the_first_colon(e: &Event, format: &str) {
+    assert_eq!(
+        case(e, "Name With Spaces").as_deref(),
+        Some("spaced"),
+        "{format}"
+    );
+    assert_eq!(
+        case(e, "Name.With_Dots-And").as_deref(),
+        Some("Colon: dotted"),
+        "{format}"
+    );
+    assert_eq!(
+        case(e, "Name/Slash+Plus").as_deref(),
+        Some("slashed"),
+        "{format}"
+    );
+    assert_eq!(
+        case(e, "Percent%Name").as_deref(),
+        Some("percent"),
+        "{format}"
+    );
+}
+
+/// Invalid UTF-8 becomes U+FFFD; FreeSWITCH cut the body at its NUL byte, and the xml
+/// writer dropped the invalid byte left before it.
+fn invalid_utf8_becomes_replacement_characters(e: &Event, format: &str) {
+    assert_eq!(
+        case(e, "Bad-Value"),
+        Some(format!("ok {R}{R} bytes {R}")),
+        "{format}"
+    );
+    assert_eq!(case(e, "Latin1-Value"), Some(format!("caf{R}")), "{format}");
+    let body = String::from_utf8_lossy(e.body.as_deref().unwrap_or_default()).into_owned();
+    let want = if format == "xml" {
+        "body ".to_owned()
+    } else {
+        format!("body {R}")
+    };
+    assert_eq!(body, want, "{format}");
+    assert_eq!(all(e, "Content-Length"), ["13"], "{format}");
+}
+
+/// Values needing escapes (FreeSWITCH drops the leading blank of a `sendevent` value, keeps a
+/// trailing one); a `%41` the sender wrote is left as it is by the plain and xml
+/// encoders, so those decode it as 'A' (FreeSWITCH's ambiguity); json carries it raw.
+fn values_needing_escapes_decode_per_format(e: &Event, format: &str) {
+    let want = if format == "json" {
+        "a %41 value %zz"
+    } else {
+        "a A value %zz"
+    };
+    assert_eq!(
+        case(e, "Already-Encoded").as_deref(),
+        Some(want),
+        "{format}"
+    );
+    assert_eq!(
+        case(e, "Spaces-And-Symbols").as_deref(),
+        Some("lead & trail: <x> \"q\" 'a' {j} [k] |p| "),
+        "{format}"
+    );
+    assert_eq!(
+        case(e, "Unicode-Value").as_deref(),
+        Some("grüße ☎"),
+        "{format}"
+    );
+}
+
+/// An empty value is not a header at all; a repeated name stays repeated (xml merges).
+fn empty_values_vanish_and_repeated_names_stay(e: &Event, format: &str) {
+    assert_eq!(case(e, "Empty-Value"), None, "{format}");
+    let want: &[&str] = if format == "xml" {
+        &["ARRAY::first|:second"]
+    } else {
+        &["first", "second"]
+    };
+    assert_eq!(all(e, "Twice"), want, "{format}");
+}
+
+fn a_body_of_blank_lines_is_kept(e: &Event, format: &str) {
+    assert_eq!(e.body.as_deref(), Some(&b"\n\n\n"[..]), "{format}");
+    assert_eq!(all(e, "Content-Length"), ["3"], "{format}");
 }
