@@ -5,7 +5,7 @@
 //! with the simulator's, in order: the first event of each kind exactly, and every simulator event
 //! against some recorded event of its kind. Strict: every difference fails the test.
 
-use crate::esl_client::{Client, Dir, RawFrame, frames_of, normalize, transcript};
+use crate::esl_client::{Chunk, Client, Dir, RawFrame, frames_of, normalize, transcript};
 use confpay_sim::party::Party;
 use confpay_sim::{SimConfig, Simulator};
 use std::collections::{BTreeMap, HashMap};
@@ -123,13 +123,60 @@ fn names(pairs: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Recorded event header names by kind: the first of each kind, and all of them.
+type RecordedNames = (
+    BTreeMap<String, Vec<String>>,
+    BTreeMap<String, Vec<Vec<String>>>,
+);
+
 /// Replays `file`; returns (uuids learned, event kinds compared with the recording).
 async fn replay(file: &str) -> (usize, usize) {
     let chunks = transcript(file);
-    // Recorded BACKGROUND_JOB bodies by Job-UUID, and recorded event header names by kind.
+    let (rec_events, rec_all) = recorded_events(&chunks);
+    let sim = start_simulator_for(file).await;
+    let mut c = Client::connect(sim.esl_addr()).await;
+    c.frame().await;
+    let mut rp = Replay {
+        map: HashMap::new(),
+        mismatches: Vec::new(),
+        sim_events: BTreeMap::new(),
+        all_sim_events: BTreeMap::new(),
+    };
+    replay_commands(&mut c, &mut rp, &chunks, file).await;
+    // In inbound-sip-hold FreeSWITCH called itself: the first event of several kinds belongs to its own
+    // inbound SIP leg (`sofia/internal/1001@127.0.0.1`), which the model replaces by a scripted party.
+    // There only the every-event check below applies.
+    if file != "inbound-sip-hold" {
+        compare_first_event_of_each_kind(&mut rp, &rec_events, file);
+    }
+    compare_every_simulator_event(&mut rp, &rec_all, file);
+    for m in &rp.mismatches {
+        eprintln!("{m}");
+    }
+    assert!(
+        rp.mismatches.is_empty(),
+        "{} differences from the recording:\n{}",
+        rp.mismatches.len(),
+        rp.mismatches.join("\n")
+    );
+    let compared = rp
+        .all_sim_events
+        .keys()
+        .filter(|k| rec_all.contains_key(*k))
+        .count();
+    eprintln!(
+        "{file}: {} uuids learned, {compared} event kinds compared",
+        rp.map.len()
+    );
+    (rp.map.len(), compared)
+}
+
+/// Recorded BACKGROUND_JOB bodies by Job-UUID (into `RECORDED_JOBS`), and recorded event header
+/// names by kind.
+fn recorded_events(chunks: &[Chunk]) -> RecordedNames {
     let mut rec_events: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut rec_all: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
-    for (d, _, bytes) in &chunks {
+    for (d, _, bytes) in chunks {
         if *d != Dir::ToClient {
             continue;
         }
@@ -150,6 +197,11 @@ async fn replay(file: &str) -> (usize, usize) {
                 .or_insert_with(|| names(&pairs));
         }
     }
+    (rec_events, rec_all)
+}
+
+/// The simulator as the recording's switch was set up.
+async fn start_simulator_for(file: &str) -> Simulator {
     // The recordings were made with a `confpay` profile that set caller-controls only.
     let mut cfg = SimConfig::default();
     cfg.core.recorded_confpay_profile = true;
@@ -160,14 +212,12 @@ async fn replay(file: &str) -> (usize, usize) {
             .register_party("customer", Party::customer("customer"));
         sim.core().register_party("agent", Party::agent("agent"));
     }
-    let mut c = Client::connect(sim.esl_addr()).await;
-    c.frame().await;
-    let mut rp = Replay {
-        map: HashMap::new(),
-        mismatches: Vec::new(),
-        sim_events: BTreeMap::new(),
-        all_sim_events: BTreeMap::new(),
-    };
+    sim
+}
+
+/// Sends every recorded client command (at the recorded pace, uuids mapped) and compares each
+/// reply with the recorded one, noting the events seen meanwhile.
+async fn replay_commands(c: &mut Client, rp: &mut Replay, chunks: &[Chunk], file: &str) {
     let mut last_t = 0.0;
     let mut i = 0;
     while i < chunks.len() {
@@ -203,38 +253,47 @@ async fn replay(file: &str) -> (usize, usize) {
             tries += 1;
         }
         c.send(rp.map_text(&text).as_bytes()).await;
-        // The recorded reply to this command: the first non-event frame after it.
-        let rec_reply = chunks[i..]
-            .iter()
-            .take_while(|(d, _, _)| *d == Dir::ToClient)
-            .flat_map(|(_, _, b)| frames_of(b))
-            .find(|f| !f.content_type().starts_with("text/event"));
-        let Some(rec_reply) = rec_reply else { continue };
-        let got = loop {
-            let f = c.frame().await;
-            if f.content_type() == "text/event-plain" {
-                rp.note_event(&f);
-            } else {
-                break f;
-            }
-        };
-        let rec_text = format!("{}\n\n{}", rec_reply.head, rec_reply.body_text());
-        let got_text = format!("{}\n\n{}", got.head, got.body_text());
-        rp.learn(&rec_text, &got_text);
-        let (a, b) = (normalize(&rp.map_text(&rec_text)), normalize(&got_text));
-        if a != b {
-            let entry = format!(
-                "{file}: `{}`\n  recorded: {a:?}\n  simulator: {b:?}",
-                text.trim_end()
-            );
-            rp.mismatches.push(entry);
-        }
+        compare_reply(c, rp, &chunks[i..], &text, file).await;
     }
-    // In inbound-sip-hold FreeSWITCH called itself: the first event of several kinds belongs to its own
-    // inbound SIP leg (`sofia/internal/1001@127.0.0.1`), which the model replaces by a scripted party.
-    // There only the every-event check below applies.
-    let first_of_kind = file != "inbound-sip-hold";
-    for (kind, rec_names) in rec_events.iter().filter(|_| first_of_kind) {
+}
+
+/// Compares the simulator's reply to `text` with the recorded one: the first non-event frame of
+/// the client-bound chunks that follow it (`rest`). None recorded: nothing to compare.
+async fn compare_reply(c: &mut Client, rp: &mut Replay, rest: &[Chunk], text: &str, file: &str) {
+    let rec_reply = rest
+        .iter()
+        .take_while(|(d, _, _)| *d == Dir::ToClient)
+        .flat_map(|(_, _, b)| frames_of(b))
+        .find(|f| !f.content_type().starts_with("text/event"));
+    let Some(rec_reply) = rec_reply else { return };
+    let got = loop {
+        let f = c.frame().await;
+        if f.content_type() == "text/event-plain" {
+            rp.note_event(&f);
+        } else {
+            break f;
+        }
+    };
+    let rec_text = format!("{}\n\n{}", rec_reply.head, rec_reply.body_text());
+    let got_text = format!("{}\n\n{}", got.head, got.body_text());
+    rp.learn(&rec_text, &got_text);
+    let (a, b) = (normalize(&rp.map_text(&rec_text)), normalize(&got_text));
+    if a != b {
+        let entry = format!(
+            "{file}: `{}`\n  recorded: {a:?}\n  simulator: {b:?}",
+            text.trim_end()
+        );
+        rp.mismatches.push(entry);
+    }
+}
+
+/// The first simulator event of each kind has the header names of the first recorded one.
+fn compare_first_event_of_each_kind(
+    rp: &mut Replay,
+    rec_events: &BTreeMap<String, Vec<String>>,
+    file: &str,
+) {
+    for (kind, rec_names) in rec_events {
         if let Some(sim_names) = rp.sim_events.get(kind)
             && sim_names != rec_names
         {
@@ -252,8 +311,15 @@ async fn replay(file: &str) -> (usize, usize) {
                 ));
         }
     }
-    // Every simulator event, not only the first of its kind, has the header names (in order) of some
-    // recorded event of the same kind; a kind the recording never shows is reported too.
+}
+
+/// Every simulator event, not only the first of its kind, has the header names (in order) of some
+/// recorded event of the same kind; a kind the recording never shows is reported too.
+fn compare_every_simulator_event(
+    rp: &mut Replay,
+    rec_all: &BTreeMap<String, Vec<Vec<String>>>,
+    file: &str,
+) {
     for (kind, all) in &rp.all_sim_events {
         let Some(recorded) = rec_all.get(kind) else {
             rp.mismatches.push(format!(
@@ -272,25 +338,6 @@ async fn replay(file: &str) -> (usize, usize) {
             }
         }
     }
-    for m in &rp.mismatches {
-        eprintln!("{m}");
-    }
-    assert!(
-        rp.mismatches.is_empty(),
-        "{} differences from the recording:\n{}",
-        rp.mismatches.len(),
-        rp.mismatches.join("\n")
-    );
-    let compared = rp
-        .all_sim_events
-        .keys()
-        .filter(|k| rec_all.contains_key(*k))
-        .count();
-    eprintln!(
-        "{file}: {} uuids learned, {compared} event kinds compared",
-        rp.map.len()
-    );
-    (rp.map.len(), compared)
 }
 
 #[tokio::test]
