@@ -91,7 +91,25 @@ async fn full_session_like_the_recording() {
     let mut s = setup(|_| Vec::new()).await;
     let (_a, mut c) = call_in(&mut s, "socket").await;
     let data = connect(&mut c).await;
-    let names = header_names(&data);
+    channel_data_is_like_the_recording(&data);
+    let me = data.header("Unique-ID").expect("Unique-ID").to_owned();
+    subscribes_and_answers(&mut c).await;
+    plays_back_and_serves_api_and_bgapi(&mut c, &me).await;
+
+    s.observer.api(&format!("uuid_recv_dtmf {me} 12")).await;
+    let (d1, _) = c.wait_event("DTMF").await;
+    let (d2, _) = c.wait_event("DTMF").await;
+    assert_eq!(d1.event_header("DTMF-Digit").as_deref(), Some("1"));
+    assert_eq!(d2.event_header("DTMF-Digit").as_deref(), Some("2"));
+
+    hangs_up_and_lingers_forever(&mut c, &me, &data).await;
+    exit_says_goodbye_and_closes(&mut c, &me).await;
+}
+
+/// The connect reply (CHANNEL_DATA): the recording's header names in its order, and the reply
+/// headers last.
+fn channel_data_is_like_the_recording(data: &RawFrame) {
+    let names = header_names(data);
     assert_eq!(
         &names[names.len() - 4..],
         ["Content-Type", "Reply-Text", "Socket-Mode", "Control"]
@@ -127,12 +145,14 @@ async fn full_session_like_the_recording() {
             "connect reply lacks {must}"
         );
     }
-    let me = data.header("Unique-ID").expect("Unique-ID").to_owned();
+}
 
-    assert_eq!(reply_text(&mut c, "myevents").await, "+OK Events Enabled");
-    assert_eq!(reply_text(&mut c, "linger").await, "+OK will linger");
+/// `myevents`, `linger` and an event filter are acknowledged; `answer` runs with its events.
+async fn subscribes_and_answers(c: &mut Client) {
+    assert_eq!(reply_text(c, "myevents").await, "+OK Events Enabled");
+    assert_eq!(reply_text(c, "linger").await, "+OK will linger");
     assert_eq!(
-        reply_text(&mut c, "event plain CHANNEL_HANGUP DTMF").await,
+        reply_text(c, "event plain CHANNEL_HANGUP DTMF").await,
         "+OK event listener enabled plain"
     );
 
@@ -154,7 +174,10 @@ async fn full_session_like_the_recording() {
             && before.contains(&"CHANNEL_ANSWER".to_owned()),
         "{before:?}"
     );
+}
 
+/// A playback with an Event-UUID runs; `api` and `bgapi` are served on the outbound socket.
+async fn plays_back_and_serves_api_and_bgapi(c: &mut Client, me: &str) {
     c.send(
         b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nexecute-app-arg: tone_stream://%(1000,1000,440);loops=-1\nEvent-UUID: 7e57a990-0000-4000-8000-000000000001\n\n",
     )
@@ -180,17 +203,12 @@ async fn full_session_like_the_recording() {
         job.header("Reply-Text")
             .is_some_and(|r| r.starts_with("+OK Job-UUID: "))
     );
+}
 
-    s.observer.api(&format!("uuid_recv_dtmf {me} 12")).await;
-    let (d1, _) = c.wait_event("DTMF").await;
-    let (d2, _) = c.wait_event("DTMF").await;
-    assert_eq!(d1.event_header("DTMF-Digit").as_deref(), Some("1"));
-    assert_eq!(d2.event_header("DTMF-Digit").as_deref(), Some("2"));
-
-    assert_eq!(
-        reply_text(&mut c, "sendmsg\ncall-command: bogus").await,
-        "+OK"
-    );
+/// An unknown call-command is +OK; hangup ends the call without a BACKGROUND_JOB, then the
+/// linger notice comes and nothing else, while `api` is still answered.
+async fn hangs_up_and_lingers_forever(c: &mut Client, me: &str, data: &RawFrame) {
+    assert_eq!(reply_text(c, "sendmsg\ncall-command: bogus").await, "+OK");
     c.send(b"sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n")
         .await;
     let (complete, seen) = c.wait_event("CHANNEL_HANGUP_COMPLETE").await;
@@ -206,7 +224,7 @@ async fn full_session_like_the_recording() {
     let notice = c.frame().await;
     assert_eq!(notice.content_type(), "text/disconnect-notice");
     assert_eq!(notice.header("Content-Disposition"), Some("linger"));
-    assert_eq!(notice.header("Controlled-Session-UUID"), Some(me.as_str()));
+    assert_eq!(notice.header("Controlled-Session-UUID"), Some(me));
     assert_eq!(notice.header("Linger-Time"), Some("-1"));
     assert_eq!(notice.header("Channel-Name"), data.header("Channel-Name"));
     assert!(
@@ -217,10 +235,14 @@ async fn full_session_like_the_recording() {
         c.api("status").await.starts_with("UP "),
         "api still answered while lingering"
     );
-    assert_eq!(reply_text(&mut c, "exit").await, "+OK bye");
+}
+
+/// `exit`: +OK bye, the goodbye disconnect notice, and the socket closes.
+async fn exit_says_goodbye_and_closes(c: &mut Client, me: &str) {
+    assert_eq!(reply_text(c, "exit").await, "+OK bye");
     let bye = c.frame().await;
     assert_eq!(bye.header("Content-Disposition"), Some("disconnect"));
-    assert_eq!(bye.header("Controlled-Session-UUID"), Some(me.as_str()));
+    assert_eq!(bye.header("Controlled-Session-UUID"), Some(me));
     assert_eq!(
         bye.body_text(),
         "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
