@@ -134,6 +134,37 @@ async fn payment_conference_over_esl_keeps_card_digits_from_the_agent() {
     let cu = "c0000000-0000-4000-8000-000000000001";
     let ag = "a0000000-0000-4000-8000-000000000002";
     let ca = "d0000000-0000-4000-8000-000000000003";
+    let (cid, aid, kid) = originate_all_three_into_pay(&mut c, [cu, ag, ca]).await;
+    let h = sim.core().hearing();
+    assert!(
+        h.hears("agent", "customer")
+            && h.hears("customer", "agent")
+            && h.hears("capture", "customer")
+    );
+    cut_agent_and_customer_apart(&mut c, &sim, &aid, &cid).await;
+    let capture_started = send_agent_id_and_arm(&mut c, &capture, &kid, cu).await;
+    customer_keys_the_card_to_the_capture_service_only(
+        &mut c,
+        &sim,
+        [&agent, &capture],
+        cu,
+        capture_started,
+    )
+    .await;
+    capture_hangs_up_and_the_pair_is_put_back_together(
+        &mut c,
+        &sim,
+        [&customer, &agent, &capture],
+        ca,
+        &aid,
+        &cid,
+    )
+    .await;
+}
+
+/// Originates customer, agent and capture (by these uuids) into `pay`; returns their member IDs.
+async fn originate_all_three_into_pay(c: &mut Ctl, uuids: [&str; 3]) -> (String, String, String) {
+    let [cu, ag, ca] = uuids;
     for (job, uuid, who, flags) in [
         (
             "10000000-0000-4000-8000-000000000001",
@@ -166,14 +197,11 @@ async fn payment_conference_over_esl_keeps_card_digits_from_the_agent() {
     }
     let (cid, aid, kid) = (ids[cu].clone(), ids[ag].clone(), ids[ca].clone());
     assert_eq!(c.api("conference pay list count").await, "3");
-    let h = sim.core().hearing();
-    assert!(
-        h.hears("agent", "customer")
-            && h.hears("customer", "agent")
-            && h.hears("capture", "customer")
-    );
+    (cid, aid, kid)
+}
 
-    // Cut agent and customer apart.
+/// Cut agent and customer apart; the capture service still hears both, the customer hears it.
+async fn cut_agent_and_customer_apart(c: &mut Ctl, sim: &Simulator, aid: &str, cid: &str) {
     assert_eq!(
         c.api(&format!("conference pay relate {aid} {cid} nospeak,nohear"))
             .await,
@@ -189,8 +217,16 @@ async fn payment_conference_over_esl_keeps_card_digits_from_the_agent() {
             && h.hears("capture", "agent")
             && h.hears("customer", "capture")
     );
+}
 
-    // Agent ID and `1` to the capture service, then sensitive_dtmf on the customer.
+/// Agent ID and `1` to the capture service, then sensitive_dtmf on the customer. Returns when
+/// capture started; the events seen so far are cleared.
+async fn send_agent_id_and_arm(
+    c: &mut Ctl,
+    capture: &Party,
+    kid: &str,
+    cu: &str,
+) -> tokio::time::Instant {
     assert_eq!(
         c.api(&format!("conference pay dtmf {kid} 421")).await,
         format!("+OK sent 421 to {kid}\n")
@@ -204,8 +240,18 @@ async fn payment_conference_over_esl_keeps_card_digits_from_the_agent() {
     let capture_started = tokio::time::Instant::now();
     c.settle(Duration::from_millis(100)).await;
     c.events.clear();
+    capture_started
+}
 
-    // The customer keys the card digits on the phone.
+/// The customer keys the card digits on the phone: all reach the capture service, none the agent
+/// or the event socket.
+async fn customer_keys_the_card_to_the_capture_service_only(
+    c: &mut Ctl,
+    sim: &Simulator,
+    [agent, capture]: [&Party; 2],
+    cu: &str,
+    capture_started: tokio::time::Instant,
+) {
     sim.core().press(cu, "4111").expect("press");
     c.settle(Duration::from_millis(300)).await;
     let log = sim.core().dtmf_log();
@@ -228,8 +274,17 @@ async fn payment_conference_over_esl_keeps_card_digits_from_the_agent() {
             .any(|e| e.name() == Some("DTMF") && e.unique_id() == Some(cu)),
         "a DTMF event of the customer's leg went out on the event socket"
     );
+}
 
-    // The capture service hangs up; agent and customer stay, then are put back together.
+/// The capture service hangs up; agent and customer stay, then are put back together.
+async fn capture_hangs_up_and_the_pair_is_put_back_together(
+    c: &mut Ctl,
+    sim: &Simulator,
+    [customer, agent, capture]: [&Party; 3],
+    ca: &str,
+    aid: &str,
+    cid: &str,
+) {
     c.wait("capture hangup", |e| {
         e.name() == Some("CHANNEL_HANGUP") && e.unique_id() == Some(ca)
     })
@@ -305,7 +360,31 @@ async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conferen
         .core()
         .incoming_call(&customer, "socket", "Customer", "5551234")
         .expect("incoming call");
+    let mut out = take_over_and_join_the_conference(&daemon, &cu).await;
+    let mut c = bring_in_agent_and_capture(&sim).await;
+    cut_apart_and_arm_the_capture_service(&mut c, &cu).await;
+    out.settle(Duration::from_millis(100)).await;
+    out.events.clear();
+    sim.core().press(&cu, "42").expect("press");
+    out.settle(Duration::from_millis(300)).await;
+    assert_eq!(capture.capture_phase(), Some(CapturePhase::Done));
+    assert!(!sim.core().dtmf_log().iter().any(|d| d.party == "agent"));
+    assert!(
+        !out.events.iter().any(|e| e.name() == Some("DTMF")),
+        "no customer DTMF on the controlling socket"
+    );
+    let h = sim.core().hearing();
+    assert!(!h.hears("agent", "customer") && !h.hears("customer", "agent"));
+    assert_eq!(
+        sim.core().current_app(&cu).as_deref(),
+        Some("conference"),
+        "still in the conference, under socket control"
+    );
+}
 
+/// The daemon's side of the outbound socket: accepts the call `cu`, connects, subscribes,
+/// answers, and sends the customer into the conference. Returns the controlling connection.
+async fn take_over_and_join_the_conference(daemon: &tokio::net::TcpListener, cu: &str) -> Ctl {
     let (sock, _) = tokio::time::timeout(Duration::from_secs(5), daemon.accept())
         .await
         .expect("dials out")
@@ -322,7 +401,7 @@ async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conferen
         .event()
         .expect("connect reply decodes")
         .expect("channel data");
-    assert_eq!(data.unique_id(), Some(cu.as_str()));
+    assert_eq!(data.unique_id(), Some(cu));
     assert_eq!(out.cmd("myevents").await, "+OK Events Enabled");
     assert_eq!(out.cmd("linger").await, "+OK will linger");
     assert_eq!(
@@ -338,8 +417,12 @@ async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conferen
         out.cmd("sendmsg\ncall-command: execute\nexecute-app-name: conference\nexecute-app-arg: pay@confpay+flags{dist-dtmf}").await,
         "+OK"
     );
+    out
+}
 
-    let mut c = Ctl::connect(&sim).await;
+/// Agent and capture service are originated into the conference over the inbound connection.
+async fn bring_in_agent_and_capture(sim: &Simulator) -> Ctl {
+    let mut c = Ctl::connect(sim).await;
     c.cmd("event plain BACKGROUND_JOB CUSTOM conference::maintenance")
         .await;
     for (job, uuid, who, flags) in [
@@ -362,6 +445,12 @@ async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conferen
         assert_eq!(body, format!("+OK {uuid}\n"));
     }
     assert_eq!(c.api("conference pay list count").await, "3");
+    c
+}
+
+/// Agent and customer are cut apart, the agent ID goes to the capture service, and the
+/// customer's leg gets `sensitive_dtmf`.
+async fn cut_apart_and_arm_the_capture_service(c: &mut Ctl, cu: &str) {
     let list = c.api("conference pay list").await;
     let id_of = |uuid: &str| {
         list.lines()
@@ -371,7 +460,7 @@ async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conferen
             .expect("member")
     };
     let (cid, aid, kid) = (
-        id_of(&cu),
+        id_of(cu),
         id_of("a1000000-0000-4000-8000-000000000002"),
         id_of("d1000000-0000-4000-8000-000000000003"),
     );
@@ -388,22 +477,5 @@ async fn customer_controlled_over_the_outbound_socket_joins_the_payment_conferen
         c.api(&format!("uuid_setvar {cu} sensitive_dtmf true"))
             .await,
         "+OK\n"
-    );
-    out.settle(Duration::from_millis(100)).await;
-    out.events.clear();
-    sim.core().press(&cu, "42").expect("press");
-    out.settle(Duration::from_millis(300)).await;
-    assert_eq!(capture.capture_phase(), Some(CapturePhase::Done));
-    assert!(!sim.core().dtmf_log().iter().any(|d| d.party == "agent"));
-    assert!(
-        !out.events.iter().any(|e| e.name() == Some("DTMF")),
-        "no customer DTMF on the controlling socket"
-    );
-    let h = sim.core().hearing();
-    assert!(!h.hears("agent", "customer") && !h.hears("customer", "agent"));
-    assert_eq!(
-        sim.core().current_app(&cu).as_deref(),
-        Some("conference"),
-        "still in the conference, under socket control"
     );
 }
