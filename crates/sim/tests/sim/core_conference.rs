@@ -41,13 +41,29 @@ async fn payment_conference_hearing_and_dtmf_matrix() {
     core.register_party("agent", agent.clone());
     core.register_party("capture", capture.clone());
     let mut rx = core.subscribe();
+    customer_and_agent_join_and_talk(&core).await;
+    capture_joins_as_member_three(&core, &mut rx).await;
+    cut_agent_and_customer_apart(&core).await;
+    card_digits_reach_the_capture_service_only(&core, &mut rx, &agent, &capture).await;
 
+    // Capture hangs up after collecting; agent and customer stay connected (no endconf/mintwo).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(capture.is_hung_up());
+    assert_eq!(core.api("conference", "pay list count").await, "2");
     assert_eq!(
-        join(&core, "c-1", "customer", "dist-dtmf", "confpay").await,
+        core.api("conference", "pay relate 2 1 clear").await,
+        "+OK relationship 2->1 cleared.\n"
+    );
+    assert!(core.hearing().hears("agent", "customer"));
+}
+
+async fn customer_and_agent_join_and_talk(core: &Core) {
+    assert_eq!(
+        join(core, "c-1", "customer", "dist-dtmf", "confpay").await,
         "+OK c-1\n"
     );
     assert_eq!(
-        join(&core, "a-1", "agent", "skip-dtmf", "confpay").await,
+        join(core, "a-1", "agent", "skip-dtmf", "confpay").await,
         "+OK a-1\n"
     );
     let list = core.api("conference", "pay list").await;
@@ -58,21 +74,25 @@ async fn payment_conference_hearing_and_dtmf_matrix() {
     );
     let h = core.hearing();
     assert!(h.hears("agent", "customer") && h.hears("customer", "agent"));
+}
 
-    // Capture leg joins; member ids come from one counter: 1, 2, 3.
+/// Capture leg joins; member ids come from one counter: 1, 2, 3.
+async fn capture_joins_as_member_three(core: &Core, rx: &mut EventRx) {
     assert_eq!(
-        join(&core, "k-1", "capture", "", "confpay").await,
+        join(core, "k-1", "capture", "", "confpay").await,
         "+OK k-1\n"
     );
-    let adds: Vec<String> = drain(&mut rx)
+    let adds: Vec<String> = drain(rx)
         .iter()
         .filter(|e| e.get("Action") == Some("add-member"))
         .filter_map(|e| e.get("Member-ID").map(str::to_owned))
         .collect();
     assert_eq!(adds, ["1", "2", "3"]);
     assert_eq!(core.api("conference", "pay list count").await, "3");
+}
 
-    // Cut agent and customer apart.
+/// Cut agent and customer apart; the capture service hears both and the customer hears it.
+async fn cut_agent_and_customer_apart(core: &Core) {
     assert_eq!(
         core.api("conference", "pay relate 2 1 nospeak,nohear")
             .await,
@@ -83,8 +103,16 @@ async fn payment_conference_hearing_and_dtmf_matrix() {
     assert!(!h.hears("customer", "agent"), "{h:?}");
     assert!(h.hears("capture", "customer") && h.hears("capture", "agent"));
     assert!(h.hears("customer", "capture"));
+}
 
-    // Agent ID + 1 to the capture service, then the customer keys 4 digits with sensitive_dtmf.
+/// Agent ID + 1 to the capture service, then the customer keys 4 digits with sensitive_dtmf:
+/// all go to the capture service, none to the agent, no DTMF event goes out.
+async fn card_digits_reach_the_capture_service_only(
+    core: &Core,
+    rx: &mut EventRx,
+    agent: &Party,
+    capture: &Party,
+) {
     assert_eq!(
         core.api("conference", "pay dtmf 3 421").await,
         "+OK sent 421 to 3\n"
@@ -94,7 +122,7 @@ async fn payment_conference_hearing_and_dtmf_matrix() {
         core.api("uuid_setvar", "c-1 sensitive_dtmf true").await,
         "+OK\n"
     );
-    drain(&mut rx);
+    drain(rx);
     let start = core.dtmf_log().len();
     core.press("c-1", "4111").unwrap();
     let log = core.dtmf_log();
@@ -108,21 +136,11 @@ async fn payment_conference_hearing_and_dtmf_matrix() {
     assert!(!log.iter().any(|d| d.party == "agent"), "agent got a digit");
     assert_eq!(capture.capture_phase(), Some(CapturePhase::Done));
     assert_eq!(agent.received(), "");
-    let dtmf_events = drain(&mut rx)
+    let dtmf_events = drain(rx)
         .iter()
         .filter(|e| e.name() == Some("DTMF") && e.unique_id() == Some("c-1"))
         .count();
     assert_eq!(dtmf_events, 0, "sensitive_dtmf must suppress DTMF events");
-
-    // Capture hangs up after collecting; agent and customer stay connected (no endconf/mintwo).
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(capture.is_hung_up());
-    assert_eq!(core.api("conference", "pay list count").await, "2");
-    assert_eq!(
-        core.api("conference", "pay relate 2 1 clear").await,
-        "+OK relationship 2->1 cleared.\n"
-    );
-    assert!(core.hearing().hears("agent", "customer"));
 }
 
 #[tokio::test]
