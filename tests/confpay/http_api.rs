@@ -43,25 +43,8 @@ async fn wait_state(rig: &Rig, id: &str, state: &str) -> Value {
 async fn aca_payment_by_agent_uuid_streams_every_state_to_completed() {
     let rig = rig().await;
     let (customer, agent) = rig.call(1, Some(AGENT_ID)).await;
-
-    let calls = get(rig.addr, "/api/v1/calls", Some(TOKEN)).await.json();
-    assert_eq!(calls["calls"][0]["customer"], customer.as_str());
-    assert_eq!(calls["calls"][0]["agent"], agent.as_str());
-    assert_eq!(calls["calls"][0]["agent_id"], AGENT_ID);
-    assert_eq!(calls["calls"][0]["session"], Value::Null);
-
-    let r = post(
-        rig.addr,
-        "/api/v1/sessions",
-        Some(TOKEN),
-        &start_body("agent", &agent),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let s = r.json();
-    let id = s["id"].as_str().expect("id").to_owned();
-    assert_eq!(s["customer"], customer.as_str());
-    assert_eq!(s["agent_id"], AGENT_ID);
+    call_is_listed_without_a_session(&rig, &customer, &agent).await;
+    let id = start_by_agent_uuid(&rig, &customer, &agent).await;
     rig.customer_keys_card_when_capturing(&id, &customer, Duration::from_millis(300));
 
     let addr = rig.addr;
@@ -72,7 +55,41 @@ async fn aca_payment_by_agent_uuid_streams_every_state_to_completed() {
     let listed = get(rig.addr, "/api/v1/sessions", Some(TOKEN)).await.json();
     assert_eq!(listed["sessions"][0]["id"], id.as_str());
 
-    wait_state(&rig, &id, "ready").await;
+    capture_once_ready(&rig, &id).await;
+    let (resp, events) = stream.await.expect("stream task");
+    stream_saw_every_state_to_completed(&resp, &events);
+    capture_got_everything_and_no_response_has_the_card(&rig, &id, &resp).await;
+}
+
+/// The call is listed with customer, agent and agent ID, and no session yet.
+async fn call_is_listed_without_a_session(rig: &Rig, customer: &str, agent: &str) {
+    let calls = get(rig.addr, "/api/v1/calls", Some(TOKEN)).await.json();
+    assert_eq!(calls["calls"][0]["customer"], customer);
+    assert_eq!(calls["calls"][0]["agent"], agent);
+    assert_eq!(calls["calls"][0]["agent_id"], AGENT_ID);
+    assert_eq!(calls["calls"][0]["session"], Value::Null);
+}
+
+/// Starts a session by the agent's UUID; it names the customer and agent ID. Returns its ID.
+async fn start_by_agent_uuid(rig: &Rig, customer: &str, agent: &str) -> String {
+    let r = post(
+        rig.addr,
+        "/api/v1/sessions",
+        Some(TOKEN),
+        &start_body("agent", agent),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let s = r.json();
+    let id = s["id"].as_str().expect("id").to_owned();
+    assert_eq!(s["customer"], customer);
+    assert_eq!(s["agent_id"], AGENT_ID);
+    id
+}
+
+/// Once the session is ready, capture is accepted (202).
+async fn capture_once_ready(rig: &Rig, id: &str) {
+    wait_state(rig, id, "ready").await;
     let r = post(
         rig.addr,
         &format!("/api/v1/sessions/{id}/capture"),
@@ -81,8 +98,10 @@ async fn aca_payment_by_agent_uuid_streams_every_state_to_completed() {
     )
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
+}
 
-    let (resp, events) = stream.await.expect("stream task");
+/// The event stream is SSE and carries every state up to done, completed by ACA.
+fn stream_saw_every_state_to_completed(resp: &Resp, events: &[(String, String)]) {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     let states: Vec<String> = events
@@ -105,7 +124,10 @@ async fn aca_payment_by_agent_uuid_streams_every_state_to_completed() {
     assert_eq!(last["outcome"]["kind"], "completed");
     assert_eq!(last["method"], "aca");
     assert!(last["capture_elapsed_ms"].as_u64().is_some());
+}
 
+/// What the capture service got, and that no response, stream or scrape holds the card.
+async fn capture_got_everything_and_no_response_has_the_card(rig: &Rig, id: &str, resp: &Resp) {
     // The capture service got the agent ID, '1' (sent by the daemon) and every card digit.
     assert_eq!(rig.capture.received(), format!("{AGENT_ID}1{CARD}"));
     // PCI: the card number is in no response or event.
@@ -127,8 +149,14 @@ async fn aca_payment_by_agent_uuid_streams_every_state_to_completed() {
 async fn errors_have_stable_codes_and_statuses() {
     let rig = rig().await;
     let (customer, agent) = rig.call(2, Some(AGENT_ID)).await;
-    let t = Some(TOKEN);
+    unknown_calls_and_sessions_are_404(&rig).await;
+    malformed_requests_are_400_and_unknown_streams_404(&rig, &customer).await;
+    running_session_conflicts_and_cancel(&rig, &customer, &agent).await;
+}
 
+/// Starting on an unknown call, or touching an unknown session, is 404 with a message.
+async fn unknown_calls_and_sessions_are_404(rig: &Rig) {
+    let t = Some(TOKEN);
     let r = post(
         rig.addr,
         "/api/v1/sessions",
@@ -167,9 +195,14 @@ async fn errors_have_stable_codes_and_statuses() {
             "{path}"
         );
     }
+}
 
+/// Bad agent IDs, bad JSON, bad targets and bad stream filters are 400; unknown stream targets
+/// and paths are 404.
+async fn malformed_requests_are_400_and_unknown_streams_404(rig: &Rig, customer: &str) {
+    let t = Some(TOKEN);
     let bad_id = r#"{"target": {"type": "customer", "id": "CUST"}, "agent_id": "12ab"}"#
-        .replace("CUST", &customer);
+        .replace("CUST", customer);
     let r = post(rig.addr, "/api/v1/sessions", t, &bad_id).await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "bad_agent_id"));
     let r = post(rig.addr, "/api/v1/sessions", t, "{not json").await;
@@ -195,34 +228,32 @@ async fn errors_have_stable_codes_and_statuses() {
     assert_eq!((r.status, r.error_code().as_str()), (404, "unknown_call"));
     let r = get(rig.addr, "/api/v1/nothing-here", t).await;
     assert_eq!((r.status, r.error_code().as_str()), (404, "not_found"));
+}
 
+/// A running session: capture before ready and a second start conflict; cancel ends it.
+async fn running_session_conflicts_and_cancel(rig: &Rig, customer: &str, agent: &str) {
+    let t = Some(TOKEN);
     // A running session: capture before ready is 409 wrong_state, a second start is 409 busy.
     let r = post(
         rig.addr,
         "/api/v1/sessions",
         t,
-        &start_body("customer", &customer),
+        &start_body("customer", customer),
     )
     .await;
     assert_eq!(r.status, 201);
     let id = r.json()["id"].as_str().expect("id").to_owned();
     let r = post(rig.addr, &format!("/api/v1/sessions/{id}/capture"), t, "").await;
     assert_eq!((r.status, r.error_code().as_str()), (409, "wrong_state"));
-    let r = post(
-        rig.addr,
-        "/api/v1/sessions",
-        t,
-        &start_body("agent", &agent),
-    )
-    .await;
+    let r = post(rig.addr, "/api/v1/sessions", t, &start_body("agent", agent)).await;
     assert_eq!((r.status, r.error_code().as_str()), (409, "busy"));
     assert!(r.body.contains(&id));
 
     // Cancel: 202, the session ends `cancelled`; after that, capture and cancel are 409.
-    wait_state(&rig, &id, "ready").await;
+    wait_state(rig, &id, "ready").await;
     let r = post(rig.addr, &format!("/api/v1/sessions/{id}/cancel"), t, "").await;
     assert_eq!(r.status, 202);
-    let done = wait_state(&rig, &id, "done").await;
+    let done = wait_state(rig, &id, "done").await;
     assert_eq!(done["outcome"]["code"], "cancelled");
     assert_eq!(done["outcome"]["kind"], "cancelled");
     for op in ["capture", "cancel"] {
