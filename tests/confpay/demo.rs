@@ -31,8 +31,16 @@ fn music_only(h: &Hearing, who: &str) -> bool {
 async fn both_methods_complete_with_hold_and_isolation_and_no_digits() {
     let t = timeline().await;
     let printed = t.to_string();
+    both_methods_completed_keyphone_first(&t, &printed);
+    for s in sessions(&t) {
+        session_holds_then_isolates_then_talks(&t, &s, &printed);
+    }
+    digits_reached_the_capture_service_only(&t, &printed);
+    printed_timeline_holds_no_card_digit(&t, &printed);
+}
 
-    // Both methods completed, Keyphone first.
+/// Both methods completed, Keyphone first.
+fn both_methods_completed_keyphone_first(t: &Timeline, printed: &str) {
     let outcomes: Vec<Outcome> = t.outcomes().into_iter().map(|(_, o)| o.clone()).collect();
     assert_eq!(
         outcomes,
@@ -56,45 +64,49 @@ async fn both_methods_complete_with_hold_and_isolation_and_no_digits() {
         1,
         "{printed}"
     );
+}
 
-    for s in sessions(&t) {
-        let states = t.states(&s);
-        let seen: Vec<State> = states.iter().map(|(st, _)| st.clone()).collect();
-        assert_eq!(seen.first(), Some(&State::Idle), "{printed}");
-        assert_eq!(seen.last(), Some(&State::Done), "{printed}");
-        // Setup: while the capture service is dialled / answers / gets the agent ID, the customer
-        // hears hold music and nothing else.
-        let setup: Vec<_> = states
-            .iter()
-            .filter(|(st, _)| {
-                matches!(
-                    st,
-                    State::Dialling | State::Answered | State::SendingAgentId
-                )
-            })
-            .collect();
-        assert!(!setup.is_empty(), "no setup state seen: {printed}");
-        for (st, h) in &setup {
-            assert!(
-                music_only(h, "customer"),
-                "{st:?}: customer hears {:?}\n{printed}",
-                h.sources("customer")
-            );
-        }
-        // Capture: customer and capture service hear each other; agent and customer do not.
-        let (_, h) = states
-            .iter()
-            .find(|(st, _)| *st == State::Capturing)
-            .unwrap_or_else(|| panic!("session {s} never seen capturing: {printed}"));
-        assert!(h.hears("customer", "capture") && h.hears("capture", "customer"));
-        assert!(!h.hears("customer", "agent"), "{h:?}");
-        assert!(!h.hears("agent", "customer"), "{h:?}");
-        // And back to talking once done.
-        let (_, h) = states.last().expect("a last state");
-        assert!(h.hears("customer", "agent") && h.hears("agent", "customer"));
+/// Setup keeps the customer on hold music, capture cuts them off from the agent, and they talk
+/// again once done.
+fn session_holds_then_isolates_then_talks(t: &Timeline, s: &str, printed: &str) {
+    let states = t.states(s);
+    let seen: Vec<State> = states.iter().map(|(st, _)| st.clone()).collect();
+    assert_eq!(seen.first(), Some(&State::Idle), "{printed}");
+    assert_eq!(seen.last(), Some(&State::Done), "{printed}");
+    // Setup: while the capture service is dialled / answers / gets the agent ID, the customer
+    // hears hold music and nothing else.
+    let setup: Vec<_> = states
+        .iter()
+        .filter(|(st, _)| {
+            matches!(
+                st,
+                State::Dialling | State::Answered | State::SendingAgentId
+            )
+        })
+        .collect();
+    assert!(!setup.is_empty(), "no setup state seen: {printed}");
+    for (st, h) in &setup {
+        assert!(
+            music_only(h, "customer"),
+            "{st:?}: customer hears {:?}\n{printed}",
+            h.sources("customer")
+        );
     }
+    // Capture: customer and capture service hear each other; agent and customer do not.
+    let (_, h) = states
+        .iter()
+        .find(|(st, _)| *st == State::Capturing)
+        .unwrap_or_else(|| panic!("session {s} never seen capturing: {printed}"));
+    assert!(h.hears("customer", "capture") && h.hears("capture", "customer"));
+    assert!(!h.hears("customer", "agent"), "{h:?}");
+    assert!(!h.hears("agent", "customer"), "{h:?}");
+    // And back to talking once done.
+    let (_, h) = states.last().expect("a last state");
+    assert!(h.hears("customer", "agent") && h.hears("agent", "customer"));
+}
 
-    // The digits went to the capture service only, and the printed timeline says so.
+/// The digits went to the capture service only, and the printed timeline says so.
+fn digits_reached_the_capture_service_only(t: &Timeline, printed: &str) {
     let keyed: Vec<_> = t
         .entries
         .iter()
@@ -117,9 +129,11 @@ async fn both_methods_complete_with_hold_and_isolation_and_no_digits() {
         "{printed}"
     );
     assert!(printed.contains("agent 0 (0 keyed, 0 sent by confpayd)"));
+}
 
-    // PCI: no card digits in what the demo prints — not the number, not its first six, not any run
-    // of 13 or more digits.
+/// PCI: no card digits in what the demo prints — not the number, not its first six, not any run
+/// of 13 or more digits.
+fn printed_timeline_holds_no_card_digit(t: &Timeline, printed: &str) {
     assert!(!printed.contains(CARD));
     assert!(!printed.contains(&CARD[..6]));
     let longest_run = printed
@@ -136,12 +150,37 @@ async fn both_methods_complete_with_hold_and_isolation_and_no_digits() {
 /// ends the process with status 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_mode_takes_a_payment_through_the_api_and_stops_on_ctrl_c() {
-    use crate::http_harness::{get, post};
+    let (mut child, ready) = spawn_serve_and_read_ready_line();
+    let field = |name: &str| {
+        ready
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{name} missing in {ready}"))
+    };
+    let url = field("url");
+    let customer = field("customer");
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("url host:port");
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+
+    api_lists_the_fresh_call_behind_the_token(addr, &customer).await;
+    api_takes_an_aca_payment_without_digits(addr, &customer).await;
+    sigint_stops_serve_with_status_zero(&mut child);
+}
+
+const SERVE_TOKEN: &str = "demo-test-token";
+
+/// Runs `confpayd demo --serve`, reads its stdout up to the DEMO_READY line, checks the stop hint
+/// and token lines that come with it, and returns the child and the DEMO_READY fields.
+fn spawn_serve_and_read_ready_line() -> (std::process::Child, String) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
-    const TOKEN: &str = "demo-test-token";
+    const TOKEN: &str = SERVE_TOKEN;
     let mut child = Command::new(env!("CARGO_BIN_EXE_confpayd"))
         .args(["demo", "--serve", "--token", TOKEN, "--speed", "8"])
         .env_remove("RUST_LOG")
@@ -175,28 +214,27 @@ async fn serve_mode_takes_a_payment_through_the_api_and_stops_on_ctrl_c() {
     assert_eq!(next, "press Ctrl-C to stop");
     assert!(printed.contains(&format!("API token (paste it into the page): {TOKEN}")));
     assert!(!printed.contains(CARD), "{printed}");
-    let field = |name: &str| {
-        ready
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
-            .unwrap_or_else(|| panic!("{name} missing in {ready}"))
-    };
-    let url = field("url");
-    let customer = field("customer");
-    let addr: std::net::SocketAddr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .expect("url host:port");
-    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    (child, ready)
+}
 
+/// The one fresh call is listed with its customer and agent ID; without the token, 401.
+async fn api_lists_the_fresh_call_behind_the_token(addr: std::net::SocketAddr, customer: &str) {
+    use crate::http_harness::get;
+    const TOKEN: &str = SERVE_TOKEN;
     let calls = get(addr, "/api/v1/calls", Some(TOKEN)).await.json();
     let list = calls["calls"].as_array().expect("calls");
     assert_eq!(list.len(), 1, "{calls}");
-    assert_eq!(list[0]["customer"], customer.as_str());
+    assert_eq!(list[0]["customer"], customer);
     assert_eq!(list[0]["agent_id"], "4711");
     assert_eq!(get(addr, "/api/v1/calls", None).await.status, 401);
+}
 
+/// A session on the customer reaches ready, capture is accepted, it completes by ACA, and no
+/// response body holds card digits.
+async fn api_takes_an_aca_payment_without_digits(addr: std::net::SocketAddr, customer: &str) {
+    use crate::http_harness::{get, post};
+    use std::time::Duration;
+    const TOKEN: &str = SERVE_TOKEN;
     let body = format!(r#"{{"target": {{"type": "customer", "id": "{customer}"}}}}"#);
     let r = post(addr, "/api/v1/sessions", Some(TOKEN), &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -232,7 +270,12 @@ async fn serve_mode_takes_a_payment_through_the_api_and_stops_on_ctrl_c() {
     for b in &bodies {
         assert!(!b.contains(CARD), "card digits in {b}");
     }
+}
 
+/// SIGINT ends the process, with status 0.
+fn sigint_stops_serve_with_status_zero(child: &mut std::process::Child) {
+    use std::process::Command;
+    use std::time::Duration;
     let pid = child.id().to_string();
     let sent = Command::new("kill")
         .args(["-INT", &pid])
