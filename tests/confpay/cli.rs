@@ -275,16 +275,37 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
     let pid = child.id();
 
     assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
+    sighup_with_a_bad_file_is_refused(&config, &base, pid, &notify);
+    sighup_with_a_good_file_reloads(&config, esl, port, pid, &notify);
+    let stdout = sigterm_stops_with_status_zero(&mut child, pid, &notify);
+    let _ = std::fs::remove_file(&config);
+    let _ = std::fs::remove_file(&notify_path);
+    journal_lines_report_the_reloads_without_secrets(&stdout, http);
+}
 
-    // A bad file: refused, nothing published.
-    std::fs::write(&config, format!("{base}[payment]\nmax_capture_s = 0\n")).expect("write");
+/// A bad file: refused, nothing published.
+fn sighup_with_a_bad_file_is_refused(
+    config: &std::path::Path,
+    base: &str,
+    pid: u32,
+    notify: &UnixDatagram,
+) {
+    std::fs::write(config, format!("{base}[payment]\nmax_capture_s = 0\n")).expect("write");
     signal(pid, "HUP");
-    recv_reloading(&notify);
-    assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
+    recv_reloading(notify);
+    assert_eq!(recv(notify), "READY=1\nSTATUS=running");
+}
 
-    // A good file with a live key, a restart key and a secret.
+/// A good file with a live key, a restart key and a secret.
+fn sighup_with_a_good_file_reloads(
+    config: &std::path::Path,
+    esl: std::net::SocketAddr,
+    port: u16,
+    pid: u32,
+    notify: &UnixDatagram,
+) {
     std::fs::write(
-        &config,
+        config,
         format!(
             "[log]\nformat = \"journald\"\n[payment]\nmax_capture_s = 300\n\
              [esl]\naddress = \"{esl}\"\npassword = \"pw-NEW-5150\"\n[http]\nlisten = \"127.0.0.1:9085\"\n\
@@ -293,11 +314,18 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
     )
     .expect("write");
     signal(pid, "HUP");
-    recv_reloading(&notify);
-    assert_eq!(recv(&notify), "READY=1\nSTATUS=running");
+    recv_reloading(notify);
+    assert_eq!(recv(notify), "READY=1\nSTATUS=running");
+}
 
+/// SIGTERM: STOPPING is notified and the process exits 0 within 10 s. Returns its stdout.
+fn sigterm_stops_with_status_zero(
+    child: &mut std::process::Child,
+    pid: u32,
+    notify: &UnixDatagram,
+) -> String {
     signal(pid, "TERM");
-    assert_eq!(recv(&notify), "STOPPING=1\nSTATUS=stopping");
+    assert_eq!(recv(notify), "STOPPING=1\nSTATUS=stopping");
     let started = Instant::now();
     let status = child.wait().expect("wait");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -310,9 +338,12 @@ fn daemon_notifies_systemd_reloads_on_sighup_and_stops_on_sigterm() {
         .expect("piped")
         .read_to_string(&mut stdout)
         .expect("read stdout");
-    let _ = std::fs::remove_file(&config);
-    let _ = std::fs::remove_file(&notify_path);
+    stdout
+}
 
+/// The journal-format log: ready, the level warning, the refused and accepted reloads, stopped;
+/// no secret, no colour, a priority prefix on every line.
+fn journal_lines_report_the_reloads_without_secrets(stdout: &str, http: u16) {
     assert!(
         stdout.contains("<6>INFO confpay::daemon: confpayd ready"),
         "{stdout}"
