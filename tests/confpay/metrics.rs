@@ -14,7 +14,14 @@ async fn a_completed_payment_is_counted_by_outcome() {
     let capture = Party::capture("capture", AGENT_ID, CARD.len());
     let rig = Rig::start("", "127.0.0.1:0".parse().expect("addr"), capture).await;
     let (customer, _agent) = rig.call(1, Some(AGENT_ID)).await;
+    before_a_payment_one_call_and_no_outcome(&rig).await;
+    let text = payment_completes_and_is_counted(&rig, &customer).await;
+    assert_eq!(sample(&text, "confpay_esl_reconnects_total"), Some(0.0));
+    esl_reconnects_and_command_durations_are_exported(&rig).await;
+}
 
+/// Before any payment: the exposition format, one active call, no completed outcome.
+async fn before_a_payment_one_call_and_no_outcome(rig: &Rig) {
     let before = get(rig.addr, "/metrics", None).await;
     assert_eq!(before.status, 200);
     assert_eq!(
@@ -29,12 +36,16 @@ async fn a_completed_payment_is_counted_by_outcome() {
         ),
         None
     );
+}
 
+/// A payment: the ready gauge counts it while ready; once done the completed outcome is counted
+/// and the gauge is back to 0. Returns the last scrape.
+async fn payment_completes_and_is_counted(rig: &Rig, customer: &str) -> String {
     let body = format!(r#"{{"target": {{"type": "customer", "id": "{customer}"}}}}"#);
     let r = post(rig.addr, "/api/v1/sessions", None, &body).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.json()["id"].as_str().expect("id").to_owned();
-    rig.customer_keys_card_when_capturing(&id, &customer, Duration::from_millis(100));
+    rig.customer_keys_card_when_capturing(&id, customer, Duration::from_millis(100));
     let mut watch = rig.engine.watch(&id).await.expect("running");
     tokio::time::timeout(
         Duration::from_secs(10),
@@ -88,7 +99,11 @@ async fn a_completed_payment_is_counted_by_outcome() {
         sample(&text, "confpay_sessions{state=\"ready\"}"),
         Some(0.0)
     );
-    assert_eq!(sample(&text, "confpay_esl_reconnects_total"), Some(0.0));
+    text
+}
+
+/// A reconnect and a command's duration show up in the next scrape, which holds no card digit.
+async fn esl_reconnects_and_command_durations_are_exported(rig: &Rig) {
     rig.metrics.esl_reconnected();
     rig.metrics.observe_command(Duration::from_millis(20));
     let text = get(rig.addr, "/metrics", None).await.body;
