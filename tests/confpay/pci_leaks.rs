@@ -126,37 +126,7 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
     );
     let mut api = String::new();
     for (round, card) in cards.iter().enumerate() {
-        if round > 0 {
-            w.sim.core().register_party(
-                CAPTURE_DIAL,
-                confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), card.len()),
-            );
-        }
-        let s = w.start_payment(Target::Customer(cu.clone())).await;
-        w.reach(&s.id, State::Ready).await;
-        if round == 0 {
-            w.sim.core().press(&cu, "1").expect("keyphone start");
-        } else {
-            w.stack
-                .engine
-                .start_capture(&s.id)
-                .await
-                .expect("aca start");
-        }
-        w.reach(&s.id, State::Capturing).await;
-        // The customer keys slowly enough for every state change to be observed meanwhile.
-        for d in card.chars() {
-            w.sim.core().press(&cu, &d.to_string()).expect("digit");
-            api.push_str(&http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await);
-        }
-        let done = w.reach(&s.id, State::Done).await;
-        assert!(
-            matches!(done.outcome, Some(Outcome::Completed { .. })),
-            "{done:?}"
-        );
-        api.push_str(&http_get(w.stack.http_addr, "/api/v1/calls").await);
-        api.push_str(&http_get(w.stack.http_addr, "/api/v1/sessions").await);
-        api.push_str(&http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await);
+        api.push_str(&one_payment_keyed_slowly(&w, &cu, round, card).await);
     }
     let metrics = http_get(w.stack.http_addr, "/metrics").await;
     assert!(
@@ -168,23 +138,8 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
     w.stop().await;
 
     let logs = logs.text();
-    assert!(
-        logs.contains("payment session ended"),
-        "the audit record is captured"
-    );
-    assert!(
-        logs.contains(AGENT_ID),
-        "agent-ID digits may appear (and do)"
-    );
-    assert!(
-        logs.lines().any(|l| l.contains(" DEBUG ")),
-        "the capture holds the most verbose lines the daemon writes"
-    );
     let stream = stream.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert!(
-        stream.contains("capturing"),
-        "the stream was captured: {stream}"
-    );
+    captures_are_real(&logs, &stream);
     let panics = panics::messages();
     for card in cards {
         assert_clean("a log line", &logs, card);
@@ -200,6 +155,65 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
             .lines()
             .any(|l| l.contains("DTMF") && l.contains(&cu) && l.contains("Capturing")),
         "a customer DTMF was handled during capture"
+    );
+}
+
+/// One payment on call `cu` (Keyphone in round 0, ACA after), the customer keying `card` one
+/// digit at a time while the API is read; it completes. Returns the API responses read.
+async fn one_payment_keyed_slowly(w: &World, cu: &str, round: usize, card: &str) -> String {
+    let mut api = String::new();
+    if round > 0 {
+        w.sim.core().register_party(
+            CAPTURE_DIAL,
+            confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), card.len()),
+        );
+    }
+    let s = w.start_payment(Target::Customer(cu.to_owned())).await;
+    w.reach(&s.id, State::Ready).await;
+    if round == 0 {
+        w.sim.core().press(cu, "1").expect("keyphone start");
+    } else {
+        w.stack
+            .engine
+            .start_capture(&s.id)
+            .await
+            .expect("aca start");
+    }
+    w.reach(&s.id, State::Capturing).await;
+    // The customer keys slowly enough for every state change to be observed meanwhile.
+    for d in card.chars() {
+        w.sim.core().press(cu, &d.to_string()).expect("digit");
+        api.push_str(&http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await);
+    }
+    let done = w.reach(&s.id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    api.push_str(&http_get(w.stack.http_addr, "/api/v1/calls").await);
+    api.push_str(&http_get(w.stack.http_addr, "/api/v1/sessions").await);
+    api.push_str(&http_get(w.stack.http_addr, &format!("/api/v1/sessions/{}", s.id)).await);
+    api
+}
+
+/// The captures hold what they should: the audit record, agent-ID digits, DEBUG lines and the
+/// stream's state changes.
+fn captures_are_real(logs: &str, stream: &str) {
+    assert!(
+        logs.contains("payment session ended"),
+        "the audit record is captured"
+    );
+    assert!(
+        logs.contains(AGENT_ID),
+        "agent-ID digits may appear (and do)"
+    );
+    assert!(
+        logs.lines().any(|l| l.contains(" DEBUG ")),
+        "the capture holds the most verbose lines the daemon writes"
+    );
+    assert!(
+        stream.contains("capturing"),
+        "the stream was captured: {stream}"
     );
 }
 
