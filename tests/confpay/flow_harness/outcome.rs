@@ -199,7 +199,25 @@ pub async fn check(
         "[{case}] a capture leg was left up"
     );
     let customer = w.customer.channel().expect("customer channel");
-    match &expect.customer {
+    customer_ended_as_expected(w, case, &customer, &expect.customer).await;
+    agent_leg_as_expected(w, case, expect.agent_hung_up).await;
+    if !w.customer.is_hung_up() && !w.agent.is_hung_up() {
+        survivors_talk_with_sensitive_dtmf_on(w, case, &customer).await;
+    }
+    no_start_key_to_capture_after_the_fault(w, case, fault_at);
+    assert_eq!(w.agent.received(), "", "[{case}] digits reached the agent");
+    let violations = watcher.finish();
+    assert!(violations.is_empty(), "[{case}] {violations:#?}");
+    assert_eq!(
+        panics::on_this_thread(),
+        watcher.panics_before,
+        "[{case}] a task panicked"
+    );
+}
+
+/// The customer's leg ended as the case expects: hung up, alive, hung up by policy, or transferred.
+async fn customer_ended_as_expected(w: &World, case: &str, customer: &str, end: &CustomerEnd) {
+    match end {
         CustomerEnd::HungUpThemselves => assert!(w.customer.is_hung_up(), "[{case}] customer up"),
         CustomerEnd::Alive => {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -217,17 +235,21 @@ pub async fn check(
                 eventually(Duration::from_secs(3), || w
                     .sim
                     .core()
-                    .current_app(&customer)
+                    .current_app(customer)
                     .as_deref()
                     == Some(app))
                 .await,
                 "[{case}] customer not transferred to {app}: {:?}",
-                w.sim.core().current_app(&customer)
+                w.sim.core().current_app(customer)
             );
             assert!(!w.customer.is_hung_up(), "[{case}] customer hung up");
         }
     }
-    if expect.agent_hung_up {
+}
+
+/// The agent's leg is hung up (within 6 s) if the case expects it, and up otherwise.
+async fn agent_leg_as_expected(w: &World, case: &str, agent_hung_up: bool) {
+    if agent_hung_up {
         assert!(
             eventually(Duration::from_secs(6), || w.agent.is_hung_up()).await,
             "[{case}] the agent's leg is still up"
@@ -235,25 +257,29 @@ pub async fn check(
     } else {
         assert!(!w.agent.is_hung_up(), "[{case}] the agent's leg is gone");
     }
-    if !w.customer.is_hung_up() && !w.agent.is_hung_up() {
-        let talking = eventually(Duration::from_secs(3), || {
-            let h = w.sim.core().hearing();
-            h.hears("agent", "customer")
-                && h.hears("customer", "agent")
-                && !h.hears_music("customer")
-        })
-        .await;
-        assert!(
-            talking,
-            "[{case}] no capture leg, yet agent and customer do not talk: {:?}",
-            w.sim.core().hearing()
-        );
-        assert_eq!(
-            w.sim.core().var(&customer, "sensitive_dtmf").as_deref(),
-            Some("true"),
-            "[{case}] sensitive_dtmf left off"
-        );
-    }
+}
+
+/// With both legs up: agent and customer talk, without music, and `sensitive_dtmf` stays on.
+async fn survivors_talk_with_sensitive_dtmf_on(w: &World, case: &str, customer: &str) {
+    let talking = eventually(Duration::from_secs(3), || {
+        let h = w.sim.core().hearing();
+        h.hears("agent", "customer") && h.hears("customer", "agent") && !h.hears_music("customer")
+    })
+    .await;
+    assert!(
+        talking,
+        "[{case}] no capture leg, yet agent and customer do not talk: {:?}",
+        w.sim.core().hearing()
+    );
+    assert_eq!(
+        w.sim.core().var(customer, "sensitive_dtmf").as_deref(),
+        Some("true"),
+        "[{case}] sensitive_dtmf left off"
+    );
+}
+
+/// The ACA start key, if any, was not sent by the daemon after the fault.
+fn no_start_key_to_capture_after_the_fault(w: &World, case: &str, fault_at: Instant) {
     // The ACA start key is the capture leg's delivery right after the agent ID and '#'.
     let to_capture: Vec<_> = w
         .sim
@@ -269,12 +295,4 @@ pub async fn check(
             "[{case}] the daemon sent '1' to the capture leg after the fault"
         );
     }
-    assert_eq!(w.agent.received(), "", "[{case}] digits reached the agent");
-    let violations = watcher.finish();
-    assert!(violations.is_empty(), "[{case}] {violations:#?}");
-    assert_eq!(
-        panics::on_this_thread(),
-        watcher.panics_before,
-        "[{case}] a task panicked"
-    );
 }

@@ -65,74 +65,13 @@ pub fn capture_party(state: &State) -> Party {
 
 /// Drives a fresh call of `w` into `state` and keeps it there.
 pub async fn pin(w: &World, state: &State) -> Pinned {
-    let faults = w.sim.faults();
     let (customer, session, gate) = match state {
-        State::AwaitingAgentId => {
-            PaymentDialplan::new(w.stack.outbound_addr, AGENT_DIAL, None)
-                .socket_only("confpay-noid")
-                .install(w.sim.core());
-            let cu = w.call("confpay-noid");
-            w.call_ready(&cu).await;
-            let s = w.start_payment(Target::Customer(cu.clone())).await;
-            (cu, s.id, None)
-        }
-        State::Moving => {
-            let cu = w.call("attach");
-            w.until("bridge", || async {
-                let h = w.sim.core().hearing();
-                (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
-            })
-            .await;
-            let gate = faults.hold_next(&format!("api uuid_transfer {cu} conference:"));
-            let s = w
-                .stack
-                .engine
-                .start_payment(Target::Customer(cu.clone()), Some(AGENT_ID.into()))
-                .await
-                .expect("attach");
-            (cu, s.id, Some(gate))
-        }
-        State::Ready | State::Answered | State::Capturing => {
-            let cu = w.dialplan_call().await;
-            let s = w.start_payment(Target::Customer(cu.clone())).await;
-            if *state == State::Capturing {
-                w.reach(&s.id, State::Ready).await;
-                w.sim.core().press(&cu, "1").expect("start key");
-                w.reach(&s.id, State::Capturing).await;
-                w.sim
-                    .core()
-                    .press(&cu, KEYED_BEFORE_FAULT)
-                    .expect("part of the card");
-            }
-            (cu, s.id, None)
-        }
-        State::Arming | State::Unwinding => {
-            let cu = w.dialplan_call().await;
-            let s = w.start_payment(Target::Customer(cu.clone())).await;
-            w.reach(&s.id, State::Ready).await;
-            let gate = if *state == State::Arming {
-                let g = faults.hold_next(&format!("api conference confpay-{cu} relate "));
-                w.stack.engine.start_capture(&s.id).await.expect("start");
-                g
-            } else {
-                let capture = w.channel_of(&w.capture);
-                let g = faults.hold_next(&format!("api uuid_kill {capture} "));
-                w.stack.engine.cancel(&s.id).await.expect("cancel");
-                g
-            };
-            (cu, s.id, Some(gate))
-        }
+        State::AwaitingAgentId => start_without_agent_id(w).await,
+        State::Moving => attach_holding_the_move(w).await,
+        State::Ready | State::Answered | State::Capturing => start_naturally(w, state).await,
+        State::Arming | State::Unwinding => from_ready_holding_the_next(w, state).await,
         State::Holding | State::Dialling | State::SendingAgentId | State::Unholding => {
-            let cu = w.dialplan_call().await;
-            let prefix = match state {
-                State::Holding => format!("api conference confpay-{cu} hold "),
-                State::Dialling => "bgapi originate ".to_owned(),
-                State::SendingAgentId => "api uuid_send_dtmf ".to_owned(),
-                _ => format!("api conference confpay-{cu} unhold "),
-            };
-            let gate = faults.hold_next(&prefix);
-            let s = w.start_payment(Target::Customer(cu.clone())).await;
-            (cu, s.id, Some(gate))
+            start_holding_the_setup_command(w, state).await
         }
         State::Idle | State::Suspended | State::Done => {
             panic!("{state:?} is not a state the matrix pins")
@@ -150,6 +89,89 @@ pub async fn pin(w: &World, state: &State) -> Pinned {
         session,
         gate,
     }
+}
+
+/// (customer channel, session ID, the held command's gate if any).
+type Started = (String, String, Option<Gate>);
+
+/// `AwaitingAgentId`: a socket extension without `confpay_agent_id`.
+async fn start_without_agent_id(w: &World) -> Started {
+    PaymentDialplan::new(w.stack.outbound_addr, AGENT_DIAL, None)
+        .socket_only("confpay-noid")
+        .install(w.sim.core());
+    let cu = w.call("confpay-noid");
+    w.call_ready(&cu).await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    (cu, s.id, None)
+}
+
+/// `Moving`: attach to a bridged call, holding the customer's transfer into the conference.
+async fn attach_holding_the_move(w: &World) -> Started {
+    let faults = w.sim.faults();
+    let cu = w.call("attach");
+    w.until("bridge", || async {
+        let h = w.sim.core().hearing();
+        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
+    })
+    .await;
+    let gate = faults.hold_next(&format!("api uuid_transfer {cu} conference:"));
+    let s = w
+        .stack
+        .engine
+        .start_payment(Target::Customer(cu.clone()), Some(AGENT_ID.into()))
+        .await
+        .expect("attach");
+    (cu, s.id, Some(gate))
+}
+
+/// `Ready`, `Answered`, `Capturing`: natural waits (for `Capturing`, after part of the card).
+async fn start_naturally(w: &World, state: &State) -> Started {
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    if *state == State::Capturing {
+        w.reach(&s.id, State::Ready).await;
+        w.sim.core().press(&cu, "1").expect("start key");
+        w.reach(&s.id, State::Capturing).await;
+        w.sim
+            .core()
+            .press(&cu, KEYED_BEFORE_FAULT)
+            .expect("part of the card");
+    }
+    (cu, s.id, None)
+}
+
+/// `Arming` (ACA start) or `Unwinding` (cancel) from `Ready`, holding the command it waits on.
+async fn from_ready_holding_the_next(w: &World, state: &State) -> Started {
+    let faults = w.sim.faults();
+    let cu = w.dialplan_call().await;
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    w.reach(&s.id, State::Ready).await;
+    let gate = if *state == State::Arming {
+        let g = faults.hold_next(&format!("api conference confpay-{cu} relate "));
+        w.stack.engine.start_capture(&s.id).await.expect("start");
+        g
+    } else {
+        let capture = w.channel_of(&w.capture);
+        let g = faults.hold_next(&format!("api uuid_kill {capture} "));
+        w.stack.engine.cancel(&s.id).await.expect("cancel");
+        g
+    };
+    (cu, s.id, Some(gate))
+}
+
+/// `Holding`, `Dialling`, `SendingAgentId`, `Unholding`: the setup command of that state is held.
+async fn start_holding_the_setup_command(w: &World, state: &State) -> Started {
+    let faults = w.sim.faults();
+    let cu = w.dialplan_call().await;
+    let prefix = match state {
+        State::Holding => format!("api conference confpay-{cu} hold "),
+        State::Dialling => "bgapi originate ".to_owned(),
+        State::SendingAgentId => "api uuid_send_dtmf ".to_owned(),
+        _ => format!("api conference confpay-{cu} unhold "),
+    };
+    let gate = faults.hold_next(&prefix);
+    let s = w.start_payment(Target::Customer(cu.clone())).await;
+    (cu, s.id, Some(gate))
 }
 
 /// Runs, directly in the simulated FreeSWITCH, the command `pin` holds for `state` — what
