@@ -33,7 +33,22 @@ struct Known {
 const PHONE: &str =
     "the suite's customer phone also carries confpay_agent_id (a real-switch test artifact)";
 
+const SOCKET_CLOSE: &str = "asked when the call's socket closes, which races the hangup event: \
+    where it falls among the customer's replies is timing (its answer is checked in hostile_peer)";
+
 const KNOWN: &[Known] = &[
+    Known {
+        side: "real",
+        leg: "customer",
+        item: "inbound api uuid_exists <customer> -> false",
+        why: SOCKET_CLOSE,
+    },
+    Known {
+        side: "sim",
+        leg: "customer",
+        item: "inbound api uuid_exists <customer> -> false",
+        why: SOCKET_CLOSE,
+    },
     Known {
         side: "real",
         leg: "switch",
@@ -248,6 +263,23 @@ async fn an_attached_call_with_an_aca_payment() {
     differential(Script::AttachAca).await;
 }
 
+/// Back-to-back `play-file-done` of the conference counted once. After the customer hangs up the
+/// agent is alone in the room until the daemon releases the leg; whether FreeSWITCH's conference
+/// thread starts the lone-member music (`moh-sound`) in that moment, and so reports it stopping
+/// again, depends on where its 20 ms frame falls: the real switch sends the second event in some
+/// runs and not in others, the simulator never does.
+fn lone_music_once(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let repeat =
+            out.last() == Some(&item) && item.ends_with("conference::maintenance play-file-done");
+        if !repeat {
+            out.push(item);
+        }
+    }
+    out
+}
+
 /// The differences leg by leg, once the known ones are taken out; empty when none is left.
 fn compare(real: &Legs, sim: &Legs) -> String {
     let mut report = String::new();
@@ -265,8 +297,8 @@ fn compare(real: &Legs, sim: &Legs) -> String {
                 .cloned()
                 .collect()
         };
-        let r = keep("real", real.get(key));
-        let s = keep("sim", sim.get(key));
+        let r = lone_music_once(keep("real", real.get(key)));
+        let s = lone_music_once(keep("sim", sim.get(key)));
         if r != s {
             report.push_str(&format!("== {leg} {kind}\n"));
             for line in diff(&r, &s) {
