@@ -67,8 +67,8 @@ impl EslConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct OutboundConfig {
     pub listen: SocketAddr,
-    /// Peers allowed to connect. Empty means any peer that can reach `listen`, which validation only
-    /// accepts on a loopback address.
+    /// Peers allowed to connect (FreeSWITCH's hosts). An empty list lets no peer in; validation
+    /// refuses it beyond loopback, where it would only be a listener nobody may use.
     pub allow: Vec<Cidr>,
 }
 
