@@ -85,6 +85,9 @@ pub struct Calls {
     /// Sessions of calls that are gone, oldest first: a platform still asks for the outcome after
     /// the customer hung up.
     ended: VecDeque<SessionView>,
+    /// Set when a call's customer or agent leg came or went: what the DTMF scope follows must be
+    /// brought in step (checked after each engine message, so most messages cost nothing).
+    legs_changed: bool,
 }
 
 impl Calls {
@@ -115,6 +118,7 @@ impl Calls {
         let Some(mut call) = self.calls.remove(customer) else {
             return;
         };
+        self.legs_changed = true;
         call.active();
         for view in call.history {
             if self.ended.len() == KEEP_ENDED {
@@ -122,6 +126,16 @@ impl Calls {
             }
             self.ended.push_back(view);
         }
+    }
+
+    /// Records that a call was added or a leg of one changed (see `legs_changed`).
+    pub fn mark_legs_changed(&mut self) {
+        self.legs_changed = true;
+    }
+
+    /// Whether legs came or went since the last call, resetting the mark.
+    pub fn take_legs_changed(&mut self) -> bool {
+        std::mem::take(&mut self.legs_changed)
     }
 
     /// Forgets every call whose customer is gone and whose session has finished.

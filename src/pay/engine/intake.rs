@@ -170,6 +170,7 @@ impl Task {
                 Leg::Agent => {
                     call.agent = None;
                     call.agent_member = None;
+                    self.calls.mark_legs_changed();
                 }
                 Leg::Customer => {
                     let customer = call.customer.clone();

@@ -371,6 +371,7 @@ impl Task {
             }
             Msg::Adopt { call } => {
                 self.calls.calls.insert(call.customer.clone(), *call);
+                self.calls.mark_legs_changed();
             }
             Msg::Configure(cfg) => {
                 info!("payment settings reloaded; they apply to payments started from now on");
@@ -397,6 +398,7 @@ impl Task {
         call.agent = Some(agent);
         call.agent_id = agent_id;
         self.calls.calls.insert(customer, call);
+        self.calls.mark_legs_changed();
         Ok(())
     }
 }

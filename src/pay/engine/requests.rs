@@ -187,6 +187,7 @@ impl Task {
         call.agent_id = pair.agent_id;
         info!(call = %customer, agent = %pair.agent, "attaching to bridged call");
         self.calls.calls.insert(customer.clone(), call);
+        self.calls.mark_legs_changed();
         Ok(customer)
     }
 

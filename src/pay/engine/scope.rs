@@ -1,5 +1,5 @@
-//! Keeping the [`ChannelScope`] in step with the call table: after every change the engine tells
-//! it which customer and agent legs appeared and which are gone. Capture legs are not followed:
+//! Keeping the [`ChannelScope`] in step with the call table: after a message that added a call or
+//! changed its legs, the engine tells it which customer and agent legs appeared and which are gone. Capture legs are not followed:
 //! the engine reads no digit of theirs, and the events it needs of them (hangup, conference
 //! membership) are subscribed to for every channel.
 
@@ -14,6 +14,11 @@ impl Task {
         let Some(scope) = self.scope.clone() else {
             return;
         };
+        // The whole leg set is only rebuilt when it may have changed: not on the events (DTMF,
+        // conference, channel) that make up nearly all of the engine's messages.
+        if !self.calls.take_legs_changed() {
+            return;
+        }
         let wanted = controlled_legs(&self.calls);
         let gained: Vec<Uuid> = wanted.difference(&self.followed).cloned().collect();
         let lost: Vec<Uuid> = self.followed.difference(&wanted).cloned().collect();
