@@ -23,11 +23,11 @@
 //! current directory or a fixed port (`pci_leaks` scopes its log capture to its own runtime).
 //! The live suite alone is `#[ignore]`d, so `live:: -- --ignored` selects exactly it.
 
-mod event_generators;
+use confpay_test_fixtures::event_generators;
 mod flow_harness;
 mod forged_peer;
 mod http_harness;
-mod recordings;
+use confpay_test_fixtures::recordings;
 
 mod cli;
 mod config;

@@ -18,7 +18,7 @@
 //! a bounded chunked feeder, a model of mod_event_socket's command reader).
 
 mod fake_switch;
-mod recordings;
+use confpay_test_fixtures::recordings;
 mod wire_generators;
 
 mod commands;

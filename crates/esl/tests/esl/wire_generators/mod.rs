@@ -5,6 +5,6 @@
 //! Case counts: every property uses `ProptestConfig::default()`, i.e. 256 cases unless the
 //! `PROPTEST_CASES` environment variable says otherwise (`.ci/fuzz-smoke.sh` raises it).
 
-pub mod arb;
+pub use confpay_test_fixtures::event_generators as arb;
 pub mod feed;
 pub mod request;

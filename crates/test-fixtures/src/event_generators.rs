@@ -1,11 +1,9 @@
 //! Generators: header names and values, reply frames with their exact wire bytes, FreeSWITCH events,
 //! and whole streams mixing them (every event serialized as plain, json or xml, like FreeSWITCH does
-//! through the re-serializers in `recordings`).
-//! The ESL crate's property tests use the same generators; these are the ones `proptest_decode`
-//! uses.
+//! through the re-serializers in [`crate::recordings`]).
 
 use bytes::Bytes;
-use confpay::esl::{ContentType, Event, Frame, Headers};
+use confpay_esl::{ContentType, Event, Frame, Headers};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -188,4 +186,9 @@ pub fn stream() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
         }
         (data, ends)
     })
+}
+
+/// Cut positions for a stream of up to `max` bytes.
+pub fn cuts(max: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..max.max(1), 0..12)
 }
