@@ -25,9 +25,6 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-/// How often a call/agent stream looks for a new session on its call.
-const POLL: Duration = Duration::from_millis(250);
-
 /// Which stream; exactly one must be given.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,9 +219,11 @@ async fn follow_call(
             return;
         }
     }
+    // Subscribed before the first look, so a change in between is not missed.
+    let mut changes = engine.changes();
     loop {
-        let calls = engine.calls().await;
-        let Some(call) = calls.iter().find(|c| c.customer == customer) else {
+        changes.borrow_and_update();
+        let Some(call) = engine.call(&customer) else {
             let _ = tx
                 .send(Event::default().event("gone").data(customer.clone()))
                 .await;
@@ -250,7 +249,7 @@ async fn follow_call(
         tokio::select! {
             () = stop.cancelled() => return,
             () = tx.closed() => return,
-            () = tokio::time::sleep(POLL) => {}
+            changed = changes.changed() => if changed.is_err() { return },
         }
     }
 }

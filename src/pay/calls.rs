@@ -5,10 +5,7 @@
 
 use super::session::{SessionHandle, SessionView};
 use super::types::{AgentId, Leg, Topology, Uuid};
-use std::collections::{HashMap, VecDeque};
-
-/// How many sessions of calls that are gone are kept for `GET /api/v1/sessions/{id}`.
-const KEEP_ENDED: usize = 1000;
+use std::collections::{HashMap, HashSet};
 
 /// One customer call under the engine's control (dialplan-driven) or attached to.
 #[derive(Debug)]
@@ -82,9 +79,11 @@ pub struct Calls {
     /// Channels seen carrying `confpay_agent_id`, by agent ID. An `export` puts it on both legs of
     /// a bridge, so an ID usually names two channels: every one is kept, none is trusted alone.
     agent_ids: HashMap<String, Vec<Uuid>>,
-    /// Sessions of calls that are gone, oldest first: a platform still asks for the outcome after
-    /// the customer hung up.
-    ended: VecDeque<SessionView>,
+    /// Calls (by customer UUID) that may have changed since the engine last published the table:
+    /// every lookup that hands out a call to change marks it.
+    touched: HashSet<Uuid>,
+    /// Calls forgotten since the engine last published the table (their sessions are kept there).
+    forgotten: Vec<Call>,
     /// Set when a call's customer or agent leg came or went: what the DTMF scope follows must be
     /// brought in step (checked after each engine message, so most messages cost nothing).
     legs_changed: bool,
@@ -97,35 +96,62 @@ impl Calls {
             .calls
             .iter()
             .find_map(|(k, c)| c.leg_of(uuid).map(|_| k.clone()))?;
-        let call = self.calls.get_mut(&key)?;
+        let call = self.get_mut(&key)?;
         let leg = call.leg_of(uuid)?;
         Some((call, leg))
     }
 
     pub fn find_by_room(&mut self, room: &str) -> Option<&mut Call> {
-        self.calls.values_mut().find(|c| c.room == room)
+        let key = self
+            .calls
+            .values()
+            .find(|c| c.room == room)?
+            .customer
+            .clone();
+        self.get_mut(&key)
     }
 
     pub fn find_by_agent_id(&mut self, id: &str) -> Option<&mut Call> {
-        self.calls
-            .values_mut()
-            .find(|c| c.agent_id.as_ref().is_some_and(|a| a.as_str() == id))
+        let key = self
+            .calls
+            .values()
+            .find(|c| c.agent_id.as_ref().is_some_and(|a| a.as_str() == id))?
+            .customer
+            .clone();
+        self.get_mut(&key)
+    }
+
+    /// The call of `customer`, to change.
+    pub fn get_mut(&mut self, customer: &str) -> Option<&mut Call> {
+        let call = self.calls.get_mut(customer)?;
+        self.touched.insert(call.customer.clone());
+        Some(call)
+    }
+
+    /// Takes a new call into the table.
+    pub fn insert(&mut self, call: Call) {
+        self.touched.insert(call.customer.clone());
+        self.legs_changed = true;
+        self.calls.insert(call.customer.clone(), call);
     }
 
     /// Forgets the call of `customer`, keeping its sessions' final views (its running session, if
     /// any, is left to finish: call this once it has).
     pub fn forget(&mut self, customer: &str) {
-        let Some(mut call) = self.calls.remove(customer) else {
+        let Some(call) = self.calls.remove(customer) else {
             return;
         };
         self.legs_changed = true;
-        call.active();
-        for view in call.history {
-            if self.ended.len() == KEEP_ENDED {
-                self.ended.pop_front();
-            }
-            self.ended.push_back(view);
-        }
+        self.touched.insert(call.customer.clone());
+        self.forgotten.push(call);
+    }
+
+    /// The calls touched and the calls forgotten since the last call, resetting both.
+    pub fn take_changes(&mut self) -> (HashSet<Uuid>, Vec<Call>) {
+        (
+            std::mem::take(&mut self.touched),
+            std::mem::take(&mut self.forgotten),
+        )
     }
 
     /// Records that a call was added or a leg of one changed (see `legs_changed`).
@@ -150,12 +176,11 @@ impl Calls {
         }
     }
 
-    /// An ended session by id, of a call still known or gone.
+    /// An ended session by id, of a call still known.
     pub fn ended(&self, id: &str) -> Option<SessionView> {
         self.calls
             .values()
             .flat_map(|c| c.history.iter())
-            .chain(self.ended.iter())
             .find(|v| v.id == id)
             .cloned()
     }

@@ -86,6 +86,7 @@ impl Task {
         let engine = Engine {
             tx: self.tx.clone(),
             metrics: self.metrics.clone(),
+            published: self.published.clone(),
         };
         tokio::spawn(async move {
             match engine

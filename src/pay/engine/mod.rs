@@ -9,12 +9,15 @@
 
 //!
 //! Files: `routing` (what an event means, pure), `intake` (events and the connection applied to the
-//! call table), `requests` (API requests: start, capture, cancel, views), `recovery` (adopting calls
-//! after a restart), `scope` (the [`ChannelScope`] kept in step with the call table), `error`
-//! ([`EngineError`]).
+//! call table), `requests` (API requests: start, capture, cancel), `published` (the call table as
+//! readers see it, without going through the queue), `recovery` (adopting calls after a restart),
+//! `scope` (the [`ChannelScope`] kept in step with the call table), `error` ([`EngineError`]).
 
 mod error;
 mod intake;
+mod published;
+#[cfg(test)]
+mod published_tests;
 mod recovery;
 #[cfg(test)]
 mod register_tests;
@@ -32,6 +35,7 @@ use super::switch::Switch;
 use super::types::*;
 use crate::esl::Event;
 use crate::metrics::{Gauges, Metrics};
+use published::Published;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -98,12 +102,9 @@ enum Msg {
         session: String,
         reply: Reply<SessionView>,
     },
-    Calls {
-        reply: oneshot::Sender<Vec<CallView>>,
-    },
-    Watch {
-        session: String,
-        reply: oneshot::Sender<Option<watch::Receiver<SessionView>>>,
+    /// Answered once every message sent before it has been handled.
+    Settled {
+        reply: oneshot::Sender<()>,
     },
     Adopt {
         call: Box<Call>,
@@ -116,6 +117,7 @@ enum Msg {
 pub struct Engine {
     tx: mpsc::Sender<Msg>,
     metrics: Option<Arc<Metrics>>,
+    published: Arc<Published>,
 }
 
 impl Engine {
@@ -141,7 +143,9 @@ impl Engine {
         scope: Option<Arc<dyn ChannelScope>>,
     ) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
+        let published = Arc::new(Published::default());
         let task = Task {
+            published: published.clone(),
             cfg,
             switch,
             calls: Calls::default(),
@@ -151,7 +155,11 @@ impl Engine {
             followed: HashSet::new(),
         };
         tokio::spawn(task.run(rx));
-        Engine { tx, metrics }
+        Engine {
+            tx,
+            metrics,
+            published,
+        }
     }
 
     /// New settings (SIGHUP reload) for payments started from now on.
@@ -229,12 +237,30 @@ impl Engine {
         self.ask(|reply| Msg::Cancel { session, reply }).await
     }
 
+    /// Every call, by customer UUID, as of the last message the engine handled (read without
+    /// going through the engine's queue).
     pub async fn calls(&self) -> Vec<CallView> {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Calls { reply: tx }).await.is_err() {
-            return Vec::new();
+        self.published.calls()
+    }
+
+    /// The call whose customer leg is `customer`.
+    pub fn call(&self, customer: &str) -> Option<CallView> {
+        self.published.call(customer)
+    }
+
+    /// Changes whenever a call is added, changes or goes (a session's own progress is on its
+    /// [`Engine::watch`]).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.published.changes()
+    }
+
+    /// Waits until the engine has handled every message sent before (then [`Engine::calls`] shows
+    /// their effect).
+    pub async fn settled(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Msg::Settled { reply }).await.is_ok() {
+            let _ = rx.await;
         }
-        rx.await.unwrap_or_default()
     }
 
     /// The call table as the `/metrics` gauges show it.
@@ -252,13 +278,7 @@ impl Engine {
 
     /// A live view of one session (running or ended).
     pub async fn watch(&self, session: &str) -> Option<watch::Receiver<SessionView>> {
-        let (tx, rx) = oneshot::channel();
-        let msg = Msg::Watch {
-            session: session.to_owned(),
-            reply: tx,
-        };
-        self.tx.send(msg).await.ok()?;
-        rx.await.ok().flatten()
+        self.published.watch(session)
     }
 
     /// Graceful shutdown: a capture in progress may finish within `limit`; then every running
@@ -313,12 +333,14 @@ struct Task {
     scope: Option<Arc<dyn ChannelScope>>,
     /// The legs `scope` was last told to follow.
     followed: HashSet<Uuid>,
+    published: Arc<Published>,
 }
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(msg) = rx.recv().await {
             self.handle(msg).await;
+            self.publish();
             self.sync_scope().await;
         }
     }
@@ -341,7 +363,9 @@ impl Task {
                 agent_id,
                 reply,
             } => {
-                let _ = reply.send(self.register(customer, agent, agent_id));
+                let r = self.register(customer, agent, agent_id);
+                self.publish();
+                let _ = reply.send(r);
             }
             Msg::Gone { customer } => self.on_hangup(&customer, false),
             Msg::Start {
@@ -350,6 +374,8 @@ impl Task {
                 reply,
             } => {
                 let r = self.start(target, agent_id).await;
+                // The caller may look the session up as soon as it has the reply.
+                self.publish();
                 let _ = reply.send(r);
             }
             Msg::Capture { session, reply } => {
@@ -358,21 +384,11 @@ impl Task {
             Msg::Cancel { session, reply } => {
                 let _ = reply.send(self.cancel(&session));
             }
-            Msg::Calls { reply } => {
-                let _ = reply.send(self.views());
+            Msg::Settled { reply } => {
+                self.publish();
+                let _ = reply.send(());
             }
-            Msg::Watch { session, reply } => {
-                let w = match self.find_session(&session) {
-                    Some(s) => Some(s.watch()),
-                    // An ended session: its final view, which never changes again.
-                    None => self.find_ended(&session).map(|v| watch::channel(v).1),
-                };
-                let _ = reply.send(w);
-            }
-            Msg::Adopt { call } => {
-                self.calls.calls.insert(call.customer.clone(), *call);
-                self.calls.mark_legs_changed();
-            }
+            Msg::Adopt { call } => self.calls.insert(*call),
             Msg::Configure(cfg) => {
                 info!("payment settings reloaded; they apply to payments started from now on");
                 self.cfg = *cfg;
@@ -394,11 +410,26 @@ impl Task {
             });
         }
         let room = Engine::room_for(&self.cfg.room_prefix, &customer);
-        let mut call = Call::new(customer.clone(), room, Topology::InConference);
+        let mut call = Call::new(customer, room, Topology::InConference);
         call.agent = Some(agent);
         call.agent_id = agent_id;
-        self.calls.calls.insert(customer, call);
-        self.calls.mark_legs_changed();
+        self.calls.insert(call);
         Ok(())
+    }
+
+    /// Publishes the calls the last message touched (see [`published`]).
+    fn publish(&mut self) {
+        self.calls.sweep();
+        let (touched, forgotten) = self.calls.take_changes();
+        if touched.is_empty() {
+            return;
+        }
+        for customer in &touched {
+            self.published.put(customer, self.calls.calls.get(customer));
+        }
+        for call in forgotten {
+            self.published.keep_ended(call);
+        }
+        self.published.bump();
     }
 }

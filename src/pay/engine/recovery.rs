@@ -12,6 +12,7 @@ use tracing::info;
 
 /// Adopts calls found in FreeSWITCH after a daemon restart (see [`recover`]).
 impl Engine {
+    /// Adopts every payment call FreeSWITCH has; returns how many.
     pub async fn recover(&self, switch: Arc<dyn Switch>, cfg: &EngineConfig) -> usize {
         let found = recover::find_calls(switch.as_ref(), &cfg.room_prefix).await;
         let n = found.len();
@@ -57,6 +58,8 @@ impl Engine {
                 })
                 .await;
         }
+        // Adopted calls are listed once this returns.
+        self.settled().await;
         n
     }
 }

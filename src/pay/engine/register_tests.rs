@@ -20,6 +20,11 @@ impl Switch for Quiet {
 }
 
 fn engine() -> Engine {
+    engine_on(Arc::new(Quiet))
+}
+
+/// An engine with short timers over `switch`.
+pub(super) fn engine_on(switch: Arc<dyn Switch>) -> Engine {
     let machine = MachineConfig {
         capture_dial: "sofia/gateway/paytia/pay".into(),
         profile: "confpay".into(),
@@ -39,7 +44,7 @@ fn engine() -> Engine {
         start_subclass: "confpay::start".into(),
         room_prefix: "confpay-".into(),
     };
-    Engine::spawn(cfg, Arc::new(Quiet))
+    Engine::spawn(cfg, switch)
 }
 
 #[tokio::test]
@@ -81,5 +86,6 @@ async fn a_call_whose_channel_is_gone_is_forgotten() {
         .await
         .expect("registered");
     e.channel_gone("cust-1".into()).await;
+    e.settled().await;
     assert_eq!(e.calls().await, Vec::new());
 }

@@ -1,7 +1,7 @@
 //! API requests on the engine task: start a payment (resolving or attaching the call it names),
-//! start capture, cancel, and the call views.
+//! start capture, cancel.
 
-use super::{CallView, Engine, EngineError, Target, Task};
+use super::{Engine, EngineError, Target, Task};
 use crate::pay::attach::{self, AttachError, Claim};
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine, State};
@@ -16,30 +16,6 @@ const MEMBER_POLLS: u32 = 20;
 const MEMBER_POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Task {
-    pub(super) fn views(&mut self) -> Vec<CallView> {
-        self.calls.sweep();
-        let mut out: Vec<CallView> = self
-            .calls
-            .calls
-            .values_mut()
-            .map(|c| {
-                let session = c.active().map(|s| s.view());
-                CallView {
-                    customer: c.customer.clone(),
-                    agent: c.agent.clone(),
-                    agent_id: c.agent_id.as_ref().map(|a| a.to_string()),
-                    room: c.room.clone(),
-                    customer_member: c.customer_member,
-                    agent_member: c.agent_member,
-                    session,
-                    history: c.history.clone(),
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| a.customer.cmp(&b.customer));
-        out
-    }
-
     pub(super) fn find_session(&mut self, id: &str) -> Option<SessionHandle> {
         self.calls.calls.values_mut().find_map(|c| {
             c.active();
@@ -48,7 +24,9 @@ impl Task {
     }
 
     pub(super) fn find_ended(&self, id: &str) -> Option<SessionView> {
-        self.calls.ended(id)
+        self.calls
+            .ended(id)
+            .or_else(|| self.published.ended_view(id))
     }
 
     fn session_or_err(&mut self, id: &str) -> Result<SessionHandle, EngineError> {
@@ -101,7 +79,6 @@ impl Task {
         // The legs' DTMF (agent ID, start key) must be on its way before the session asks for it.
         self.sync_scope().await;
         let call = self
-            .calls
             .calls
             .get_mut(&customer)
             .ok_or_else(|| EngineError::UnknownCall {
@@ -186,8 +163,7 @@ impl Task {
         call.agent = Some(pair.agent.clone());
         call.agent_id = pair.agent_id;
         info!(call = %customer, agent = %pair.agent, "attaching to bridged call");
-        self.calls.calls.insert(customer.clone(), call);
-        self.calls.mark_legs_changed();
+        self.calls.insert(call);
         Ok(customer)
     }
 
@@ -220,7 +196,7 @@ impl Task {
             let id_of = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
             if let Some(c) = id_of(customer) {
                 let a = agent.as_deref().and_then(id_of);
-                if let Some(call) = self.calls.calls.get_mut(customer) {
+                if let Some(call) = self.calls.get_mut(customer) {
                     call.customer_member = Some(c);
                     call.agent_member = a;
                 }
