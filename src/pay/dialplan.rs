@@ -86,6 +86,7 @@ pub async fn handle_call(
         uuid: uuid.clone(),
         agent_dial: claimed("variable_confpay_agent_dial"),
         agent_id: claimed("variable_confpay_agent_id"),
+        nonce: claimed(&format!("variable_{}", peer::NONCE_VAR)),
     };
     let checked = match peer::check(switch.as_ref(), &claim, &setup.agent_dial_allow).await {
         Ok(checked) => checked,

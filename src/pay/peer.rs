@@ -3,6 +3,11 @@
 //! (its `Unique-ID`, `confpay_agent_dial`, `confpay_agent_id`) is only a claim: before the daemon
 //! registers, dials for or changes a call, the switch — over the daemon's own inbound connection —
 //! must know the channel and hold the same values, and the values used are the switch's.
+//!
+//! The channel UUID alone would be a weak secret (it appears in logs and CDRs), so the peer is also
+//! asked for a one-time nonce: the dialplan sets `confpay_nonce=${create_uuid()}` right before
+//! `socket`, FreeSWITCH sends it to the real socket only, and the daemon compares it with the
+//! switch's value and then unsets it, so a second peer claiming the same channel is refused.
 
 use super::dial_allow::dial_allowed;
 use super::switch::{Switch, SwitchError};
@@ -14,7 +19,12 @@ pub struct Claim {
     pub uuid: Uuid,
     pub agent_dial: Option<String>,
     pub agent_id: Option<String>,
+    /// `variable_confpay_nonce` from the peer's channel data.
+    pub nonce: Option<String>,
 }
+
+/// The channel variable that carries the one-time nonce.
+pub const NONCE_VAR: &str = "confpay_nonce";
 
 /// The call's settings once checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +45,11 @@ pub enum Refusal {
     /// The peer's channel data disagrees with the switch's channel: not the channel it claims.
     #[error("the peer's {var} differs from the switch's channel variable")]
     Mismatch { var: &'static str },
+    /// The channel has no `confpay_nonce`: the dialplan must set it before `socket`.
+    #[error(
+        "channel has no confpay_nonce: set confpay_nonce=${{create_uuid()}} in the dialplan before `socket`"
+    )]
+    NoNonce,
     /// The channel has no `confpay_agent_dial`: the dialplan must set it before `socket`.
     #[error("channel has no confpay_agent_dial: set it in the dialplan before `socket`")]
     NoAgentDial,
@@ -51,7 +66,7 @@ impl Refusal {
     /// dialplan (over its own socket). Otherwise the peer is not believed and nothing is done.
     pub fn hand_back(&self) -> bool {
         match self {
-            Refusal::NoAgentDial | Refusal::DialNotAllowed { .. } => true,
+            Refusal::NoNonce | Refusal::NoAgentDial | Refusal::DialNotAllowed { .. } => true,
             Refusal::NoSuchChannel { .. } | Refusal::Mismatch { .. } | Refusal::Unchecked(_) => {
                 false
             }
@@ -113,13 +128,21 @@ async fn confirmed_var(
     Ok(value)
 }
 
-/// Checks `claim` with the switch (two `uuid_getvar`s) and against `allow`. With the inbound
-/// connection down the peer's values are taken, marked unconfirmed.
+/// Checks `claim` with the switch (the nonce, read and then unset, and two more `uuid_getvar`s)
+/// and against `allow`. With the inbound connection down the peer's values are taken, marked
+/// unconfirmed.
 pub async fn check(
     switch: &dyn Switch,
     claim: &Claim,
     allow: &[String],
 ) -> Result<Checked, Refusal> {
+    match confirmed_var(switch, claim, NONCE_VAR, claim.nonce.as_deref()).await {
+        Ok(Some(_)) => consume_nonce(switch, &claim.uuid).await?,
+        Ok(None) => return Err(Refusal::NoNonce),
+        Err(Some(refusal)) => return Err(refusal),
+        // Nothing can be confirmed: the values below are the peer's, marked unconfirmed.
+        Err(None) => {}
+    }
     let dial = confirmed_var(
         switch,
         claim,
@@ -150,4 +173,20 @@ pub async fn check(
         agent_id: agent_id.as_deref().and_then(AgentId::parse),
         confirmed,
     })
+}
+
+/// Unsets the channel's nonce once it has been matched: it admits one peer only.
+async fn consume_nonce(switch: &dyn Switch, uuid: &str) -> Result<(), Refusal> {
+    let reply = switch
+        .api(format!("uuid_setvar {uuid} {NONCE_VAR}"))
+        .await
+        .map_err(Refusal::Unchecked)?;
+    if reply.starts_with("+OK") {
+        Ok(())
+    } else {
+        // The channel went away between the two commands.
+        Err(Refusal::NoSuchChannel {
+            uuid: uuid.to_owned(),
+        })
+    }
 }

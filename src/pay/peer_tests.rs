@@ -4,9 +4,13 @@ use super::peer::{Checked, Claim, Refusal, check};
 use super::switch::{BoxFut, Switch, SwitchError};
 use super::types::AgentId;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
-/// Channel variables by channel; `None`: the inbound connection is down.
-struct Vars(Option<HashMap<&'static str, HashMap<&'static str, &'static str>>>);
+type Channels = HashMap<&'static str, HashMap<String, String>>;
+
+/// Channel variables by channel, answering `uuid_getvar` and `uuid_setvar` as FreeSWITCH does;
+/// `None`: the inbound connection is down.
+struct Vars(Option<Mutex<Channels>>);
 
 impl Switch for Vars {
     fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
@@ -15,11 +19,20 @@ impl Switch for Vars {
                 reason: "down".into(),
             }),
             Some(channels) => {
-                let mut words = cmd.split_whitespace().skip(1);
+                let mut channels = channels.lock().expect("vars");
+                let mut words = cmd.split_whitespace();
+                let verb = words.next().unwrap_or("");
                 let (uuid, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                Ok(match channels.get(uuid) {
-                    None => "-ERR No such channel!\n".to_owned(),
-                    Some(vars) => vars.get(name).copied().unwrap_or("_undef_").to_owned(),
+                Ok(match (channels.get_mut(uuid), verb) {
+                    (None, _) => "-ERR No such channel!\n".to_owned(),
+                    (Some(vars), "uuid_setvar") => {
+                        match words.next() {
+                            Some(v) => vars.insert(name.to_owned(), v.to_owned()),
+                            None => vars.remove(name),
+                        };
+                        "+OK\n".to_owned()
+                    }
+                    (Some(vars), _) => vars.get(name).cloned().unwrap_or("_undef_".into()),
                 })
             }
         };
@@ -30,12 +43,19 @@ impl Switch for Vars {
     }
 }
 
+const NONCE: &str = "5b0f4a0e-0b55-4b3e-9d0e-2f1f8c0b7e11";
+
 fn switch() -> Vars {
-    let vars = HashMap::from([
+    let vars = [
         ("confpay_agent_dial", "user/1000"),
         ("confpay_agent_id", "4711"),
-    ]);
-    Vars(Some(HashMap::from([("cust-1", vars)])))
+        ("confpay_nonce", NONCE),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    Vars(Some(Mutex::new(HashMap::from([(
+        "cust-1",
+        HashMap::from(vars),
+    )]))))
 }
 
 fn claim(uuid: &str, dial: &str, id: &str) -> Claim {
@@ -43,6 +63,7 @@ fn claim(uuid: &str, dial: &str, id: &str) -> Claim {
         uuid: uuid.into(),
         agent_dial: Some(dial.into()),
         agent_id: Some(id.into()),
+        nonce: Some(NONCE.into()),
     }
 }
 
@@ -92,6 +113,42 @@ async fn a_claim_the_switch_does_not_back_is_refused() {
         );
         assert!(!refusal.hand_back());
     }
+}
+
+#[tokio::test]
+async fn the_nonce_admits_one_peer_only() {
+    let switch = switch();
+    let honest = claim("cust-1", "user/1000", "4711");
+    let mut guessed = honest.clone();
+    guessed.nonce = Some("00000000-0000-0000-0000-000000000000".into());
+    let mut without = honest.clone();
+    without.nonce = None;
+    let wrong = Refusal::Mismatch {
+        var: "confpay_nonce",
+    };
+    // A peer that knows the channel and its variables but not the nonce changes nothing.
+    assert_eq!(check(&switch, &guessed, &allow()).await, Err(wrong.clone()));
+    assert_eq!(check(&switch, &without, &allow()).await, Err(wrong.clone()));
+    assert!(check(&switch, &honest, &allow()).await.is_ok());
+    // Replaying the real socket's data: the nonce is gone from the channel.
+    assert_eq!(check(&switch, &honest, &allow()).await, Err(wrong.clone()));
+    assert!(!wrong.hand_back());
+}
+
+#[tokio::test]
+async fn a_dialplan_without_a_nonce_hands_the_call_back() {
+    let switch = switch();
+    if let Some(channels) = &switch.0 {
+        let mut channels = channels.lock().expect("vars");
+        channels
+            .get_mut("cust-1")
+            .map(|v| v.remove("confpay_nonce"));
+    }
+    let mut plain = claim("cust-1", "user/1000", "4711");
+    plain.nonce = None;
+    let got = check(&switch, &plain, &allow()).await;
+    assert_eq!(got, Err(Refusal::NoNonce));
+    assert!(Refusal::NoNonce.hand_back());
 }
 
 #[tokio::test]

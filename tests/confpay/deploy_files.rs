@@ -112,6 +112,7 @@ fn socket_extension_sets_what_the_daemon_reads_and_falls_back_to_a_bridge() {
         "hangup_after_bridge=false",
         "park_after_bridge=true",
         "socket_resume=false",
+        "confpay_nonce=${create_uuid()}",
     ] {
         assert!(
             before.contains(&wanted),

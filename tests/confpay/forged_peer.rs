@@ -12,7 +12,12 @@ pub struct Forged<'a> {
     pub uuid: &'a str,
     pub agent_dial: &'a str,
     pub agent_id: &'a str,
+    /// `confpay_nonce`: a forger does not know the channel's; `None` sends none.
+    pub nonce: Option<&'a str>,
 }
+
+/// A nonce a forger might send: any value but the channel's own.
+pub const GUESSED_NONCE: &str = "9e1f3a52-5f0c-4c55-a1f4-3c2b0d8e7a61";
 
 /// Reads one command (up to the blank line); `None` once the daemon closed the socket.
 async fn read_command(sock: &mut TcpStream) -> Option<String> {
@@ -47,11 +52,15 @@ pub async fn forge(outbound: SocketAddr, f: &Forged<'_>) -> Vec<String> {
     let session = async {
         let connect = read_command(&mut sock).await.expect("connect");
         assert_eq!(connect, "connect\n\n");
+        let nonce = f
+            .nonce
+            .map(|n| format!("variable_confpay_nonce: {n}\n"))
+            .unwrap_or_default();
         let data = format!(
             "Content-Type: command/reply\nReply-Text: +OK\nSocket-Mode: async\nControl: full\n\
              Event-Name: CHANNEL_DATA\nUnique-ID: {}\nChannel-Name: sofia/internal/1001@127.0.0.1\n\
              Caller-Caller-ID-Number: 1001\nvariable_confpay_agent_dial: {}\n\
-             variable_confpay_agent_id: {}\n\n",
+             variable_confpay_agent_id: {}\n{nonce}\n",
             f.uuid, f.agent_dial, f.agent_id
         );
         sock.write_all(data.as_bytes())

@@ -5,10 +5,11 @@
 //! phantom call behind; and an agent dial string outside `payment.agent_dial_allow` is never dialled.
 
 use crate::flow_harness::*;
-use crate::forged_peer::{Forged, forge};
+use crate::forged_peer::{Forged, GUESSED_NONCE, forge};
 use confpay::pay::State;
 use confpay::pay::engine::{CallView, Target};
 use confpay::sim::PaymentDialplan;
+use confpay::sim::core::Extension;
 use std::time::Duration;
 
 /// The API commands the simulator ran from index `from` on that act on calls.
@@ -47,6 +48,7 @@ async fn a_forged_peer_cannot_take_over_a_live_call() {
         uuid: &cu,
         agent_dial: "user/attacker",
         agent_id: "999",
+        nonce: Some(GUESSED_NONCE),
     };
     forge(w.stack.outbound_addr, &attack).await;
     // ...and the very values the switch has, from a second socket for a call already known.
@@ -54,6 +56,7 @@ async fn a_forged_peer_cannot_take_over_a_live_call() {
         uuid: &cu,
         agent_dial: AGENT_DIAL,
         agent_id: AGENT_ID,
+        nonce: Some(GUESSED_NONCE),
     };
     forge(w.stack.outbound_addr, &replay).await;
     let after = view(&w, &cu).await.expect("call still known");
@@ -76,6 +79,47 @@ async fn a_forged_peer_cannot_take_over_a_live_call() {
     w.stop().await;
 }
 
+/// A real channel that set the payment variables but has not reached `socket` (parked): a forger
+/// who knows its UUID and every value but the nonce takes nothing.
+#[tokio::test]
+async fn without_the_channels_nonce_a_peer_takes_nothing() {
+    let w = World::start().await;
+    let actions = [
+        ("set", format!("confpay_agent_dial={AGENT_DIAL}")),
+        ("set", format!("confpay_agent_id={AGENT_ID}")),
+        ("set", "confpay_nonce=${create_uuid()}".to_owned()),
+        ("park", String::new()),
+    ];
+    let actions: Vec<(&str, &str)> = actions.iter().map(|(a, d)| (*a, d.as_str())).collect();
+    w.sim
+        .core()
+        .set_extension(Extension::new("parked", &actions));
+    let cu = w.call("parked");
+    let nonce = w.sim.core().var(&cu, "confpay_nonce");
+    assert_eq!(nonce.as_ref().map(String::len), Some(36), "{nonce:?}");
+    let log = w.sim.core().api_log().len();
+    for guess in [Some(GUESSED_NONCE), None] {
+        let attack = Forged {
+            uuid: &cu,
+            agent_dial: AGENT_DIAL,
+            agent_id: AGENT_ID,
+            nonce: guess,
+        };
+        let seen = forge(w.stack.outbound_addr, &attack).await;
+        // Only the socket's own set-up (filters, linger, subscription): nothing run on a channel.
+        assert!(
+            !seen.iter().any(|c| ["sendmsg", "api ", "bgapi "]
+                .iter()
+                .any(|p| c.starts_with(p))),
+            "acted over the forged socket: {seen:?}"
+        );
+    }
+    assert_eq!(view(&w, &cu).await, None, "the forged claim was taken");
+    assert_eq!(acted_on_calls(&w, log), Vec::<String>::new());
+    assert_eq!(w.sim.core().var(&cu, "confpay_nonce"), nonce);
+    w.stop().await;
+}
+
 #[tokio::test]
 async fn a_channel_the_switch_does_not_know_is_not_taken() {
     let w = World::start().await;
@@ -85,6 +129,7 @@ async fn a_channel_the_switch_does_not_know_is_not_taken() {
         uuid: &phantom,
         agent_dial: AGENT_DIAL,
         agent_id: "999",
+        nonce: Some(GUESSED_NONCE),
     };
     let seen = forge(w.stack.outbound_addr, &attack).await;
     assert!(

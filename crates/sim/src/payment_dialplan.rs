@@ -86,6 +86,7 @@ impl PaymentDialplan {
             set("park_after_bridge=true"),
             set("socket_resume=false"),
             app("bind_meta_app", META_APP),
+            set(NONCE),
             app("socket", format!("{} async full", self.outbound)),
             // The fallback: reached when `socket` returns (daemon unreachable, gone while parked, `resume`).
             app(
@@ -126,6 +127,9 @@ impl PaymentDialplan {
     }
 }
 
+/// The socket's one-time nonce; the simulator expands `${create_uuid()}` as FreeSWITCH does.
+const NONCE: &str = "confpay_nonce=${create_uuid()}";
+
 /// The agent's `*9` feature code (`confpay_features.xml`); the simulator accepts the binding only.
 const META_APP: &str = "9 b s execute_extension::confpay_start XML confpay_features";
 
@@ -162,6 +166,7 @@ mod tests {
         assert_eq!(socket[at].1, "127.0.0.1:8084 async full");
         assert!(socket[..at].contains(&app("set", "confpay_agent_id=4711")));
         assert!(socket[..at].contains(&app("set", "socket_resume=false")));
+        assert_eq!(socket[at - 1], set(NONCE));
         assert_eq!(socket[socket.len() - 2], app("bridge", "user/agent"));
         let attach = &all[2].actions;
         assert!(attach.contains(&app("export", "confpay_agent_id=4711")));

@@ -5,17 +5,34 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug)]
-pub struct Api(pub SocketAddr);
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub addr: SocketAddr,
+    /// Sent as `Authorization: Bearer` when the daemon has tokens configured.
+    pub token: Option<String>,
+}
 
 impl Api {
+    pub fn new(addr: SocketAddr, token: Option<&str>) -> Api {
+        Api {
+            addr,
+            token: token.map(str::to_owned),
+        }
+    }
+
     /// `POST /api/v1/sessions` for a target `kind` (`customer`, `agent`, `agent_id`).
     pub async fn start(&self, kind: &str, id: &str, agent_id: Option<&str>) -> Resp {
         let mut body = json!({"target": {"type": kind, "id": id}});
         if let Some(a) = agent_id {
             body["agent_id"] = json!(a);
         }
-        post(self.0, "/api/v1/sessions", None, &body.to_string()).await
+        post(
+            self.addr,
+            "/api/v1/sessions",
+            self.token.as_deref(),
+            &body.to_string(),
+        )
+        .await
     }
 
     /// Starts a payment that must be accepted; its session id.
@@ -26,13 +43,18 @@ impl Api {
     }
 
     pub async fn session(&self, id: &str) -> Value {
-        let r = get(self.0, &format!("/api/v1/sessions/{id}"), None).await;
+        let r = get(
+            self.addr,
+            &format!("/api/v1/sessions/{id}"),
+            self.token.as_deref(),
+        )
+        .await;
         assert_eq!(r.status, 200, "session {id}: {}", r.body);
         r.json()
     }
 
     pub async fn calls(&self) -> Value {
-        let r = get(self.0, "/api/v1/calls", None).await;
+        let r = get(self.addr, "/api/v1/calls", self.token.as_deref()).await;
         assert_eq!(r.status, 200, "calls: {}", r.body);
         r.json()
     }
@@ -59,12 +81,24 @@ impl Api {
 
     /// `POST .../capture` (ACA start).
     pub async fn capture(&self, id: &str) -> Resp {
-        post(self.0, &format!("/api/v1/sessions/{id}/capture"), None, "").await
+        post(
+            self.addr,
+            &format!("/api/v1/sessions/{id}/capture"),
+            self.token.as_deref(),
+            "",
+        )
+        .await
     }
 
     /// `POST .../cancel`.
     pub async fn cancel(&self, id: &str) -> Resp {
-        post(self.0, &format!("/api/v1/sessions/{id}/cancel"), None, "").await
+        post(
+            self.addr,
+            &format!("/api/v1/sessions/{id}/cancel"),
+            self.token.as_deref(),
+            "",
+        )
+        .await
     }
 
     /// Waits until session `id` is in `state`; panics if it ends elsewhere first.

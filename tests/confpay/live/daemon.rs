@@ -19,6 +19,10 @@ pub struct Settings {
     pub capture_answer_timeout_s: u32,
     pub on_agent_hangup: &'static str,
     pub agent_hangup_transfer: String,
+    /// `http.token`.
+    pub admin_token: Option<String>,
+    /// `http.agent_token_secret`: the call-centre platform's signing secret for agent tokens.
+    pub agent_token_secret: Option<String>,
 }
 
 impl Settings {
@@ -31,6 +35,8 @@ impl Settings {
             capture_answer_timeout_s: 30,
             on_agent_hangup: "hangup",
             agent_hangup_transfer: String::new(),
+            admin_token: None,
+            agent_token_secret: None,
         }
     }
 
@@ -48,7 +54,7 @@ listen = "{out}"
 
 [http]
 listen = "{http}"
-
+{tokens}
 [payment]
 capture_dial = "{dial}"
 capture_answer_timeout_s = {answer}
@@ -67,7 +73,20 @@ format = "text"
             answer = self.capture_answer_timeout_s,
             policy = self.on_agent_hangup,
             transfer = self.agent_hangup_transfer,
+            tokens = self.tokens(),
         )
+    }
+
+    /// The `[http]` token lines, if any.
+    fn tokens(&self) -> String {
+        let mut lines = String::new();
+        if let Some(t) = &self.admin_token {
+            lines.push_str(&format!("token = \"{t}\"\n"));
+        }
+        if let Some(s) = &self.agent_token_secret {
+            lines.push_str(&format!("agent_token_secret = \"{s}\"\n"));
+        }
+        lines
     }
 }
 

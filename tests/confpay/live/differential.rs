@@ -142,7 +142,7 @@ enum Script {
 
 /// Plays `script`: the call, the payment, the card, the customer hangs up. The roles.
 async fn play(script: Script, stage: &Stage<'_>, daemon: &Daemon) -> Roles {
-    let api = super::api::Api(daemon.api);
+    let api = super::api::Api::new(daemon.api, None);
     let (exten, kind, target) = match script {
         Script::SocketKeyphone => ("8500", "customer", None),
         Script::AttachAca => ("8501", "agent_id", Some(AGENT_ID)),

@@ -1,11 +1,12 @@
 //! A local process posing as FreeSWITCH's `socket` application on confpayd's outbound port, on the
 //! real switch: it claims a live call's channel with another agent ID and dial string, then a
 //! channel that does not exist. confpayd checks both with FreeSWITCH and takes neither; the next
-//! payment on the real call sends the real agent ID.
+//! payment on the real call sends the real agent ID. The real socket's one-time nonce (set by the
+//! shipped dialplan with `${create_uuid()}`) is gone from the channel once confpayd took the call.
 
 use super::parties::AGENT_ID;
 use super::world::World;
-use crate::forged_peer::{Forged, forge};
+use crate::forged_peer::{Forged, GUESSED_NONCE, forge};
 use std::time::Duration;
 
 const SETUP: Duration = Duration::from_secs(20);
@@ -17,12 +18,17 @@ async fn a_forged_socket_peer_takes_no_call() {
     let call = w.socket_call().await;
     let (agent_uuid, agent) = w.agent_of(&call).await;
     let outbound = "127.0.0.1:8084".parse().expect("addr");
+    let nonce =
+        w.sw.api(&format!("uuid_getvar {} confpay_nonce", call.channel))
+            .await;
+    assert_eq!(nonce.trim(), "_undef_", "the nonce admits one peer only");
     forge(
         outbound,
         &Forged {
             uuid: &call.channel,
             agent_dial: "user/attacker",
             agent_id: "999",
+            nonce: Some(GUESSED_NONCE),
         },
     )
     .await;
@@ -33,6 +39,7 @@ async fn a_forged_socket_peer_takes_no_call() {
             uuid: phantom,
             agent_dial: "user/attacker",
             agent_id: "999",
+            nonce: Some(GUESSED_NONCE),
         },
     )
     .await;

@@ -30,7 +30,7 @@ async fn a_cross_site_page_can_neither_start_nor_read_a_payment() {
     let call = w.socket_call().await;
     let (_, agent) = w.agent_of(&call).await;
     w.api.call(&call.channel, SETUP).await;
-    let addr = w.api.0;
+    let addr = w.api.addr;
     let body = format!(
         r#"{{"target": {{"type": "customer", "id": "{}"}}}}"#,
         call.channel

@@ -21,6 +21,7 @@
 //! | `faults` | confpayd killed and restarted, ESL cut (proxy), mod_event_socket reloaded, FreeSWITCH restarted |
 //! | `differential` | the same call on the simulator and on the real switch: what confpayd received, compared |
 //! | `intruder` | another ESL client injecting forged and malformed events during a payment |
+//! | `agent_tokens` | a platform-signed agent token reaches that agent's call only |
 //! | `attach` | ordinary bridged calls taken over, by customer UUID, agent UUID and agent ID |
 
 mod api;
@@ -31,6 +32,7 @@ mod proxy;
 mod switch;
 mod world;
 
+mod agent_tokens;
 mod attach;
 mod dialplan_calls;
 mod differential;

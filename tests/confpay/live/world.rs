@@ -76,7 +76,7 @@ impl World {
             false => None,
         };
         let daemon = Daemon::start(&settings).await;
-        let api = Api(daemon.api);
+        let api = Api::new(daemon.api, settings.admin_token.as_deref());
         World {
             sw,
             daemon,

@@ -117,7 +117,7 @@ impl Flow<'_> {
         if let Some((n, v)) = arg.split_once('=')
             && let Some(ch) = self.st.channels.get_mut(uuid)
         {
-            ch.set_var(n, v);
+            ch.set_var(n, &expand_functions(v));
             if export {
                 let mut list: Vec<String> = ch
                     .var("export_vars")
@@ -211,5 +211,29 @@ impl Flow<'_> {
         if let Some(g) = generation {
             self.complete(uuid, g, response);
         }
+    }
+}
+
+/// The one `${api()}` expansion the payment dialplan uses: `${create_uuid()}`, a fresh UUID at
+/// each use (FreeSWITCH runs the `create_uuid` API while it expands the action's data). Anything
+/// else is kept as written: the simulator expands no variables.
+fn expand_functions(value: &str) -> String {
+    value.replace("${create_uuid()}", &uuid::Uuid::new_v4().to_string())
+}
+
+#[cfg(test)]
+mod expand_tests {
+    use super::expand_functions;
+
+    #[test]
+    fn create_uuid_is_fresh_at_each_use_and_nothing_else_is_expanded() {
+        let a = expand_functions("${create_uuid()}");
+        let b = expand_functions("${create_uuid()}");
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, b);
+        assert_eq!(
+            expand_functions("${confpay_agent_dial}"),
+            "${confpay_agent_dial}"
+        );
     }
 }
