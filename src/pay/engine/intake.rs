@@ -104,6 +104,11 @@ impl Task {
     }
 
     fn on_member(&mut self, room: &str, uuid: &str, action: MemberAction, member: Option<u32>) {
+        // Talking, volume, floor...: most conference events change nothing here, and looking the
+        // call up to change it would republish it (see `published`).
+        if action == MemberAction::Other {
+            return;
+        }
         let Some(call) = self.calls.find_by_room(room) else {
             return;
         };
