@@ -4,7 +4,7 @@
 //! runs to the end.
 
 use super::api::Api;
-use super::parties::{self, AGENT_DIAL, AGENT_ID};
+use super::parties::AGENT_ID;
 use super::world::World;
 use crate::http_harness::client::{get, post};
 use confpay::http::agent_token::{AgentClaims, mint};
@@ -42,15 +42,7 @@ async fn an_agent_token_reaches_only_that_agents_call() {
     })
     .await;
     let mine = w.socket_call().await;
-    let theirs = parties::call(
-        &w.sw,
-        "8500",
-        &[
-            ("confpay_agent_dial", AGENT_DIAL),
-            ("confpay_agent_id", OTHER_AGENT),
-        ],
-    )
-    .await;
+    let theirs = w.socket_call_for(OTHER_AGENT).await;
     let (_, agent) = w.agent_of(&mine).await;
     w.api.call(&theirs.channel, SETUP).await;
     let token = agent_token(AGENT_ID);
