@@ -58,6 +58,9 @@ pub struct Metrics {
     command_count: AtomicU64,
     /// Sum of observed durations in microseconds.
     command_sum_us: AtomicU64,
+    webhooks_delivered: AtomicU64,
+    webhook_attempts_failed: AtomicU64,
+    webhooks_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -92,6 +95,21 @@ impl Metrics {
         self.command_sum_us.fetch_add(us, Ordering::Relaxed);
     }
 
+    /// A webhook notification was answered 2xx.
+    pub fn webhook_delivered(&self) {
+        self.webhooks_delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One POST of a webhook notification failed (it is retried).
+    pub fn webhook_attempt_failed(&self) {
+        self.webhook_attempts_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A webhook notification was given up: the spool was full (oldest dropped), or unwritable.
+    pub fn webhook_dropped(&self) {
+        self.webhooks_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// How many sessions ended with `code` so far.
     pub fn outcome_count(&self, code: &str) -> u64 {
         let map = self
@@ -107,7 +125,32 @@ impl Metrics {
         self.render_gauges(&mut out, gauges);
         self.render_counters(&mut out);
         self.render_histogram(&mut out);
+        self.render_webhooks(&mut out);
         out
+    }
+
+    fn render_webhooks(&self, out: &mut String) {
+        for (name, help, value) in [
+            (
+                "confpay_webhooks_delivered_total",
+                "Webhook notifications answered 2xx.",
+                &self.webhooks_delivered,
+            ),
+            (
+                "confpay_webhook_attempts_failed_total",
+                "Webhook POSTs that failed and will be retried.",
+                &self.webhook_attempts_failed,
+            ),
+            (
+                "confpay_webhooks_dropped_total",
+                "Webhook notifications given up (spool full: oldest dropped; or unwritable).",
+                &self.webhooks_dropped,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
     }
 
     fn render_gauges(&self, out: &mut String, gauges: &Gauges) {

@@ -17,6 +17,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub payment: PaymentConfig,
     pub log: LogConfig,
+    pub webhooks: super::webhooks::WebhooksConfig,
 }
 
 /// `[esl]`: the inbound ESL connection, daemon → FreeSWITCH.

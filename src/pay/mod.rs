@@ -14,6 +14,7 @@
 //! | [`dial_allow`] | which agent dial strings may be originated (`payment.agent_dial_allow`) |
 //! | [`engine`] | the engine task: event routing (pure, [`engine::routing`]) and intake, API requests, resync, recovery |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
+//! | [`observer`] | `SessionObserver`: told of every session state change, never blocks the session |
 //! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
 //!
 //! Dependencies run one way: `types`, `switch` and `scope` are leaves; `metrics` is told the engine's
@@ -26,6 +27,7 @@ pub mod dial_allow;
 pub mod dialplan;
 pub mod engine;
 pub mod machine;
+pub mod observer;
 pub mod peer;
 pub mod recover;
 pub mod scope;

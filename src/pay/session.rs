@@ -8,6 +8,7 @@
 
 use super::commands::{api_text, check, originate_result};
 use super::machine::{Machine, State};
+use super::observer::SessionObserver;
 use super::switch::{Switch, SwitchError};
 use super::types::*;
 use crate::metrics::Metrics;
@@ -82,6 +83,8 @@ pub struct SpawnOptions {
     pub first: Option<Input>,
     /// Where the session's outcome is counted when it ends.
     pub metrics: Option<Arc<Metrics>>,
+    /// Told of every state change (webhooks).
+    pub observer: Option<Arc<dyn SessionObserver>>,
 }
 
 /// Starts the actor for `machine`.
@@ -95,6 +98,7 @@ pub fn spawn(
         actions,
         first,
         metrics,
+        observer,
     } = options;
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
@@ -109,6 +113,7 @@ pub fn spawn(
         keys: Vec::new(),
         commands: None,
         metrics,
+        observer,
     };
     tokio::spawn(actor.run(rx, first, actions));
     SessionHandle {
@@ -146,6 +151,7 @@ struct Actor {
     commands: Option<mpsc::UnboundedSender<(Step, Cmd)>>,
     /// Where the outcome is counted when the session ends.
     metrics: Option<Arc<Metrics>>,
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Actor {
@@ -196,6 +202,9 @@ impl Actor {
         }
         let done = self.apply(actions);
         self.publish(&before, &after);
+        if let Some(observer) = self.observer.as_ref().filter(|_| before != after) {
+            observer.changed(&before, &self.view.borrow());
+        }
         if after == State::Suspended && before != State::Suspended && !done {
             self.resync_later();
         }

@@ -10,6 +10,8 @@
 //! | [`metered`] | `MeteredSwitch`: commands timed for `/metrics` |
 //! | [`pump`] | the event pump: client events into the engine; `EventTap` |
 //! | [`scope`] | `FilterScope`: the engine's controlled channels as `Unique-ID` event filters |
+//!
+//! Webhooks ([`crate::webhooks`]) start before the engine, whose sessions report to them.
 
 pub mod metered;
 pub mod pump;
@@ -28,7 +30,9 @@ use crate::http::{self, AppState, health::Health};
 use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, EslSwitch};
 use crate::pay::engine::Engine;
+use crate::pay::observer::SessionObserver;
 use crate::pay::switch::Switch;
+use crate::webhooks;
 use metered::MeteredSwitch;
 use pump::Pump;
 use scope::FilterScope;
@@ -132,9 +136,10 @@ impl StackBuilder {
         let scope = Arc::new(FilterScope {
             client: client.clone(),
         });
-        let engine = start_engine(&config, &switch, &metrics, scope).await;
         // Cancelled once running payments are drained after `shutdown` (see `Engine::drain`).
         let drained = CancellationToken::new();
+        let observer = start_webhooks(&config, &metrics, tracker, shutdown, &drained)?;
+        let engine = start_engine(&config, &switch, &metrics, scope, observer).await;
         let pump = Pump {
             engine: engine.clone(),
             health: health.clone(),
@@ -229,13 +234,15 @@ async fn start_engine(
     switch: &Arc<dyn Switch>,
     metrics: &Arc<Metrics>,
     scope: Arc<FilterScope>,
+    observer: Option<Arc<dyn SessionObserver>>,
 ) -> Engine {
     let ecfg = engine_config(&config.payment);
-    let engine = Engine::spawn_scoped(
+    let engine = Engine::spawn_observed(
         ecfg.clone(),
         switch.clone(),
         Some(metrics.clone()),
         Some(scope),
+        observer,
     );
     super::loglevel::check(switch.as_ref()).await;
     let recovered = engine.recover(switch.clone(), &ecfg).await;
@@ -246,6 +253,25 @@ async fn start_engine(
         );
     }
     engine
+}
+
+/// Starts the webhook delivery of `[webhooks]` (none without endpoints), its spool under
+/// `webhooks.spool_dir` or systemd's `$STATE_DIRECTORY`.
+fn start_webhooks(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+    drained: &CancellationToken,
+) -> Result<Option<Arc<dyn SessionObserver>>, ComponentError> {
+    let state_directory = std::env::var("STATE_DIRECTORY").ok();
+    let dir = config.webhooks.spool_path(state_directory.as_deref());
+    webhooks::start(&config.webhooks, &dir, metrics, tracker, shutdown, drained).map_err(|e| {
+        ComponentError::Failed {
+            component: "webhooks",
+            reason: e.to_string(),
+        }
+    })
 }
 
 /// Binds the outbound socket server on `outbound.listen`.

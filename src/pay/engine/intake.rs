@@ -87,6 +87,7 @@ impl Task {
             tx: self.tx.clone(),
             metrics: self.metrics.clone(),
             published: self.published.clone(),
+            observer: self.observer.clone(),
         };
         tokio::spawn(async move {
             match engine

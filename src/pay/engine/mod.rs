@@ -29,6 +29,7 @@ pub use error::{EngineError, RegisterError};
 
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
+use super::observer::SessionObserver;
 use super::scope::ChannelScope;
 use super::session::SessionView;
 use super::switch::Switch;
@@ -118,6 +119,7 @@ pub struct Engine {
     tx: mpsc::Sender<Msg>,
     metrics: Option<Arc<Metrics>>,
     published: Arc<Published>,
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Engine {
@@ -142,6 +144,17 @@ impl Engine {
         metrics: Option<Arc<Metrics>>,
         scope: Option<Arc<dyn ChannelScope>>,
     ) -> Engine {
+        Engine::spawn_observed(cfg, switch, metrics, scope, None)
+    }
+
+    /// [`Engine::spawn_scoped`], every session telling `observer` of its state changes.
+    pub fn spawn_observed(
+        cfg: EngineConfig,
+        switch: Arc<dyn Switch>,
+        metrics: Option<Arc<Metrics>>,
+        scope: Option<Arc<dyn ChannelScope>>,
+        observer: Option<Arc<dyn SessionObserver>>,
+    ) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
         let published = Arc::new(Published::default());
         let task = Task {
@@ -153,12 +166,14 @@ impl Engine {
             metrics: metrics.clone(),
             scope,
             followed: HashSet::new(),
+            observer: observer.clone(),
         };
         tokio::spawn(task.run(rx));
         Engine {
             tx,
             metrics,
             published,
+            observer,
         }
     }
 
@@ -334,6 +349,8 @@ struct Task {
     /// The legs `scope` was last told to follow.
     followed: HashSet<Uuid>,
     published: Arc<Published>,
+    /// Given to every session (webhooks).
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Task {

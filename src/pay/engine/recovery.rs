@@ -47,6 +47,7 @@ impl Engine {
                     SpawnOptions {
                         actions,
                         metrics: self.metrics.clone(),
+                        observer: self.observer.clone(),
                         ..SpawnOptions::default()
                     },
                 ));

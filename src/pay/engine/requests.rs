@@ -118,6 +118,7 @@ impl Task {
             SpawnOptions {
                 first: Some(Input::Start { agent_id }),
                 metrics: self.metrics.clone(),
+                observer: self.observer.clone(),
                 ..SpawnOptions::default()
             },
         );
