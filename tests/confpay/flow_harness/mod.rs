@@ -7,6 +7,7 @@ pub mod doomed;
 pub mod hundred;
 pub mod outcome;
 pub mod panics;
+pub mod receiver;
 
 use confpay::config::Config;
 use confpay::daemon::stack::Stack;
