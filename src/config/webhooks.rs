@@ -48,7 +48,7 @@ impl Default for WebhooksConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpoint {
-    /// `http://host[:port]/path`.
+    /// `https://host[:port]/path` (or `http://`, e.g. to a receiver on this host).
     pub url: String,
     /// HMAC-SHA256 key of the `Confpay-Signature` header (at least 32 bytes).
     pub secret: Secret,
@@ -123,9 +123,10 @@ fn endpoint(e: &WebhookEndpoint) -> Result<(), String> {
         .url
         .parse()
         .map_err(|err| format!("url {:?} is not a URL: {err}", e.url))?;
-    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none() {
         return Err(format!(
-            "url {:?} must be http://host[:port]/path (https: see README, Webhooks)",
+            "url {:?} must be https://host[:port]/path or http://...",
             e.url
         ));
     }
@@ -178,7 +179,12 @@ mod tests {
             url: "ftp://x/".to_owned(),
             ..ok.clone()
         };
-        assert!(endpoint(&ftp).unwrap_err().contains("http://"));
+        assert!(endpoint(&ftp).unwrap_err().contains("https://"));
+        let https = WebhookEndpoint {
+            url: "https://crm.example.com/confpay".to_owned(),
+            ..ok.clone()
+        };
+        assert_eq!(endpoint(&https), Ok(()));
         let typo = WebhookEndpoint {
             events: vec!["captured".to_owned()],
             ..ok

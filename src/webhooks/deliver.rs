@@ -8,23 +8,50 @@ use crate::metrics::Metrics;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Uri;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::RootCertStore;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-/// The HTTP client every endpoint shares (plain HTTP/1.1, pooled connections).
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// The HTTP client every endpoint shares (HTTP/1.1, `http://` or `https://`, pooled connections).
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A client whose connects give up after `timeout`.
-pub fn client(timeout: Duration) -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(timeout));
-    Client::builder(TokioExecutor::new()).build(connector)
+/// A client whose connects give up after `timeout`; `https://` is checked against `roots`.
+pub fn client(timeout: Duration, roots: RootCertStore) -> Result<HttpClient, rustls::Error> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(timeout));
+    // The TLS layer above takes https:// URLs too.
+    http.enforce_http(false);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+/// The system's trust store (`SSL_CERT_FILE`/`SSL_CERT_DIR`, else the distribution's bundle);
+/// certificates that do not load are skipped. Empty on a host without one.
+pub fn system_roots() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for e in &found.errors {
+        debug!(error = %e, "a system trust store entry did not load");
+    }
+    let (added, skipped) = roots.add_parsable_certificates(found.certs);
+    debug!(added, skipped, "system trust store read for https webhooks");
+    roots
 }
 
 /// One endpoint's delivery task.
@@ -115,8 +142,9 @@ impl Delivery {
 
     /// The endpoint as logged: no query string (it might hold a token).
     fn target(&self) -> String {
+        let scheme = self.uri.scheme_str().unwrap_or("http");
         let authority = self.uri.authority().map_or("", |a| a.as_str());
-        format!("http://{authority}{}", self.uri.path())
+        format!("{scheme}://{authority}{}", self.uri.path())
     }
 }
 
@@ -162,5 +190,29 @@ mod tests {
         let spread: std::collections::HashSet<Duration> =
             (0..20).map(|_| backoff(initial, max, 3)).collect();
         assert!(spread.len() > 1, "no jitter: {spread:?}");
+    }
+
+    /// An `https://` endpoint is spoken to in TLS: the first bytes are a TLS handshake record.
+    #[tokio::test]
+    async fn https_endpoints_get_tls() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = client(Duration::from_secs(2), RootCertStore::empty()).expect("client");
+        let post = tokio::spawn(async move {
+            let request = hyper::Request::post(format!("https://{addr}/hook"))
+                .body(Full::new(Bytes::from_static(b"{}")))
+                .expect("request");
+            client.request(request).await
+        });
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut first = [0u8; 3];
+        stream.read_exact(&mut first).await.expect("read");
+        // ContentType::Handshake (22), then the record's protocol version 3.x.
+        assert_eq!(first[..2], [0x16, 0x03], "{first:?}");
+        drop(stream);
+        assert!(post.await.expect("joined").is_err());
     }
 }

@@ -45,6 +45,12 @@ pub enum WebhookError {
     },
     #[error("endpoint url {url:?}: {reason}")]
     Url { url: String, reason: String },
+    #[error(
+        "https endpoints configured but no trusted certificate found (system trust store empty; set SSL_CERT_FILE)"
+    )]
+    NoTrustRoots,
+    #[error("TLS settings: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 /// One state change, as the session reported it.
@@ -95,7 +101,12 @@ pub fn start(
     if cfg.endpoints.is_empty() {
         return Ok(None);
     }
-    let client = deliver::client(cfg.timeout());
+    let roots = deliver::system_roots();
+    let https = cfg.endpoints.iter().any(|e| e.url.starts_with("https://"));
+    if https && roots.is_empty() {
+        return Err(WebhookError::NoTrustRoots);
+    }
+    let client = deliver::client(cfg.timeout(), roots)?;
     let mut targets = Vec::new();
     for endpoint in &cfg.endpoints {
         let dir = spool_dir.join(endpoint_dir(&endpoint.url));
