@@ -1,10 +1,12 @@
 //! PCI, proven: complete captures with known card numbers run at TRACE log level through the real
 //! daemon parts against the simulator, with every log line (audit records included), API response,
-//! status-stream message, metrics scrape and panic message captured. None may contain the customer's
-//! capture-phase digits. Agent-ID digits may appear.
+//! status-stream message, metrics scrape, webhook body and panic message captured. None may contain
+//! the customer's capture-phase digits. Agent-ID digits may appear.
 
 use crate::flow_harness::panics;
+use crate::flow_harness::receiver::{Receiver, SECRET, free_addr};
 use crate::flow_harness::*;
+use confpay::config::WebhookEndpoint;
 use confpay::pay::engine::Target;
 use confpay::pay::{Outcome, State};
 use std::io::Write;
@@ -116,7 +118,21 @@ fn no_capture_digit_reaches_logs_api_stream_metrics_or_panics() {
 
 async fn two_payments_leave_no_card_digit(logs: Capture) {
     let cards = ["5105105105105100", "4929387465019283"];
-    let w = World::start().await;
+    let hooks = Receiver::start_on(free_addr().await).await;
+    let spool = std::env::temp_dir().join(format!("confpay-pci-hooks-{}", uuid::Uuid::new_v4()));
+    let url = Receiver::url(hooks.addr);
+    let w = World::start_with(
+        |c| {
+            c.webhooks.spool_dir = spool.display().to_string();
+            c.webhooks.endpoints = vec![WebhookEndpoint {
+                url,
+                secret: SECRET.into(),
+                events: Vec::new(),
+            }];
+        },
+        confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len()),
+    )
+    .await;
     let cu = w.dialplan_call().await;
     let stream = Arc::new(Mutex::new(String::new()));
     let reader = collect_stream(
@@ -133,9 +149,21 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
         metrics.contains("completed"),
         "metrics counted nothing: {metrics}"
     );
+    // Both outcomes reach the receiver (every state change before them was sent first).
+    let webhooks = w
+        .until("both outcomes delivered", || async {
+            let bodies: String = hooks
+                .received()
+                .iter()
+                .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+                .collect();
+            (bodies.matches("\"type\":\"session.done\"").count() == 2).then_some(bodies)
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     reader.abort();
     w.stop().await;
+    let _ = std::fs::remove_dir_all(&spool);
 
     let logs = logs.text();
     let stream = stream.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -146,6 +174,7 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
         assert_clean("an API response", &api, card);
         assert_clean("the status stream", &stream, card);
         assert_clean("a metrics scrape", &metrics, card);
+        assert_clean("a webhook body", &webhooks, card);
         assert_clean("a panic message", &panics, card);
     }
     // Not even one digit at a time: no DTMF of the customer's leg was seen once capture ran

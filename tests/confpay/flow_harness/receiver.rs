@@ -64,6 +64,7 @@ impl Received {
 
 /// The running receiver; stops when dropped.
 pub struct Receiver {
+    pub addr: SocketAddr,
     pub got: Arc<Mutex<Vec<Received>>>,
     task: JoinHandle<()>,
 }
@@ -91,7 +92,7 @@ impl Receiver {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Receiver { got, task }
+        Receiver { addr, got, task }
     }
 
     /// The endpoint URL.
