@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// How long a wait in these tests may take.
+const LIMIT: Duration = Duration::from_secs(10);
 /// A payment in the simulator takes well under this; a POST waiting on the endpoint takes longer.
 const PAYMENT_BUDGET: Duration = Duration::from_secs(5);
 
@@ -39,7 +41,7 @@ fn with_hook(c: &mut Config, url: String, dir: &Path) {
 }
 
 /// The notification files waiting in `dir` (one endpoint directory below it).
-fn spooled(dir: &Path) -> Vec<PathBuf> {
+pub fn spooled(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for sub in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         for f in std::fs::read_dir(sub.path())
@@ -55,8 +57,28 @@ fn spooled(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// The idempotency keys waiting in `dir` (files `<seq>-<key>.json`).
+pub fn spooled_keys(dir: &Path) -> HashSet<String> {
+    spooled(dir)
+        .iter()
+        .filter_map(|f| {
+            f.file_stem()?
+                .to_str()?
+                .split_once('-')
+                .map(|(_, k)| k.to_owned())
+        })
+        .collect()
+}
+
+/// Whether the outcome (`session.done`) is among the files waiting in `dir`.
+pub fn outcome_spooled(dir: &Path) -> bool {
+    spooled(dir)
+        .iter()
+        .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("\"type\":\"session.done\"")))
+}
+
+pub async fn eventually(what: &str, limit: Duration, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -103,12 +125,7 @@ async fn a_silent_endpoint_never_delays_a_payment() {
     let cu = w.dialplan_call().await;
     pay(&w.stack.engine, &w.sim, &cu).await;
     // Every change is spooled, waiting behind the first POST.
-    eventually("the outcome spooled", || {
-        spooled(&dir).iter().any(|f| {
-            std::fs::read_to_string(f).is_ok_and(|t| t.contains("\"type\":\"session.done\""))
-        })
-    })
-    .await;
+    eventually("the outcome spooled", LIMIT, || outcome_spooled(&dir)).await;
     assert!(spooled(&dir).len() >= 5, "{:?}", spooled(&dir));
     let metrics = w.stack.metrics.render(&Default::default());
     assert!(
@@ -166,29 +183,15 @@ async fn spooled_while_down_survives_a_restart_and_arrives_once_each() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    eventually("the outcome spooled", || {
-        spooled(&dir).iter().any(|f| {
-            std::fs::read_to_string(f).is_ok_and(|t| t.contains("\"type\":\"session.done\""))
-        })
-    })
-    .await;
+    eventually("the outcome spooled", LIMIT, || outcome_spooled(&dir)).await;
     stop(first, tracker, shutdown).await;
-    // The idempotency keys waiting on disk (file `<seq>-<key>.json`).
-    let pending: HashSet<String> = spooled(&dir)
-        .iter()
-        .filter_map(|f| {
-            f.file_stem()?
-                .to_str()?
-                .split_once('-')
-                .map(|(_, k)| k.to_owned())
-        })
-        .collect();
+    let pending = spooled_keys(&dir);
     assert!(pending.len() >= 5, "{pending:?} spooled");
 
     let (second, tracker, shutdown) = daemon(&cfg).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let receiver = Receiver::start_on(addr).await;
-    eventually("every spooled notification delivered", || {
+    eventually("every spooled notification delivered", LIMIT, || {
         let got: HashSet<String> = receiver.received().into_iter().map(|r| r.key).collect();
         got.is_superset(&pending) && spooled(&dir).is_empty()
     })
@@ -197,24 +200,13 @@ async fn spooled_while_down_survives_a_restart_and_arrives_once_each() {
     // its own: it takes over the call found in FreeSWITCH.)
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got = receiver.received();
-    let bodies: Vec<String> = got
-        .iter()
-        .map(|r| format!("{} {}", r.key, String::from_utf8_lossy(&r.body)))
-        .collect();
-    let keys: HashSet<&str> = got.iter().map(|r| r.key.as_str()).collect();
-    assert_eq!(keys.len(), got.len(), "a key arrived twice: {bodies:#?}");
-    let paid: Vec<Received> = got
-        .iter()
-        .filter(|r| r.json()["session"]["id"] == session.as_str())
-        .cloned()
-        .collect();
-    assert_eq!(paid.len(), pending.len(), "{bodies:#?}");
-    assert!(paid.iter().all(|r| pending.contains(&r.key)), "{bodies:#?}");
-    check_notifications(&paid, &session, &cu);
-    for r in &got {
-        assert!(r.signature_ok(), "bad signature {:?}", r.signature);
-        assert_no_card(&r.body);
-    }
+    let paid = Paid {
+        session: &session,
+        call: &cu,
+        agent_id: AGENT_ID,
+        card: CARD,
+    };
+    paid.check(&got, &pending);
     let metrics = second.metrics.render(&Default::default());
     assert!(
         metrics.contains(&format!("confpay_webhooks_delivered_total {}\n", got.len())),
@@ -225,46 +217,72 @@ async fn spooled_while_down_survives_a_restart_and_arrives_once_each() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Signed, keyed as their body says, in order (each starts where the one before ended), about the
-/// session and call paid on, ending `done`/`completed`; no window of the card in any body.
-fn check_notifications(got: &[Received], session: &str, cu: &str) {
-    let mut previous: Option<String> = None;
-    for r in got {
-        assert!(r.signature_ok(), "bad signature {:?}", r.signature);
-        let v = r.json();
-        assert_eq!(v["id"], r.key.as_str());
-        let s = &v["session"];
-        assert_eq!(s["id"], session);
-        assert_eq!(s["call"], cu);
-        assert_eq!(s["agent_id"], AGENT_ID);
-        assert_eq!(
-            v["type"],
-            format!("session.{}", s["state"].as_str().unwrap_or(""))
-        );
-        if let Some(p) = &previous {
-            assert_eq!(s["previous_state"], p.as_str(), "a change is missing: {v}");
-        }
-        previous = s["state"].as_str().map(str::to_owned);
-        assert_no_card(&r.body);
-    }
-    let last = got.last().expect("notifications").json();
-    assert_eq!(last["type"], "session.done");
-    assert_eq!(last["session"]["outcome"], "completed");
-    assert_eq!(last["session"]["method"], "keyphone");
-    assert!(
-        last["session"]["ended"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z'))
-    );
+/// The payment whose notifications a receiver got.
+pub struct Paid<'a> {
+    pub session: &'a str,
+    pub call: &'a str,
+    pub agent_id: &'a str,
+    /// The card the customer keyed.
+    pub card: &'a str,
 }
 
-/// PCI: no 8-digit window of the card keyed (long enough that UUIDs and times cannot match).
-fn assert_no_card(body: &[u8]) {
-    let body = String::from_utf8_lossy(body);
-    for i in 0..=CARD.len() - 8 {
+impl Paid<'_> {
+    /// `got` (all a receiver got): no key twice, every signature good, no card digit in any body;
+    /// the payment's notifications are exactly the `pending` keys, in order, ending completed.
+    pub fn check(&self, got: &[Received], pending: &HashSet<String>) {
+        let bodies: Vec<String> = got
+            .iter()
+            .map(|r| format!("{} {}", r.key, String::from_utf8_lossy(&r.body)))
+            .collect();
+        let keys: HashSet<&str> = got.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys.len(), got.len(), "a key arrived twice: {bodies:#?}");
+        for r in got {
+            assert!(r.signature_ok(), "bad signature {:?}", r.signature);
+            self.assert_no_card(&r.body);
+        }
+        let paid: Vec<&Received> = got
+            .iter()
+            .filter(|r| r.json()["session"]["id"] == self.session)
+            .collect();
+        assert_eq!(paid.len(), pending.len(), "{bodies:#?}");
+        assert!(paid.iter().all(|r| pending.contains(&r.key)), "{bodies:#?}");
+        self.in_order(&paid);
+    }
+
+    /// Keyed as their body says, in order (each starts where the one before ended), about this
+    /// session and call, ending `done`/`completed`.
+    fn in_order(&self, got: &[&Received]) {
+        let mut previous: Option<String> = None;
+        for r in got {
+            let v = r.json();
+            assert_eq!(v["id"], r.key.as_str());
+            let s = &v["session"];
+            assert_eq!(s["call"], self.call);
+            assert_eq!(s["agent_id"], self.agent_id);
+            let state = s["state"].as_str().unwrap_or("");
+            assert_eq!(v["type"], format!("session.{state}"));
+            if let Some(p) = &previous {
+                assert_eq!(s["previous_state"], p.as_str(), "a change is missing: {v}");
+            }
+            previous = Some(state.to_owned());
+        }
+        let last = got.last().expect("notifications").json();
+        assert_eq!(last["type"], "session.done");
+        assert_eq!(last["session"]["outcome"], "completed");
+        assert_eq!(last["session"]["method"], "keyphone");
         assert!(
-            !body.contains(&CARD[i..i + 8]),
-            "card digits in a webhook: {body}"
+            last["session"]["ended"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
         );
+    }
+
+    /// PCI: no 8-digit window of the card (long enough that UUIDs and times cannot match).
+    fn assert_no_card(&self, body: &[u8]) {
+        let body = String::from_utf8_lossy(body);
+        for i in 0..=self.card.len() - 8 {
+            let w = &self.card[i..i + 8];
+            assert!(!body.contains(w), "card digits {w} in a webhook: {body}");
+        }
     }
 }

@@ -23,6 +23,7 @@
 //! | `intruder` | another ESL client injecting forged and malformed events during a payment |
 //! | `agent_tokens` | a platform-signed agent token reaches that agent's call only |
 //! | `attach` | ordinary bridged calls taken over, by customer UUID, agent UUID and agent ID |
+//! | `webhooks` | signed webhooks: receiver down, confpayd killed and restarted, each delivered once |
 
 mod api;
 mod daemon;
@@ -41,3 +42,4 @@ mod faults;
 mod hostile_peer;
 mod hostile_web;
 mod intruder;
+mod webhooks;
