@@ -73,10 +73,13 @@ impl SessionObserver for Intake {
             view: view.clone(),
             at: SystemTime::now(),
         };
-        if self.tx.try_send(change).is_err() {
-            self.metrics.webhook_dropped();
-            warn!(session = %view.id, state = state_label(&view.state), "webhook queue full: state change not sent");
-        }
+        let why = match self.tx.try_send(change) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(_)) => "webhook queue full",
+            Err(mpsc::error::TrySendError::Closed(_)) => "webhooks stopped (shutting down)",
+        };
+        self.metrics.webhook_dropped();
+        warn!(session = %view.id, state = state_label(&view.state), "{why}: state change not sent");
     }
 }
 

@@ -136,6 +136,44 @@ async fn a_silent_endpoint_never_delays_a_payment() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_spool_drops_the_oldest_and_counts_it() {
+    let dead = Receiver::url(free_addr().await);
+    let dir = spool_dir();
+    let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+    let w = World::start_with(
+        |c| {
+            with_hook(c, dead, &dir);
+            c.webhooks.spool_max = 2;
+        },
+        capture,
+    )
+    .await;
+    let cu = w.dialplan_call().await;
+    pay(&w.stack.engine, &w.sim, &cu).await;
+    eventually("the outcome spooled", LIMIT, || outcome_spooled(&dir)).await;
+    // The newest two are kept: the last change before the end, and the end.
+    let kept: Vec<String> = spooled(&dir)
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("spooled file"))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        kept.iter()
+            .any(|t| t.contains("\"type\":\"session.unwinding\"")),
+        "{kept:?}"
+    );
+    let metrics = w.stack.metrics.render(&Default::default());
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("confpay_webhooks_dropped_total "))
+        .and_then(|n| n.parse().ok())
+        .expect("the dropped counter");
+    assert!(dropped >= 3, "{metrics}");
+    w.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Starts a daemon on `cfg`; (stack, tracker, shutdown).
 async fn daemon(cfg: &Config) -> (Stack, TaskTracker, CancellationToken) {
     let tracker = TaskTracker::new();
