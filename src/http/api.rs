@@ -54,6 +54,15 @@ impl TargetRequest {
     }
 }
 
+/// `GET /api/v1/whoami`: what the token is — the admin, or one agent — so the agent page shows an
+/// agent only their own call.
+pub async fn whoami(Extension(who): Extension<Authority>) -> Json<Value> {
+    Json(match who {
+        Authority::Admin => json!({ "role": "admin", "agent_id": null }),
+        Authority::Agent { agent_id } => json!({ "role": "agent", "agent_id": agent_id }),
+    })
+}
+
 /// `GET /api/v1/calls`: every call the engine knows (an agent: their own), with its running
 /// session and past ones.
 pub async fn list_calls(

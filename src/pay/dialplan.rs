@@ -101,14 +101,23 @@ pub async fn handle_call(
     let room = Engine::room_for(&setup.room_prefix, &uuid);
     let agent = uuid::Uuid::new_v4().to_string();
     let registered = engine
-        .register_call(uuid.clone(), agent.clone(), checked.agent_id.clone())
+        .register_call(
+            uuid.clone(),
+            agent.clone(),
+            checked.agent_id.clone(),
+            checked.caller.clone(),
+        )
         .await;
     if let Err(e) = registered {
         warn!(call = %uuid, reason = %e, "outbound socket call refused");
         return;
     }
     if join_customer(&mut call, &setup, &room).await {
-        dial_agent(&switch, &mut call, &setup, &room, &agent, &checked).await;
+        if dial_agent(&switch, &mut call, &setup, &room, &agent, &checked).await {
+            engine
+                .agent_joined(uuid.clone(), std::time::SystemTime::now())
+                .await;
+        }
         // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
         while let Some(ev) = call.events.recv().await {
             match ev {
@@ -159,7 +168,8 @@ async fn forget_if_gone(engine: &Engine, switch: &dyn Switch, uuid: &str) {
 
 /// Dials the agent into the call's conference; the customer goes where
 /// `on_agent_unreachable` says when the agent cannot be reached. With values the switch did not
-/// confirm (inbound connection down) everything goes over the call's own socket only.
+/// confirm (inbound connection down) everything goes over the call's own socket only. True when
+/// the agent answered.
 async fn dial_agent(
     switch: &Arc<dyn Switch>,
     call: &mut OutboundSession,
@@ -167,7 +177,7 @@ async fn dial_agent(
     room: &str,
     agent: &str,
     checked: &Checked,
-) {
+) -> bool {
     let uuid = call.uuid.clone();
     let id_var = checked
         .agent_id
@@ -198,7 +208,7 @@ async fn dial_agent(
     let why = match dialled {
         Ok(r) if r.starts_with("+OK") => {
             info!(call = %uuid, agent = %agent, "agent answered");
-            return;
+            return true;
         }
         Ok(r) => r.trim().to_owned(),
         Err(e) => e.to_string(),
@@ -213,6 +223,7 @@ async fn dial_agent(
     } else {
         own_socket(call, cmd, false).await
     };
+    false
 }
 
 /// The originate over the inbound connection. A call can arrive while that connection is being

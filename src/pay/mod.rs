@@ -8,6 +8,7 @@
 //! | [`switch`] | what the engine needs from FreeSWITCH (`api`, `bgapi`) and the typed [`switch::SwitchError`] |
 //! | [`scope`] | `ChannelScope`: where the engine says which channels it controls (their DTMF is wanted) |
 //! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
+//! | [`caller`] | the customer's caller number/name and answer time, read from the switch (for the agent page) |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
 //! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
 //! | [`peer`] | an outbound-socket peer's claim (channel, agent dial string, agent ID) checked with the switch |
@@ -21,6 +22,7 @@
 //! gauges rather than reading the engine.
 
 pub mod attach;
+pub mod caller;
 pub mod calls;
 pub mod commands;
 pub mod dial_allow;

@@ -2,6 +2,7 @@
 //! daemon restart ([`find_calls`]). The daemon's conferences are named `<prefix><customer uuid>`; each
 //! leg carries the channel variable `confpay_role` (`customer`, `agent`, `capture`).
 
+use super::caller::{self, Caller};
 use super::switch::{Switch, SwitchError};
 use super::types::{Snapshot, Uuid};
 use serde_json::Value;
@@ -126,6 +127,8 @@ pub struct Found {
     pub agent: Option<Uuid>,
     pub capture: Option<Uuid>,
     pub snapshot: Snapshot,
+    /// The customer's caller number, name and answer time (display only).
+    pub caller: Caller,
 }
 
 /// Every conference of ours with its legs identified by `confpay_role`.
@@ -162,12 +165,14 @@ pub async fn find_calls(switch: &dyn Switch, prefix: &str) -> Vec<Found> {
             // The connection went again: what was found so far is all there is for now.
             break;
         };
+        let caller = caller::read(switch, &customer).await.unwrap_or_default();
         found.push(Found {
             room,
             customer,
             agent,
             capture,
             snapshot,
+            caller,
         });
     }
     found

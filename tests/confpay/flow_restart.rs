@@ -73,6 +73,10 @@ async fn restart_during_capture(capture_leaves_while_down: bool) {
         .iter()
         .find(|c| c.customer == cu)
         .expect("call recovered");
+    // The recovered call knows its caller again, from the switch (the agent page shows it).
+    assert_eq!(call.caller.number.as_deref(), Some("1001"));
+    assert_eq!(call.caller.name.as_deref(), Some("Customer"));
+    assert!(call.caller.answered_at.is_some());
     // With nothing to resume the rebuilt session may already have restored and ended (history).
     let s = call
         .session

@@ -27,6 +27,7 @@ mod scope;
 
 pub use error::{EngineError, RegisterError};
 
+use super::caller::Caller;
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
 use super::observer::SessionObserver;
@@ -72,6 +73,8 @@ pub struct CallView {
     pub agent_member: Option<u32>,
     pub session: Option<SessionView>,
     pub history: Vec<SessionView>,
+    /// The customer's caller number and name and when talking began, as the switch said.
+    pub caller: Caller,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
@@ -84,7 +87,13 @@ enum Msg {
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        caller: Caller,
         reply: oneshot::Sender<Result<(), RegisterError>>,
+    },
+    /// A dialplan-driven call's agent answered: the call talks from `at`.
+    AgentJoined {
+        customer: Uuid,
+        at: std::time::SystemTime,
     },
     /// The switch says the channel is gone though no hangup event was seen for it.
     Gone {
@@ -197,17 +206,20 @@ impl Engine {
 
     /// A dialplan-driven call: customer and agent are (being) joined to the call's conference.
     /// Refused when `customer` is already a leg of a known call: that call is left as it is.
+    /// `caller`: the customer as the switch confirmed them ([`crate::pay::peer::check`]).
     pub async fn register_call(
         &self,
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        caller: Caller,
     ) -> Result<(), RegisterError> {
         let (reply, rx) = oneshot::channel();
         let msg = Msg::Register {
             customer,
             agent,
             agent_id,
+            caller,
             reply,
         };
         self.tx
@@ -215,6 +227,12 @@ impl Engine {
             .await
             .map_err(|_| RegisterError::Stopped)?;
         rx.await.map_err(|_| RegisterError::Stopped)?
+    }
+
+    /// The agent of `customer`'s dialplan-driven call answered at `at`: the agent page counts the
+    /// talking time from then (kept if already known).
+    pub async fn agent_joined(&self, customer: Uuid, at: std::time::SystemTime) {
+        let _ = self.tx.send(Msg::AgentJoined { customer, at }).await;
     }
 
     /// The switch says `customer`'s channel is gone (its hangup event was missed): the call is
@@ -378,11 +396,17 @@ impl Task {
                 customer,
                 agent,
                 agent_id,
+                caller,
                 reply,
             } => {
-                let r = self.register(customer, agent, agent_id);
+                let r = self.register(customer, agent, agent_id, caller);
                 self.publish();
                 let _ = reply.send(r);
+            }
+            Msg::AgentJoined { customer, at } => {
+                if let Some(call) = self.calls.get_mut(&customer) {
+                    call.caller.answered_at.get_or_insert(at);
+                }
             }
             Msg::Gone { customer } => self.on_hangup(&customer, false),
             Msg::Start {
@@ -418,6 +442,7 @@ impl Task {
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        caller: Caller,
     ) -> Result<(), RegisterError> {
         if let Some((call, leg)) = self.calls.find_by_leg(&customer) {
             return Err(RegisterError::KnownLeg {
@@ -430,6 +455,7 @@ impl Task {
         let mut call = Call::new(customer, room, Topology::InConference);
         call.agent = Some(agent);
         call.agent_id = agent_id;
+        call.caller = caller;
         self.calls.insert(call);
         Ok(())
     }

@@ -21,6 +21,7 @@ impl Engine {
             call.agent = f.agent.clone();
             call.customer_member = f.snapshot.customer_member;
             call.agent_member = f.snapshot.agent_member;
+            call.caller = f.caller.clone();
             {
                 let legs = Legs {
                     customer: f.customer.clone(),

@@ -3,6 +3,7 @@
 
 use super::{Engine, EngineError, Target, Task};
 use crate::pay::attach::{self, AttachError, Claim};
+use crate::pay::caller;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine, State};
 use crate::pay::recover;
@@ -163,6 +164,10 @@ impl Task {
         let mut call = Call::new(customer.clone(), room, Topology::Bridged);
         call.agent = Some(pair.agent.clone());
         call.agent_id = pair.agent_id;
+        // Display only: a call is attached to even if the switch does not say who is calling.
+        call.caller = caller::read(self.switch.as_ref(), &customer)
+            .await
+            .unwrap_or_default();
         info!(call = %customer, agent = %pair.agent, "attaching to bridged call");
         self.calls.insert(call);
         Ok(customer)

@@ -80,9 +80,10 @@ fn uuid_getvar(core: &Core, argv: &[&str]) -> String {
     match st.channels.get(*u) {
         Some(c) => c
             .var(v)
-            .or_else(|| st.globals.get(*v).map(String::as_str))
-            .unwrap_or("_undef_")
-            .to_owned(),
+            .map(str::to_owned)
+            .or_else(|| c.profile_field(v))
+            .or_else(|| st.globals.get(*v).cloned())
+            .unwrap_or_else(|| "_undef_".to_owned()),
         None => "-ERR No such channel!\n".into(),
     }
 }

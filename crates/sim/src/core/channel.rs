@@ -271,6 +271,20 @@ impl Channel {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A caller-profile field `uuid_getvar` falls back to when no channel variable has the name
+    /// (checked on the real switch: `caller_id_number`, `caller_id_name`, `answered_time`,
+    /// `created_time`; times in microseconds, `0` = not yet).
+    pub fn profile_field(&self, name: &str) -> Option<String> {
+        let p = &self.profile;
+        Some(match name {
+            "caller_id_name" => p.cid_name.clone(),
+            "caller_id_number" => p.cid_number.clone(),
+            "answered_time" => p.answered_us.to_string(),
+            "created_time" => p.channel_created().to_string(),
+            _ => return None,
+        })
+    }
+
     pub fn var_true(&self, name: &str) -> bool {
         self.var(name).is_some_and(switch_true)
     }
