@@ -150,6 +150,7 @@ mod esl_drops_after_the_command_ran {
     per_state!(@tests esl_drops_after_the_command_ran_in;
         in_moving => Moving,
         in_holding => Holding,
+        in_masking => Masking,
         in_dialling => Dialling,
         in_sending_agent_id => SendingAgentId,
         in_unholding => Unholding,

@@ -363,22 +363,29 @@ fn recording(st: &mut State, name: &str, argv: &[&str]) -> String {
     let recs = &mut c.recordings;
     match argv {
         ["check", ..] if recs.is_empty() => "-ERR Conference is not being recorded.\n".into(),
+        // Newest first, as the real switch lists them.
         ["check", ..] => recs
             .iter()
+            .rev()
             .map(|(p, _)| format!("+OK Record file {p}\n"))
             .collect(),
         ["start", path, ..] => {
             recs.push(((*path).to_owned(), false));
             format!("+OK Record file {path}\n")
         }
+        // Seen on 1.11.3: `stop <path>` finds no recording by its path (it answers `non-existant`
+        // and stops nothing); `stop all` stops them and still counts 0.
+        ["stop", "all", ..] => {
+            let mut out: String = recs
+                .drain(..)
+                .rev()
+                .map(|(p, _)| format!("Stopped recording file {p}\n"))
+                .collect();
+            out.push_str("+OK Stopped recording 0 files\n");
+            out
+        }
         ["stop", path, ..] => {
-            let before = recs.len();
-            recs.retain(|(p, _)| *path != "all" && p != path);
-            let n = before - recs.len();
-            format!(
-                "+OK Stopped recording {n} file{}\n",
-                if n == 1 { "" } else { "s" }
-            )
+            format!("-ERR non-existant recording '{path}'\n+OK Stopped recording 0 files\n")
         }
         [action @ ("pause" | "resume"), path, ..] => {
             let verb = if *action == "pause" {
