@@ -373,8 +373,8 @@ fn recording(st: &mut State, name: &str, argv: &[&str]) -> String {
             recs.push(((*path).to_owned(), false));
             format!("+OK Record file {path}\n")
         }
-        // Seen on 1.11.3: `stop <path>` finds no recording by its path (it answers `non-existant`
-        // and stops nothing); `stop all` stops them and still counts 0.
+        // Seen on 1.11.3: `stop <path>` answers `non-existant` for a path it records (whether it
+        // stopped is not clear; here it does not); `stop all` stops them and still counts 0.
         ["stop", "all", ..] => {
             let mut out: String = recs
                 .drain(..)
