@@ -22,11 +22,12 @@ use std::time::Duration;
 pub const COMMAND_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
 /// Every session state, in flow order, as the `state` label (all are always exported, 0 or not).
-pub const STATES: [State; 14] = [
+pub const STATES: [State; 15] = [
     State::Idle,
     State::AwaitingAgentId,
     State::Moving,
     State::Holding,
+    State::Masking,
     State::Dialling,
     State::Answered,
     State::SendingAgentId,
@@ -222,6 +223,7 @@ pub fn state_label(state: &State) -> &'static str {
         State::AwaitingAgentId => "awaiting_agent_id",
         State::Moving => "moving",
         State::Holding => "holding",
+        State::Masking => "masking",
         State::Dialling => "dialling",
         State::Answered => "answered",
         State::SendingAgentId => "sending_agent_id",

@@ -164,6 +164,7 @@ fn status_text(v: &SessionView) -> String {
         State::AwaitingAgentId => "waiting for the agent ID: key it on your phone, then #",
         State::Moving => "moving the call into the payment conference",
         State::Holding => "customer on hold",
+        State::Masking => "pausing the call's recordings",
         State::Dialling => "capture service joining",
         State::Answered => "capture service joined",
         State::SendingAgentId => "sending the agent ID",

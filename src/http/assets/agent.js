@@ -8,7 +8,7 @@
 
 const $ = (id) => document.getElementById(id);
 const STEP_OF = {
-  idle: 'hold', awaiting_agent_id: 'hold', moving: 'hold', holding: 'hold',
+  idle: 'hold', awaiting_agent_id: 'hold', moving: 'hold', holding: 'hold', masking: 'hold',
   dialling: 'join', answered: 'join', sending_agent_id: 'agentid', unholding: 'ready',
   ready: 'ready', arming: 'capturing', capturing: 'capturing', unwinding: 'done',
   suspended: null, done: 'done',

@@ -232,6 +232,9 @@ pub struct Channel {
     pub pending_dtmf: VecDeque<char>,
     /// Non-sensitive digits the channel consumed (`digits_dialed` at hangup).
     pub digits_dialed: String,
+    /// `uuid_record … start` recordings by path, each with whether it is masked (no audio is kept:
+    /// what is recorded is not simulated, only what the API reports).
+    pub recordings: Vec<(String, bool)>,
 }
 
 impl CallerProfile {

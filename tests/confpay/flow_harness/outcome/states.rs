@@ -7,6 +7,7 @@
 //! the exact text the engine sends (`src/pay/actions.rs`):
 //! - `Moving` (attach): `api uuid_transfer <customer> conference:…` (the customer's move);
 //! - `Holding`: `api conference confpay-<customer> hold …`;
+//! - `Masking`: `api uuid_buglist <customer>` (the first recording list);
 //! - `Dialling`: `bgapi originate …`;
 //! - `SendingAgentId`: `api uuid_send_dtmf <capture> 4711#@…`;
 //! - `Unholding`: `api conference confpay-<customer> unhold …`;
@@ -70,9 +71,11 @@ pub async fn pin(w: &World, state: &State) -> Pinned {
         State::Moving => attach_holding_the_move(w).await,
         State::Ready | State::Answered | State::Capturing => start_naturally(w, state).await,
         State::Arming | State::Unwinding => from_ready_holding_the_next(w, state).await,
-        State::Holding | State::Dialling | State::SendingAgentId | State::Unholding => {
-            start_holding_the_setup_command(w, state).await
-        }
+        State::Holding
+        | State::Masking
+        | State::Dialling
+        | State::SendingAgentId
+        | State::Unholding => start_holding_the_setup_command(w, state).await,
         State::Idle | State::Suspended | State::Done => {
             panic!("{state:?} is not a state the matrix pins")
         }
@@ -165,6 +168,7 @@ async fn start_holding_the_setup_command(w: &World, state: &State) -> Started {
     let cu = w.dialplan_call().await;
     let prefix = match state {
         State::Holding => format!("api conference confpay-{cu} hold "),
+        State::Masking => format!("api uuid_buglist {cu}"),
         State::Dialling => "bgapi originate ".to_owned(),
         State::SendingAgentId => "api uuid_send_dtmf ".to_owned(),
         _ => format!("api conference confpay-{cu} unhold "),
@@ -218,6 +222,7 @@ pub async fn run_held_command(w: &World, state: &State, p: &Pinned) -> Option<St
             "conference",
             format!("{room} hold {} {}", member(false), cfg.hold_music),
         ),
+        State::Masking => ("uuid_buglist", cu.clone()),
         State::Dialling => (
             "originate",
             format!(
