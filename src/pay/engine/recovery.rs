@@ -1,6 +1,7 @@
 //! Adopting calls found in FreeSWITCH after a daemon restart (see [`recover`]).
 
 use super::{Engine, EngineConfig, Msg};
+use crate::pay::audit::Initiator;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine};
 use crate::pay::recover;
@@ -46,6 +47,7 @@ impl Engine {
                     SpawnOptions {
                         actions,
                         metrics: self.metrics.clone(),
+                        initiator: Initiator::Recovered,
                         ..SpawnOptions::default()
                     },
                 ));

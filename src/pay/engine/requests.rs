@@ -3,6 +3,7 @@
 
 use super::{CallView, Engine, EngineError, Target, Task};
 use crate::pay::attach::{self, AttachError, Claim};
+use crate::pay::audit::Initiator;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine, State};
 use crate::pay::recover;
@@ -91,6 +92,7 @@ impl Task {
         &mut self,
         target: Target,
         agent_id: Option<String>,
+        initiator: Initiator,
     ) -> Result<SessionView, EngineError> {
         let agent_id = match agent_id.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => Some(AgentId::parse(s).ok_or(EngineError::BadAgentId)?),
@@ -133,7 +135,7 @@ impl Task {
             agent_id.clone(),
         );
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), "payment requested");
+        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), started_via = initiator.via(), "payment requested");
         let handle = session::spawn(
             id,
             machine,
@@ -141,6 +143,7 @@ impl Task {
             SpawnOptions {
                 first: Some(Input::Start { agent_id }),
                 metrics: self.metrics.clone(),
+                initiator,
                 ..SpawnOptions::default()
             },
         );
