@@ -79,6 +79,11 @@ fn with_trace_capture<F: Future<Output = ()>>(test: impl FnOnce(Capture) -> F) {
     panics::record();
     let logs = Capture::default();
     let sink = logs.clone();
+    // With exactly one scoped dispatcher alive, tracing-core decides a callsite's interest by the
+    // registering thread's own default only: a callsite another test (no subscriber) hits first is
+    // then cached as "never" and this capture misses its lines. A second dispatcher, alive as long
+    // as this capture and wanting everything, makes every registration ask all of them.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
@@ -224,7 +229,10 @@ fn captures_are_real(logs: &str, stream: &str) {
 fn operations_lines_are_captured(logs: &str) {
     let ours = |l: &&str| l.contains("confpay::");
     let has = |what: &str, f: &dyn Fn(&str) -> bool| {
-        assert!(logs.lines().filter(ours).any(f), "{what} is logged");
+        if !logs.lines().filter(ours).any(f) {
+            let _ = std::fs::write("/tmp/pci-logs.txt", logs);
+            panic!("{what} is logged");
+        }
     };
     has("a command and its reply, in the session span", &|l| {
         l.contains("command answered")
