@@ -3,7 +3,7 @@
 //! carry `CONFPAY_SESSION`, `CONFPAY_CALL` (the customer's channel UUID as FreeSWITCH names it),
 //! `CONFPAY_AGENT_ID`, a state change `CONFPAY_STATE`, and `journalctl CONFPAY_CALL=<uuid>` finds
 //! every line about one call. `MESSAGE`, `PRIORITY` (err 3 … debug 7), `TARGET` and
-//! `SYSLOG_IDENTIFIER=confpayd` are set as journald expects.
+//! `SYSLOG_IDENTIFIER=confpay` (as the unit's `SyslogIdentifier=`) are set as journald expects.
 
 use std::io;
 use tracing_journald::{Priority, PriorityMappings};
@@ -27,7 +27,7 @@ pub fn layer() -> io::Result<tracing_journald::Layer> {
     Ok(tracing_journald::layer()?
         .with_field_prefix(Some(FIELD_PREFIX.to_owned()))
         .with_priority_mappings(priorities)
-        .with_syslog_identifier("confpayd".to_owned()))
+        .with_syslog_identifier("confpay".to_owned()))
 }
 
 #[cfg(test)]

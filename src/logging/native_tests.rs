@@ -98,7 +98,7 @@ fn child_logs_into_the_fake_journal() {
         ("CONFPAY_AGENT_ID", "4711"),
         ("CONFPAY_STATE", "capturing"),
         ("PRIORITY", "6"),
-        ("SYSLOG_IDENTIFIER", "confpayd"),
+        ("SYSLOG_IDENTIFIER", "confpay"),
         ("TARGET", "confpay::logging::native::tests"),
     ] {
         assert_eq!(

@@ -12,7 +12,6 @@ pub struct Histogram {
     bounds: &'static [f64],
     /// One count per bound (non-cumulative), plus the +Inf overflow at the end.
     buckets: Vec<AtomicU64>,
-    count: AtomicU64,
     /// Sum of observed durations in microseconds (a u64 holds ~584,000 years of them).
     sum_us: AtomicU64,
 }
@@ -23,7 +22,6 @@ impl Histogram {
         Histogram {
             bounds,
             buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            count: AtomicU64::new(0),
             sum_us: AtomicU64::new(0),
         }
     }
@@ -36,14 +34,8 @@ impl Histogram {
             .position(|le| secs <= *le)
             .unwrap_or(self.bounds.len());
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.sum_us.fetch_add(us, Ordering::Relaxed);
-    }
-
-    /// How many observations so far.
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
     }
 
     /// HELP, TYPE and the series of the histogram `name` (which ends in `_seconds`).
@@ -55,7 +47,7 @@ impl Histogram {
             cumulative += self.buckets[i].load(Ordering::Relaxed);
             let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
         }
-        // Read the overflow the same way so +Inf is never below the last bound under concurrency.
+        // `_count` is the +Inf bucket, read once: the two never disagree, even mid-observation.
         cumulative += self.buckets[self.bounds.len()].load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
         let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1_000_000.0;

@@ -58,10 +58,12 @@ fn comment(rest: &str, types: &mut BTreeMap<String, String>) -> Result<(), Strin
     }
 }
 
+/// A sample's labels: `(name, value)` in order.
+type Labels = Vec<(String, String)>;
+
 struct Sample {
     name: String,
-    /// `(name, value)` in order.
-    labels: Vec<(String, String)>,
+    labels: Labels,
     value: f64,
 }
 
@@ -98,7 +100,7 @@ fn sample(line: &str) -> Result<Sample, String> {
 }
 
 /// `name="value",...}` → the labels and what follows the `}`.
-fn label_set(mut s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn label_set(mut s: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     loop {
         if let Some(after) = s.strip_prefix('}') {
