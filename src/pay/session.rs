@@ -11,7 +11,7 @@
 //! (the event's arrival at the engine to the first command it causes) for `/metrics`.
 
 use super::audit::{AuditRecord, Initiator};
-use super::commands::{api_text, check, originate_result};
+use super::commands::{api_text, originate_result};
 use super::machine::{Machine, State};
 use super::switch::{Switch, SwitchError};
 use super::types::*;
@@ -22,6 +22,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio_util::time::{DelayQueue, delay_queue};
 use tracing::{Instrument, Span, field, info, info_span, warn};
+
+mod queue;
+use queue::CommandQueue;
 
 /// An input, and when the engine received the FreeSWITCH event it came from (if it did).
 type Envelope = (Input, Option<Instant>);
@@ -457,66 +460,5 @@ impl Actor {
             };
             let _ = inputs.send((input, None)).await;
         }.in_current_span());
-    }
-}
-
-/// A session's sequential command queue: each command sent once the previous one was answered, its
-/// reply fed back to the session.
-struct CommandQueue {
-    id: String,
-    switch: Arc<dyn Switch>,
-    inputs: mpsc::Sender<Envelope>,
-    metrics: Option<Arc<Metrics>>,
-}
-
-impl CommandQueue {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<(Step, Cmd, Option<Instant>)>) {
-        let CommandQueue {
-            id,
-            switch,
-            inputs,
-            metrics,
-        } = self;
-        while let Some((step, cmd, event_at)) = rx.recv().await {
-            let text = api_text(&cmd);
-            if let (Some(at), Some(m)) = (event_at, &metrics) {
-                m.observe_event_to_command(at.elapsed());
-            }
-            let (ok, reply) = match switch.api(text).await {
-                Ok(reply) if matches!(cmd, Cmd::Verify { .. }) => {
-                    let ok = check(&cmd, &reply);
-                    // The member list is long and says nothing useful in a log line.
-                    let why = if ok {
-                        "+OK"
-                    } else {
-                        "-ERR the capture leg or the customer is not in the conference"
-                    };
-                    (ok, why.to_owned())
-                }
-                Ok(reply) => (check(&cmd, &reply), reply.trim_end().to_owned()),
-                Err(why @ SwitchError::NoConnection { .. }) => {
-                    // Not FreeSWITCH's answer: the command may or may not have run. Suspend (the
-                    // engine's own notice may come later) and let the resync read the truth back.
-                    warn!(session = %id, step = ?step, error = %why, "command lost with the connection");
-                    let _ = inputs.send((Input::ConnectionLost, None)).await;
-                    continue;
-                }
-                Err(
-                    why @ (SwitchError::Timeout { .. }
-                    | SwitchError::JobTimeout { .. }
-                    | SwitchError::Refused { .. }
-                    | SwitchError::Unexpected { .. }
-                    | SwitchError::Unsendable { .. }
-                    | SwitchError::Unusable { .. }),
-                ) => (false, why.to_string()),
-            };
-            if !ok {
-                warn!(session = %id, step = ?step, reply = %reply, "command refused");
-            }
-            // The session may have ended meanwhile; the commands it queued before ending (capture leg
-            // down, the agent-hangup policy, restore steps) are still sent: the loop ends only once the
-            // queue is empty and the session dropped its end of it.
-            let _ = inputs.send((Input::Reply { step, ok, reply }, None)).await;
-        }
     }
 }
