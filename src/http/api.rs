@@ -5,6 +5,7 @@ use super::Shared;
 use super::auth::Authority;
 use super::error::ApiError;
 use super::views::{CallJson, SessionJson};
+use crate::pay::audit::Initiator;
 use crate::pay::engine::{CallView, Engine, Target};
 use crate::pay::session::SessionView;
 use axum::Json;
@@ -117,10 +118,13 @@ pub async fn start_payment(
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let target = req.target.into_target()?;
     may_start(&shared.app.engine, &who, &target, req.agent_id.as_deref()).await?;
+    let initiator = Initiator::Api {
+        subject: who.subject(),
+    };
     let view = shared
         .app
         .engine
-        .start_payment(target, req.agent_id)
+        .start_payment_by(target, req.agent_id, initiator)
         .await?;
     info!(session = %view.id, call = %view.customer, "payment started through the API");
     Ok((StatusCode::CREATED, Json(SessionJson::from_view(&view))))

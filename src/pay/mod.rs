@@ -16,13 +16,15 @@
 //! | [`engine`] | the engine task: event routing (pure, [`engine::routing`]) and intake, API requests, resync, recovery |
 //! | [`recover`] | reads sessions back from FreeSWITCH (`conference json_list`, `confpay_role`) |
 //! | [`observer`] | `SessionObserver`: told of every session state change, never blocks the session |
-//! | [`session`] | the per-session actor: timers, sequential command queue, state log lines, audit record |
+//! | [`session`] | the per-session actor: timers, sequential command queue, its tracing span, state log lines, latency metrics |
+//! | [`audit`] | the machine-readable audit record of an ended session; who started it ([`audit::Initiator`]) |
 //!
 //! Dependencies run one way: `types`, `switch` and `scope` are leaves; `metrics` is told the engine's
 //! gauges rather than reading the engine.
 
 pub mod attach;
 pub mod caller;
+pub mod audit;
 pub mod calls;
 pub mod commands;
 pub mod dial_allow;

@@ -81,6 +81,11 @@ fn with_trace_capture<F: Future<Output = ()>>(test: impl FnOnce(Capture) -> F) {
     panics::record();
     let logs = Capture::default();
     let sink = logs.clone();
+    // With exactly one scoped dispatcher alive, tracing-core decides a callsite's interest by the
+    // registering thread's own default only: a callsite another test (no subscriber) hits first is
+    // then cached as "never" and this capture misses its lines. A second dispatcher, alive as long
+    // as this capture and wanting everything, makes every registration ask all of them.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
@@ -244,6 +249,52 @@ fn captures_are_real(logs: &str, stream: &str) {
         stream.contains("capturing"),
         "the stream was captured: {stream}"
     );
+    operations_lines_are_captured(logs);
+}
+
+/// The operator's lines are in the capture (so the card checks above cover them): each command with
+/// the first line of its reply in the session's span, each event routed to a session by name and leg
+/// role, TRACE lines; and `uuid_send_dtmf` (agent ID, ACA '1') never shows its digits.
+fn operations_lines_are_captured(logs: &str) {
+    let ours = |l: &&str| l.contains("confpay::");
+    let has = |what: &str, f: &dyn Fn(&str) -> bool| {
+        if !logs.lines().filter(ours).any(f) {
+            let _ = std::fs::write("/tmp/pci-logs.txt", logs);
+            panic!("{what} is logged");
+        }
+    };
+    has("a command and its reply, in the session span", &|l| {
+        l.contains("command answered")
+            && l.contains("uuid_setvar")
+            && l.contains("sensitive_dtmf")
+            && l.contains("reply=+OK")
+            && l.contains("session{session=")
+    });
+    has("the capture service's originate result", &|l| {
+        l.contains("command answered") && l.contains("kind=\"bgapi\"")
+    });
+    has("a command going out (TRACE)", &|l| l.contains("api sent"));
+    has("the customer's start key routed to the session", &|l| {
+        l.contains("event routed to session")
+            && l.contains("event=\"DTMF\"")
+            && l.contains("leg=\"customer\"")
+    });
+    has("the capture leg joining", &|l| {
+        l.contains("event routed to session") && l.contains("leg=\"capture\"")
+    });
+    has("the agent ID sent as tones", &|l| {
+        l.contains("uuid_send_dtmf") && l.contains("(digits withheld)")
+    });
+    let metered = |l: &&str| l.contains("confpay::daemon::stack::metered");
+    for l in logs.lines().filter(metered) {
+        assert!(
+            !l.contains("uuid_send_dtmf") || l.contains("(digits withheld)"),
+            "tones shown: {l}"
+        );
+    }
+    for l in logs.lines().filter(|l| l.contains("event routed")) {
+        assert!(!l.contains("digit"), "a routed event names a digit: {l}");
+    }
 }
 
 /// The one path where a customer digit can reach the daemon: digits keyed in the instant between

@@ -7,7 +7,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`settings`] | every part's settings from the one `Config` |
-//! | [`metered`] | `MeteredSwitch`: commands timed for `/metrics` |
+//! | [`metered`] | `MeteredSwitch`: commands timed and counted for `/metrics`, logged at `debug` |
 //! | [`pump`] | the event pump: client events into the engine; `EventTap` |
 //! | [`scope`] | `FilterScope`: the engine's controlled channels as `Unique-ID` event filters |
 //!

@@ -28,6 +28,7 @@ mod scope;
 pub use error::{EngineError, RegisterError};
 
 use super::caller::Caller;
+use super::audit::Initiator;
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
 use super::observer::SessionObserver;
@@ -40,6 +41,7 @@ use crate::metrics::{Gauges, Metrics};
 use published::Published;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
@@ -80,7 +82,8 @@ pub struct CallView {
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 enum Msg {
-    Event(Event),
+    /// An event, and when the engine was handed it.
+    Event(Event, Instant),
     ConnectionLost,
     ConnectionBack,
     Register {
@@ -102,6 +105,7 @@ enum Msg {
     Start {
         target: Target,
         agent_id: Option<String>,
+        initiator: Initiator,
         reply: Reply<SessionView>,
     },
     Capture {
@@ -193,7 +197,7 @@ impl Engine {
 
     /// A FreeSWITCH event from the inbound connection.
     pub async fn event(&self, event: Event) {
-        let _ = self.tx.send(Msg::Event(event)).await;
+        let _ = self.tx.send(Msg::Event(event, Instant::now())).await;
     }
 
     pub async fn connection_lost(&self) {
@@ -246,14 +250,27 @@ impl Engine {
         format!("{prefix}{customer}")
     }
 
+    /// [`Engine::start_payment_by`] an in-process caller ([`Initiator::Local`]).
     pub async fn start_payment(
         &self,
         target: Target,
         agent_id: Option<String>,
     ) -> Result<SessionView, EngineError> {
+        self.start_payment_by(target, agent_id, Initiator::Local)
+            .await
+    }
+
+    /// Starts a payment on the call `target` names; `initiator` goes into its audit record.
+    pub async fn start_payment_by(
+        &self,
+        target: Target,
+        agent_id: Option<String>,
+        initiator: Initiator,
+    ) -> Result<SessionView, EngineError> {
         self.ask(|reply| Msg::Start {
             target,
             agent_id,
+            initiator,
             reply,
         })
         .await
@@ -382,9 +399,9 @@ impl Task {
 
     async fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Event(mut e) => {
+            Msg::Event(mut e, at) => {
                 let dtmf = e.name() == Some("DTMF");
-                self.on_event(&e);
+                self.on_event(&e, at);
                 if dtmf {
                     // A DTMF event may hold a customer digit: scrub our copy once handled.
                     e.headers.zeroize();
@@ -412,9 +429,10 @@ impl Task {
             Msg::Start {
                 target,
                 agent_id,
+                initiator,
                 reply,
             } => {
-                let r = self.start(target, agent_id).await;
+                let r = self.start(target, agent_id, initiator).await;
                 // The caller may look the session up as soon as it has the reply.
                 self.publish();
                 let _ = reply.send(r);

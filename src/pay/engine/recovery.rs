@@ -1,6 +1,7 @@
 //! Adopting calls found in FreeSWITCH after a daemon restart (see [`recover`]).
 
 use super::{Engine, EngineConfig, Msg};
+use crate::pay::audit::Initiator;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine};
 use crate::pay::recover;
@@ -49,6 +50,7 @@ impl Engine {
                         actions,
                         metrics: self.metrics.clone(),
                         observer: self.observer.clone(),
+                        initiator: Initiator::Recovered,
                         ..SpawnOptions::default()
                     },
                 ));

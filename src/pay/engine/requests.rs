@@ -4,6 +4,7 @@
 use super::{Engine, EngineError, Target, Task};
 use crate::pay::attach::{self, AttachError, Claim};
 use crate::pay::caller;
+use crate::pay::audit::Initiator;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine, State};
 use crate::pay::recover;
@@ -70,6 +71,7 @@ impl Task {
         &mut self,
         target: Target,
         agent_id: Option<String>,
+        initiator: Initiator,
     ) -> Result<SessionView, EngineError> {
         let agent_id = match agent_id.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => Some(AgentId::parse(s).ok_or(EngineError::BadAgentId)?),
@@ -111,7 +113,7 @@ impl Task {
             agent_id.clone(),
         );
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), "payment requested");
+        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), started_via = initiator.via(), "payment requested");
         let handle = session::spawn(
             id,
             machine,
@@ -120,6 +122,7 @@ impl Task {
                 first: Some(Input::Start { agent_id }),
                 metrics: self.metrics.clone(),
                 observer: self.observer.clone(),
+                initiator,
                 ..SpawnOptions::default()
             },
         );
