@@ -1,5 +1,5 @@
 //! RFC 3339 timestamps in UTC with millisecond precision (`2026-12-03T21:06:14.123Z`), for the audit
-//! record. No crate in the dependency tree formats them (`httpdate` writes RFC 7231 dates), and the
+//! record and webhook bodies. No crate in the dependency tree formats them (`httpdate` writes RFC 7231 dates), and the
 //! conversion is a few lines of civil-calendar arithmetic (days since 1970 → proleptic Gregorian
 //! date, H. Hinnant's `civil_from_days`).
 

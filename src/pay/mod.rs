@@ -23,8 +23,8 @@
 //! gauges rather than reading the engine.
 
 pub mod attach;
-pub mod caller;
 pub mod audit;
+pub mod caller;
 pub mod calls;
 pub mod commands;
 pub mod dial_allow;

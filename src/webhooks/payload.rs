@@ -3,11 +3,12 @@
 //! view only, which holds no card data: the session never learns a card digit.
 
 use crate::http::views::method_label;
+use crate::logging::rfc3339;
 use crate::metrics::state_label;
 use crate::pay::machine::State;
 use crate::pay::session::SessionView;
 use serde::Serialize;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// One notification as sent.
 #[derive(Debug, Serialize)]
@@ -51,7 +52,7 @@ pub fn body(key: &str, from: &State, view: &SessionView, at: SystemTime) -> Vec<
     let n = Notification {
         id: key,
         kind: event_name(&view.state),
-        created: rfc3339(at),
+        created: rfc3339::format(at),
         session: Session {
             id: &view.id,
             call: &view.customer,
@@ -61,60 +62,20 @@ pub fn body(key: &str, from: &State, view: &SessionView, at: SystemTime) -> Vec<
             state: state_label(&view.state),
             previous_state: state_label(from),
             outcome: view.outcome.as_ref().map(|o| o.code()),
-            started: rfc3339(view.started),
-            capture_started: view.capture_started.map(rfc3339),
-            ended: view.ended.map(rfc3339),
+            started: rfc3339::format(view.started),
+            capture_started: view.capture_started.map(rfc3339::format),
+            ended: view.ended.map(rfc3339::format),
         },
     };
     // Serialising plain strings and options into a Vec cannot fail.
     serde_json::to_vec(&n).unwrap_or_default()
 }
 
-/// `2026-12-03T21:14:05.123Z`: UTC, milliseconds. A time before 1970 reads as the epoch.
-pub fn rfc3339(t: SystemTime) -> String {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar (Howard
-/// Hinnant's `civil_from_days`, for days >= 0).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pay::{Outcome, StartMethod};
-    use std::time::Duration;
-
-    #[test]
-    fn rfc3339_of_known_instants() {
-        let at = |s: u64, ms: u64| UNIX_EPOCH + Duration::from_millis(s * 1000 + ms);
-        assert_eq!(rfc3339(at(0, 0)), "1970-01-01T00:00:00.000Z");
-        // 2000-02-29 (a leap day of a century leap year) 12:34:56.789
-        assert_eq!(rfc3339(at(951_827_696, 789)), "2000-02-29T12:34:56.789Z");
-        assert_eq!(rfc3339(at(1_798_761_599, 5)), "2026-12-31T23:59:59.005Z");
-        assert_eq!(rfc3339(at(4_107_542_400, 0)), "2100-03-01T00:00:00.000Z");
-    }
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn body_carries_ids_states_outcome_and_times() {

@@ -27,8 +27,8 @@ mod scope;
 
 pub use error::{EngineError, RegisterError};
 
-use super::caller::Caller;
 use super::audit::Initiator;
+use super::caller::Caller;
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
 use super::observer::SessionObserver;

@@ -3,8 +3,8 @@
 
 use super::{Engine, EngineError, Target, Task};
 use crate::pay::attach::{self, AttachError, Claim};
-use crate::pay::caller;
 use crate::pay::audit::Initiator;
+use crate::pay::caller;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine, State};
 use crate::pay::recover;

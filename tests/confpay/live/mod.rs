@@ -45,5 +45,5 @@ mod faults;
 mod hostile_peer;
 mod hostile_web;
 mod intruder;
-mod webhooks;
 mod recordings;
+mod webhooks;
