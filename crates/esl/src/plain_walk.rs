@@ -1,9 +1,9 @@
 //! The fast walk over a `text/event-plain` header block: one pass that classifies 64 bytes at a
 //! time (SSE2 on x86_64 via `safe_arch`, the crate forbids `unsafe`; a byte loop elsewhere) into a
-//! bitmask of the bytes that matter — `\n`, `:`, `%`, NUL — and a mask of bytes ≥ 0x80, then visits
-//! only the set bits. A header becomes a span table entry pointing into the frame's `Bytes`
-//! ([`Headers::over_shared`]): nothing is copied or decoded here; a value holding a `%` or NUL is
-//! marked and percent-decoded when first read.
+//! bitmask of the bytes that matter — `\n`, `:`, `%`, NUL — then visits only the set bits. A header
+//! becomes a span table entry pointing into the frame's `Bytes` ([`Headers::shared`]): nothing is
+//! copied or decoded here; a value holding a `%` or NUL is marked and percent-decoded when first
+//! read. The block is checked to be UTF-8 once, at the end.
 //!
 //! The walk accepts only the common case: well-formed `Name: value\n` lines up to a blank line, and a
 //! block that is UTF-8. Anything else (a malformed line, no blank line, invalid UTF-8) returns
@@ -13,6 +13,7 @@
 use super::headers::Headers;
 use super::url::UNDEF;
 use bytes::Bytes;
+use bytestring::ByteString;
 use std::ops::Range;
 
 const CHUNK: usize = 64;
@@ -25,18 +26,12 @@ pub(crate) struct Walked {
     pub block_len: usize,
 }
 
-/// Bits (one per byte of a 64-byte chunk, lowest = first byte): `special` for `\n`, `:`, `%` and
-/// NUL; `high` is non-zero if any byte is ≥ 0x80 (its lowest set bit is not necessarily the first).
+/// One bit per byte of a 64-byte chunk (lowest = first byte) for `\n`, `:`, `%` and NUL.
 ///
 /// Tried: leaving out the `:` not followed by a space (a second and third compare per 16 bytes)
 /// visits ~45 % fewer bits but cost 9 % more instructions in all (callgrind, plain corpus).
-struct Masks {
-    special: u64,
-    high: u64,
-}
-
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn classify(chunk: &[u8; CHUNK]) -> Masks {
+fn classify(chunk: &[u8; CHUNK]) -> u64 {
     use safe_arch::{
         bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i, move_mask_i8_m128i,
         set_splat_i8_m128i as splat, zeroed_m128i,
@@ -44,33 +39,27 @@ fn classify(chunk: &[u8; CHUNK]) -> Masks {
     let (nl, colon) = (splat(b'\n' as i8), splat(b':' as i8));
     let (pct, nul) = (splat(b'%' as i8), zeroed_m128i());
     let mut special = 0u64;
-    let mut any = zeroed_m128i();
     for (k, part) in chunk.chunks_exact(16).enumerate() {
         let mut block = [0u8; 16];
         block.copy_from_slice(part);
         let v = load_unaligned_m128i(&block);
         let hits = or(or(eq(v, nl), eq(v, colon)), or(eq(v, pct), eq(v, nul)));
         special |= u64::from(move_mask_i8_m128i(hits) as u16) << (16 * k);
-        any = or(any, v);
     }
-    Masks {
-        special,
-        high: u64::from(move_mask_i8_m128i(any) as u16),
-    }
+    special
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn classify(chunk: &[u8; CHUNK]) -> Masks {
-    let (mut special, mut high) = (0u64, 0u64);
+fn classify(chunk: &[u8; CHUNK]) -> u64 {
+    let mut special = 0u64;
     for (i, &b) in chunk.iter().enumerate() {
         special |= u64::from(matches!(b, b'\n' | b':' | b'%' | 0)) << i;
-        high |= u64::from(b >= 0x80) << i;
     }
-    Masks { special, high }
+    special
 }
 
-/// The masks of the 64 bytes at `base` (the tail padded with spaces, which are neither).
-fn masks_at(bytes: &[u8], base: usize) -> Masks {
+/// The mask of the 64 bytes at `base` (the tail padded with spaces, which are not special).
+fn mask_at(bytes: &[u8], base: usize) -> u64 {
     match bytes.get(base..base + CHUNK) {
         Some(chunk) => classify(chunk.try_into().unwrap_or(&[b' '; CHUNK])),
         None => {
@@ -89,18 +78,12 @@ const NO_NAME: usize = usize::MAX;
 /// `None` unless every line is well formed and the block is UTF-8 (see the module doc).
 pub(crate) fn walk(text: &Bytes) -> Option<Walked> {
     let bytes: &[u8] = text;
-    let mut headers = Headers::over_shared(text.clone(), (bytes.len() / 32 + 8).min(256));
+    let mut headers = Headers::shared((bytes.len() / 32 + 8).min(256));
     // The current line: where it starts, where its name ends, whether its value has a `%`/NUL.
     let (mut start, mut name_end, mut escaped) = (0, NO_NAME, false);
-    // The first chunk with a byte ≥ 0x80: the block is then checked to be UTF-8.
-    let mut first_high = None;
     let mut base = 0;
     while base < bytes.len() {
-        let Masks { special, high } = masks_at(bytes, base);
-        if high != 0 && first_high.is_none() {
-            first_high = Some(base);
-        }
-        let mut bits = special;
+        let mut bits = mask_at(bytes, base);
         while bits != 0 {
             let pos = base + bits.trailing_zeros() as usize;
             bits &= bits - 1;
@@ -114,9 +97,8 @@ pub(crate) fn walk(text: &Bytes) -> Option<Walked> {
                     (start, name_end, escaped) = (pos + 1, NO_NAME, false);
                 }
                 b'\n' if pos == start => {
-                    if first_high.is_some_and(|h| h < pos) {
-                        std::str::from_utf8(&bytes[..pos]).ok()?;
-                    }
+                    // UTF-8 checked once here: every access is then a plain `str` slice.
+                    headers.attach(ByteString::try_from(text.slice(..pos)).ok()?);
                     return Some(Walked {
                         headers,
                         block_len: pos,
