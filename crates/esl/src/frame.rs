@@ -1,9 +1,8 @@
 //! What one ESL frame *is*, with no I/O and no parsing: the content type, the header list (looked up by
 //! name, never by position), the body, and the decoded [`Event`] that event frames carry.
 //!
-//! Header storage is one `String` plus a span table, so a frame with a hundred headers costs two
-//! allocations, not two hundred. A decoder may copy a whole header block into the `String` at once and
-//! point the spans into it ([`Headers::over_block`]), so an undecoded header costs no copy of its own.
+//! [`Headers`] (its own file, `headers.rs`) is a span table over either one owned `String` or the
+//! frame's own bytes (plain events, a frame's own header lines: no copy, values decoded on access).
 
 use bytes::Bytes;
 use std::fmt;
