@@ -390,7 +390,7 @@ async fn run_commands(
 ) {
     while let Some((step, cmd)) = rx.recv().await {
         let text = api_text(&cmd);
-        let (ok, reply) = match switch.api(text).await {
+        let (ok, reply) = match switch.call_api(text).await {
             Ok(reply) if matches!(cmd, Cmd::Verify { .. }) => {
                 let ok = check(&cmd, &reply);
                 // The member list is long and says nothing useful in a log line.

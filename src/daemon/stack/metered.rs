@@ -1,5 +1,5 @@
 //! [`MeteredSwitch`]: the engine's [`Switch`] over the inbound client, timing every `api` command
-//! for `/metrics`.
+//! (per-call ones included) for `/metrics`.
 
 use crate::metrics::Metrics;
 use crate::pay::dialplan::EslSwitch;
@@ -15,7 +15,23 @@ pub struct MeteredSwitch {
 
 impl Switch for MeteredSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
-        let fut = self.inner.api(cmd);
+        self.timed(self.inner.api(cmd))
+    }
+
+    fn call_api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        self.timed(self.inner.call_api(cmd))
+    }
+
+    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        self.inner.bgapi(cmd)
+    }
+}
+
+impl MeteredSwitch {
+    fn timed(
+        &self,
+        fut: BoxFut<Result<String, SwitchError>>,
+    ) -> BoxFut<Result<String, SwitchError>> {
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let started = Instant::now();
@@ -23,9 +39,5 @@ impl Switch for MeteredSwitch {
             metrics.observe_command(started.elapsed());
             r
         })
-    }
-
-    fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
-        self.inner.bgapi(cmd)
     }
 }

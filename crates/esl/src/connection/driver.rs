@@ -37,12 +37,16 @@ pub fn spawn<T: Delivery>(
         options,
         pending: VecDeque::new(),
         waiters: HashMap::new(),
+        sweep_at: MIN_SWEEP,
         stalled: None,
         consumer_gone: false,
         last_notice: None,
     };
     (handle, tokio::spawn(driver.run(shutdown)))
 }
+
+/// The smallest `waiters` size at which abandoned waiters are swept.
+const MIN_SWEEP: usize = 64;
 
 /// What one turn of the driver loop got.
 enum Step<T> {
@@ -59,6 +63,8 @@ struct Driver<T> {
     options: DriverOptions,
     pending: VecDeque<Pending>,
     waiters: HashMap<(WatchKind, String), WaiterTx>,
+    /// Size of `waiters` at which abandoned waiters are swept next.
+    sweep_at: usize,
     /// An item the owner's full channel could not take yet: while set, the socket is not read.
     stalled: Option<T>,
     consumer_gone: bool,
@@ -118,7 +124,13 @@ impl<T: Delivery> Driver<T> {
 
     async fn write(&mut self, request: Request) -> std::io::Result<()> {
         let watch = request.watch.map(|(kind, key, tx)| {
-            self.waiters.retain(|_, w| !w.is_closed());
+            // Waiters whose caller gave up (timed out) are swept only when the map has doubled
+            // since the last sweep: with thousands of jobs in flight a sweep per write would cost
+            // O(jobs) each time.
+            if self.waiters.len() >= self.sweep_at {
+                self.waiters.retain(|_, w| !w.is_closed());
+                self.sweep_at = (self.waiters.len() * 2).max(MIN_SWEEP);
+            }
             self.waiters.insert((kind, key.clone()), tx);
             (kind, key)
         });

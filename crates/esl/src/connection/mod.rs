@@ -161,6 +161,15 @@ impl ConnectionHandle {
     /// `bgapi <cmd>` with our own `Job-UUID`; resolves with the `BACKGROUND_JOB` body (the job's output).
     /// The connection must be subscribed to BACKGROUND_JOB (the inbound client and outbound sessions are).
     pub async fn bgapi(&self, command: &str) -> Result<String, ClientError> {
+        self.bgapi_within(command, self.timeouts.job).await
+    }
+
+    /// `bgapi <cmd>` whose result must arrive within `limit` of the `+OK Job-UUID` reply. Used to
+    /// run what would be an `api` where FreeSWITCH runs it in parallel: `api` commands of one
+    /// connection run one after another in its listener thread, each `bgapi` job on a thread of
+    /// its own (mod_event_socket `api_exec`), and the job's output is the text `api` would have
+    /// answered.
+    pub async fn bgapi_within(&self, command: &str, limit: Duration) -> Result<String, ClientError> {
         let job = Uuid::new_v4();
         let key = job.to_string();
         let (tx, rx) = oneshot::channel();
@@ -171,7 +180,7 @@ impl ConnectionHandle {
             )
             .await?;
         check_reply("bgapi", frame)?;
-        match tokio::time::timeout(self.timeouts.job, rx).await {
+        match tokio::time::timeout(limit, rx).await {
             Ok(Ok(Ok(event))) => Ok(event
                 .body_text()
                 .map(|b| b.into_owned())
@@ -186,7 +195,7 @@ impl ConnectionHandle {
             }),
             Err(_) => Err(ClientError::JobTimeout {
                 job_uuid: key,
-                after: self.timeouts.job,
+                after: limit,
             }),
         }
     }
