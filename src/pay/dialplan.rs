@@ -98,7 +98,18 @@ pub async fn handle_call(
         agent_dial: claimed("variable_confpay_agent_dial"),
         agent_id: claimed("variable_confpay_agent_id"),
     };
-    let checked = match peer::check(switch.as_ref(), &claim, &setup.agent_dial_allow).await {
+    // The channel data (several KiB, and it pins the socket's read buffer it was cut from) is not
+    // needed past the claim: an idle call must not carry it for its whole length.
+    call.channel = Default::default();
+    // The set-up steps' futures are boxed: a spawned task keeps its largest state's room for the
+    // call's whole length, and the call spends that length idle in the wait below.
+    let checked = match Box::pin(peer::check(
+        switch.as_ref(),
+        &claim,
+        &setup.agent_dial_allow,
+    ))
+    .await
+    {
         Ok(checked) => checked,
         Err(refusal) => {
             warn!(call = %uuid, reason = %refusal, "outbound socket call refused");
@@ -117,8 +128,11 @@ pub async fn handle_call(
         warn!(call = %uuid, reason = %e, "outbound socket call refused");
         return;
     }
-    if join_customer(&mut call, &setup, &room).await {
-        dial_agent(&switch, &mut call, &setup, &room, &agent, &checked).await;
+    if Box::pin(join_customer(&mut call, &setup, &room)).await {
+        Box::pin(dial_agent(
+            &switch, &mut call, &setup, &room, &agent, &checked,
+        ))
+        .await;
         // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
         while let Some(ev) = call.events.recv().await {
             match ev {
@@ -128,7 +142,7 @@ pub async fn handle_call(
         }
         info!(call = %uuid, "customer channel released");
     }
-    forget_if_gone(&engine, switch.as_ref(), &uuid).await;
+    Box::pin(forget_if_gone(&engine, switch.as_ref(), &uuid)).await;
 }
 
 /// Answers the customer and joins them to the call's conference over the call's own socket; on

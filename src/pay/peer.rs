@@ -67,7 +67,9 @@ enum Var {
 }
 
 async fn getvar(switch: &dyn Switch, uuid: &str, name: &str) -> Result<Var, SwitchError> {
-    let reply = switch.call_api(format!("uuid_getvar {uuid} {name}")).await?;
+    let reply = switch
+        .call_api(format!("uuid_getvar {uuid} {name}"))
+        .await?;
     let value = reply.trim_end_matches(['\r', '\n']);
     Ok(if value.starts_with("-ERR") {
         Var::NoChannel

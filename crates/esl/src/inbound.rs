@@ -36,7 +36,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_util::codec::Framed;
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{info, warn};
 
@@ -249,6 +249,7 @@ fn start_driver(
         },
         forward_unmatched_jobs: events_set.contains("BACKGROUND_JOB") || events_set.contains("ALL"),
         label: config.addr.clone(),
+        idle_read_buffer: None,
     };
     connection::spawn(stream, events, options, shutdown.child_token())
 }
@@ -353,7 +354,7 @@ async fn establish(
             });
         }
     };
-    let mut stream = Framed::new(tcp, EslCodec::new(config.max_frame_bytes));
+    let mut stream = FramedRead::new(tcp, EslCodec::new(config.max_frame_bytes));
     let greeting = next_frame(&mut stream, "auth", timeout).await?;
     match greeting.content_type {
         ContentType::AuthRequest => {}

@@ -8,6 +8,7 @@ use crate::client_error::{ClientError, LossReason};
 use crate::error::WireError;
 use crate::frame::{ContentType, Event, Frame};
 use crate::reply::DisconnectNotice;
+use bytes::BytesMut;
 use futures_util::StreamExt;
 use std::collections::{HashMap, VecDeque};
 use tokio::io::AsyncWriteExt;
@@ -51,14 +52,14 @@ const MIN_SWEEP: usize = 64;
 /// What one turn of the driver loop got.
 enum Step<T> {
     Stop(LossReason),
-    Request(Option<Request>),
+    Request(Option<Box<Request>>),
     Permit(Option<mpsc::OwnedPermit<T>>),
     Frame(Option<Result<Frame, WireError>>),
 }
 
 struct Driver<T> {
     stream: EslStream,
-    rx: mpsc::Receiver<Request>,
+    rx: mpsc::Receiver<Box<Request>>,
     events: mpsc::Sender<T>,
     options: DriverOptions,
     pending: VecDeque<Pending>,
@@ -102,7 +103,10 @@ impl<T: Delivery> Driver<T> {
                     self.consumer_gone = true;
                     self.stalled = None;
                 }
-                Step::Frame(Some(Ok(frame))) => self.on_frame(frame),
+                Step::Frame(Some(Ok(frame))) => {
+                    self.on_frame(frame);
+                    self.release_idle_buffer();
+                }
                 Step::Frame(Some(Err(e))) => break LossReason::from(&e),
                 Step::Frame(None) => {
                     break LossReason::PeerClosed {
@@ -122,7 +126,8 @@ impl<T: Delivery> Driver<T> {
         reason
     }
 
-    async fn write(&mut self, request: Request) -> std::io::Result<()> {
+    async fn write(&mut self, request: Box<Request>) -> std::io::Result<()> {
+        let request = *request;
         let watch = request.watch.map(|(kind, key, tx)| {
             // Waiters whose caller gave up (timed out) are swept only when the map has doubled
             // since the last sweep: with thousands of jobs in flight a sweep per write would cost
@@ -142,6 +147,18 @@ impl<T: Delivery> Driver<T> {
         let sock = self.stream.get_mut();
         sock.write_all(&request.wire).await?;
         sock.flush().await
+    }
+
+    /// Gives back a grown read buffer once nothing is left in it (see
+    /// [`DriverOptions::idle_read_buffer`]). Frames cut from the old buffer keep their bytes.
+    fn release_idle_buffer(&mut self) {
+        let Some(small) = self.options.idle_read_buffer else {
+            return;
+        };
+        let buffer = self.stream.read_buffer_mut();
+        if buffer.is_empty() && buffer.capacity() > small {
+            *buffer = BytesMut::with_capacity(small);
+        }
     }
 
     fn on_frame(&mut self, frame: Frame) {

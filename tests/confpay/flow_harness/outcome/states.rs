@@ -251,14 +251,14 @@ pub async fn run_held_command(w: &World, state: &State, p: &Pinned) -> Option<St
 }
 
 /// A capture in progress whose session is `Suspended`: the connection dropped, the daemon is back,
-/// and the resync's first question (`bgapi conference confpay-<customer> json_list`) is held. Release
+/// and the resync's first question (`api conference confpay-<customer> json_list`) is held. Release
 /// to let the resync read FreeSWITCH's state.
 pub async fn pin_suspended(w: &World) -> Pinned {
     let mut p = pin(w, &State::Capturing).await;
     let gate = w
         .sim
         .faults()
-        .hold_next(&format!("bgapi conference confpay-{} json_list", p.customer));
+        .hold_next(&format!("api conference confpay-{} json_list", p.customer));
     w.sim.faults().drop_connections();
     tokio::time::timeout(std::time::Duration::from_secs(10), gate.reached())
         .await
