@@ -155,7 +155,7 @@ pub fn failed(step: Step, reply: &str) -> Option<Outcome> {
 }
 
 pub fn timed_out(step: Step) -> Option<Outcome> {
-    failed(step, &format!("`api` got no reply within {TIMEOUT:?}"))
+    failed(step, &format!("`bgapi` got no reply within {TIMEOUT:?}"))
 }
 
 /// A second payment on the same call completes: the connection's replies still match their commands.
