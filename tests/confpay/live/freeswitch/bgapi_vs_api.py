@@ -2,7 +2,7 @@
 # Issue 15 check, run by hand on the live suite's switch (see BENCHMARKS.md, "Issue 15"): the body of
 # `api X` and the BACKGROUND_JOB body of `bgapi X` must be byte for byte the same, since the daemon
 # sends per-call commands as bgapi jobs. Usage: python3 bgapi_vs_api.py (ESL on 127.0.0.1:8021, ClueCon).
-import socket, sys, uuid, re
+import socket, uuid
 def rd(s, buf):
     while b"\n\n" not in buf[0]:
         buf[0] += s.recv(65536)
