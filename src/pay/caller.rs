@@ -56,7 +56,9 @@ async fn getvar(
     uuid: &str,
     name: &str,
 ) -> Result<Option<String>, SwitchError> {
-    let reply = switch.api(format!("uuid_getvar {uuid} {name}")).await?;
+    let reply = switch
+        .call_api(format!("uuid_getvar {uuid} {name}"))
+        .await?;
     Ok(clean(&reply))
 }
 

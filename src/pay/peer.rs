@@ -88,7 +88,9 @@ enum Var {
 }
 
 async fn getvar(switch: &dyn Switch, uuid: &str, name: &str) -> Result<Var, SwitchError> {
-    let reply = switch.api(format!("uuid_getvar {uuid} {name}")).await?;
+    let reply = switch
+        .call_api(format!("uuid_getvar {uuid} {name}"))
+        .await?;
     let value = reply.trim_end_matches(['\r', '\n']);
     Ok(if value.starts_with("-ERR") {
         Var::NoChannel
@@ -192,7 +194,7 @@ pub async fn check(
 /// Unsets the channel's nonce once it has been matched: it admits one peer only.
 async fn consume_nonce(switch: &dyn Switch, uuid: &str) -> Result<(), Refusal> {
     let reply = switch
-        .api(format!("uuid_setvar {uuid} {NONCE_VAR}"))
+        .call_api(format!("uuid_setvar {uuid} {NONCE_VAR}"))
         .await
         .map_err(Refusal::Unchecked)?;
     if reply.starts_with("+OK") {

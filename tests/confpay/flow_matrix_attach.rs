@@ -38,7 +38,7 @@ async fn err_to_attach_setvar_multi() {
     let _shared = EXCLUSIVE.read().await;
     // A text meaning the leg is gone (`No such channel`, `Non-Existant ID`) would be that leg's hangup; a refusal of a live leg is another text.
     let (w, done) = attach_with(
-        |cu| format!("api uuid_setvar_multi {cu} "),
+        |cu| format!("bgapi uuid_setvar_multi {cu} "),
         "-ERR No variable specified",
     )
     .await;
@@ -63,7 +63,7 @@ async fn err_to_attach_transfer_is_retried_and_the_payment_goes_on() {
     })
     .await;
     w.sim.faults().fail_next(
-        &format!("api uuid_transfer {cu} conference:"),
+        &format!("bgapi uuid_transfer {cu} conference:"),
         // mod_commands `transfer_function` when `switch_ivr_session_transfer` fails.
         "-ERR",
     );
@@ -104,7 +104,7 @@ async fn err_to_the_agent_hangup_policy_transfer() {
     let s = w.start_payment(Target::Customer(cu.clone())).await;
     w.reach(&s.id, State::Ready).await;
     w.sim.faults().fail_next(
-        &format!("api uuid_transfer {cu} park"),
+        &format!("bgapi uuid_transfer {cu} park"),
         "-ERR No such channel!",
     );
     let agent = w.channel_of(&w.agent);

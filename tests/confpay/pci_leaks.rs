@@ -316,7 +316,7 @@ async fn early_digits_leave_no_trace(logs: Capture) {
     let cu = w.dialplan_call().await;
     let s = w.start_payment(Target::Customer(cu.clone())).await;
     w.reach(&s.id, State::Ready).await;
-    let gate = w.sim.faults().hold_next("api uuid_setvar");
+    let gate = w.sim.faults().hold_next("bgapi uuid_setvar");
     w.sim.core().press(&cu, "1").expect("keyphone start");
     gate.reached().await;
     // sensitive_dtmf is still off on the customer leg: these digits fire DTMF events (queued for

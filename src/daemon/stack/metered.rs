@@ -29,17 +29,12 @@ pub struct MeteredSwitch {
 impl Switch for MeteredSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let shown = loggable(&cmd).into_owned();
-        let fut = self.inner.api(cmd);
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            trace!(command = %shown, "api sent");
-            let started = Instant::now();
-            let r = fut.await;
-            let took = started.elapsed();
-            metrics.observe_command(took);
-            answered(&metrics, "api", &shown, &r, took);
-            r
-        })
+        self.timed("api", shown, self.inner.api(cmd))
+    }
+
+    fn call_api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        let shown = loggable(&cmd).into_owned();
+        self.timed("api", shown, self.inner.call_api(cmd))
     }
 
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
@@ -51,6 +46,27 @@ impl Switch for MeteredSwitch {
             let started = Instant::now();
             let r = fut.await;
             answered(&metrics, "bgapi", &shown, &r, started.elapsed());
+            r
+        })
+    }
+}
+
+impl MeteredSwitch {
+    /// An `api` command (over the command connection or as a per-call job), timed for `/metrics`.
+    fn timed(
+        &self,
+        kind: &'static str,
+        shown: String,
+        fut: BoxFut<Result<String, SwitchError>>,
+    ) -> BoxFut<Result<String, SwitchError>> {
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            trace!(command = %shown, "{kind} sent");
+            let started = Instant::now();
+            let r = fut.await;
+            let took = started.elapsed();
+            metrics.observe_command(took);
+            answered(&metrics, kind, &shown, &r, took);
             r
         })
     }

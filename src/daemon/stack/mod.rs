@@ -24,7 +24,7 @@ pub use settings::{ROOM_PREFIX, engine_config, subscription};
 use super::component::ComponentError;
 use crate::config::Config;
 use crate::esl::client_error::ClientError;
-use crate::esl::inbound::{ClientEvent, InboundClient};
+use crate::esl::inbound::{ClientEvent, InboundClient, InboundConfig};
 use crate::esl::outbound::OutboundServer;
 use crate::http::{self, AppState, health::Health};
 use crate::metrics::Metrics;
@@ -124,9 +124,10 @@ impl StackBuilder {
         let health = Arc::new(Health::new());
         let metrics = Arc::new(Metrics::new());
         let (client, events) = connect_inbound(&config).await?;
+        let jobs = connect_jobs(&config).await?;
         health.set_esl_connected(true);
         let metered: Arc<dyn Switch> = Arc::new(MeteredSwitch {
-            inner: EslSwitch(client.clone()),
+            inner: EslSwitch(jobs),
             metrics: metrics.clone(),
         });
         let switch = match self.switch_layer {
@@ -206,10 +207,17 @@ impl Stack {
 async fn connect_inbound(
     config: &Config,
 ) -> Result<(InboundClient, mpsc::Receiver<ClientEvent>), ComponentError> {
+    connect_with(config, settings::inbound_config(config)).await
+}
+
+async fn connect_with(
+    config: &Config,
+    settings: InboundConfig,
+) -> Result<(InboundClient, mpsc::Receiver<ClientEvent>), ComponentError> {
     let address = &config.esl.address;
     let connect = tokio::time::timeout(
         config.esl.connect_timeout() * 2,
-        InboundClient::connect(settings::inbound_config(config)),
+        InboundClient::connect(settings),
     );
     match connect.await {
         Ok(Ok(pair)) => Ok(pair),
@@ -225,6 +233,20 @@ async fn connect_inbound(
             reason: format!("{address}: no answer in time"),
         }),
     }
+}
+
+/// Connects the command connection ([`EslSwitch`]): a second inbound client that subscribes to
+/// nothing but BACKGROUND_JOB and hands its callers their answers and their own jobs' results; what
+/// else it reports (connected, lost) nobody needs and is drained here. It ends once the last
+/// [`EslSwitch`] holding it is dropped.
+async fn connect_jobs(config: &Config) -> Result<InboundClient, ComponentError> {
+    let mut settings = settings::inbound_config(config);
+    settings.subscription = Default::default();
+    settings.jobs = true;
+    settings.event_buffer = 16;
+    let (jobs, mut reports) = connect_with(config, settings).await?;
+    tokio::spawn(async move { while reports.recv().await.is_some() {} });
+    Ok(jobs)
 }
 
 /// Spawns the engine (its calls' legs followed through `scope`), checks FreeSWITCH's log ceiling,

@@ -165,7 +165,7 @@ impl Task {
         let switch = self.switch.clone();
         tokio::spawn(async move {
             let role = switch
-                .api(format!("uuid_getvar {uuid} confpay_role"))
+                .call_api(format!("uuid_getvar {uuid} confpay_role"))
                 .await
                 .unwrap_or_default();
             if role.trim() != "capture" {
@@ -173,7 +173,7 @@ impl Task {
             }
             warn!(capture_leg = %uuid, room = %room, "capture leg joined with no payment running; hanging it up");
             if let Err(e) = switch
-                .api(format!("uuid_kill {uuid} NORMAL_CLEARING"))
+                .call_api(format!("uuid_kill {uuid} NORMAL_CLEARING"))
                 .await
             {
                 warn!(capture_leg = %uuid, error = %e, "could not hang up the stray capture leg");
@@ -268,10 +268,10 @@ fn release_agent(
             let _ = s.wait_for(|v| v.state == State::Done).await;
         }
         tokio::time::sleep(AGENT_RELEASE_GRACE).await;
-        let exists = switch.api(format!("uuid_exists {agent}")).await;
+        let exists = switch.call_api(format!("uuid_exists {agent}")).await;
         if exists.is_ok_and(|r| r.trim() == "true") {
             let r = switch
-                .api(format!("uuid_kill {agent} NORMAL_CLEARING"))
+                .call_api(format!("uuid_kill {agent} NORMAL_CLEARING"))
                 .await;
             if r.is_ok_and(|r| r.starts_with("+OK")) {
                 info!(call = %call, agent = %agent, "customer gone: hung up the agent's leg");

@@ -34,7 +34,7 @@ impl CommandQueue {
             if let (Some(at), Some(m)) = (event_at, &metrics) {
                 m.observe_event_to_command(at.elapsed());
             }
-            let (ok, reply) = match switch.api(text).await {
+            let (ok, reply) = match switch.call_api(text).await {
                 Ok(reply) if matches!(cmd, Cmd::Verify { .. }) => {
                     let ok = check(&cmd, &reply);
                     // The member list is long and says nothing useful in a log line.
