@@ -93,9 +93,12 @@ impl Stage<'_> {
     async fn call(&self, exten: &str) -> String {
         match self {
             Stage::Real(w) => {
+                // The caller as the simulator's call has it (confpayd reads both back for the page).
                 let vars = [
                     ("confpay_agent_dial", AGENT_DIAL),
                     ("confpay_agent_id", AGENT_ID),
+                    ("origination_caller_id_name", "Customer"),
+                    ("origination_caller_id_number", "1001"),
                 ];
                 parties::call(&w.sw, exten, &vars).await.channel
             }
