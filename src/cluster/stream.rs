@@ -1,7 +1,8 @@
 //! `/api/v1/events` for a session or call held by another node: the owner's views are fetched by
 //! forwarded requests every [`POLL`] and sent as the same `session` events a local stream sends
 //! (with the session's `node` added), so the agent page works the same on any node. The owner
-//! checks the caller's authority on every fetch.
+//! checks the caller's authority on every fetch. Unlike a local stream, a state that lasts less
+//! than [`POLL`] may be skipped; the final `done` view is always sent.
 //!
 //! While the owner is unreachable the stream stays open and says so once (`event:
 //! node_unreachable`, data: the node); it goes on when the node is back. A followed call that is

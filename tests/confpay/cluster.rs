@@ -58,7 +58,8 @@ async fn payments_on_node_b_through_node_a_both_methods() {
                 .to_owned()
         })
         .collect();
-    assert!(states.contains(&"capturing".to_owned()), "{states:?}");
+    // Remote streams poll the owner: a state shorter than the poll may be skipped, the end never.
+    assert!(states.len() >= 2, "{states:?}");
     assert_eq!(
         states.last().map(String::as_str),
         Some("done"),

@@ -237,3 +237,38 @@ pub async fn session_reaches(front: SocketAddr, id: &str, token: &str, state: &s
     })
     .await
 }
+
+/// A node whose daemon runs in the caller's runtime (so a test's log capture sees it): its switch,
+/// its daemon's parts and its customer. Stops with `stop`.
+pub struct InProcess {
+    pub sim: Simulator,
+    pub stack: confpay::daemon::stack::Stack,
+    pub customer: Party,
+}
+
+impl InProcess {
+    pub async fn start(
+        name: &str,
+        nats: &Nats,
+        tracker: &tokio_util::task::TaskTracker,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> InProcess {
+        let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+        let mut config = flow_harness::config(sim.esl_addr());
+        config.cluster.nats = vec![nats.url()];
+        config.cluster.node = name.to_owned();
+        config.cluster.heartbeat_ms = 200;
+        config.cluster.unreachable_after_ms = 1000;
+        let stack = confpay::daemon::stack::Stack::start(&config, tracker, stop)
+            .await
+            .expect("daemon parts");
+        let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+        let (customer, _agent) = flow_harness::parties(&sim, &capture);
+        flow_harness::install_dialplan(&sim, stack.outbound_addr);
+        InProcess {
+            sim,
+            stack,
+            customer,
+        }
+    }
+}
