@@ -30,6 +30,7 @@ pub async fn summary(engine: &Engine) -> Vec<CallSummary> {
             customer: c.customer,
             agent: c.agent,
             agent_id: c.agent_id,
+            room: c.room,
         })
         .collect()
 }

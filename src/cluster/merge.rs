@@ -134,6 +134,7 @@ fn unreachable_call(c: &CallSummary, node: &str) -> Value {
         "customer": c.customer,
         "agent": c.agent,
         "agent_id": c.agent_id,
+        "room": c.room,
         "session": null,
         "history": [],
         "session_ids": c.sessions,

@@ -188,6 +188,7 @@ mod tests {
                 customer: customer.to_owned(),
                 agent: None,
                 agent_id: Some("4711".to_owned()),
+                room: format!("confpay-{customer}"),
                 sessions: vec![session.to_owned()],
             }],
         }

@@ -39,7 +39,24 @@ enum Place {
 /// What a request names.
 enum Named {
     Session(String),
-    Call(Box<dyn Fn(&str, Option<&str>, Option<&str>) -> bool + Send + Sync>),
+    Call(CallKey),
+}
+
+/// A call, by one of its IDs.
+enum CallKey {
+    Customer(String),
+    Agent(String),
+    AgentId(String),
+}
+
+impl CallKey {
+    fn matches(&self, customer: &str, agent: Option<&str>, agent_id: Option<&str>) -> bool {
+        match self {
+            CallKey::Customer(u) => customer == u,
+            CallKey::Agent(u) => agent == Some(u.as_str()),
+            CallKey::AgentId(a) => agent_id == Some(a.as_str()),
+        }
+    }
 }
 
 /// The middleware.
@@ -182,7 +199,8 @@ async fn locate(shared: &Shared, cluster: &Cluster, named: &Named) -> Place {
             }
             cluster.peers().owner_of_session(now, id)
         }
-        Named::Call(m) => {
+        Named::Call(key) => {
+            let m = |cu: &str, ag: Option<&str>, aid: Option<&str>| key.matches(cu, ag, aid);
             let here = |c: &CallView| m(&c.customer, c.agent.as_deref(), c.agent_id.as_deref());
             if engine.calls().await.iter().any(here) {
                 return Place::Here;
@@ -214,11 +232,11 @@ fn stream_names(q: &StreamQuery) -> Option<Named> {
 }
 
 fn call_named(kind: &str, id: String) -> Option<Named> {
-    let f: Box<dyn Fn(&str, Option<&str>, Option<&str>) -> bool + Send + Sync> = match kind {
-        "customer" => Box::new(move |cu, _, _| cu == id),
-        "agent" => Box::new(move |_, ag, _| ag == Some(id.as_str())),
-        "agent_id" => Box::new(move |_, _, aid| aid == Some(id.as_str())),
+    let key = match kind {
+        "customer" => CallKey::Customer(id),
+        "agent" => CallKey::Agent(id),
+        "agent_id" => CallKey::AgentId(id),
         _ => return None,
     };
-    Some(Named::Call(f))
+    Some(Named::Call(key))
 }

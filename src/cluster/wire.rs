@@ -39,6 +39,8 @@ pub struct CallSummary {
     pub customer: String,
     pub agent: Option<String>,
     pub agent_id: Option<String>,
+    /// The call's conference.
+    pub room: String,
     /// The running session first (if any), then ended ones still known.
     pub sessions: Vec<String>,
 }
