@@ -3,7 +3,9 @@
 # playwright-core (npm; it downloads no browser) against `confpayd demo --serve` (the simulator as
 # FreeSWITCH, and the daemon's real parts — ESL client, engine, outbound socket server, HTTP API —
 # connected to it over loopback TCP). Works on a fresh Debian machine as root: installs chromium and
-# nodejs/npm with apt when missing. Screenshots land in target/browser/ (agent-page.png).
+# nodejs/npm with apt when missing. Walks the page through each state an agent sees and saves a
+# screenshot per state in docs/agent-page/ (committed; README shows them). AGENT_PAGE_SHOTS=<dir>
+# puts them elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +35,6 @@ echo "== npm ci (tests/browser)"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== node --test (tests/browser)"
-mkdir -p target/browser
 cd tests/browser
 node --test agent-page.test.mjs
-echo "screenshot: target/browser/agent-page.png"
+echo "screenshots: ${AGENT_PAGE_SHOTS:-docs/agent-page}/*.png"

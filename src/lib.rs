@@ -29,6 +29,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod pay;
+pub mod webhooks;
 
 pub use confpay_esl as esl;
 pub use confpay_esl::secret;

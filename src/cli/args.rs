@@ -85,9 +85,22 @@ pub struct DemoArgs {
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
 
+    /// Also accept per-agent tokens signed with this secret (at least 32 bytes; default: none)
+    #[arg(long, value_name = "SECRET", value_parser = agent_secret)]
+    pub agent_secret: Option<String>,
+
     /// Divide the scripted pauses by X
     #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_speed)]
     pub speed: f64,
+}
+
+/// `--agent-secret`: as `http.agent_token_secret` must be.
+fn agent_secret(text: &str) -> Result<String, String> {
+    if text.len() >= 32 {
+        Ok(text.to_owned())
+    } else {
+        Err("expected at least 32 bytes".to_owned())
+    }
 }
 
 /// `--speed`: a finite number above zero (it divides every pause).

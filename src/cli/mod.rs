@@ -6,7 +6,7 @@
 //! confpayd [--config FILE]                   run the daemon
 //! confpayd --check-config [--config FILE]    validate, print the effective config (secrets masked)
 //! confpayd decode [FILE]                     a raw FreeSWITCH→controller ESL stream as JSON lines
-//! confpayd demo [--serve] [--port N] [--token T] [--speed X]   simulator + daemon, scripted call
+//! confpayd demo [--serve] [--port N] [--token T] [--agent-secret S] [--speed X]   simulator + daemon, scripted call
 //! confpayd completions SHELL                 a completion script (bash, zsh, fish, elvish, powershell)
 //! confpayd man                               the man page, roff
 //! confpayd --version | --help
@@ -73,6 +73,7 @@ where
             serve: demo.serve,
             port: demo.port,
             token: demo.token,
+            agent_secret: demo.agent_secret,
             speed: demo.speed,
         }),
         Some(Sub::Completions { shell }) => Command::Completions(shell),

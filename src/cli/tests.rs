@@ -54,12 +54,22 @@ fn parses_commands() {
     assert_eq!(p(&["demo", "--help"]), Err(ErrorKind::DisplayHelp));
     assert_eq!(
         p(&[
-            "demo", "--serve", "--port", "8085", "--token", "t", "--speed", "4"
+            "demo",
+            "--serve",
+            "--port",
+            "8085",
+            "--token",
+            "t",
+            "--agent-secret",
+            "a-platform-secret-of-at-least-32-bytes",
+            "--speed",
+            "4"
         ]),
         Ok(Command::Demo(DemoOptions {
             serve: true,
             port: 8085,
             token: Some("t".into()),
+            agent_secret: Some("a-platform-secret-of-at-least-32-bytes".into()),
             speed: 4.0,
         }))
     );
@@ -85,6 +95,10 @@ fn rejects_mistakes() {
     assert_eq!(p(&["--frob"]), Err(ErrorKind::UnknownArgument));
     assert!(p(&["--check-config", "decode"]).is_err());
     assert!(p(&["--config", "a", "demo"]).is_err());
+    assert_eq!(
+        p(&["demo", "--agent-secret", "too-short"]),
+        Err(ErrorKind::ValueValidation)
+    );
     assert_eq!(
         p(&["demo", "--speed", "0"]),
         Err(ErrorKind::ValueValidation)

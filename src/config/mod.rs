@@ -7,10 +7,12 @@
 //! | [`load`] | file + environment → `Config` (via the `config` crate), then validation |
 //! | [`validate`] | checks after deserialising; every error names its key |
 //! | [`settings`] | the flat list of keys (secrets masked): diff for SIGHUP, masked rendering |
+//! | [`webhooks`] | `[webhooks]`: its struct, defaults and checks |
 pub mod load;
 pub mod schema;
 pub mod settings;
 pub mod validate;
+pub mod webhooks;
 
 pub use load::{ConfigError, ConfigLocation, DEFAULT_PATH, load};
 pub use schema::{
@@ -19,3 +21,4 @@ pub use schema::{
 };
 pub use settings::{Apply, Change, diff, render};
 pub use validate::{Invalid, validate};
+pub use webhooks::{WebhookEndpoint, WebhooksConfig};

@@ -17,6 +17,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub payment: PaymentConfig,
     pub log: LogConfig,
+    pub webhooks: super::webhooks::WebhooksConfig,
     pub cluster: ClusterConfig,
 }
 
@@ -280,13 +281,14 @@ impl Default for LogConfig {
     }
 }
 
-/// How log lines are written to stdout.
+/// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// `journald` when stdout is connected to the journal (`JOURNAL_STREAM`), else `text`.
     Auto,
-    /// `<N>` syslog priority prefix, no timestamp, `key=value` fields.
+    /// The journal's native protocol, every field a journal field (`CONFPAY_CALL`, ...); when its
+    /// socket is unreachable, `<N>` syslog priority prefixed `key=value` lines on stdout.
     Journald,
     /// Human-readable, timestamped; colour only on a terminal.
     Text,

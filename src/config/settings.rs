@@ -8,6 +8,7 @@
 use super::schema::{
     ClusterConfig, Config, EslConfig, HttpConfig, LogConfig, OutboundConfig, PaymentConfig,
 };
+use super::webhooks::{WebhookEndpoint, WebhooksConfig};
 use crate::secret::Secret;
 use std::fmt;
 
@@ -28,6 +29,8 @@ pub enum Value<'a> {
     Int(u64),
     List(Vec<String>),
     Secret(&'a Secret),
+    /// An array of tables (`[[webhooks.endpoints]]`), rendered inline; each field a value.
+    Tables(Vec<Vec<(&'static str, Value<'a>)>>),
 }
 
 impl Value<'_> {
@@ -38,7 +41,21 @@ impl Value<'_> {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Secret(a), Value::Secret(b)) => a.expose() == b.expose(),
-            (Value::Str(_) | Value::Int(_) | Value::List(_) | Value::Secret(_), _) => false,
+            (Value::Tables(a), Value::Tables(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        x.len() == y.len()
+                            && x.iter().zip(y).all(|((k, v), (l, w))| k == l && v.same(w))
+                    })
+            }
+            (
+                Value::Str(_)
+                | Value::Int(_)
+                | Value::List(_)
+                | Value::Secret(_)
+                | Value::Tables(_),
+                _,
+            ) => false,
         }
     }
 }
@@ -61,6 +78,20 @@ impl fmt::Display for Value<'_> {
             }
             Value::Secret(s) if s.expose().is_empty() => f.write_str("\"\""),
             Value::Secret(_) => f.write_str("\"***\""),
+            Value::Tables(tables) => {
+                f.write_str("[")?;
+                for (i, table) in tables.iter().enumerate() {
+                    f.write_str(if i > 0 { ", { " } else { "{ " })?;
+                    for (j, (key, value)) in table.iter().enumerate() {
+                        if j > 0 {
+                            f.write_str(", ")?;
+                        }
+                        write!(f, "{key} = {value}")?;
+                    }
+                    f.write_str(" }")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }
@@ -114,6 +145,7 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         http,
         payment,
         log,
+        webhooks,
         cluster,
     } = config;
     let EslConfig {
@@ -154,6 +186,14 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         agent_dial_allow,
     } = payment;
     let LogConfig { level, format } = log;
+    let WebhooksConfig {
+        spool_dir,
+        spool_max,
+        timeout_ms,
+        retry_initial_ms,
+        retry_max_ms,
+        endpoints,
+    } = webhooks;
     let ClusterConfig {
         nats,
         node,
@@ -266,6 +306,20 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         ),
         set("log.level", s(level), Live),
         set("log.format", s(format.as_str()), NeedsRestart),
+        set("webhooks.spool_dir", s(spool_dir), NeedsRestart),
+        set("webhooks.spool_max", count(*spool_max), NeedsRestart),
+        set("webhooks.timeout_ms", n(*timeout_ms), NeedsRestart),
+        set(
+            "webhooks.retry_initial_ms",
+            n(*retry_initial_ms),
+            NeedsRestart,
+        ),
+        set("webhooks.retry_max_ms", n(*retry_max_ms), NeedsRestart),
+        set(
+            "webhooks.endpoints",
+            endpoint_tables(endpoints),
+            NeedsRestart,
+        ),
         set("cluster.nats", Value::List(nats.clone()), NeedsRestart),
         set("cluster.node", s(node), NeedsRestart),
         set(
@@ -289,6 +343,27 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
             NeedsRestart,
         ),
     ]
+}
+
+/// `[[webhooks.endpoints]]` as inline tables, the secret masked.
+fn endpoint_tables(endpoints: &[WebhookEndpoint]) -> Value<'_> {
+    Value::Tables(
+        endpoints
+            .iter()
+            .map(|e| {
+                let WebhookEndpoint {
+                    url,
+                    secret,
+                    events,
+                } = e;
+                vec![
+                    ("url", Value::Str(url.clone())),
+                    ("secret", Value::Secret(secret)),
+                    ("events", Value::List(events.clone())),
+                ]
+            })
+            .collect(),
+    )
 }
 
 /// The keys whose values differ between `old` and `new`, in file order.

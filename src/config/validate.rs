@@ -35,6 +35,7 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
     check_http(config, &mut bad);
     check_http_browsers(&config.http, &mut bad);
     check_payment(config, &mut bad);
+    super::webhooks::check(&config.webhooks, &mut bad);
     check_cluster(&config.cluster, &mut bad);
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
         bad("log.level", format!("not a valid filter directive: {e}"));

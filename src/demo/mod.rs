@@ -38,6 +38,8 @@ pub struct DemoOptions {
     pub port: u16,
     /// `http.token` for the API (none by default: loopback only).
     pub token: Option<String>,
+    /// `http.agent_token_secret`: per-agent tokens signed with it are accepted (none by default).
+    pub agent_secret: Option<String>,
     /// Divides every scripted pause (2.0 runs twice as fast). Must be > 0.
     pub speed: f64,
 }
@@ -48,6 +50,7 @@ impl Default for DemoOptions {
             serve: false,
             port: 0,
             token: None,
+            agent_secret: None,
             speed: 1.0,
         }
     }
@@ -148,8 +151,8 @@ pub async fn main(
     let url = format!("http://{}/", world.http_addr());
     let _ = writeln!(
         out,
-        "\na fresh scripted call is up. Open {url} and press Take payment, then Start capture;\n\
-         the scripted customer keys a test card about a second after capture starts."
+        "\na fresh scripted call is up. Open {url} and press Start payment, then Start capture;\n\
+         the scripted customer keys a test card about three seconds after capture starts."
     );
     if let Some(token) = &opts.token {
         let _ = writeln!(out, "API token (paste it into the page): {token}");

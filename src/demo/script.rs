@@ -136,11 +136,11 @@ async fn payment(
     let from = core.dtmf_log().len();
     let target = match method {
         StartMethod::Keyphone => {
-            log.note("agent presses Take payment (by customer leg); the customer will key '1'");
+            log.note("agent presses Start payment (by customer leg); the customer will key '1'");
             Target::Customer(customer.to_owned())
         }
         StartMethod::Aca => {
-            log.note("agent presses Take payment (by agent leg); the agent will start capture");
+            log.note("agent presses Start payment (by agent leg); the agent will start capture");
             Target::Agent(agent.to_owned())
         }
     };

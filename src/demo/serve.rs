@@ -1,8 +1,9 @@
 //! Interactive part of the demo (`confpayd demo --serve`): one fresh scripted call stays up, and the
-//! agent page is served until Ctrl-C, so a person can press Take payment and Start capture
-//! themselves. The scripted customer keys the test card about a second after capture starts; the
-//! simulated capture service hangs up once it has all digits, and a fresh one is registered for the
-//! next payment. Card digits are never printed.
+//! agent page is served until Ctrl-C, so a person can press Start payment and Start capture
+//! themselves. The scripted customer keys the test card about three seconds after capture starts
+//! (time to watch the page's capture timer tick); the simulated capture service hangs up once it
+//! has all digits, and a fresh one is registered for the next payment. Card digits are never
+//! printed.
 
 use super::world::{CAPTURE_DIAL, CARD, World};
 use crate::pay::State;
@@ -45,7 +46,7 @@ fn follow(engine: Engine, core: Core, customer: String, id: String, delay: Durat
 pub async fn run(world: &World, customer: &str, stop: CancellationToken) {
     let engine = world.stack.engine.clone();
     let core = world.sim.core().clone();
-    let delay = Duration::from_millis(1200).div_f64(world.speed.max(0.01));
+    let delay = Duration::from_millis(3000).div_f64(world.speed.max(0.01));
     let mut seen = HashSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {

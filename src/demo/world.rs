@@ -25,6 +25,9 @@ pub const CAPTURE_DIAL: &str = "sofia/gateway/paytia/pay";
 pub const AGENT_DIAL: &str = "user/agent";
 /// The test card the scripted customer keys. Never printed.
 pub(crate) const CARD: &str = "4111111111111111";
+/// Who the scripted customer is, as the switch knows them (the agent page shows it).
+pub const CALLER_NAME: &str = "Ada Lovelace";
+pub const CALLER_NUMBER: &str = "+442079460018";
 /// Dialplan destination of the demo's inbound calls.
 pub const DESTINATION: &str = "confpay";
 
@@ -49,6 +52,7 @@ pub fn config(esl: SocketAddr, opts: &DemoOptions) -> Config {
     c.outbound.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     c.http.listen = SocketAddr::from(([127, 0, 0, 1], opts.port));
     c.http.token = Secret::new(opts.token.clone().unwrap_or_default());
+    c.http.agent_token_secret = Secret::new(opts.agent_secret.clone().unwrap_or_default());
     c.payment.capture_dial = CAPTURE_DIAL.to_owned();
     c.payment.agent_id_delay_ms = 300;
     c.payment.capture_answer_timeout_s = 5;
@@ -129,7 +133,7 @@ impl World {
         let customer = self
             .sim
             .core()
-            .incoming_call(&self.customer, DESTINATION, "Customer", "1001")
+            .incoming_call(&self.customer, DESTINATION, CALLER_NAME, CALLER_NUMBER)
             .map_err(|e| DemoError::Simulator {
                 reason: e.to_string(),
             })?;

@@ -5,6 +5,7 @@ use super::Shared;
 use super::auth::Authority;
 use super::error::ApiError;
 use super::views::{CallJson, SessionJson};
+use crate::pay::audit::Initiator;
 use crate::pay::engine::{CallView, Engine, Target};
 use crate::pay::session::SessionView;
 use axum::Json;
@@ -52,6 +53,15 @@ impl TargetRequest {
         }
         Ok(target)
     }
+}
+
+/// `GET /api/v1/whoami`: what the token is — the admin, or one agent — so the agent page shows an
+/// agent only their own call.
+pub async fn whoami(Extension(who): Extension<Authority>) -> Json<Value> {
+    Json(match who {
+        Authority::Admin => json!({ "role": "admin", "agent_id": null }),
+        Authority::Agent { agent_id } => json!({ "role": "agent", "agent_id": agent_id }),
+    })
 }
 
 /// `GET /api/v1/calls`: every call the engine knows (an agent: their own), with its running
@@ -108,10 +118,13 @@ pub async fn start_payment(
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let target = req.target.into_target()?;
     may_start(&shared.app.engine, &who, &target, req.agent_id.as_deref()).await?;
+    let initiator = Initiator::Api {
+        subject: who.subject(),
+    };
     let view = shared
         .app
         .engine
-        .start_payment(target, req.agent_id)
+        .start_payment_by(target, req.agent_id, initiator)
         .await?;
     info!(session = %view.id, call = %view.customer, "payment started through the API");
     Ok((StatusCode::CREATED, Json(SessionJson::from_view(&view))))

@@ -41,6 +41,16 @@ impl Authority {
         }
     }
 
+    /// Who the token names, for the audit record: `admin` for the admin token (or an API without
+    /// tokens, reachable only from this host), `agent:<agent ID>` for a per-agent token (its
+    /// `agent_id` claim is its subject).
+    pub fn subject(&self) -> String {
+        match self {
+            Authority::Admin => "admin".to_owned(),
+            Authority::Agent { agent_id } => format!("agent:{agent_id}"),
+        }
+    }
+
     /// Refuses an agent acting under another agent's ID.
     pub fn may_use_agent_id(&self, id: &str) -> Result<(), ApiError> {
         match self {
@@ -167,6 +177,7 @@ mod tests {
             &Secret::new(key.to_owned()),
         );
         assert_eq!(authorize(&http("", ""), None, now), Ok(Authority::Admin));
+        assert_eq!(Authority::Admin.subject(), "admin");
         let both = http("admin-token", key);
         assert_eq!(
             authorize(&both, Some("admin-token"), now),
@@ -178,6 +189,8 @@ mod tests {
                 agent_id: "1234".to_owned()
             })
         );
+        let subject = authorize(&both, Some(&agent), now).map(|a| a.subject());
+        assert_eq!(subject, Ok("agent:1234".to_owned()));
         assert_eq!(authorize(&both, None, now), Err(None));
         assert_eq!(
             authorize(&both, Some("admin-tokeN"), now),

@@ -65,6 +65,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/whoami"),
     ("get", "/api/v1/calls"),
     ("get", "/api/v1/sessions"),
     ("post", "/api/v1/sessions"),
@@ -112,6 +113,7 @@ pub fn router(app: AppState, shutdown: CancellationToken, bound: SocketAddr) -> 
         bound,
     };
     let protected = Router::new()
+        .route("/whoami", get(api::whoami))
         .route("/calls", get(api::list_calls))
         .route(
             "/sessions",

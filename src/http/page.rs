@@ -34,3 +34,38 @@ pub async fn script() -> Response {
 pub async fn style() -> Response {
     asset(CSS, "text/css; charset=utf-8")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::JS;
+
+    /// Codes in a `fn code` body of `src`: every `=> "code"` (and `| ... => "code"`) string.
+    fn codes_in(src: &str) -> Vec<String> {
+        let body = &src[src.find("fn code").expect("fn code")..];
+        let body = &body[..body.find("\n    }\n").unwrap_or(body.len())];
+        body.split("=> \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every outcome and API error code has its sentence on the page: a failure always reads as
+    /// what to do next, never as a bare code.
+    #[test]
+    fn the_page_has_a_sentence_for_every_code() {
+        let mut codes = codes_in(include_str!("../pay/types.rs"));
+        let api = codes_in(include_str!("error.rs"));
+        let engine = codes_in(include_str!("../pay/engine/error.rs"));
+        assert!(codes.len() >= 11 && api.len() >= 10 && engine.len() >= 10);
+        codes.extend(api);
+        codes.extend(engine);
+        for code in codes {
+            assert!(
+                JS.contains(&format!("\n  {code}: '")),
+                "agent.js has no sentence for {code:?}"
+            );
+        }
+    }
+}

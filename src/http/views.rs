@@ -1,5 +1,6 @@
 //! The JSON shapes of the API: sessions, calls, outcomes. Built from the engine's views; they hold
-//! channel UUIDs, the agent ID (not card data), states, times and outcome codes — never a digit the
+//! channel UUIDs, the agent ID (not card data), the caller's number and name as FreeSWITCH knows
+//! them (signalling, not keyed digits), states, times and outcome codes — never a digit the
 //! customer keyed (the engine never sees those).
 
 use crate::metrics::state_label;
@@ -49,6 +50,16 @@ pub struct CallJson {
     pub agent: Option<String>,
     pub agent_id: Option<String>,
     pub room: String,
+    /// The customer's caller number (`caller_id_number`), if the switch said.
+    pub caller_number: Option<String>,
+    /// The customer's caller name (`caller_id_name`), if the switch said.
+    pub caller_name: Option<String>,
+    /// When talking began (Unix epoch milliseconds): the customer answered (attached, recovered
+    /// calls) or the agent answered (dialplan-driven calls).
+    pub answered_ms: Option<u64>,
+    /// Talking time so far, computed when this view was made (the page ticks on from it, so a
+    /// browser's clock does not matter).
+    pub talking_ms: Option<u64>,
     pub session: Option<SessionJson>,
     pub history: Vec<SessionJson>,
 }
@@ -56,12 +67,9 @@ pub struct CallJson {
 impl SessionJson {
     pub fn from_view(v: &SessionView) -> SessionJson {
         let now = SystemTime::now();
-        let capture_elapsed_ms = v.capture_started.map(|start| {
-            let end = v.ended.unwrap_or(now);
-            end.duration_since(start)
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .unwrap_or(0)
-        });
+        let capture_elapsed_ms = v
+            .capture_started
+            .map(|start| ms_between(start, v.ended.unwrap_or(now)));
         SessionJson {
             id: v.id.clone(),
             state: state_label(&v.state),
@@ -87,6 +95,13 @@ impl CallJson {
             agent: c.agent.clone(),
             agent_id: c.agent_id.clone(),
             room: c.room.clone(),
+            caller_number: c.caller.number.clone(),
+            caller_name: c.caller.name.clone(),
+            answered_ms: c.caller.answered_at.map(epoch_ms),
+            talking_ms: c
+                .caller
+                .answered_at
+                .map(|at| ms_between(at, SystemTime::now())),
             session: c.session.as_ref().map(SessionJson::from_view),
             history: c.history.iter().map(SessionJson::from_view).collect(),
         }
@@ -149,6 +164,7 @@ fn status_text(v: &SessionView) -> String {
         State::AwaitingAgentId => "waiting for the agent ID: key it on your phone, then #",
         State::Moving => "moving the call into the payment conference",
         State::Holding => "customer on hold",
+        State::Masking => "pausing the call's recordings",
         State::Dialling => "capture service joining",
         State::Answered => "capture service joined",
         State::SendingAgentId => "sending the agent ID",
@@ -166,6 +182,13 @@ fn status_text(v: &SessionView) -> String {
         }
     };
     text.to_owned()
+}
+
+/// Milliseconds from `start` to `end` (0 when the clock says `end` came first).
+fn ms_between(start: SystemTime, end: SystemTime) -> u64 {
+    end.duration_since(start)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 fn epoch_ms(t: SystemTime) -> u64 {

@@ -1,15 +1,21 @@
-//! Logging: `tracing` to stdout, in a format chosen by `log.format`:
+//! Logging: `tracing` to the journal or stdout, in a format chosen by `log.format`:
 //!
-//! | format | when | line |
+//! | format | when | output |
 //! |---|---|---|
-//! | `journald` | `auto` and stdout is the journal (`JOURNAL_STREAM`) | `<6>INFO target: message key=value` |
+//! | `journald` | `auto` and stdout is the journal (`JOURNAL_STREAM`) | journald's native protocol ([`native`]): one entry per event, every field a journal field (`CONFPAY_CALL`, `CONFPAY_SESSION`, ...) |
+//! | (fallback) | `journald` but the journal's socket cannot be reached | `<6>INFO target: message key=value` lines on stdout ([`JournaldFormat`]) |
 //! | `text` | `auto` otherwise | timestamped; ANSI colour only when stdout is a terminal |
 //! | `json` | asked for | one JSON object per line |
+//!
+//! systemd sets `JOURNAL_STREAM` so that a service can tell its stdout goes to the journal and
+//! "upgrade" to the native protocol (systemd.exec(5)); that is what `auto` does.
 //!
 //! The level filter is `log.level`, unless `RUST_LOG` is set; it can be changed on reload
 //! ([`LogHandle::set_level`]).
 
 pub mod journald;
+pub mod native;
+pub mod rfc3339;
 
 use crate::config::{LogConfig, LogFormat};
 pub use journald::JournaldFormat;
@@ -21,8 +27,13 @@ use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 /// The format actually used, after `auto` is decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolved {
+    /// The native journal protocol, or [`Resolved::JournalLines`] when the socket is unreachable.
     Journald,
-    Text { ansi: bool },
+    /// `<N>`-prefixed lines on stdout, which journald reads from a service's stdout.
+    JournalLines,
+    Text {
+        ansi: bool,
+    },
     Json,
 }
 
@@ -106,6 +117,8 @@ pub struct LogHandle {
     handle: reload::Handle<EnvFilter, Registry>,
     /// `RUST_LOG` was set at start-up: it wins over `log.level`, also on reload.
     rust_log: Option<String>,
+    /// Why the native journal protocol could not be used (lines on stdout instead).
+    journal_fallback: Option<String>,
 }
 
 impl LogHandle {
@@ -126,6 +139,11 @@ impl LogHandle {
     /// The `RUST_LOG` value in force, if any.
     pub fn rust_log(&self) -> Option<&str> {
         self.rust_log.as_deref()
+    }
+
+    /// Why `journald` logs lines on stdout instead of the native protocol, if it does.
+    pub fn journal_fallback(&self) -> Option<&str> {
+        self.journal_fallback.as_deref()
     }
 }
 
@@ -151,8 +169,26 @@ where
     let filter = parse_filter(rust_log.as_deref().unwrap_or(&config.level))?;
     let (filter, handle) = reload::Layer::new(filter);
     let base = tracing_subscriber::registry().with(filter);
+    let mut journal_fallback = None;
+    let format = match format {
+        Resolved::Journald => match native::layer() {
+            Ok(layer) => {
+                let handle = LogHandle {
+                    handle,
+                    rust_log,
+                    journal_fallback,
+                };
+                return Ok((base.with(layer.boxed()), handle));
+            }
+            Err(e) => {
+                journal_fallback = Some(e.to_string());
+                Resolved::JournalLines
+            }
+        },
+        other => other,
+    };
     let layer: FmtLayer = match format {
-        Resolved::Journald => tracing_subscriber::fmt::layer()
+        Resolved::Journald | Resolved::JournalLines => tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .event_format(JournaldFormat)
             .with_writer(writer)
@@ -167,7 +203,12 @@ where
             .with_writer(writer)
             .boxed(),
     };
-    Ok((base.with(layer), LogHandle { handle, rust_log }))
+    let handle = LogHandle {
+        handle,
+        rust_log,
+        journal_fallback,
+    };
+    Ok((base.with(layer), handle))
 }
 
 /// Installs the process-wide logger on stdout.
@@ -178,6 +219,13 @@ pub fn init(config: &LogConfig) -> Result<LogHandle, LogError> {
     tracing::subscriber::set_global_default(logger).map_err(|e| LogError::AlreadyInitialised {
         reason: e.to_string(),
     })?;
+    if let Some(why) = handle.journal_fallback() {
+        tracing::warn!(
+            socket = native::SOCKET,
+            error = why,
+            "journal socket unreachable: logging <N>-prefixed lines to stdout instead"
+        );
+    }
     Ok(handle)
 }
 

@@ -49,7 +49,7 @@ fn capture(format: Resolved, level: &str, emit: impl FnOnce()) -> String {
 
 #[test]
 fn journald_lines_have_priority_fields_and_no_ansi_or_timestamp() {
-    let out = capture(Resolved::Journald, "info", || {
+    let out = capture(Resolved::JournalLines, "info", || {
         let span = info_span!("payment", call = "c0ffee");
         let _g = span.enter();
         info!(state = "capturing", count = 3, "session state");
@@ -113,7 +113,7 @@ fn level_filter_applies_and_reloads() {
         format: LogFormat::Journald,
     };
     let (logger, handle) =
-        subscriber(&config, Resolved::Journald, None, buf.clone()).expect("valid level");
+        subscriber(&config, Resolved::JournalLines, None, buf.clone()).expect("valid level");
     tracing::subscriber::with_default(logger, || {
         info!("hidden");
         warn!("shown");
@@ -138,7 +138,7 @@ fn rust_log_wins_over_config_and_reload() {
     };
     let (logger, handle) = subscriber(
         &config,
-        Resolved::Journald,
+        Resolved::JournalLines,
         Some("error".to_owned()),
         buf.clone(),
     )

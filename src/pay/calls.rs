@@ -3,6 +3,7 @@
 //! an agent ID (hints for attach by agent ID, each checked with the switch: see [`super::attach`]).
 //! Pure bookkeeping, no I/O.
 
+use super::caller::Caller;
 use super::session::{SessionHandle, SessionView};
 use super::types::{AgentId, Leg, Topology, Uuid};
 use std::collections::{HashMap, HashSet};
@@ -24,6 +25,8 @@ pub struct Call {
     pub history: Vec<SessionView>,
     /// The customer hung up: the call is forgotten once its session has finished.
     pub customer_gone: bool,
+    /// Who the customer is and since when the call talks, as the switch said (display only).
+    pub caller: Caller,
 }
 
 impl Call {
@@ -39,6 +42,7 @@ impl Call {
             session: None,
             history: Vec::new(),
             customer_gone: false,
+            caller: Caller::default(),
         }
     }
 

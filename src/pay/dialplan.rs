@@ -5,7 +5,7 @@
 //! FreeSWITCH says the channel is gone. Whoever connects to the outbound port only claims a
 //! channel: the switch confirms it first ([`super::peer`]).
 //!
-//! Also the [`Switch`] the engine drives FreeSWITCH with: the daemon's inbound ESL connection.
+//! Also the [`Switch`] the engine drives FreeSWITCH with: the daemon's inbound ESL connections.
 
 use super::engine::Engine;
 use super::peer::{self, Checked, Claim};
@@ -25,13 +25,24 @@ use tracing::{info, warn};
 pub const AGENT_FEATURE_BIND: &str =
     "bind_meta_app 9 a s execute_extension::confpay_start XML confpay_features";
 
-/// [`Switch`] over the inbound ESL client.
+/// [`Switch`] over the daemon's command connection: an inbound ESL connection of its own, apart
+/// from the one whose events the engine consumes, so that no answer waits behind that event
+/// backlog (nor behind the engine, which awaits some answers while it is that backlog's only
+/// reader). A [`Switch::call_api`] travels as `bgapi`: FreeSWITCH runs the `api` commands of one
+/// connection one after another, so with thousands of calls each call's hold waited behind every
+/// other call's commands past the command timeout; each `bgapi` job runs on a thread of its own
+/// and its BACKGROUND_JOB body is the text `api` answers.
 pub struct EslSwitch(pub InboundClient);
 
 impl Switch for EslSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
         let client = self.0.clone();
         Box::pin(async move { client.api(&cmd).await.map(|r| r.body).map_err(switch_error) })
+    }
+
+    fn call_api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        let client = self.0.clone();
+        Box::pin(async move { client.api_in_parallel(&cmd).await.map_err(switch_error) })
     }
 
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
@@ -88,7 +99,18 @@ pub async fn handle_call(
         agent_id: claimed("variable_confpay_agent_id"),
         nonce: claimed(&format!("variable_{}", peer::NONCE_VAR)),
     };
-    let checked = match peer::check(switch.as_ref(), &claim, &setup.agent_dial_allow).await {
+    // The channel data (several KiB, and it pins the socket's read buffer it was cut from) is not
+    // needed past the claim: an idle call must not carry it for its whole length.
+    call.channel = Default::default();
+    // The set-up steps' futures are boxed: a spawned task keeps its largest state's room for the
+    // call's whole length, and the call spends that length idle in the wait below.
+    let checked = match Box::pin(peer::check(
+        switch.as_ref(),
+        &claim,
+        &setup.agent_dial_allow,
+    ))
+    .await
+    {
         Ok(checked) => checked,
         Err(refusal) => {
             warn!(call = %uuid, reason = %refusal, "outbound socket call refused");
@@ -101,14 +123,27 @@ pub async fn handle_call(
     let room = Engine::room_for(&setup.room_prefix, &uuid);
     let agent = uuid::Uuid::new_v4().to_string();
     let registered = engine
-        .register_call(uuid.clone(), agent.clone(), checked.agent_id.clone())
+        .register_call(
+            uuid.clone(),
+            agent.clone(),
+            checked.agent_id.clone(),
+            checked.caller.clone(),
+        )
         .await;
     if let Err(e) = registered {
         warn!(call = %uuid, reason = %e, "outbound socket call refused");
         return;
     }
-    if join_customer(&mut call, &setup, &room).await {
-        dial_agent(&switch, &mut call, &setup, &room, &agent, &checked).await;
+    if Box::pin(join_customer(&mut call, &setup, &room)).await {
+        let joined = Box::pin(dial_agent(
+            &switch, &mut call, &setup, &room, &agent, &checked,
+        ))
+        .await;
+        if joined {
+            engine
+                .agent_joined(uuid.clone(), std::time::SystemTime::now())
+                .await;
+        }
         // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
         while let Some(ev) = call.events.recv().await {
             match ev {
@@ -118,7 +153,7 @@ pub async fn handle_call(
         }
         info!(call = %uuid, "customer channel released");
     }
-    forget_if_gone(&engine, switch.as_ref(), &uuid).await;
+    Box::pin(forget_if_gone(&engine, switch.as_ref(), &uuid)).await;
 }
 
 /// Answers the customer and joins them to the call's conference over the call's own socket; on
@@ -149,7 +184,7 @@ async fn join_customer(call: &mut OutboundSession, setup: &CallSetup, room: &str
 /// The call's socket is closed: if the switch says the channel is gone (its hangup event was
 /// missed, or it never existed), the engine forgets the call rather than keep a phantom.
 async fn forget_if_gone(engine: &Engine, switch: &dyn Switch, uuid: &str) {
-    match switch.api(format!("uuid_exists {uuid}")).await {
+    match switch.call_api(format!("uuid_exists {uuid}")).await {
         Ok(r) if r.trim() == "false" => engine.channel_gone(uuid.to_owned()).await,
         // Still there (its hangup event will come), or unknown for now: a reconnect's resync
         // reads the state back.
@@ -159,7 +194,8 @@ async fn forget_if_gone(engine: &Engine, switch: &dyn Switch, uuid: &str) {
 
 /// Dials the agent into the call's conference; the customer goes where
 /// `on_agent_unreachable` says when the agent cannot be reached. With values the switch did not
-/// confirm (inbound connection down) everything goes over the call's own socket only.
+/// confirm (inbound connection down) everything goes over the call's own socket only. True when
+/// the agent answered.
 async fn dial_agent(
     switch: &Arc<dyn Switch>,
     call: &mut OutboundSession,
@@ -167,7 +203,7 @@ async fn dial_agent(
     room: &str,
     agent: &str,
     checked: &Checked,
-) {
+) -> bool {
     let uuid = call.uuid.clone();
     let id_var = checked
         .agent_id
@@ -198,7 +234,7 @@ async fn dial_agent(
     let why = match dialled {
         Ok(r) if r.starts_with("+OK") => {
             info!(call = %uuid, agent = %agent, "agent answered");
-            return;
+            return true;
         }
         Ok(r) => r.trim().to_owned(),
         Err(e) => e.to_string(),
@@ -209,10 +245,11 @@ async fn dial_agent(
         AgentHangupPolicy::Transfer(dest) => format!("uuid_transfer {uuid} {dest}"),
     };
     let _ = if checked.confirmed {
-        switch.api(cmd).await
+        switch.call_api(cmd).await
     } else {
         own_socket(call, cmd, false).await
     };
+    false
 }
 
 /// The originate over the inbound connection. A call can arrive while that connection is being

@@ -9,6 +9,7 @@
 //! `socket`, FreeSWITCH sends it to the real socket only, and the daemon compares it with the
 //! switch's value and then unsets it, so a second peer claiming the same channel is refused.
 
+use super::caller::{self, Caller};
 use super::dial_allow::dial_allowed;
 use super::switch::{Switch, SwitchError};
 use super::types::{AgentId, Uuid};
@@ -34,6 +35,11 @@ pub struct Checked {
     /// The switch confirmed the channel and these values. False: the inbound connection is down,
     /// the values are the peer's and may only be acted on over the call's own socket.
     pub confirmed: bool,
+    /// The customer's caller number and name, read back from the switch once it confirmed the
+    /// channel — never the peer's `Caller-Caller-ID-*` headers, which are as much a claim as the
+    /// rest of its channel data. Unconfirmed (inbound connection down), or the read failed: unknown
+    /// (the page shows "unknown caller"); this is display only, so a call is never refused for it.
+    pub caller: Caller,
 }
 
 /// Why a peer's call is not taken.
@@ -82,7 +88,9 @@ enum Var {
 }
 
 async fn getvar(switch: &dyn Switch, uuid: &str, name: &str) -> Result<Var, SwitchError> {
-    let reply = switch.api(format!("uuid_getvar {uuid} {name}")).await?;
+    let reply = switch
+        .call_api(format!("uuid_getvar {uuid} {name}"))
+        .await?;
     let value = reply.trim_end_matches(['\r', '\n']);
     Ok(if value.starts_with("-ERR") {
         Var::NoChannel
@@ -129,7 +137,7 @@ async fn confirmed_var(
 }
 
 /// Checks `claim` with the switch (the nonce, read and then unset, and two more `uuid_getvar`s)
-/// and against `allow`. With the inbound connection down the peer's values are taken, marked
+/// and against `allow`; then reads the caller's number and name back (two more). With the inbound connection down the peer's values are taken, marked
 /// unconfirmed.
 pub async fn check(
     switch: &dyn Switch,
@@ -168,17 +176,25 @@ pub async fn check(
     if !dial_allowed(&agent_dial, allow) {
         return Err(Refusal::DialNotAllowed { dial: agent_dial });
     }
+    let caller = if confirmed {
+        caller::read_id(switch, &claim.uuid)
+            .await
+            .unwrap_or_default()
+    } else {
+        Caller::default()
+    };
     Ok(Checked {
         agent_dial,
         agent_id: agent_id.as_deref().and_then(AgentId::parse),
         confirmed,
+        caller,
     })
 }
 
 /// Unsets the channel's nonce once it has been matched: it admits one peer only.
 async fn consume_nonce(switch: &dyn Switch, uuid: &str) -> Result<(), Refusal> {
     let reply = switch
-        .api(format!("uuid_setvar {uuid} {NONCE_VAR}"))
+        .call_api(format!("uuid_setvar {uuid} {NONCE_VAR}"))
         .await
         .map_err(Refusal::Unchecked)?;
     if reply.starts_with("+OK") {

@@ -1,5 +1,6 @@
 //! [`super::peer::check`] with a scripted switch: the switch's word decides, never the peer's.
 
+use super::caller::Caller;
 use super::peer::{Checked, Claim, Refusal, check};
 use super::switch::{BoxFut, Switch, SwitchError};
 use super::types::AgentId;
@@ -50,6 +51,8 @@ fn switch() -> Vars {
         ("confpay_agent_dial", "user/1000"),
         ("confpay_agent_id", "4711"),
         ("confpay_nonce", NONCE),
+        ("caller_id_number", "0151234567"),
+        ("caller_id_name", "Ada Lovelace"),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
     Vars(Some(Mutex::new(HashMap::from([(
@@ -80,6 +83,12 @@ async fn the_switch_confirms_an_honest_claim() {
             agent_dial: "user/1000".into(),
             agent_id: AgentId::parse("4711"),
             confirmed: true,
+            // Read back from the switch, not taken from the peer.
+            caller: Caller {
+                number: Some("0151234567".into()),
+                name: Some("Ada Lovelace".into()),
+                answered_at: None,
+            },
         })
     );
 }
@@ -177,6 +186,7 @@ async fn with_the_inbound_connection_down_the_claim_is_unconfirmed() {
             agent_dial: "user/7".into(),
             agent_id: AgentId::parse("12"),
             confirmed: false,
+            caller: Caller::default(),
         })
     );
     let bad = check(&Vars(None), &claim("cust-9", "group/x", "12"), &allow()).await;

@@ -2,8 +2,10 @@
 //! daemon restart ([`find_calls`]). The daemon's conferences are named `<prefix><customer uuid>`; each
 //! leg carries the channel variable `confpay_role` (`customer`, `agent`, `capture`).
 
+use super::caller::{self, Caller};
+use super::commands::{conference_recordings, leg_recordings};
 use super::switch::{Switch, SwitchError};
-use super::types::{Snapshot, Uuid};
+use super::types::{Recording, Snapshot, Uuid};
 use serde_json::Value;
 
 /// Members of a conference as `conference <room> json_list` reports them: (member id, channel uuid).
@@ -108,6 +110,7 @@ pub async fn snapshot(
     };
     let member = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
     let capture = capture.unwrap_or("");
+    let recordings = recordings(switch, room, &[customer, agent]).await;
     Some(Snapshot {
         customer_alive: exists(switch, customer).await,
         agent_alive: exists(switch, agent).await,
@@ -115,7 +118,25 @@ pub async fn snapshot(
         customer_member: member(customer),
         agent_member: member(agent),
         capture_member: (!capture.is_empty()).then(|| member(capture)).flatten(),
+        recordings,
     })
+}
+
+/// The recordings of `legs` (`uuid_buglist`) and of `room` (`conference <room> recording check`)
+/// that FreeSWITCH reports now. A lookup without a readable answer adds nothing: the session then
+/// unmasks only what it knew of (a recording masked before a restart and not read back stays
+/// silent: the safe side for card data).
+async fn recordings(switch: &dyn Switch, room: &str, legs: &[&str]) -> Vec<Recording> {
+    let mut found = Vec::new();
+    for uuid in legs.iter().filter(|u| !u.is_empty()) {
+        if let Ok(reply) = lookup(switch, format!("uuid_buglist {uuid}")).await {
+            found.extend(leg_recordings(&reply, uuid).unwrap_or_default());
+        }
+    }
+    if let Ok(reply) = lookup(switch, format!("conference {room} recording check")).await {
+        found.extend(conference_recordings(&reply).unwrap_or_default());
+    }
+    found
 }
 
 /// A call found in FreeSWITCH after a restart.
@@ -126,6 +147,8 @@ pub struct Found {
     pub agent: Option<Uuid>,
     pub capture: Option<Uuid>,
     pub snapshot: Snapshot,
+    /// The customer's caller number, name and answer time (display only).
+    pub caller: Caller,
 }
 
 /// Every conference of ours with its legs identified by `confpay_role`.
@@ -162,12 +185,14 @@ pub async fn find_calls(switch: &dyn Switch, prefix: &str) -> Vec<Found> {
             // The connection went again: what was found so far is all there is for now.
             break;
         };
+        let caller = caller::read(switch, &customer).await.unwrap_or_default();
         found.push(Found {
             room,
             customer,
             agent,
             capture,
             snapshot,
+            caller,
         });
     }
     found

@@ -3,20 +3,32 @@
 //! answers `api` in order on one connection anyway); the capture leg's `originate` runs beside them
 //! (it lasts until the capture service answers) so a cancel is never stuck behind it.
 //!
-//! Every state change is one structured log line; the end of a session is one audit record (PCI DSS
-//! 10.2: who, what, when, outcome — never card data; the machine never sees card digits).
+//! The actor and its tasks run in a `session` span (`session`, `call` = the customer's channel UUID as
+//! FreeSWITCH names it, `agent_id` once known): every line they log — each state change, each command
+//! and reply at `debug` ([`crate::daemon::stack::metered`]) — carries those fields (journald:
+//! `CONFPAY_SESSION`, `CONFPAY_CALL`, `CONFPAY_AGENT_ID`). The end of a session is one audit record
+//! ([`super::audit`]). The actor also times request→Ready, the capture, and its reaction to an event
+//! (the event's arrival at the engine to the first command it causes) for `/metrics`.
 
-use super::commands::{api_text, check, originate_result};
+use super::audit::{AuditRecord, Initiator};
+use super::commands::{api_text, originate_result};
 use super::machine::{Machine, State};
+use super::observer::SessionObserver;
 use super::switch::{Switch, SwitchError};
 use super::types::*;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, state_label};
 use futures_util::StreamExt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio_util::time::{DelayQueue, delay_queue};
-use tracing::{info, warn};
+use tracing::{Instrument, Span, field, info, info_span, warn};
+
+mod queue;
+use queue::CommandQueue;
+
+/// An input, and when the engine received the FreeSWITCH event it came from (if it did).
+type Envelope = (Input, Option<Instant>);
 
 /// A session still `Suspended` this long after it suspended reads FreeSWITCH's state back itself:
 /// the engine's resync on reconnect (batched, [`super::engine`]) normally gets there first, but may
@@ -46,18 +58,24 @@ pub struct SessionView {
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
     pub id: String,
-    tx: mpsc::Sender<Input>,
+    tx: mpsc::Sender<Envelope>,
     view: watch::Receiver<SessionView>,
 }
 
 impl SessionHandle {
     /// Feeds an input; false if the session has ended.
     pub async fn send(&self, input: Input) -> bool {
-        self.tx.send(input).await.is_ok()
+        self.tx.send((input, None)).await.is_ok()
     }
 
     pub fn try_send(&self, input: Input) -> bool {
-        self.tx.try_send(input).is_ok()
+        self.tx.try_send((input, None)).is_ok()
+    }
+
+    /// Feeds an input made from a FreeSWITCH event the engine received at `event_at`: the first
+    /// command the session sends in reaction is timed from then.
+    pub fn route(&self, input: Input, event_at: Instant) -> bool {
+        self.tx.try_send((input, Some(event_at))).is_ok()
     }
 
     pub fn view(&self) -> SessionView {
@@ -80,8 +98,12 @@ pub struct SpawnOptions {
     pub actions: Vec<Action>,
     /// The first input, fed after `actions` (usually `Start`).
     pub first: Option<Input>,
-    /// Where the session's outcome is counted when it ends.
+    /// Where the session's outcome and latencies are counted.
     pub metrics: Option<Arc<Metrics>>,
+    /// Told of every state change (webhooks).
+    pub observer: Option<Arc<dyn SessionObserver>>,
+    /// Who started the payment (the audit record's `started_via`, `token_subject`).
+    pub initiator: Initiator,
 }
 
 /// Starts the actor for `machine`.
@@ -95,10 +117,23 @@ pub fn spawn(
         actions,
         first,
         metrics,
+        observer,
+        initiator,
     } = options;
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
     let (view_tx, view_rx) = watch::channel(view);
+    let span = info_span!(
+        "session",
+        session = %id,
+        call = %machine.legs().customer,
+        agent_id = field::Empty
+    );
+    let agent_id_known = machine.agent_id().is_some();
+    if let Some(a) = machine.agent_id() {
+        span.record("agent_id", a.as_str());
+    }
+    let requested = matches!(first, Some(Input::Start { .. })).then(Instant::now);
     let actor = Actor {
         id: id.clone(),
         machine,
@@ -109,8 +144,15 @@ pub fn spawn(
         keys: Vec::new(),
         commands: None,
         metrics,
+        observer,
+        initiator,
+        span: span.clone(),
+        agent_id_known,
+        requested,
+        capture_began: None,
+        capture_took: None,
     };
-    tokio::spawn(actor.run(rx, first, actions));
+    tokio::spawn(actor.run(rx, first, actions).instrument(span));
     SessionHandle {
         id,
         tx,
@@ -138,64 +180,82 @@ struct Actor {
     id: String,
     machine: Machine,
     switch: Arc<dyn Switch>,
-    inputs: mpsc::Sender<Input>,
+    inputs: mpsc::Sender<Envelope>,
     view: watch::Sender<SessionView>,
     timers: DelayQueue<TimerKind>,
     keys: Vec<(TimerKind, delay_queue::Key)>,
-    /// The sequential command queue (started on first use).
-    commands: Option<mpsc::UnboundedSender<(Step, Cmd)>>,
-    /// Where the outcome is counted when the session ends.
+    /// The sequential command queue (started on first use); a command may carry the time of the
+    /// event it reacts to.
+    commands: Option<mpsc::UnboundedSender<(Step, Cmd, Option<Instant>)>>,
+    /// Where the outcome and latencies are counted.
     metrics: Option<Arc<Metrics>>,
+    observer: Option<Arc<dyn SessionObserver>>,
+    initiator: Initiator,
+    span: Span,
+    /// `agent_id` is recorded on the span (once: a span field is not replaced, only appended).
+    agent_id_known: bool,
+    /// When the payment was requested (not for a recovered session), until it reached `Ready`.
+    requested: Option<Instant>,
+    capture_began: Option<(Instant, SystemTime)>,
+    capture_took: Option<Duration>,
 }
 
 impl Actor {
     async fn run(
         mut self,
-        mut rx: mpsc::Receiver<Input>,
+        mut rx: mpsc::Receiver<Envelope>,
         first: Option<Input>,
         actions: Vec<Action>,
     ) {
-        if self.apply(actions) {
+        if self.apply(actions, None) {
             return;
         }
         if let Some(input) = first
-            && self.feed(input)
+            && self.feed(input, None)
         {
             return;
         }
         loop {
-            let input = tokio::select! {
-                Some(input) = rx.recv() => input,
+            let (input, event_at) = tokio::select! {
+                Some(envelope) = rx.recv() => envelope,
                 Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
                     let kind = expired.into_inner();
                     self.keys.retain(|(k, _)| *k != kind);
-                    Input::Timer(kind)
+                    (Input::Timer(kind), None)
                 }
                 else => break,
             };
-            if self.feed(input) {
+            if self.feed(input, event_at) {
                 break;
             }
         }
     }
 
     /// Steps the machine; returns true when the session is over.
-    fn feed(&mut self, input: Input) -> bool {
+    fn feed(&mut self, input: Input, event_at: Option<Instant>) -> bool {
         let before = self.machine.state().clone();
         let actions = self.machine.step(input);
         let after = self.machine.state().clone();
+        if !self.agent_id_known
+            && let Some(a) = self.machine.agent_id()
+        {
+            self.span.record("agent_id", a.as_str());
+            self.agent_id_known = true;
+        }
         if before != after {
             info!(
-                session = %self.id,
-                call = %self.machine.legs().customer,
-                agent_id = self.machine.agent_id().map(|a| a.as_str()).unwrap_or(""),
+                state = state_label(&after),
                 from = ?before,
                 to = ?after,
                 "session state"
             );
+            self.track(&before, &after);
         }
-        let done = self.apply(actions);
+        let done = self.apply(actions, event_at);
         self.publish(&before, &after);
+        if let Some(observer) = self.observer.as_ref().filter(|_| before != after) {
+            observer.changed(&before, &self.view.borrow());
+        }
         if after == State::Suspended && before != State::Suspended && !done {
             self.resync_later();
         }
@@ -213,54 +273,58 @@ impl Actor {
         let capture = (legs.capture_up || legs.dialling).then(|| legs.capture.clone());
         let view = self.view.subscribe();
         let still_suspended = move || view.borrow().state == State::Suspended;
-        tokio::spawn(async move {
-            tokio::time::sleep(SELF_RESYNC_AFTER).await;
-            loop {
-                // Resumed (or ended) meanwhile: nothing to do; a new suspension starts its own.
-                if inputs.is_closed() || !still_suspended() {
-                    return;
-                }
-                // A cheap probe first: while the connection is down every lookup fails at once.
-                match switch.api(format!("uuid_exists {customer}")).await {
-                    Err(SwitchError::NoConnection { .. }) => {
+        tokio::spawn(
+            async move {
+                tokio::time::sleep(SELF_RESYNC_AFTER).await;
+                loop {
+                    // Resumed (or ended) meanwhile: nothing to do; a new suspension starts its own.
+                    if inputs.is_closed() || !still_suspended() {
+                        return;
+                    }
+                    // A cheap probe first: while the connection is down every lookup fails at once.
+                    match switch.api(format!("uuid_exists {customer}")).await {
+                        Err(SwitchError::NoConnection { .. }) => {
+                            tokio::time::sleep(SELF_RESYNC_EVERY).await;
+                            continue;
+                        }
+                        // Something answered: the connection is back.
+                        Ok(_)
+                        | Err(
+                            SwitchError::Timeout { .. }
+                            | SwitchError::JobTimeout { .. }
+                            | SwitchError::Refused { .. }
+                            | SwitchError::Unexpected { .. }
+                            | SwitchError::Unsendable { .. }
+                            | SwitchError::Unusable { .. },
+                        ) => {}
+                    }
+                    let Some(snap) = super::recover::snapshot(
+                        switch.as_ref(),
+                        &room,
+                        &customer,
+                        &agent,
+                        capture.as_deref(),
+                    )
+                    .await
+                    else {
                         tokio::time::sleep(SELF_RESYNC_EVERY).await;
                         continue;
-                    }
-                    // Something answered: the connection is back.
-                    Ok(_)
-                    | Err(
-                        SwitchError::Timeout { .. }
-                        | SwitchError::JobTimeout { .. }
-                        | SwitchError::Refused { .. }
-                        | SwitchError::Unexpected { .. }
-                        | SwitchError::Unsendable { .. }
-                        | SwitchError::Unusable { .. },
-                    ) => {}
+                    };
+                    let _ = inputs.send((Input::Resync(snap), None)).await;
+                    return;
                 }
-                let Some(snap) = super::recover::snapshot(
-                    switch.as_ref(),
-                    &room,
-                    &customer,
-                    &agent,
-                    capture.as_deref(),
-                )
-                .await
-                else {
-                    tokio::time::sleep(SELF_RESYNC_EVERY).await;
-                    continue;
-                };
-                let _ = inputs.send(Input::Resync(snap)).await;
-                return;
             }
-        });
+            .in_current_span(),
+        );
     }
 
-    /// Carries out the machine's actions; true when one of them ends the session.
-    fn apply(&mut self, actions: Vec<Action>) -> bool {
+    /// Carries out the machine's actions; true when one of them ends the session. The first command
+    /// sent is timed from `event_at`, the event the actions react to.
+    fn apply(&mut self, actions: Vec<Action>, mut event_at: Option<Instant>) -> bool {
         let mut done = false;
         for action in actions {
             match action {
-                Action::Send { step, cmd } => self.send(step, cmd),
+                Action::Send { step, cmd } => self.send(step, cmd, event_at.take()),
                 Action::StartTimer { kind, after } => self.start_timer(kind, after),
                 Action::StopTimer(kind) => self.stop_timer(kind),
                 Action::Finished(outcome) => {
@@ -270,6 +334,30 @@ impl Actor {
             }
         }
         done
+    }
+
+    /// Times the state change: request → Ready, and the capture (entering `Capturing` to leaving it).
+    fn track(&mut self, before: &State, after: &State) {
+        let metrics = self.metrics.as_deref();
+        if *after == State::Ready
+            && let Some(requested) = self.requested.take()
+            && let Some(m) = metrics
+        {
+            m.observe_request_to_ready(requested.elapsed());
+        }
+        if *after == State::Capturing && self.capture_began.is_none() {
+            self.capture_began = Some((Instant::now(), SystemTime::now()));
+        }
+        if *before == State::Capturing
+            && self.capture_took.is_none()
+            && let Some((began, _)) = self.capture_began
+        {
+            let took = began.elapsed();
+            self.capture_took = Some(took);
+            if let Some(m) = metrics {
+                m.observe_capture(took);
+            }
+        }
     }
 
     fn publish(&self, before: &State, after: &State) {
@@ -282,11 +370,8 @@ impl Actor {
             v.method = m.method();
             v.outcome = m.outcome().cloned();
             let now = SystemTime::now();
-            if *after == State::Capturing
-                && *before != State::Capturing
-                && v.capture_started.is_none()
-            {
-                v.capture_started = Some(now);
+            if *after == State::Capturing && *before != State::Capturing {
+                v.capture_started = self.capture_began.map(|(_, at)| at);
             }
             if *after == State::Done {
                 v.ended = Some(now);
@@ -300,20 +385,21 @@ impl Actor {
         }
         let v = self.view.borrow();
         let m = &self.machine;
-        // One line per session, target `confpay::audit`: PCI DSS 10.2/10.3 fields, no card data.
-        info!(
-            target: "confpay::audit",
-            session = %self.id,
-            call = %m.legs().customer,
-            agent = %m.legs().agent,
-            agent_id = m.agent_id().map(|a| a.as_str()).unwrap_or(""),
-            capture_leg = %m.legs().capture,
-            method = ?m.method(),
-            outcome = outcome.code(),
-            detail = ?outcome,
-            started = ?v.started,
-            "payment session ended"
-        );
+        AuditRecord {
+            session: &self.id,
+            call: &m.legs().customer,
+            agent_leg: &m.legs().agent,
+            capture_leg: &m.legs().capture,
+            agent_id: m.agent_id().map(|a| a.as_str()),
+            initiator: &self.initiator,
+            method: m.method(),
+            outcome,
+            started: v.started,
+            capture_started: self.capture_began.map(|(_, at)| at),
+            ended: SystemTime::now(),
+            capture: self.capture_took,
+        }
+        .emit();
     }
 
     fn start_timer(&mut self, kind: TimerKind, after: Duration) {
@@ -329,28 +415,32 @@ impl Actor {
         }
     }
 
-    fn send(&mut self, step: Step, cmd: Cmd) {
+    fn send(&mut self, step: Step, cmd: Cmd, event_at: Option<Instant>) {
         if let Cmd::Originate { .. } = cmd {
-            return self.originate(cmd);
+            return self.originate(cmd, event_at);
         }
         let queue = self.commands.get_or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run_commands(
-                self.id.clone(),
-                self.switch.clone(),
-                rx,
-                self.inputs.clone(),
-            ));
+            let queue = CommandQueue {
+                id: self.id.clone(),
+                switch: self.switch.clone(),
+                inputs: self.inputs.clone(),
+                metrics: self.metrics.clone(),
+            };
+            tokio::spawn(queue.run(rx).in_current_span());
             tx
         });
         // The queue holds at most the handful of commands one step emits; it ends with the session.
-        let _ = queue.send((step, cmd));
+        let _ = queue.send((step, cmd, event_at));
     }
 
-    fn originate(&self, cmd: Cmd) {
+    fn originate(&self, cmd: Cmd, event_at: Option<Instant>) {
         let switch = self.switch.clone();
         let inputs = self.inputs.clone();
         let id = self.id.clone();
+        if let (Some(at), Some(m)) = (event_at, &self.metrics) {
+            m.observe_event_to_command(at.elapsed());
+        }
         tokio::spawn(async move {
             let input = match switch.bgapi(api_text(&cmd)).await {
                 Ok(reply) => match originate_result(&reply) {
@@ -377,53 +467,7 @@ impl Actor {
                     }
                 }
             };
-            let _ = inputs.send(input).await;
-        });
-    }
-}
-
-async fn run_commands(
-    id: String,
-    switch: Arc<dyn Switch>,
-    mut rx: mpsc::UnboundedReceiver<(Step, Cmd)>,
-    inputs: mpsc::Sender<Input>,
-) {
-    while let Some((step, cmd)) = rx.recv().await {
-        let text = api_text(&cmd);
-        let (ok, reply) = match switch.api(text).await {
-            Ok(reply) if matches!(cmd, Cmd::Verify { .. }) => {
-                let ok = check(&cmd, &reply);
-                // The member list is long and says nothing useful in a log line.
-                let why = if ok {
-                    "+OK"
-                } else {
-                    "-ERR the capture leg or the customer is not in the conference"
-                };
-                (ok, why.to_owned())
-            }
-            Ok(reply) => (check(&cmd, &reply), reply.trim_end().to_owned()),
-            Err(why @ SwitchError::NoConnection { .. }) => {
-                // Not FreeSWITCH's answer: the command may or may not have run. Suspend (the
-                // engine's own notice may come later) and let the resync read the truth back.
-                warn!(session = %id, step = ?step, error = %why, "command lost with the connection");
-                let _ = inputs.send(Input::ConnectionLost).await;
-                continue;
-            }
-            Err(
-                why @ (SwitchError::Timeout { .. }
-                | SwitchError::JobTimeout { .. }
-                | SwitchError::Refused { .. }
-                | SwitchError::Unexpected { .. }
-                | SwitchError::Unsendable { .. }
-                | SwitchError::Unusable { .. }),
-            ) => (false, why.to_string()),
-        };
-        if !ok {
-            warn!(session = %id, step = ?step, reply = %reply, "command refused");
-        }
-        // The session may have ended meanwhile; the commands it queued before ending (capture leg
-        // down, the agent-hangup policy, restore steps) are still sent: the loop ends only once the
-        // queue is empty and the session dropped its end of it.
-        let _ = inputs.send(Input::Reply { step, ok, reply }).await;
+            let _ = inputs.send((input, None)).await;
+        }.in_current_span());
     }
 }

@@ -17,6 +17,16 @@ impl Switch for FakeSwitch {
         // The pre-capture check reads the member list (shape of `conference <c> json_list`).
         let reply = if cmd.starts_with("uuid_exists ") {
             "true".to_string()
+        } else if cmd.starts_with("uuid_buglist ") {
+            // A recording on the customer's leg, as FreeSWITCH lists it.
+            let target = if cmd.ends_with("cust-1") {
+                " <media-bug>\n  <function>session_record</function>\n  <target>/rec/c.wav</target>\n  <thread-locked>0</thread-locked>\n </media-bug>\n"
+            } else {
+                ""
+            };
+            format!("<media-bugs>\n{target}</media-bugs>\n")
+        } else if cmd.ends_with("recording check") {
+            "-ERR Conference is not being recorded.\n".to_string()
         } else if cmd.ends_with("json_list") {
             r#"[{"conference_name":"confpay-x","members":[{"id":3,"uuid":"cust-1"},{"id":4,"uuid":"agent-1"},{"id":5,"uuid":"capt-1"}]}]"#.to_string()
         } else {
@@ -115,6 +125,10 @@ async fn actor_runs_a_payment_with_real_timers() {
         sent,
         [
             "conference confpay-x hold 3 local_stream://moh",
+            "uuid_buglist cust-1",
+            "uuid_buglist agent-1",
+            "conference confpay-x recording check",
+            "uuid_record cust-1 mask /rec/c.wav",
             "bg originate {origination_uuid=capt-1,originate_timeout=30,ignore_early_media=true,confpay_role=capture}sofia/gateway/paytia/pay &conference(confpay-x@confpay)",
             "uuid_send_dtmf capt-1 *31#@120",
             "conference confpay-x unhold 3",
@@ -122,6 +136,7 @@ async fn actor_runs_a_payment_with_real_timers() {
             "conference confpay-x relate 4 3 nospeak,nohear",
             "uuid_setvar cust-1 sensitive_dtmf true",
             "conference confpay-x relate 4 3 clear",
+            "uuid_record cust-1 unmask /rec/c.wav",
         ]
     );
     // The actor is gone once finished.

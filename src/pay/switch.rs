@@ -12,6 +12,14 @@ pub trait Switch: Send + Sync + 'static {
     fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>>;
     /// `bgapi <cmd>`: the job's output (its `BACKGROUND_JOB` body), or why there is none.
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>>;
+    /// A command about one call's own channels, with [`Switch::api`]'s answer and within the same
+    /// command timeout, sent where FreeSWITCH runs the commands of many calls in parallel rather
+    /// than one after another (see [`super::dialplan::EslSwitch`]). For callers that are not the
+    /// engine's own task: its replies travel with the events that task consumes. Order within one
+    /// call is the caller's: each awaits a command's answer before it sends the next.
+    fn call_api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        self.api(cmd)
+    }
 }
 
 /// Why a [`Switch`] command brought back no reply body. The texts are the ESL client's own: command

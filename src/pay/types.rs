@@ -106,11 +106,22 @@ pub enum Step {
     /// Reading the conference's member list for a member id the session does not know (before
     /// isolating: only FreeSWITCH's word that both are members lets the relate cut the agent off).
     FindMembers,
+    /// Listing the recordings on the customer's leg (`uuid_buglist`), before the capture leg is
+    /// dialled.
+    ListCustomerRecordings,
+    /// Listing the recordings on the agent's leg (`uuid_buglist`).
+    ListAgentRecordings,
+    /// Listing the recordings of the conference (`conference <room> recording check`).
+    ListConferenceRecordings,
+    /// Masking (leg) or pausing (conference) one recording, before the capture leg is dialled.
+    MaskRecording,
+    /// Unmasking or resuming one recording, once the capture leg is gone.
+    UnmaskRecording,
 }
 
 impl Step {
     /// Every step, in declaration order (the machine's step table is the exhaustive match).
-    pub const ALL: [Step; 17] = [
+    pub const ALL: [Step; 22] = [
         Step::PrepareCustomer,
         Step::PrepareAgent,
         Step::TransferCustomer,
@@ -128,6 +139,11 @@ impl Step {
         Step::WatchStartKey,
         Step::AfterAgentHangup,
         Step::FindMembers,
+        Step::ListCustomerRecordings,
+        Step::ListAgentRecordings,
+        Step::ListConferenceRecordings,
+        Step::MaskRecording,
+        Step::UnmaskRecording,
     ];
 }
 
@@ -138,6 +154,24 @@ pub enum AgentHangupPolicy {
     Hangup,
     /// Transfer the customer to this dialplan destination (`<ext> [XML <context>]`).
     Transfer(String),
+}
+
+/// What makes a recording that may hear the capture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorder {
+    /// A media bug on a channel: `uuid_record <uuid> start` or the `record_session` application
+    /// (both show in `uuid_buglist` as function `session_record`).
+    Leg(Uuid),
+    /// The session's conference: `conference <room> recording start` or the profile's
+    /// `auto-record`.
+    Conference,
+}
+
+/// A recording FreeSWITCH reported, by the file path it writes (its name in every command).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recording {
+    pub on: Recorder,
+    pub path: String,
 }
 
 /// A FreeSWITCH API command, typed. [`super::commands`] renders each to its exact API text.
@@ -201,6 +235,17 @@ pub enum Cmd {
         room: String,
         customer: Uuid,
         agent: Uuid,
+    },
+    /// `uuid_buglist <uuid>`: the channel's media bugs, recordings among them.
+    ListLegRecordings { uuid: Uuid },
+    /// `conference <room> recording check`: the conference's recordings.
+    ListConferenceRecordings { room: String },
+    /// `uuid_record <uuid> mask|unmask <path>` for a leg's recording, `conference <room> recording
+    /// pause|resume <path>` for the conference's.
+    MaskRecording {
+        room: String,
+        recording: Recording,
+        mask: bool,
     },
     /// `uuid_kill <uuid> <cause>`
     Kill { uuid: Uuid, cause: &'static str },
@@ -293,6 +338,9 @@ pub struct Snapshot {
     pub customer_member: Option<u32>,
     pub agent_member: Option<u32>,
     pub capture_member: Option<u32>,
+    /// Recordings of the customer's and agent's legs and of the conference, as far as they could be
+    /// read (a lookup that got no answer adds nothing).
+    pub recordings: Vec<Recording>,
 }
 
 /// Everything that can happen to a session.

@@ -78,6 +78,22 @@ fn shipped_example_is_valid_and_equals_defaults() {
 }
 
 #[test]
+fn shipped_webhook_endpoint_example_is_valid_uncommented() {
+    let text = std::fs::read_to_string(SHIPPED_EXAMPLE).expect("example");
+    let (head, tail) = text
+        .split_once("# [[webhooks.endpoints]]")
+        .expect("the example has a commented endpoint");
+    let uncommented: String = tail
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = load_text(&format!("{head}[[webhooks.endpoints]]{uncommented}\n")).expect("valid");
+    assert_eq!(c.webhooks.endpoints.len(), 1);
+    assert!(c.webhooks.endpoints[0].url.starts_with("https://"));
+}
+
+#[test]
 fn unknown_key_is_rejected_by_name() {
     let e = load_err("[esl]\npasword = \"x\"\n");
     assert!(e.contains("unknown field `pasword`"), "{e}");
@@ -203,6 +219,59 @@ fn debug_and_render_never_show_secrets() {
     assert!(debug.contains("password: ***"), "{debug}");
     assert!(rendered.contains("password = \"***\""), "{rendered}");
     assert!(rendered.contains("token = \"***\""), "{rendered}");
+}
+
+const WITH_HOOK: &str = "[webhooks]\nspool_max = 50\n[[webhooks.endpoints]]\nurl = \"https://crm.example.com/hook?x=1\"\nsecret = \"hook-FROBOZZ-0123456789abcdef0123456\"\nevents = [\"ready\", \"done\"]\n";
+
+#[test]
+fn webhook_endpoints_load_render_masked_and_parse_back() {
+    let c = load_text(WITH_HOOK).expect("valid");
+    assert_eq!(c.webhooks.endpoints.len(), 1);
+    assert_eq!(c.webhooks.endpoints[0].events, ["ready", "done"]);
+    let debug = format!("{c:?}");
+    let rendered = render(&c);
+    for text in [&debug, &rendered] {
+        assert!(!text.contains("FROBOZZ"), "{text}");
+    }
+    assert!(
+        rendered.contains(
+            "endpoints = [{ url = \"https://crm.example.com/hook?x=1\", secret = \"***\", events = [\"ready\", \"done\"] }]"
+        ),
+        "{rendered}"
+    );
+    let text = render(&c)
+        .replace("password = \"***\"", "password = \"ClueCon\"")
+        .replace(
+            "secret = \"***\"",
+            "secret = \"hook-FROBOZZ-0123456789abcdef0123456\"",
+        );
+    let back = load_text(&text).expect("rendered config is valid TOML");
+    assert!(diff(&c, &back).is_empty(), "{text}");
+    // A changed secret is a change, shown masked; endpoints need a restart.
+    let other = load_text(&WITH_HOOK.replace("FROBOZZ", "XYZZY")).expect("valid");
+    let changes = diff(&c, &other);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].key, "webhooks.endpoints");
+    assert_eq!(changes[0].apply, Apply::NeedsRestart);
+    assert!(!changes[0].to_string().contains("XYZZY"));
+}
+
+#[test]
+fn bad_webhook_endpoints_are_refused_by_name() {
+    let e = load_err(&WITH_HOOK.replace("hook-FROBOZZ-0123456789abcdef0123456", "short"));
+    assert!(
+        e.contains("webhooks.endpoints: [0] secret must be at least 32 bytes"),
+        "{e}"
+    );
+    let e = load_err(&WITH_HOOK.replace("\"done\"", "\"paid\""));
+    assert!(e.contains("\"paid\" is not a session state"), "{e}");
+    let e = load_err(&WITH_HOOK.replace("events", "event"));
+    assert!(e.contains("unknown field `event`"), "{e}");
+    let e = load_err("[webhooks]\nspool_dir = \"relative/dir\"\n");
+    assert!(
+        e.contains("webhooks.spool_dir: must be an absolute path"),
+        "{e}"
+    );
 }
 
 #[test]

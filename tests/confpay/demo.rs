@@ -4,7 +4,7 @@
 //! the printed timeline holds no card digit. And `confpayd demo --serve` as a process: the HTTP API
 //! over the real stack takes a payment on its fresh call; SIGINT stops it with status 0.
 
-use confpay::demo::{DemoOptions, Timeline, What, run_script};
+use confpay::demo::{DemoOptions, Timeline, What, World, run_script};
 use confpay::pay::{Outcome, StartMethod, State};
 use confpay::sim::hearing::{Hearing, Source};
 
@@ -295,4 +295,35 @@ fn sigint_stops_serve_with_status_zero(child: &mut std::process::Child) {
         panic!("confpayd demo --serve did not stop on SIGINT");
     };
     assert!(status.success(), "{status}");
+}
+
+/// A dialplan-driven call (outbound socket, peer checked with the switch) carries the caller as
+/// the switch knows them and, once the agent answered, when the talking began: what the agent
+/// page shows instead of channel UUIDs.
+#[tokio::test]
+async fn a_dialplan_call_knows_its_caller_from_the_switch() {
+    use confpay::demo::world::{CALLER_NAME, CALLER_NUMBER};
+    use std::time::Duration;
+    let mut world = World::start(&DemoOptions::default())
+        .await
+        .expect("world starts");
+    let call = world.call().await.expect("the call is set up");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let caller = loop {
+        let caller = world
+            .stack
+            .engine
+            .call(&call.customer)
+            .map(|c| c.caller)
+            .unwrap_or_default();
+        if caller.answered_at.is_some() || tokio::time::Instant::now() >= deadline {
+            break caller;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    world.stop().await;
+    assert_eq!(caller.number.as_deref(), Some(CALLER_NUMBER));
+    assert_eq!(caller.name.as_deref(), Some(CALLER_NAME));
+    let since = caller.answered_at.expect("the agent's answer time");
+    assert!(since.elapsed().expect("in the past") < Duration::from_secs(10));
 }

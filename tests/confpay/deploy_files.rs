@@ -390,6 +390,9 @@ fn unit_file_has_every_required_directive() {
         ("UMask", "0077"),
         ("LimitNOFILE", "65536"),
         ("SyslogIdentifier", "confpay"),
+        // The webhook spool ($STATE_DIRECTORY) outlives a restart and is the service's alone.
+        ("StateDirectory", "confpay"),
+        ("StateDirectoryMode", "0700"),
     ];
     for (key, value) in service {
         assert_eq!(

@@ -220,7 +220,7 @@ async fn refused_isolation_never_starts_capture() {
     let s = w.start_payment(Target::Customer(cu.clone())).await;
     w.reach(&s.id, State::Ready).await;
     w.sim.faults().fail_next(
-        &format!("api conference confpay-{cu} relate"),
+        &format!("bgapi conference confpay-{cu} relate"),
         "-ERR relationship not found.\n",
     );
     w.stack.engine.start_capture(&s.id).await.expect("start");

@@ -1,6 +1,7 @@
 //! Command faults on an attached call (a bridged call moved into a conference): `-ERR` to the attach
 //! `uuid_setvar_multi`, to one leg's transfer (retried, then the payment goes on), and to the agent-hangup
 //! policy's transfer. Outcomes and error texts as in `flow_matrix_cmd`.
+//! And the caller an attached call reads from the switch.
 
 use crate::flow_harness::cmd_case::*;
 use crate::flow_harness::*;
@@ -37,7 +38,7 @@ async fn err_to_attach_setvar_multi() {
     let _shared = EXCLUSIVE.read().await;
     // A text meaning the leg is gone (`No such channel`, `Non-Existant ID`) would be that leg's hangup; a refusal of a live leg is another text.
     let (w, done) = attach_with(
-        |cu| format!("api uuid_setvar_multi {cu} "),
+        |cu| format!("bgapi uuid_setvar_multi {cu} "),
         "-ERR No variable specified",
     )
     .await;
@@ -62,7 +63,7 @@ async fn err_to_attach_transfer_is_retried_and_the_payment_goes_on() {
     })
     .await;
     w.sim.faults().fail_next(
-        &format!("api uuid_transfer {cu} conference:"),
+        &format!("bgapi uuid_transfer {cu} conference:"),
         // mod_commands `transfer_function` when `switch_ivr_session_transfer` fails.
         "-ERR",
     );
@@ -103,7 +104,7 @@ async fn err_to_the_agent_hangup_policy_transfer() {
     let s = w.start_payment(Target::Customer(cu.clone())).await;
     w.reach(&s.id, State::Ready).await;
     w.sim.faults().fail_next(
-        &format!("api uuid_transfer {cu} park"),
+        &format!("bgapi uuid_transfer {cu} park"),
         "-ERR No such channel!",
     );
     let agent = w.channel_of(&w.agent);
@@ -122,4 +123,27 @@ async fn err_to_the_agent_hangup_policy_transfer() {
     assert_eq!(w.sim.core().current_app(&cu).as_deref(), Some("conference"));
     assert!(!w.sim.core().hearing().hears_music("customer"));
     w.stop().await;
+}
+
+/// An attached call knows its caller as the switch does (`caller_id_number`/`caller_id_name` and
+/// `answered_time` of the customer's channel): what the agent page shows.
+#[tokio::test]
+async fn an_attached_call_reads_its_caller_from_the_switch() {
+    let w = World::start().await;
+    let cu = w.call("attach");
+    w.until("bridge", || async {
+        let h = w.sim.core().hearing();
+        (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
+    })
+    .await;
+    w.stack
+        .engine
+        .start_payment(Target::Customer(cu.clone()), Some(AGENT_ID.into()))
+        .await
+        .expect("attach");
+    let caller = w.stack.engine.call(&cu).expect("attached").caller;
+    assert_eq!(caller.number.as_deref(), Some("1001"));
+    assert_eq!(caller.name.as_deref(), Some("Customer"));
+    let since = caller.answered_at.expect("answered");
+    assert!(since.elapsed().expect("in the past") < Duration::from_secs(30));
 }

@@ -245,7 +245,7 @@ async fn err_to_kill_of_the_capture_leg_already_gone() {
     let gate = w
         .sim
         .faults()
-        .hold_next(&format!("api uuid_kill {capture}"));
+        .hold_next(&format!("bgapi uuid_kill {capture}"));
     w.stack.engine.cancel(&id).await.expect("cancel");
     gate.reached().await;
     w.sim

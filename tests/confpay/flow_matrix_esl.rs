@@ -143,7 +143,9 @@ async fn esl_drops_in_arming_by_keyphone() {
     w.stop().await;
 }
 
-/// The states pinned by holding a command (see `crate::flow_harness::outcome::states`).
+/// The states pinned by holding a command (see `crate::flow_harness::outcome::states`). Not
+/// `Masking`: the command held there (`uuid_buglist`) reads and changes nothing; a mask lost with
+/// the connection is covered by the machine's tests (`recordings`, `sweep`).
 mod esl_drops_after_the_command_ran {
     use super::*;
 

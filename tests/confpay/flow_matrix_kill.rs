@@ -193,7 +193,7 @@ async fn killed_while_holding_the_customer() {
     let gate = s
         .sim
         .faults()
-        .hold_next(&format!("api conference {} hold ", s.room));
+        .hold_next(&format!("bgapi conference {} hold ", s.room));
     start(&first.engine, &s.cu).await;
     kill_while_held(first, &gate).await;
     // The late hold went through: the customer hears music, nobody is there to lift it.
@@ -264,7 +264,7 @@ async fn killed_after_the_capture_service_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_while_sending_the_agent_id() {
     let (s, first) = scene(capture_party(), |_| {}).await;
-    let gate = s.sim.faults().hold_next("api uuid_send_dtmf ");
+    let gate = s.sim.faults().hold_next("bgapi uuid_send_dtmf ");
     start(&first.engine, &s.cu).await;
     kill_while_held(first, &gate).await;
     let (second, id) = Second::start(&s).await;
@@ -288,7 +288,7 @@ async fn killed_while_unholding_then_the_customer_pays() {
     let gate = s
         .sim
         .faults()
-        .hold_next(&format!("api conference {} unhold ", s.room));
+        .hold_next(&format!("bgapi conference {} unhold ", s.room));
     start(&first.engine, &s.cu).await;
     kill_while_held(first, &gate).await;
     let (second, id) = Second::start(&s).await;
@@ -333,7 +333,7 @@ async fn killed_while_arming() {
     let gate = s
         .sim
         .faults()
-        .hold_next(&format!("api conference {} relate ", s.room));
+        .hold_next(&format!("bgapi conference {} relate ", s.room));
     s.sim.core().press(&s.cu, "1").expect("start key");
     reach_on(&first.engine, &v.id, State::Arming).await;
     kill_while_held(first, &gate).await;
@@ -378,7 +378,7 @@ async fn killed_while_unwinding() {
     s.sim.core().press(&s.cu, "1").expect("start key");
     let capturing = reach_on(&first.engine, &v.id, State::Capturing).await;
     let leg = capturing.capture.expect("capture leg");
-    let gate = s.sim.faults().hold_next(&format!("api uuid_kill {leg}"));
+    let gate = s.sim.faults().hold_next(&format!("bgapi uuid_kill {leg}"));
     first.engine.cancel(&v.id).await.expect("cancel");
     reach_on(&first.engine, &v.id, State::Unwinding).await;
     kill_while_held(first, &gate).await;

@@ -1,7 +1,8 @@
 //! The daemon dies (its runtime is dropped mid-session: every task and socket gone at once, as with
 //! SIGKILL) and a new one starts against the same FreeSWITCH: it finds its conference and restores or
 //! resumes — never leaving agent and customer unable to hear each other once the capture leg is gone,
-//! never letting the agent hear the customer while a capture leg is present.
+//! never letting the agent hear the customer while a capture leg is present; the call's recordings
+//! stay masked while a capture leg is present and are unmasked once it is gone.
 
 use crate::flow_harness::doomed::Doomed;
 use crate::flow_harness::*;
@@ -13,6 +14,16 @@ use confpay::sim::{SimConfig, Simulator};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+const LEG_REC: &str = "/rec/leg.wav";
+const ROOM_REC: &str = "/rec/room.wav";
+
+/// Whether the customer's leg and the room are recorded, masked (`true`) or not.
+fn recorded(sim: &Simulator, cu: &str, masked: bool) -> bool {
+    let want = |path: &str| vec![(path.to_owned(), masked)];
+    sim.core().recordings(cu) == want(LEG_REC)
+        && sim.core().recordings(&format!("confpay-{cu}")) == want(ROOM_REC)
+}
 
 fn hearing_ok(sim: &Simulator, isolated: bool) -> bool {
     let h = sim.core().hearing();
@@ -32,6 +43,17 @@ async fn restart_during_capture(capture_leaves_while_down: bool) {
         .core()
         .incoming_call(&customer, "confpay", "Customer", "1001")
         .expect("call");
+    // The call is recorded on the customer's leg and in the conference (once it exists).
+    sim.core()
+        .api("uuid_record", &format!("{cu} start {LEG_REC}"))
+        .await;
+    loop {
+        let args = format!("confpay-{cu} recording start {ROOM_REC}");
+        if sim.core().api("conference", &args).await.starts_with("+OK") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Both legs in the conference, then a payment to Capturing.
     let session = loop {
         match first
@@ -47,6 +69,7 @@ async fn restart_during_capture(capture_leaves_while_down: bool) {
     sim.core().press(&cu, "1").expect("1");
     reach_on(&first.engine, &session.id, State::Capturing).await;
     assert!(hearing_ok(&sim, true));
+    assert!(recorded(&sim, &cu, true), "masked during capture");
 
     first.kill();
     // The customer's call survives the daemon (socket_resume=false: the conference keeps running).
@@ -73,6 +96,10 @@ async fn restart_during_capture(capture_leaves_while_down: bool) {
         .iter()
         .find(|c| c.customer == cu)
         .expect("call recovered");
+    // The recovered call knows its caller again, from the switch (the agent page shows it).
+    assert_eq!(call.caller.number.as_deref(), Some("1001"));
+    assert_eq!(call.caller.name.as_deref(), Some("Customer"));
+    assert!(call.caller.answered_at.is_some());
     // With nothing to resume the rebuilt session may already have restored and ended (history).
     let s = call
         .session
@@ -94,11 +121,26 @@ async fn restart_during_capture(capture_leaves_while_down: bool) {
     } else {
         reach_on(&second.engine, &s.id, State::Capturing).await;
         assert!(hearing_ok(&sim, true));
+        assert!(recorded(&sim, &cu, true), "still masked after the restart");
         sim.core().press(&cu, CARD).expect("card");
         reach_on(&second.engine, &s.id, State::Done).await;
     }
     assert!(hearing_ok(&sim, false), "{:?}", sim.core().hearing());
     assert!(!customer.is_hung_up());
+    // Unmasked by the daemon that never masked them: it read them back from FreeSWITCH.
+    let unmasked = || recorded(&sim, &cu, false);
+    for _ in 0..200 {
+        if unmasked() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        unmasked(),
+        "{:?} {:?}",
+        sim.core().recordings(&cu),
+        sim.core().recordings(&format!("confpay-{cu}"))
+    );
     shutdown.cancel();
 }
 

@@ -161,3 +161,77 @@ async fn expired_forged_or_long_lived_agent_tokens_are_401() {
     // Agent tokens on: a request with no token at all is no longer admin, even on loopback.
     assert_eq!(get(rig.addr, "/api/v1/calls", None).await.status, 401);
 }
+
+#[tokio::test]
+async fn whoami_names_the_token() {
+    let rig = rig().await;
+    let admin = get(rig.addr, "/api/v1/whoami", Some(ADMIN)).await;
+    assert_eq!(admin.status, 200);
+    assert_eq!(
+        admin.json(),
+        serde_json::json!({"role": "admin", "agent_id": null})
+    );
+    let me = get(
+        rig.addr,
+        "/api/v1/whoami",
+        Some(&token_for(AGENT_ID, now() + 600)),
+    )
+    .await;
+    assert_eq!(
+        me.json(),
+        serde_json::json!({"role": "agent", "agent_id": AGENT_ID})
+    );
+    assert_eq!(get(rig.addr, "/api/v1/whoami", None).await.status, 401);
+}
+
+/// What the agent page shows instead of channel UUIDs: the caller as the switch knows them and
+/// the talking time — for the agent's own call only.
+#[tokio::test]
+async fn an_agent_sees_their_callers_number_name_and_talking_time_and_no_one_elses() {
+    let rig = rig().await;
+    let (mine, _) = rig.call(1, Some(AGENT_ID)).await;
+    rig.call(2, Some(OTHER_AGENT)).await;
+    let me = token_for(AGENT_ID, now() + 600);
+    let first = get(rig.addr, "/api/v1/calls", Some(&me)).await;
+    assert_eq!(first.status, 200);
+    let calls = first.json()["calls"].clone();
+    assert_eq!(calls.as_array().map(Vec::len), Some(1), "{calls}");
+    let call = &calls[0];
+    assert_eq!(call["customer"], mine.as_str());
+    assert_eq!(call["caller_number"], "+4930000001");
+    assert_eq!(call["caller_name"], "Customer 1");
+    let answered = call["answered_ms"].as_u64().expect("answered_ms");
+    let now_ms = u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_millis(),
+    )
+    .expect("ms");
+    assert!(answered <= now_ms && now_ms - answered < 60_000);
+    let talking = call["talking_ms"].as_u64().expect("talking_ms");
+    // The other agent's caller is not in what this agent was sent.
+    assert!(!first.body.contains("Customer 2") && !first.body.contains("+4930000002"));
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = get(rig.addr, "/api/v1/calls", Some(&me)).await.json();
+    let talking_later = later["calls"][0]["talking_ms"]
+        .as_u64()
+        .expect("talking_ms");
+    assert!(
+        talking_later >= talking + 250,
+        "talking time did not advance: {talking} -> {talking_later}"
+    );
+    assert_eq!(later["calls"][0]["answered_ms"].as_u64(), Some(answered));
+
+    // The admin's list has both callers.
+    let all = get(rig.addr, "/api/v1/calls", Some(ADMIN)).await.json();
+    let mut names: Vec<&str> = all["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter_map(|c| c["caller_name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Customer 1", "Customer 2"]);
+}

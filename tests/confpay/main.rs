@@ -14,6 +14,7 @@
 //! | `http_*`, `metrics` | the HTTP API and `/metrics` |
 //! | `pci_leaks` | no card digit in logs (at TRACE), API, status stream, metrics or panics |
 //! | `readme_paths` | README's paths exist and its commands work |
+//! | `webhooks` | signed webhooks against a real receiver: dead endpoint, restart, once each |
 //! | `live` | the live suite: every test ignored unless run against a real FreeSWITCH |
 //!
 //! Helpers: `flow_harness` (the simulator plus the daemon's parts, the fault-matrix checker, the
@@ -58,3 +59,4 @@ mod metrics;
 mod pci_leaks;
 mod proptest_decode;
 mod readme_paths;
+mod webhooks;

@@ -1,8 +1,13 @@
-//! `/metrics` after a simulated payment: the outcome is counted, gauges follow the engine.
+//! `/metrics` after a simulated payment: the outcome is counted, gauges follow the engine, the
+//! session's latencies are observed, and every scrape passes the exposition-format checker.
 
 use crate::http_harness::*;
 use confpay::sim::party::Party;
 use std::time::Duration;
+
+/// The checker the unit tests use (`src/metrics/tests/exposition.rs`), here on real scrapes.
+#[path = "../../src/metrics/tests/exposition.rs"]
+mod exposition;
 
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -99,6 +104,19 @@ async fn payment_completes_and_is_counted(rig: &Rig, customer: &str) -> String {
         sample(&text, "confpay_sessions{state=\"ready\"}"),
         Some(0.0)
     );
+    // One payment: one request→Ready, one capture; the session reacted to events (member joins,
+    // the capture leg answering) with commands.
+    assert_eq!(
+        sample(&text, "confpay_request_to_ready_seconds_count"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "confpay_capture_duration_seconds_count"),
+        Some(1.0)
+    );
+    let reactions = sample(&text, "confpay_event_to_command_seconds_count");
+    assert!(reactions.is_some_and(|n| n >= 1.0), "{text}");
+    exposition::check(&text).expect("a valid exposition");
     text
 }
 
@@ -120,4 +138,5 @@ async fn esl_reconnects_and_command_durations_are_exported(rig: &Rig) {
         Some(1.0)
     );
     assert!(!text.contains(CARD));
+    exposition::check(&text).expect("a valid exposition");
 }

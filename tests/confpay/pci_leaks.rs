@@ -1,10 +1,12 @@
 //! PCI, proven: complete captures with known card numbers run at TRACE log level through the real
 //! daemon parts against the simulator, with every log line (audit records included), API response,
-//! status-stream message, metrics scrape and panic message captured. None may contain the customer's
-//! capture-phase digits. Agent-ID digits may appear.
+//! status-stream message, metrics scrape, webhook body and panic message captured. None may contain
+//! the customer's capture-phase digits. Agent-ID digits may appear.
 
 use crate::flow_harness::panics;
+use crate::flow_harness::receiver::{Receiver, SECRET, free_addr};
 use crate::flow_harness::*;
+use confpay::config::WebhookEndpoint;
 use confpay::pay::engine::Target;
 use confpay::pay::{Outcome, State};
 use std::io::Write;
@@ -79,6 +81,11 @@ fn with_trace_capture<F: Future<Output = ()>>(test: impl FnOnce(Capture) -> F) {
     panics::record();
     let logs = Capture::default();
     let sink = logs.clone();
+    // With exactly one scoped dispatcher alive, tracing-core decides a callsite's interest by the
+    // registering thread's own default only: a callsite another test (no subscriber) hits first is
+    // then cached as "never" and this capture misses its lines. A second dispatcher, alive as long
+    // as this capture and wanting everything, makes every registration ask all of them.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
@@ -116,7 +123,21 @@ fn no_capture_digit_reaches_logs_api_stream_metrics_or_panics() {
 
 async fn two_payments_leave_no_card_digit(logs: Capture) {
     let cards = ["5105105105105100", "4929387465019283"];
-    let w = World::start().await;
+    let hooks = Receiver::start_on(free_addr().await).await;
+    let spool = std::env::temp_dir().join(format!("confpay-pci-hooks-{}", uuid::Uuid::new_v4()));
+    let url = Receiver::url(hooks.addr);
+    let w = World::start_with(
+        |c| {
+            c.webhooks.spool_dir = spool.display().to_string();
+            c.webhooks.endpoints = vec![WebhookEndpoint {
+                url,
+                secret: SECRET.into(),
+                events: Vec::new(),
+            }];
+        },
+        confpay::sim::party::Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len()),
+    )
+    .await;
     let cu = w.dialplan_call().await;
     let stream = Arc::new(Mutex::new(String::new()));
     let reader = collect_stream(
@@ -133,9 +154,21 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
         metrics.contains("completed"),
         "metrics counted nothing: {metrics}"
     );
+    // Both outcomes reach the receiver (every state change before them was sent first).
+    let webhooks = w
+        .until("both outcomes delivered", || async {
+            let bodies: String = hooks
+                .received()
+                .iter()
+                .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+                .collect();
+            (bodies.matches("\"type\":\"session.done\"").count() == 2).then_some(bodies)
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     reader.abort();
     w.stop().await;
+    let _ = std::fs::remove_dir_all(&spool);
 
     let logs = logs.text();
     let stream = stream.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -146,6 +179,7 @@ async fn two_payments_leave_no_card_digit(logs: Capture) {
         assert_clean("an API response", &api, card);
         assert_clean("the status stream", &stream, card);
         assert_clean("a metrics scrape", &metrics, card);
+        assert_clean("a webhook body", &webhooks, card);
         assert_clean("a panic message", &panics, card);
     }
     // Not even one digit at a time: no DTMF of the customer's leg was seen once capture ran
@@ -215,6 +249,52 @@ fn captures_are_real(logs: &str, stream: &str) {
         stream.contains("capturing"),
         "the stream was captured: {stream}"
     );
+    operations_lines_are_captured(logs);
+}
+
+/// The operator's lines are in the capture (so the card checks above cover them): each command with
+/// the first line of its reply in the session's span, each event routed to a session by name and leg
+/// role, TRACE lines; and `uuid_send_dtmf` (agent ID, ACA '1') never shows its digits.
+fn operations_lines_are_captured(logs: &str) {
+    let ours = |l: &&str| l.contains("confpay::");
+    let has = |what: &str, f: &dyn Fn(&str) -> bool| {
+        if !logs.lines().filter(ours).any(f) {
+            let _ = std::fs::write("/tmp/pci-logs.txt", logs);
+            panic!("{what} is logged");
+        }
+    };
+    has("a command and its reply, in the session span", &|l| {
+        l.contains("command answered")
+            && l.contains("uuid_setvar")
+            && l.contains("sensitive_dtmf")
+            && l.contains("reply=+OK")
+            && l.contains("session{session=")
+    });
+    has("the capture service's originate result", &|l| {
+        l.contains("command answered") && l.contains("kind=\"bgapi\"")
+    });
+    has("a command going out (TRACE)", &|l| l.contains("api sent"));
+    has("the customer's start key routed to the session", &|l| {
+        l.contains("event routed to session")
+            && l.contains("event=\"DTMF\"")
+            && l.contains("leg=\"customer\"")
+    });
+    has("the capture leg joining", &|l| {
+        l.contains("event routed to session") && l.contains("leg=\"capture\"")
+    });
+    has("the agent ID sent as tones", &|l| {
+        l.contains("uuid_send_dtmf") && l.contains("(digits withheld)")
+    });
+    let metered = |l: &&str| l.contains("confpay::daemon::stack::metered");
+    for l in logs.lines().filter(metered) {
+        assert!(
+            !l.contains("uuid_send_dtmf") || l.contains("(digits withheld)"),
+            "tones shown: {l}"
+        );
+    }
+    for l in logs.lines().filter(|l| l.contains("event routed")) {
+        assert!(!l.contains("digit"), "a routed event names a digit: {l}");
+    }
 }
 
 /// The one path where a customer digit can reach the daemon: digits keyed in the instant between
@@ -236,7 +316,7 @@ async fn early_digits_leave_no_trace(logs: Capture) {
     let cu = w.dialplan_call().await;
     let s = w.start_payment(Target::Customer(cu.clone())).await;
     w.reach(&s.id, State::Ready).await;
-    let gate = w.sim.faults().hold_next("api uuid_setvar");
+    let gate = w.sim.faults().hold_next("bgapi uuid_setvar");
     w.sim.core().press(&cu, "1").expect("keyphone start");
     gate.reached().await;
     // sensitive_dtmf is still off on the customer leg: these digits fire DTMF events (queued for

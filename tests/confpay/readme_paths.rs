@@ -150,7 +150,7 @@ fn demo_help_lists_every_flag_the_readme_mentions() {
         .expect("run confpayd");
     assert!(out.status.success());
     let usage = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--serve", "--port", "--token", "--speed"] {
+    for flag in ["--serve", "--port", "--token", "--agent-secret", "--speed"] {
         assert!(usage.contains(flag), "usage lacks {flag}: {usage}");
         assert!(readme().contains(flag), "README lacks {flag}");
     }

@@ -197,6 +197,14 @@ fn side_by_side() {
             best(shared(plain), peers::confpay_tcp),
         ),
         row(
+            "raw socket read loopback TCP (no decode)",
+            best(shared(plain), |d| {
+                let n = d.len();
+                assert_eq!(peers::raw_tcp(d), n, "every byte read");
+                plain.events
+            }),
+        ),
+        row(
             "eslrs loopback TCP",
             best(shared(plain), |d| peers::eslrs_tcp(d, Format::Plain)),
         ),

@@ -8,7 +8,7 @@
 
 use super::error::WireError;
 use super::frame::Frame;
-use super::parser::parse_frame;
+use super::parser::parse_frame_shared;
 use super::scrub;
 use super::splitter::Splitter;
 use bytes::BytesMut;
@@ -62,7 +62,7 @@ impl Decoder for EslCodec {
         };
         let head = frame.split_to(bounds.header_len);
         let body = bounds.body_len.map(|_| frame.split_off(bounds.blank_len));
-        parse_frame(&head, body).map(Some)
+        parse_frame_shared(&head, body).map(Some)
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, WireError> {

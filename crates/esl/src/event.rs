@@ -19,7 +19,7 @@ use super::frame::{ContentType, Event, Frame, Headers};
 use super::parser::{for_each_header, lossy};
 use super::splitter::parse_length;
 use super::url::{UNDEF, push_event_value, push_url_decoded_from};
-use super::{event_json, event_xml, scan};
+use super::{event_json, event_xml, plain_walk, scan};
 use bytes::Bytes;
 use memchr::memchr;
 use memchr::memmem::Finder;
@@ -62,17 +62,30 @@ impl Frame {
 
 /// Decodes the text of a `text/event-plain` frame: `Name: urlencoded\n` lines, a blank line, then the
 /// inner body if the last header line is the serializer's `Content-Length`.
+///
+/// The common case (well-formed lines, UTF-8) takes the lazy walk ([`plain_walk`]): the headers
+/// point into `text` itself and values are percent-decoded when read. Anything else takes
+/// [`parse_plain_eager`], which reports errors and decodes invalid UTF-8 lossily; both give the
+/// same [`Event`] (`lazy_and_eager_decoders_agree` in the tests).
 pub fn parse_plain(text: &Bytes) -> Result<Event, WireError> {
-    let fail = |fault| WireError::malformed_event(EventFormat::Plain, fault);
-    // `block` holds whole header lines (each ending in `\n`); the blank line follows it.
-    let block_len = if text.first() == Some(&b'\n') {
-        0
-    } else {
-        BLANK_LINE
-            .find(text)
-            .ok_or(fail(EventFault::Unterminated))?
-            + 1
+    let Some(walked) = plain_walk::walk(text) else {
+        return parse_plain_eager(text);
     };
+    let (_, body) = split_body(text, walked.block_len)?;
+    let mut headers = walked.headers;
+    if body.is_some() {
+        // The last line (a header, as every line the walk accepted) was the serializer's
+        // `Content-Length`, not one of the event's.
+        headers.pop();
+    }
+    Ok(Event { headers, body })
+}
+
+/// Where the header lines end and what body follows, given the header block's length (through the
+/// last line's `\n`; the blank line follows): the serializer's `Content-Length` is the last line
+/// and announces exactly the bytes after the blank line, or there is nothing after it.
+fn split_body(text: &Bytes, block_len: usize) -> Result<(usize, Option<Bytes>), WireError> {
+    let fail = |fault| WireError::malformed_event(EventFormat::Plain, fault);
     let block = &text[..block_len];
     let rest_start = block_len + 1;
     let rest_len = text.len() - rest_start;
@@ -88,19 +101,32 @@ pub fn parse_plain(text: &Bytes) -> Result<Event, WireError> {
     } else {
         None
     };
-    let (headers_block, body) = match body_len {
-        Some(n) if n == rest_len as u64 => (&block[..last_start], Some(text.slice(rest_start..))),
-        Some(declared) => {
-            return Err(fail(EventFault::LengthMismatch {
-                declared,
-                actual: rest_len,
-            }));
-        }
-        None if rest_len == 0 => (block, None),
-        None => {
-            return Err(fail(EventFault::UnannouncedBody { trailing: rest_len }));
-        }
+    match body_len {
+        Some(n) if n == rest_len as u64 => Ok((last_start, Some(text.slice(rest_start..)))),
+        Some(declared) => Err(fail(EventFault::LengthMismatch {
+            declared,
+            actual: rest_len,
+        })),
+        None if rest_len == 0 => Ok((block_len, None)),
+        None => Err(fail(EventFault::UnannouncedBody { trailing: rest_len })),
+    }
+}
+
+/// The eager decoder of a plain event (every value decoded into owned storage up front): the path
+/// for text the lazy walk does not take, and the reference the lazy one is tested against.
+pub(crate) fn parse_plain_eager(text: &Bytes) -> Result<Event, WireError> {
+    let fail = |fault| WireError::malformed_event(EventFormat::Plain, fault);
+    // `block` holds whole header lines (each ending in `\n`); the blank line follows it.
+    let block_len = if text.first() == Some(&b'\n') {
+        0
+    } else {
+        BLANK_LINE
+            .find(text)
+            .ok_or(fail(EventFault::Unterminated))?
+            + 1
     };
+    let (headers_len, body) = split_body(text, block_len)?;
+    let headers_block = &text[..headers_len];
     let headers = match std::str::from_utf8(headers_block) {
         // Valid UTF-8 (always, in practice): validated once here, not once per name and value.
         Ok(block) => plain_headers(block),

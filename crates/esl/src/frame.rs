@@ -1,13 +1,13 @@
 //! What one ESL frame *is*, with no I/O and no parsing: the content type, the header list (looked up by
 //! name, never by position), the body, and the decoded [`Event`] that event frames carry.
 //!
-//! Header storage is one `String` plus a span table, so a frame with a hundred headers costs two
-//! allocations, not two hundred. A decoder may copy a whole header block into the `String` at once and
-//! point the spans into it ([`Headers::over_block`]), so an undecoded header costs no copy of its own.
+//! [`Headers`] (its own file, `headers.rs`) is a span table over either one owned `String` or the
+//! frame's own bytes (plain events, a frame's own header lines: no copy, values decoded on access).
 
 use bytes::Bytes;
 use std::fmt;
-use std::ops::Range;
+
+pub use super::headers::Headers;
 
 /// The `Content-Type` of a frame FreeSWITCH sends to a controller.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -70,201 +70,14 @@ impl fmt::Display for ContentType {
     }
 }
 
-/// Where one header's name and value lie in `Headers::text` (not necessarily adjacent: a value may be
-/// a range of a copied block or a decoded value appended after it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Span {
-    name_start: u32,
-    name_end: u32,
-    value_start: u32,
-    value_end: u32,
-}
-
-/// An ordered list of `Name: value` pairs. Lookup is by name, ASCII case-insensitive, first match wins.
-/// Duplicate names are kept (FreeSWITCH sends some twice, e.g. a `sendevent` body's `Content-Length`).
-/// Two lists are equal when they hold the same pairs in the same order (however they are stored).
-#[derive(Clone, Default)]
-pub struct Headers {
-    text: String,
-    spans: Vec<Span>,
-}
-
-impl Headers {
-    pub fn new() -> Headers {
-        Headers::default()
-    }
-
-    /// Overwrites every byte of the header text with zeros and empties the list (for events that
-    /// may carry a DTMF digit: the daemon scrubs them once handled).
-    pub fn zeroize(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.text);
-        self.spans.clear();
-    }
-
-    pub fn with_capacity(headers: usize, bytes: usize) -> Headers {
-        Headers {
-            text: String::with_capacity(bytes),
-            spans: Vec::with_capacity(headers),
-        }
-    }
-
-    /// An empty list whose text starts as a copy of `block` (one copy for the whole block), for
-    /// [`Headers::push_ranges`] and [`Headers::push_range_with`] to point into.
-    pub(crate) fn over_block(block: &str, headers: usize) -> Headers {
-        // Room for the block and for some decoded values appended after it.
-        let mut text = String::with_capacity(block.len() + block.len() / 4);
-        text.push_str(block);
-        Headers {
-            text,
-            spans: Vec::with_capacity(headers),
-        }
-    }
-
-    /// Appends a header whose name and value are ranges of the block given to
-    /// [`Headers::over_block`]. Both must lie on `char` boundaries of it (decoders pass ranges that
-    /// start and end at ASCII delimiters); a range that does not would make lookups panic, so
-    /// debug builds check.
-    pub(crate) fn push_ranges(&mut self, name: Range<usize>, value: Range<usize>) {
-        debug_assert!(
-            self.text.get(name.clone()).is_some() && self.text.get(value.clone()).is_some()
-        );
-        self.spans.push(Span {
-            name_start: name.start as u32,
-            name_end: name.end as u32,
-            value_start: value.start as u32,
-            value_end: value.end as u32,
-        });
-    }
-
-    /// Appends a header whose name is a range of the block (as for [`Headers::push_ranges`]) and
-    /// whose value is written by `write` after everything stored so far.
-    pub(crate) fn push_range_with(&mut self, name: Range<usize>, write: impl FnOnce(&mut String)) {
-        debug_assert!(self.text.get(name.clone()).is_some());
-        let value_start = self.text.len() as u32;
-        write(&mut self.text);
-        self.spans.push(Span {
-            name_start: name.start as u32,
-            name_end: name.end as u32,
-            value_start,
-            value_end: self.text.len() as u32,
-        });
-    }
-
-    /// Appends a header. The value is stored as given (callers decode before pushing).
-    pub fn push(&mut self, name: &str, value: &str) {
-        self.push_with(name, |s| s.push_str(value));
-    }
-
-    /// Appends a header whose value is written by `write` straight into the shared buffer
-    /// (used by decoders to percent-decode without an intermediate `String`).
-    pub fn push_with(&mut self, name: &str, write: impl FnOnce(&mut String)) {
-        let name_start = self.text.len() as u32;
-        self.text.push_str(name);
-        let name_end = self.text.len() as u32;
-        write(&mut self.text);
-        self.spans.push(Span {
-            name_start,
-            name_end,
-            value_start: name_end,
-            value_end: self.text.len() as u32,
-        });
-    }
-
-    fn pair(&self, s: &Span) -> (&str, &str) {
-        (
-            &self.text[s.name_start as usize..s.name_end as usize],
-            &self.text[s.value_start as usize..s.value_end as usize],
-        )
-    }
-
-    /// Whether span `s` is header `name` (ASCII case-insensitive), compared as bytes: no `str` is
-    /// sliced (with its char-boundary checks) for the headers that do not match.
-    fn is_named(&self, s: &Span, name: &str) -> bool {
-        // `eq_ignore_ascii_case` compares the lengths first.
-        self.text
-            .as_bytes()
-            .get(s.name_start as usize..s.name_end as usize)
-            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
-    }
-
-    fn value(&self, s: &Span) -> &str {
-        &self.text[s.value_start as usize..s.value_end as usize]
-    }
-
-    /// The first value of header `name` (ASCII case-insensitive).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let s = self.spans.iter().find(|s| self.is_named(s, name))?;
-        Some(self.value(s))
-    }
-
-    /// The last value of header `name` (FreeSWITCH appends: the last one is the serializer's own).
-    pub fn get_last(&self, name: &str) -> Option<&str> {
-        let s = self.spans.iter().rev().find(|s| self.is_named(s, name))?;
-        Some(self.value(s))
-    }
-
-    /// Every value of header `name`, in wire order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.spans
-            .iter()
-            .filter(move |s| self.is_named(s, name))
-            .map(|s| self.value(s))
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.spans.iter().map(|s| self.pair(s))
-    }
-
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-}
-
-impl PartialEq for Headers {
-    fn eq(&self, other: &Headers) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for Headers {}
-
 /// Headers whose value can be a digit a caller keyed: `DTMF-Digit` (the `DTMF` event), `Digits`
 /// (a conference's `dtmf-member` action), `variable_digits_dialed` (a channel's keyed digits, in
 /// every channel event). Compared ASCII case-insensitively, as lookups are.
-const DIGIT_HEADERS: [&str; 3] = ["DTMF-Digit", "Digits", "variable_digits_dialed"];
+pub(crate) const DIGIT_HEADERS: [&str; 3] = ["DTMF-Digit", "Digits", "variable_digits_dialed"];
 
 /// Whether `name` is a header whose value [`Headers`]' `Debug` hides.
 pub fn holds_digits(name: &str) -> bool {
     DIGIT_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
-}
-
-/// Every pair, the values of [`holds_digits`] headers shown as `***`: a `Debug` print of an event
-/// (a log line, a panic, a failed assertion) never carries a keyed digit.
-impl fmt::Debug for Headers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let masked = self
-            .iter()
-            .map(|(n, v)| (n, if holds_digits(n) { "***" } else { v }));
-        f.debug_map().entries(masked).finish()
-    }
-}
-
-impl<'a> FromIterator<(&'a str, &'a str)> for Headers {
-    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Headers {
-        let mut h = Headers::new();
-        for (n, v) in iter {
-            h.push(n, v);
-        }
-        h
-    }
 }
 
 /// Splits a FreeSWITCH multi-value header (`ARRAY::a|:b|:c`) into its parts; any other value is one part.

@@ -13,8 +13,9 @@
 //! [`InboundClient::delete_filter`]): FreeSWITCH forgets a connection's filters with it, so the
 //! current set is applied on every reconnect with the fixed ones, before `event ...`.
 //!
-//! The client always subscribes to `BACKGROUND_JOB` (and, when filters are set, adds a filter that lets it
-//! through) because `bgapi` results arrive only as that event. Job events nobody here waits for are passed
+//! The client subscribes to `BACKGROUND_JOB` (and, when filters are set, adds a filter that lets it
+//! through) because `bgapi` results arrive only as that event; unless told it runs no jobs
+//! ([`InboundConfig::jobs`]), when a `bgapi` on it gets no result. Job events nobody here waits for are passed
 //! on only if the user's own subscription asked for BACKGROUND_JOB (or ALL).
 //!
 //! Events reach the user through a bounded channel; see [`super::connection`] for the backpressure rule.
@@ -35,7 +36,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_util::codec::Framed;
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{info, warn};
 
@@ -65,6 +66,10 @@ pub struct InboundConfig {
     /// Capacity of the event channel handed to the user.
     pub event_buffer: usize,
     pub subscription: Subscription,
+    /// Whether this connection runs `bgapi` jobs: it then subscribes to BACKGROUND_JOB (and lets it
+    /// through its filters). Off for a connection that only consumes events while another one
+    /// runs the commands: every job result of the switch would otherwise travel over it too.
+    pub jobs: bool,
 }
 
 impl Default for InboundConfig {
@@ -79,6 +84,7 @@ impl Default for InboundConfig {
             max_frame_bytes: super::codec::DEFAULT_MAX_FRAME_BYTES,
             event_buffer: 1024,
             subscription: Subscription::default(),
+            jobs: true,
         }
     }
 }
@@ -173,6 +179,14 @@ impl InboundClient {
         self.handle()?.bgapi(command).await
     }
 
+    /// `bgapi <cmd>` whose result must arrive within the command timeout: an `api` that does not
+    /// wait behind the connection's other `api`s (see [`ConnectionHandle::bgapi_within`]).
+    pub async fn api_in_parallel(&self, command: &str) -> Result<String, ClientError> {
+        let handle = self.handle()?;
+        let limit = handle.timeouts().command;
+        handle.bgapi_within(command, limit).await
+    }
+
     /// `sendmsg <uuid>` execute on any channel; the [`Execution`] resolves on the matching
     /// `CHANNEL_EXECUTE_COMPLETE`, so the subscription must include that event (and its filters, if
     /// any, must let it through).
@@ -235,6 +249,7 @@ fn start_driver(
         },
         forward_unmatched_jobs: events_set.contains("BACKGROUND_JOB") || events_set.contains("ALL"),
         label: config.addr.clone(),
+        idle_read_buffer: None,
     };
     connection::spawn(stream, events, options, shutdown.child_token())
 }
@@ -339,7 +354,7 @@ async fn establish(
             });
         }
     };
-    let mut stream = Framed::new(tcp, EslCodec::new(config.max_frame_bytes));
+    let mut stream = FramedRead::new(tcp, EslCodec::new(config.max_frame_bytes));
     let greeting = next_frame(&mut stream, "auth", timeout).await?;
     match greeting.content_type {
         ContentType::AuthRequest => {}
@@ -376,7 +391,7 @@ async fn establish(
         h.eq_ignore_ascii_case("Event-Name") && v.eq_ignore_ascii_case("BACKGROUND_JOB")
     });
     let filtered = !(sub.filters.is_empty() && dynamic.is_empty());
-    if filtered && !job_filter {
+    if config.jobs && filtered && !job_filter {
         let cmd = Command::filter("Event-Name", "BACKGROUND_JOB");
         roundtrip_ok(&mut stream, &cmd, timeout).await?;
     }
@@ -390,7 +405,7 @@ async fn establish(
         .body_text()
         .map(|b| b.trim().to_owned())
         .filter(|b| !b.is_empty() && !b.starts_with('-'));
-    let events = if has_jobs {
+    let events = if has_jobs || !config.jobs {
         sub.events.clone()
     } else {
         sub.events.clone().event("BACKGROUND_JOB")

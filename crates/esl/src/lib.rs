@@ -2,7 +2,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`frame`] | `Frame`, `ContentType`, `Headers`, `Event`: what a frame is; no I/O |
+//! | [`frame`], `headers` | `Frame`, `ContentType`, `Headers`, `Event`: what a frame is; no I/O; `Headers` owned or shared with the frame, decoded on access |
 //! | [`splitter`] | where a frame ends in a byte buffer (`Content-Length`, size cap); resumable, no I/O |
 //! | [`parser`] | nom parser of one complete frame's header lines |
 //! | [`codec`] | `EslCodec`: tokio-util `Decoder` = splitter + parser |
@@ -11,6 +11,7 @@
 //! | [`event_format`] | `EventFormat`: plain, json or xml |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
 //! | [`url`] | percent-encoding and -decoding exactly as FreeSWITCH's `switch_url_encode` / `switch_url_decode` |
+//! | `plain_walk` | the lazy plain-event walk: one SSE2 classifying pass, headers as ranges of the frame |
 //! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
 //! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
 //! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
@@ -22,6 +23,7 @@
 //! | [`secret`] | `Secret`: a password masked in `Debug`/`Display`, zeroized on drop |
 pub mod filter_set;
 pub mod frame;
+mod headers;
 
 pub use frame::{ContentType, Event, Frame, Headers};
 pub mod codec;
@@ -38,6 +40,9 @@ pub mod event_format;
 pub mod event_json;
 mod event_json_flat;
 pub mod event_xml;
+#[cfg(test)]
+mod plain_lazy_tests;
+mod plain_walk;
 mod scan;
 pub mod url;
 

@@ -7,6 +7,7 @@
 use super::error::WireError;
 use super::frame::{ContentType, Frame, Headers};
 use bytes::Bytes;
+use bytestring::ByteString;
 use memchr::memchr;
 #[cfg(test)]
 use nom::bytes::complete::{tag, take_until};
@@ -83,27 +84,32 @@ pub(crate) fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// Parses a complete frame: `head` is the header block (each line ending in `\n`, the blank line
-/// excluded), `body` the `Content-Length` bytes after it, if the frame had that header.
+/// excluded), `body` the `Content-Length` bytes after it, if the frame had that header. The headers
+/// are a copy of `head`; [`parse_frame_shared`] points into it instead.
 pub fn parse_frame(head: &[u8], body: Option<Bytes>) -> Result<Frame, WireError> {
+    parse_frame_shared(&Bytes::copy_from_slice(head), body)
+}
+
+/// [`parse_frame`] over the frame's own `Bytes` (the codec's path): a UTF-8 head is not copied, the
+/// headers are ranges of it.
+pub fn parse_frame_shared(head: &Bytes, body: Option<Bytes>) -> Result<Frame, WireError> {
     // A span table size without counting lines (a frame's own header lines are ~20-40 bytes).
     let lines = head.len() / 24 + 2;
     let fault = |line| WireError::MalformedHeaderLine { line };
-    let headers = match std::str::from_utf8(head) {
-        // Valid UTF-8 (always, in practice): validated and copied once, headers are ranges of it.
-        Ok(text) => {
-            let mut headers = Headers::over_block(text, lines);
-            for_each_header_span(head, |name, value| headers.push_ranges(name, value))
-                .map_err(fault)?;
-            headers
-        }
-        Err(_) => {
-            let mut headers = Headers::with_capacity(lines, head.len());
-            for_each_header(head, |name, value| {
-                headers.push(&lossy(name), &lossy(value));
-            })
+    let headers = if let Ok(text) = ByteString::try_from(head.clone()) {
+        // Valid UTF-8 (always, in practice): validated once, headers are ranges of it.
+        let mut headers = Headers::shared(lines);
+        for_each_header_span(head, |name, value| headers.push_shared(name, value, false))
             .map_err(fault)?;
-            headers
-        }
+        headers.attach(text);
+        headers
+    } else {
+        let mut headers = Headers::with_capacity(lines, head.len());
+        for_each_header(head, |name, value| {
+            headers.push(&lossy(name), &lossy(value));
+        })
+        .map_err(fault)?;
+        headers
     };
     let content_type = headers
         .get("Content-Type")

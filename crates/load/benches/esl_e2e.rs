@@ -5,7 +5,8 @@
 //! A blaster thread speaks the FreeSWITCH handshake on 127.0.0.1, then writes the recorded events
 //! of `inbound-events-plain-all.raw` over and over (default ≈200,000 events, ≈450 MB); the inbound
 //! client on a single-thread runtime (one core) delivers every event to a consumer that reads its
-//! headers. Prints MB/s, events/s, lost events and peak RSS; the second run stalls the consumer
+//! headers. First a raw socket read of the same stream (no decoding: the ceiling). Prints MB/s,
+//! events/s, lost events and peak RSS; the second run stalls the consumer
 //! first and prints how far the sender got and the RSS at that moment (backpressure).
 
 use confpay_load::blaster::Burst;
@@ -74,8 +75,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         event_buffer: buffer,
         stall: None,
     };
+    let (raw_bytes, raw_time) = e2e::raw_read(&burst, repeats)?;
+    let raw_mb_s = raw_bytes as f64 / 1e6 / raw_time.as_secs_f64().max(1e-9);
+    println!(
+        "raw socket read: {:.1} MB in {:.3} s = {raw_mb_s:.0} MB/s (no decoding: the socket's limit here)",
+        raw_bytes as f64 / 1e6,
+        raw_time.as_secs_f64(),
+    );
     let r = rt.block_on(e2e::run(&burst, &fast))?;
     print("throughput", &r);
+    println!(
+        "throughput: {:.0} % of the raw socket read in this run",
+        100.0 * r.mb_per_s() / raw_mb_s
+    );
     if r.events_received != r.events_sent {
         return Err("events were lost".into());
     }

@@ -121,19 +121,26 @@ impl Blaster {
     }
 }
 
+/// The greeting, and the replies to `auth` and `event plain ...`: what a client reads before the
+/// events (a raw reader counts them to know when the stream is over).
+pub const GREETING: &str = "Content-Type: auth/request\n\n";
+pub const AUTH_REPLY: &str = "Content-Type: command/reply\nReply-Text: +OK accepted\n\n";
+pub const EVENT_REPLY: &str =
+    "Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n";
+
 const CORE_UUID: &str = "79837521-6229-4110-a749-9697d6abe461";
 
 fn serve(sock: TcpStream, burst: &Burst, repeats: u64, written: &AtomicU64) -> std::io::Result<()> {
     sock.set_nodelay(true)?;
     let mut out = sock.try_clone()?;
     let mut input = BufReader::new(sock);
-    out.write_all(b"Content-Type: auth/request\n\n")?;
+    out.write_all(GREETING.as_bytes())?;
     loop {
         let Some(command) = read_command(&mut input)? else {
             return Ok(());
         };
         let reply = match command.split(' ').next().unwrap_or("") {
-            "auth" => "Content-Type: command/reply\nReply-Text: +OK accepted\n\n".to_owned(),
+            "auth" => AUTH_REPLY.to_owned(),
             "api" => {
                 let body = format!("{CORE_UUID}\n");
                 format!(
@@ -146,9 +153,7 @@ fn serve(sock: TcpStream, burst: &Burst, repeats: u64, written: &AtomicU64) -> s
                 command.trim_start_matches("filter ")
             ),
             "event" => {
-                out.write_all(
-                    b"Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n",
-                )?;
+                out.write_all(EVENT_REPLY.as_bytes())?;
                 break;
             }
             _ => "Content-Type: command/reply\nReply-Text: -ERR command not found\n\n".to_owned(),

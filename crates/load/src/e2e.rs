@@ -4,7 +4,7 @@
 //! and — with a consumer that stalls first — shows that memory stays bounded however fast the sender
 //! is (the client stops reading the socket while its bounded event channel is full).
 
-use super::blaster::{Blaster, Burst};
+use super::blaster::{AUTH_REPLY, Blaster, Burst, EVENT_REPLY, GREETING};
 use super::procstat;
 use confpay_esl::client_error::ClientError;
 use confpay_esl::command::{EventFormat, EventSet};
@@ -58,6 +58,36 @@ pub enum E2eError {
     Client(#[from] ClientError),
     #[error("event stream ended after {received} of {expected} events")]
     Ended { received: u64, expected: u64 },
+}
+
+/// A raw socket read of the same blast, decoding nothing: the client side's ceiling on this machine
+/// (blocking reads into a 64 KiB buffer, on the calling thread). Returns the event bytes sent and
+/// the time from sending `event plain ALL` to having read every byte.
+pub fn raw_read(burst: &Burst, repeats: u64) -> Result<(u64, Duration), E2eError> {
+    use std::io::{Read, Write};
+    let blaster = Blaster::start(burst.clone(), repeats)?;
+    let mut sock = std::net::TcpStream::connect(blaster.addr())?;
+    let events_len = burst.bytes.len() as u64 * repeats;
+    let total = (GREETING.len() + AUTH_REPLY.len() + EVENT_REPLY.len()) as u64 + events_len;
+    let started = Instant::now();
+    sock.write_all(b"auth ClueCon\n\nevent plain ALL\n\n")?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut read = 0u64;
+    while read < total {
+        match sock.read(&mut buf)? {
+            0 => {
+                return Err(E2eError::Ended {
+                    received: read,
+                    expected: total,
+                });
+            }
+            n => read += n as u64,
+        }
+    }
+    let elapsed = started.elapsed();
+    drop(sock);
+    blaster.join()?;
+    Ok((events_len, elapsed))
 }
 
 /// Runs one blast against the inbound client (inside a tokio runtime).
@@ -150,6 +180,13 @@ mod tests {
         assert_eq!(r.events_received, 58 * 20);
         assert_eq!(r.bytes_sent, b.bytes.len() as u64 * 20);
         assert!(r.headers_read > r.events_received * 10, "{r:?}");
+    }
+
+    #[test]
+    fn the_raw_read_gets_every_byte() {
+        let b = burst();
+        let (bytes, _) = raw_read(&b, 20).expect("raw read");
+        assert_eq!(bytes, b.bytes.len() as u64 * 20);
     }
 
     #[tokio::test]

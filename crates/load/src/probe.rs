@@ -188,6 +188,11 @@ impl Switch for ProbedSwitch {
         self.probe.command_sent(&cmd);
         self.inner.bgapi(cmd)
     }
+
+    fn call_api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        self.probe.command_sent(&cmd);
+        self.inner.call_api(cmd)
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! | module | job |
 //! |---|---|
 //! | [`settings`] | every part's settings from the one `Config` |
-//! | [`metered`] | `MeteredSwitch`: commands timed for `/metrics` |
+//! | [`metered`] | `MeteredSwitch`: commands timed and counted for `/metrics`, logged at `debug` |
 //! | [`pump`] | the event pump: client events into the engine; `EventTap` |
 //! | [`scope`] | `FilterScope`: the engine's controlled channels as `Unique-ID` event filters |
+//!
+//! Webhooks ([`crate::webhooks`]) start before the engine, whose sessions report to them.
 
 pub mod metered;
 pub mod pump;
@@ -23,13 +25,15 @@ use super::component::ComponentError;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::esl::client_error::ClientError;
-use crate::esl::inbound::{ClientEvent, InboundClient};
+use crate::esl::inbound::{ClientEvent, InboundClient, InboundConfig};
 use crate::esl::outbound::OutboundServer;
 use crate::http::{self, AppState, health::Health};
 use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, EslSwitch};
 use crate::pay::engine::Engine;
+use crate::pay::observer::SessionObserver;
 use crate::pay::switch::Switch;
+use crate::webhooks;
 use metered::MeteredSwitch;
 use pump::Pump;
 use scope::FilterScope;
@@ -123,9 +127,10 @@ impl StackBuilder {
         let health = Arc::new(Health::new());
         let metrics = Arc::new(Metrics::new());
         let (client, events) = connect_inbound(&config).await?;
+        let jobs = connect_jobs(&config).await?;
         health.set_esl_connected(true);
         let metered: Arc<dyn Switch> = Arc::new(MeteredSwitch {
-            inner: EslSwitch(client.clone()),
+            inner: EslSwitch(jobs),
             metrics: metrics.clone(),
         });
         let switch = match self.switch_layer {
@@ -135,9 +140,10 @@ impl StackBuilder {
         let scope = Arc::new(FilterScope {
             client: client.clone(),
         });
-        let engine = start_engine(&config, &switch, &metrics, scope).await;
         // Cancelled once running payments are drained after `shutdown` (see `Engine::drain`).
         let drained = CancellationToken::new();
+        let observer = start_webhooks(&config, &metrics, tracker, shutdown, &drained)?;
+        let engine = start_engine(&config, &switch, &metrics, scope, observer).await;
         let pump = Pump {
             engine: engine.clone(),
             health: health.clone(),
@@ -207,10 +213,17 @@ impl Stack {
 async fn connect_inbound(
     config: &Config,
 ) -> Result<(InboundClient, mpsc::Receiver<ClientEvent>), ComponentError> {
+    connect_with(config, settings::inbound_config(config)).await
+}
+
+async fn connect_with(
+    config: &Config,
+    settings: InboundConfig,
+) -> Result<(InboundClient, mpsc::Receiver<ClientEvent>), ComponentError> {
     let address = &config.esl.address;
     let connect = tokio::time::timeout(
         config.esl.connect_timeout() * 2,
-        InboundClient::connect(settings::inbound_config(config)),
+        InboundClient::connect(settings),
     );
     match connect.await {
         Ok(Ok(pair)) => Ok(pair),
@@ -228,6 +241,20 @@ async fn connect_inbound(
     }
 }
 
+/// Connects the command connection ([`EslSwitch`]): a second inbound client that subscribes to
+/// nothing but BACKGROUND_JOB and hands its callers their answers and their own jobs' results; what
+/// else it reports (connected, lost) nobody needs and is drained here. It ends once the last
+/// [`EslSwitch`] holding it is dropped.
+async fn connect_jobs(config: &Config) -> Result<InboundClient, ComponentError> {
+    let mut settings = settings::inbound_config(config);
+    settings.subscription = Default::default();
+    settings.jobs = true;
+    settings.event_buffer = 16;
+    let (jobs, mut reports) = connect_with(config, settings).await?;
+    tokio::spawn(async move { while reports.recv().await.is_some() {} });
+    Ok(jobs)
+}
+
 /// Spawns the engine (its calls' legs followed through `scope`), checks FreeSWITCH's log ceiling,
 /// and takes over the payments of a previous run still found in FreeSWITCH.
 async fn start_engine(
@@ -235,13 +262,15 @@ async fn start_engine(
     switch: &Arc<dyn Switch>,
     metrics: &Arc<Metrics>,
     scope: Arc<FilterScope>,
+    observer: Option<Arc<dyn SessionObserver>>,
 ) -> Engine {
     let ecfg = engine_config(&config.payment);
-    let engine = Engine::spawn_scoped(
+    let engine = Engine::spawn_observed(
         ecfg.clone(),
         switch.clone(),
         Some(metrics.clone()),
         Some(scope),
+        observer,
     );
     super::loglevel::check(switch.as_ref()).await;
     let recovered = engine.recover(switch.clone(), &ecfg).await;
@@ -252,6 +281,25 @@ async fn start_engine(
         );
     }
     engine
+}
+
+/// Starts the webhook delivery of `[webhooks]` (none without endpoints), its spool under
+/// `webhooks.spool_dir` or systemd's `$STATE_DIRECTORY`.
+fn start_webhooks(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+    drained: &CancellationToken,
+) -> Result<Option<Arc<dyn SessionObserver>>, ComponentError> {
+    let state_directory = std::env::var("STATE_DIRECTORY").ok();
+    let dir = config.webhooks.spool_path(state_directory.as_deref());
+    webhooks::start(&config.webhooks, &dir, metrics, tracker, shutdown, drained).map_err(|e| {
+        ComponentError::Failed {
+            component: "webhooks",
+            reason: e.to_string(),
+        }
+    })
 }
 
 /// Binds the outbound socket server on `outbound.listen`.

@@ -47,14 +47,15 @@ fn agent_policy(p: &PaymentConfig) -> AgentHangupPolicy {
     }
 }
 
-/// The events the engine needs of every channel (and every job, conference and feature code).
-const EVERY_CHANNEL: [&str; 6] = [
+/// The events the engine needs of every channel (and every conference and feature code). No
+/// BACKGROUND_JOB: the daemon's commands run over its command connection
+/// ([`crate::pay::dialplan::EslSwitch`]), and job results would only fill the engine's queue.
+const EVERY_CHANNEL: [&str; 5] = [
     "CHANNEL_CREATE",
     "CHANNEL_ANSWER",
     "CHANNEL_BRIDGE",
     "CHANNEL_UNBRIDGE",
     "CHANNEL_HANGUP",
-    "BACKGROUND_JOB",
 ];
 
 /// What the engine subscribes to. No CHANNEL_* noise it does not use; DTMF because the agent keys
@@ -93,6 +94,8 @@ pub fn inbound_config(config: &Config) -> InboundConfig {
         max_frame_bytes: config.esl.max_frame_bytes,
         event_buffer: 1024,
         subscription: subscription(&config.payment.start_event_subclass),
+        // The engine's connection carries no commands but `filter`: no job results.
+        jobs: false,
     }
 }
 

@@ -1,16 +1,21 @@
 //! Events and connection changes applied on the engine task: each event routed ([`super::routing`])
 //! to the call it is about and its session's input; resync after a reconnect; the customer's agent
 //! released after the customer left; stray capture legs hung up.
+//!
+//! Each event routed to a session is one `debug` line ([`routed`]): the session, the call, the event
+//! name and the leg's role — never a DTMF digit.
 
 use super::routing::{self, Intake, MemberAction};
 use super::{Engine, Target, Task};
 use crate::esl::Event;
+use crate::pay::audit::Initiator;
 use crate::pay::machine::State;
 use crate::pay::recover;
 use crate::pay::session::{SessionHandle, SessionView};
 use crate::pay::switch::Switch;
 use crate::pay::types::*;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
@@ -58,7 +63,8 @@ impl Task {
         }
     }
 
-    pub(super) fn on_event(&mut self, e: &Event) {
+    /// `e` as the engine got it at `at` (the reaction time of a session is measured from then).
+    pub(super) fn on_event(&mut self, e: &Event, at: Instant) {
         match routing::classify(e, &self.cfg.start_subclass, &self.cfg.room_prefix) {
             Intake::StartRequest { agent, agent_id } => self.start_from_phone(agent, agent_id),
             Intake::Member {
@@ -66,9 +72,9 @@ impl Task {
                 uuid,
                 action,
                 member,
-            } => self.on_member(room, uuid, action, member),
-            Intake::Hangup { uuid, shutdown } => self.on_hangup(uuid, shutdown),
-            Intake::Dtmf { uuid } => self.on_dtmf(uuid, e),
+            } => self.on_member(room, uuid, action, member, at),
+            Intake::Hangup { uuid, shutdown } => self.on_hangup_at(uuid, shutdown, Some(at)),
+            Intake::Dtmf { uuid } => self.on_dtmf(uuid, e, at),
             Intake::AgentIdSeen { id, uuid } => self.calls.saw_agent_id(id, uuid),
             Intake::Ignored => {}
         }
@@ -87,10 +93,11 @@ impl Task {
             tx: self.tx.clone(),
             metrics: self.metrics.clone(),
             published: self.published.clone(),
+            observer: self.observer.clone(),
         };
         tokio::spawn(async move {
             match engine
-                .start_payment(Target::Agent(agent.clone()), agent_id)
+                .start_payment_by(Target::Agent(agent.clone()), agent_id, Initiator::Switch)
                 .await
             {
                 Ok(v) => {
@@ -103,7 +110,19 @@ impl Task {
         });
     }
 
-    fn on_member(&mut self, room: &str, uuid: &str, action: MemberAction, member: Option<u32>) {
+    fn on_member(
+        &mut self,
+        room: &str,
+        uuid: &str,
+        action: MemberAction,
+        member: Option<u32>,
+        at: Instant,
+    ) {
+        // Talking, volume, floor...: most conference events change nothing here, and looking the
+        // call up to change it would republish it (see `published`).
+        if action == MemberAction::Other {
+            return;
+        }
         let Some(call) = self.calls.find_by_room(room) else {
             return;
         };
@@ -136,7 +155,8 @@ impl Task {
         if let Some(input) = routing::member_input(leg, action, member)
             && let Some(s) = call.active()
         {
-            s.try_send(input);
+            routed(s, "conference::maintenance", leg);
+            s.route(input, at);
         }
     }
 
@@ -145,7 +165,7 @@ impl Task {
         let switch = self.switch.clone();
         tokio::spawn(async move {
             let role = switch
-                .api(format!("uuid_getvar {uuid} confpay_role"))
+                .call_api(format!("uuid_getvar {uuid} confpay_role"))
                 .await
                 .unwrap_or_default();
             if role.trim() != "capture" {
@@ -153,7 +173,7 @@ impl Task {
             }
             warn!(capture_leg = %uuid, room = %room, "capture leg joined with no payment running; hanging it up");
             if let Err(e) = switch
-                .api(format!("uuid_kill {uuid} NORMAL_CLEARING"))
+                .call_api(format!("uuid_kill {uuid} NORMAL_CLEARING"))
                 .await
             {
                 warn!(capture_leg = %uuid, error = %e, "could not hang up the stray capture leg");
@@ -161,11 +181,26 @@ impl Task {
         });
     }
 
+    /// The switch says `uuid` is gone (no event: nothing to time a reaction from).
     pub(super) fn on_hangup(&mut self, uuid: &str, shutdown: bool) {
+        self.on_hangup_at(uuid, shutdown, None);
+    }
+
+    /// `uuid` hung up; `at`, when the engine got the `CHANNEL_HANGUP` event saying so.
+    fn on_hangup_at(&mut self, uuid: &str, shutdown: bool, at: Option<Instant>) {
         let uuid = uuid.to_owned();
         if let Some((call, leg)) = self.calls.find_by_leg(&uuid) {
             if let Some(s) = call.active() {
-                s.try_send(routing::hangup_input(leg, shutdown));
+                let input = routing::hangup_input(leg, shutdown);
+                match at {
+                    Some(at) => {
+                        routed(s, "CHANNEL_HANGUP", leg);
+                        s.route(input, at);
+                    }
+                    None => {
+                        s.try_send(input);
+                    }
+                }
             }
             match leg {
                 Leg::Agent => {
@@ -189,18 +224,32 @@ impl Task {
         self.calls.channel_gone(&uuid);
     }
 
-    fn on_dtmf(&mut self, uuid: &str, e: &Event) {
+    fn on_dtmf(&mut self, uuid: &str, e: &Event, at: Instant) {
         let Some((call, leg)) = self.calls.find_by_leg(uuid) else {
             return;
         };
         let Some(s) = call.active() else { return };
         match routing::dtmf_input(leg, &s.view().state, e) {
             Some(input) => {
-                s.try_send(input);
+                // The event's name and the leg only: the digit stays out of every log line.
+                routed(s, "DTMF", leg);
+                s.route(input, at);
             }
             None => debug!(call = %call.customer, leg = ?leg, "DTMF ignored"),
         }
     }
+}
+
+/// One `debug` line per event routed to a session: which session and call, the event's name and
+/// the role of the leg it is about. Never the event's contents (a DTMF event's digit).
+fn routed(s: &SessionHandle, event: &'static str, leg: Leg) {
+    let role = match leg {
+        Leg::Customer => "customer",
+        Leg::Agent => "agent",
+        Leg::Capture => "capture",
+    };
+    // The fields are evaluated only when the line is enabled.
+    debug!(session = %s.id, call = %s.view().customer, event, leg = role, "event routed to session");
 }
 
 /// The customer hung up: the call is over for the agent too. Usually the conference ends with the
@@ -219,10 +268,10 @@ fn release_agent(
             let _ = s.wait_for(|v| v.state == State::Done).await;
         }
         tokio::time::sleep(AGENT_RELEASE_GRACE).await;
-        let exists = switch.api(format!("uuid_exists {agent}")).await;
+        let exists = switch.call_api(format!("uuid_exists {agent}")).await;
         if exists.is_ok_and(|r| r.trim() == "true") {
             let r = switch
-                .api(format!("uuid_kill {agent} NORMAL_CLEARING"))
+                .call_api(format!("uuid_kill {agent} NORMAL_CLEARING"))
                 .await;
             if r.is_ok_and(|r| r.starts_with("+OK")) {
                 info!(call = %call, agent = %agent, "customer gone: hung up the agent's leg");

@@ -27,8 +27,11 @@ mod scope;
 
 pub use error::{EngineError, RegisterError};
 
+use super::audit::Initiator;
+use super::caller::Caller;
 use super::calls::{Call, Calls};
 use super::machine::{MachineConfig, State};
+use super::observer::SessionObserver;
 use super::scope::ChannelScope;
 use super::session::SessionView;
 use super::switch::Switch;
@@ -38,6 +41,7 @@ use crate::metrics::{Gauges, Metrics};
 use published::Published;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
@@ -71,19 +75,28 @@ pub struct CallView {
     pub agent_member: Option<u32>,
     pub session: Option<SessionView>,
     pub history: Vec<SessionView>,
+    /// The customer's caller number and name and when talking began, as the switch said.
+    pub caller: Caller,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 enum Msg {
-    Event(Event),
+    /// An event, and when the engine was handed it.
+    Event(Event, Instant),
     ConnectionLost,
     ConnectionBack,
     Register {
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        caller: Caller,
         reply: oneshot::Sender<Result<(), RegisterError>>,
+    },
+    /// A dialplan-driven call's agent answered: the call talks from `at`.
+    AgentJoined {
+        customer: Uuid,
+        at: std::time::SystemTime,
     },
     /// The switch says the channel is gone though no hangup event was seen for it.
     Gone {
@@ -92,6 +105,7 @@ enum Msg {
     Start {
         target: Target,
         agent_id: Option<String>,
+        initiator: Initiator,
         reply: Reply<SessionView>,
     },
     Capture {
@@ -118,6 +132,7 @@ pub struct Engine {
     tx: mpsc::Sender<Msg>,
     metrics: Option<Arc<Metrics>>,
     published: Arc<Published>,
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Engine {
@@ -142,6 +157,17 @@ impl Engine {
         metrics: Option<Arc<Metrics>>,
         scope: Option<Arc<dyn ChannelScope>>,
     ) -> Engine {
+        Engine::spawn_observed(cfg, switch, metrics, scope, None)
+    }
+
+    /// [`Engine::spawn_scoped`], every session telling `observer` of its state changes.
+    pub fn spawn_observed(
+        cfg: EngineConfig,
+        switch: Arc<dyn Switch>,
+        metrics: Option<Arc<Metrics>>,
+        scope: Option<Arc<dyn ChannelScope>>,
+        observer: Option<Arc<dyn SessionObserver>>,
+    ) -> Engine {
         let (tx, rx) = mpsc::channel(1024);
         let published = Arc::new(Published::default());
         let task = Task {
@@ -153,12 +179,14 @@ impl Engine {
             metrics: metrics.clone(),
             scope,
             followed: HashSet::new(),
+            observer: observer.clone(),
         };
         tokio::spawn(task.run(rx));
         Engine {
             tx,
             metrics,
             published,
+            observer,
         }
     }
 
@@ -169,7 +197,7 @@ impl Engine {
 
     /// A FreeSWITCH event from the inbound connection.
     pub async fn event(&self, event: Event) {
-        let _ = self.tx.send(Msg::Event(event)).await;
+        let _ = self.tx.send(Msg::Event(event, Instant::now())).await;
     }
 
     pub async fn connection_lost(&self) {
@@ -182,17 +210,20 @@ impl Engine {
 
     /// A dialplan-driven call: customer and agent are (being) joined to the call's conference.
     /// Refused when `customer` is already a leg of a known call: that call is left as it is.
+    /// `caller`: the customer as the switch confirmed them ([`crate::pay::peer::check`]).
     pub async fn register_call(
         &self,
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        caller: Caller,
     ) -> Result<(), RegisterError> {
         let (reply, rx) = oneshot::channel();
         let msg = Msg::Register {
             customer,
             agent,
             agent_id,
+            caller,
             reply,
         };
         self.tx
@@ -200,6 +231,12 @@ impl Engine {
             .await
             .map_err(|_| RegisterError::Stopped)?;
         rx.await.map_err(|_| RegisterError::Stopped)?
+    }
+
+    /// The agent of `customer`'s dialplan-driven call answered at `at`: the agent page counts the
+    /// talking time from then (kept if already known).
+    pub async fn agent_joined(&self, customer: Uuid, at: std::time::SystemTime) {
+        let _ = self.tx.send(Msg::AgentJoined { customer, at }).await;
     }
 
     /// The switch says `customer`'s channel is gone (its hangup event was missed): the call is
@@ -213,14 +250,27 @@ impl Engine {
         format!("{prefix}{customer}")
     }
 
+    /// [`Engine::start_payment_by`] an in-process caller ([`Initiator::Local`]).
     pub async fn start_payment(
         &self,
         target: Target,
         agent_id: Option<String>,
     ) -> Result<SessionView, EngineError> {
+        self.start_payment_by(target, agent_id, Initiator::Local)
+            .await
+    }
+
+    /// Starts a payment on the call `target` names; `initiator` goes into its audit record.
+    pub async fn start_payment_by(
+        &self,
+        target: Target,
+        agent_id: Option<String>,
+        initiator: Initiator,
+    ) -> Result<SessionView, EngineError> {
         self.ask(|reply| Msg::Start {
             target,
             agent_id,
+            initiator,
             reply,
         })
         .await
@@ -334,6 +384,8 @@ struct Task {
     /// The legs `scope` was last told to follow.
     followed: HashSet<Uuid>,
     published: Arc<Published>,
+    /// Given to every session (webhooks).
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Task {
@@ -347,9 +399,9 @@ impl Task {
 
     async fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Event(mut e) => {
+            Msg::Event(mut e, at) => {
                 let dtmf = e.name() == Some("DTMF");
-                self.on_event(&e);
+                self.on_event(&e, at);
                 if dtmf {
                     // A DTMF event may hold a customer digit: scrub our copy once handled.
                     e.headers.zeroize();
@@ -361,19 +413,26 @@ impl Task {
                 customer,
                 agent,
                 agent_id,
+                caller,
                 reply,
             } => {
-                let r = self.register(customer, agent, agent_id);
+                let r = self.register(customer, agent, agent_id, caller);
                 self.publish();
                 let _ = reply.send(r);
+            }
+            Msg::AgentJoined { customer, at } => {
+                if let Some(call) = self.calls.get_mut(&customer) {
+                    call.caller.answered_at.get_or_insert(at);
+                }
             }
             Msg::Gone { customer } => self.on_hangup(&customer, false),
             Msg::Start {
                 target,
                 agent_id,
+                initiator,
                 reply,
             } => {
-                let r = self.start(target, agent_id).await;
+                let r = self.start(target, agent_id, initiator).await;
                 // The caller may look the session up as soon as it has the reply.
                 self.publish();
                 let _ = reply.send(r);
@@ -401,6 +460,7 @@ impl Task {
         customer: Uuid,
         agent: Uuid,
         agent_id: Option<AgentId>,
+        caller: Caller,
     ) -> Result<(), RegisterError> {
         if let Some((call, leg)) = self.calls.find_by_leg(&customer) {
             return Err(RegisterError::KnownLeg {
@@ -413,6 +473,7 @@ impl Task {
         let mut call = Call::new(customer, room, Topology::InConference);
         call.agent = Some(agent);
         call.agent_id = agent_id;
+        call.caller = caller;
         self.calls.insert(call);
         Ok(())
     }

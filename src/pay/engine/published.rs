@@ -9,6 +9,7 @@
 //! through its `watch` without the engine doing anything.
 
 use super::CallView;
+use crate::pay::caller::Caller;
 use crate::pay::calls::Call;
 use crate::pay::session::{SessionHandle, SessionView};
 use crate::pay::types::Uuid;
@@ -32,6 +33,7 @@ struct Entry {
     history: Vec<SessionView>,
     /// The customer hung up: listed no more once its session has finished.
     customer_gone: bool,
+    caller: Caller,
 }
 
 impl Entry {
@@ -46,6 +48,7 @@ impl Entry {
             session: call.session.clone(),
             history: call.history.clone(),
             customer_gone: call.customer_gone,
+            caller: call.caller.clone(),
         }
     }
 
@@ -78,6 +81,7 @@ impl Entry {
             agent_member: self.agent_member,
             session: self.running().map(SessionHandle::view),
             history: self.ended().collect(),
+            caller: self.caller.clone(),
         }
     }
 }

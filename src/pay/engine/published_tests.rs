@@ -3,6 +3,7 @@
 
 use super::Target;
 use super::register_tests::engine_on;
+use crate::pay::caller::Caller;
 use crate::pay::switch::{BoxFut, Switch, SwitchError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +23,7 @@ impl Switch for Stalled {
 #[tokio::test]
 async fn readers_are_answered_while_the_engine_waits_for_the_switch() {
     let e = engine_on(Arc::new(Stalled));
-    e.register_call("cust-1".into(), "agent-1".into(), None)
+    e.register_call("cust-1".into(), "agent-1".into(), None, Caller::default())
         .await
         .expect("registered");
     // Attaching to an unknown call asks the switch, which never answers: the engine task is stuck.
@@ -51,7 +52,7 @@ async fn readers_are_answered_while_the_engine_waits_for_the_switch() {
 async fn every_change_is_published_and_announced() {
     let e = engine_on(Arc::new(Stalled));
     let mut changes = e.changes();
-    e.register_call("cust-1".into(), "agent-1".into(), None)
+    e.register_call("cust-1".into(), "agent-1".into(), None, Caller::default())
         .await
         .expect("registered");
     assert!(changes.has_changed().expect("engine running"));

@@ -1,6 +1,7 @@
 //! Adopting calls found in FreeSWITCH after a daemon restart (see [`recover`]).
 
 use super::{Engine, EngineConfig, Msg};
+use crate::pay::audit::Initiator;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine};
 use crate::pay::recover;
@@ -21,6 +22,7 @@ impl Engine {
             call.agent = f.agent.clone();
             call.customer_member = f.snapshot.customer_member;
             call.agent_member = f.snapshot.agent_member;
+            call.caller = f.caller.clone();
             {
                 let legs = Legs {
                     customer: f.customer.clone(),
@@ -47,6 +49,8 @@ impl Engine {
                     SpawnOptions {
                         actions,
                         metrics: self.metrics.clone(),
+                        observer: self.observer.clone(),
+                        initiator: Initiator::Recovered,
                         ..SpawnOptions::default()
                     },
                 ));

@@ -2,6 +2,7 @@
 //! known call left as it is; a call whose channel the switch reports gone is forgotten.
 
 use super::{Engine, EngineConfig, RegisterError};
+use crate::pay::caller::Caller;
 use crate::pay::machine::MachineConfig;
 use crate::pay::switch::{BoxFut, Switch, SwitchError};
 use crate::pay::types::{AgentHangupPolicy, AgentId, Leg};
@@ -51,12 +52,22 @@ pub(super) fn engine_on(switch: Arc<dyn Switch>) -> Engine {
 async fn a_second_registration_of_a_known_leg_is_refused() {
     let e = engine();
     let id = AgentId::parse("4711");
-    e.register_call("cust-1".into(), "agent-1".into(), id.clone())
-        .await
-        .expect("first registration");
+    e.register_call(
+        "cust-1".into(),
+        "agent-1".into(),
+        id.clone(),
+        Caller::default(),
+    )
+    .await
+    .expect("first registration");
     for uuid in ["cust-1", "agent-1"] {
         let again = e
-            .register_call(uuid.into(), "agent-x".into(), AgentId::parse("999"))
+            .register_call(
+                uuid.into(),
+                "agent-x".into(),
+                AgentId::parse("999"),
+                Caller::default(),
+            )
             .await;
         assert!(
             matches!(again, Err(RegisterError::KnownLeg { ref call, .. }) if call == "cust-1"),
@@ -64,7 +75,7 @@ async fn a_second_registration_of_a_known_leg_is_refused() {
         );
     }
     let again = e
-        .register_call("agent-1".into(), "agent-y".into(), None)
+        .register_call("agent-1".into(), "agent-y".into(), None, Caller::default())
         .await;
     assert!(matches!(
         again,
@@ -82,7 +93,7 @@ async fn a_second_registration_of_a_known_leg_is_refused() {
 #[tokio::test]
 async fn a_call_whose_channel_is_gone_is_forgotten() {
     let e = engine();
-    e.register_call("cust-1".into(), "agent-1".into(), None)
+    e.register_call("cust-1".into(), "agent-1".into(), None, Caller::default())
         .await
         .expect("registered");
     e.channel_gone("cust-1".into()).await;

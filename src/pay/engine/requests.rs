@@ -3,6 +3,8 @@
 
 use super::{Engine, EngineError, Target, Task};
 use crate::pay::attach::{self, AttachError, Claim};
+use crate::pay::audit::Initiator;
+use crate::pay::caller;
 use crate::pay::calls::Call;
 use crate::pay::machine::{Legs, Machine, State};
 use crate::pay::recover;
@@ -69,6 +71,7 @@ impl Task {
         &mut self,
         target: Target,
         agent_id: Option<String>,
+        initiator: Initiator,
     ) -> Result<SessionView, EngineError> {
         let agent_id = match agent_id.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => Some(AgentId::parse(s).ok_or(EngineError::BadAgentId)?),
@@ -110,7 +113,7 @@ impl Task {
             agent_id.clone(),
         );
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), "payment requested");
+        info!(session = %id, call = %customer, agent_id = agent_id.as_ref().map(|a| a.as_str()).unwrap_or(""), started_via = initiator.via(), "payment requested");
         let handle = session::spawn(
             id,
             machine,
@@ -118,6 +121,8 @@ impl Task {
             SpawnOptions {
                 first: Some(Input::Start { agent_id }),
                 metrics: self.metrics.clone(),
+                observer: self.observer.clone(),
+                initiator,
                 ..SpawnOptions::default()
             },
         );
@@ -162,6 +167,10 @@ impl Task {
         let mut call = Call::new(customer.clone(), room, Topology::Bridged);
         call.agent = Some(pair.agent.clone());
         call.agent_id = pair.agent_id;
+        // Display only: a call is attached to even if the switch does not say who is calling.
+        call.caller = caller::read(self.switch.as_ref(), &customer)
+            .await
+            .unwrap_or_default();
         info!(call = %customer, agent = %pair.agent, "attaching to bridged call");
         self.calls.insert(call);
         Ok(customer)

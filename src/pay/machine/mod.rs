@@ -1,7 +1,7 @@
 //! The per-session state machine: `step(input) -> actions`. Pure: no I/O, no clock, no randomness
 //! (the capture leg's UUID is chosen by the caller). The actor in `session.rs` does the I/O.
 //!
-//! Flow: `Idle` → (`AwaitingAgentId`) → (`Moving`, attach only) → `Holding` → `Dialling` →
+//! Flow: `Idle` → (`AwaitingAgentId`) → (`Moving`, attach only) → `Holding` → `Masking` → `Dialling` →
 //! `Answered` → `SendingAgentId` → `Unholding` → `Ready` → (`Arming`, ACA only) → `Capturing` →
 //! `Unwinding` → `Done`.
 //!
@@ -9,12 +9,16 @@
 //! - agent↔customer isolation is never cleared while a capture leg may still be present: unwinding
 //!   hangs the capture leg up and waits for its hangup before `relate … clear`;
 //! - whenever a session ends with both parties alive, isolation is cleared and the customer unheld;
-//! - the only customer key the machine knows of is the start key.
+//! - the only customer key the machine knows of is the start key;
+//! - the capture leg is dialled only once every recording of the call FreeSWITCH reported is masked
+//!   (confirmed `+OK`), and recordings are unmasked only once the capture leg is gone.
 //!
-//! Files: `flow` (the way to a capture), `replies` (FreeSWITCH's answers and the session's timers),
-//! `unwind` (ending safely), `steps` (what each command step means to the machine, in one table).
+//! Files: `flow` (the way to a capture), `recordings` (keeping the capture out of recordings),
+//! `replies` (FreeSWITCH's answers and the session's timers), `unwind` (ending safely), `steps` (what
+//! each command step means to the machine, in one table).
 
 mod flow;
+mod recordings;
 mod replies;
 mod steps;
 mod unwind;
@@ -49,6 +53,8 @@ pub enum State {
     Moving,
     /// The customer is being put on hold (conference hold with music).
     Holding,
+    /// The call's recordings are being listed and masked (see `recordings`), before any capture leg.
+    Masking,
     /// The capture service is being dialled into the conference.
     Dialling,
     /// The capture service answered; waiting `agent_id_delay` before sending the agent ID.
@@ -92,6 +98,9 @@ pub struct Legs {
     /// The customer's keys may show in FreeSWITCH's events (the session turned `sensitive_dtmf` off
     /// to see the start key, or a turn-on was lost in flight): it must be turned back on.
     pub keys_exposed: bool,
+    /// The call's recordings may be masked or paused by the session: unmask once the capture leg is
+    /// gone.
+    pub masked: bool,
 }
 
 /// One payment session.
@@ -117,6 +126,8 @@ pub struct Machine {
     cancel_requested: bool,
     /// Restore steps already sent a second time after a failure (each is retried once).
     retried: Vec<Step>,
+    /// The call's recordings FreeSWITCH reported (masked before capture, unmasked after).
+    recordings: Vec<Recording>,
 }
 
 impl Machine {
@@ -147,6 +158,7 @@ impl Machine {
             suspended_from: None,
             cancel_requested: false,
             retried: Vec::new(),
+            recordings: Vec::new(),
         }
     }
 
@@ -169,6 +181,10 @@ impl Machine {
         m.legs.isolated = leftovers;
         m.legs.keys_exposed = true;
         m.legs.customer_held = true;
+        // Whether the session had masked the recordings FreeSWITCH reports is not known (a mask
+        // leaves no mark FreeSWITCH shows): believe it did, so that they are unmasked once the
+        // capture leg is gone (and masked again while it is there).
+        m.legs.masked = !snap.recordings.is_empty();
         let actions = m.step(Input::Resync(snap));
         (m, actions)
     }
@@ -187,6 +203,11 @@ impl Machine {
 
     pub fn agent_id(&self) -> Option<&AgentId> {
         self.agent_id.as_ref()
+    }
+
+    /// The call's recordings the session knows of.
+    pub fn recordings(&self) -> &[Recording] {
+        &self.recordings
     }
 
     pub fn method(&self) -> Option<StartMethod> {

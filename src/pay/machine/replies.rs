@@ -48,6 +48,9 @@ impl Machine {
         }
         let (ok, reply) = match step {
             Step::FindMembers => self.found_members(ok, reply),
+            Step::ListCustomerRecordings
+            | Step::ListAgentRecordings
+            | Step::ListConferenceRecordings => self.found_recordings(step, ok, reply),
             _ => (ok, reply),
         };
         if !ok && self.retry_transfer(step, out) {
@@ -69,8 +72,15 @@ impl Machine {
         match (&self.state, step) {
             (State::Holding, Step::HoldCustomer) => {
                 self.legs.customer_held = true;
-                self.dial_capture(out);
+                self.find_recordings(out);
             }
+            (
+                State::Masking,
+                Step::ListCustomerRecordings
+                | Step::ListAgentRecordings
+                | Step::ListConferenceRecordings
+                | Step::MaskRecording,
+            ) => self.masking_advanced(step, out),
             (State::SendingAgentId, Step::SendAgentId) => {
                 self.state = State::Unholding;
                 self.unhold(out);

@@ -34,6 +34,8 @@ pub(super) enum Leftover {
     Isolation,
     /// `sensitive_dtmf` may still be off: the customer's keys may show in events.
     KeysExposed,
+    /// The call's recordings may be masked (legs) or paused (conference).
+    Masked,
 }
 
 /// One row of the table.
@@ -107,7 +109,21 @@ const fn traits(step: Step) -> Traits {
             gone: Some((Leg::Customer, NoChannel)),
             ..PLAIN
         },
-        Step::DialCapture
+        Step::MaskRecording => Traits {
+            leftover: Some(Leftover::Masked),
+            ..PLAIN
+        },
+        Step::UnmaskRecording => Traits {
+            undoes: Some(Leftover::Masked),
+            leftover: Some(Leftover::Masked),
+            ..PLAIN
+        },
+        // A refused list ends the session before anything was masked; which leg is gone is told by
+        // its hangup (a gone channel's `uuid_buglist` answers nothing: `-ERR no reply`).
+        Step::ListCustomerRecordings
+        | Step::ListAgentRecordings
+        | Step::ListConferenceRecordings
+        | Step::DialCapture
         | Step::SendAgentId
         | Step::Verify
         | Step::SendStart
@@ -152,7 +168,7 @@ mod tests {
         for (i, step) in Step::ALL.into_iter().enumerate() {
             assert_eq!(step as usize, i, "{step:?}");
         }
-        assert_eq!(Step::ALL.len(), Step::FindMembers as usize + 1);
+        assert_eq!(Step::ALL.len(), Step::UnmaskRecording as usize + 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (capture leg down first, then isolation cleared, customer unheld; `sensitive_dtmf` stays on).
 //! Part of [`Machine`]; pure like it.
 
+use super::recordings::nothing_to_unmask;
 use super::steps::{self, Leftover};
 use super::{Machine, State};
 use crate::pay::types::*;
@@ -54,6 +55,7 @@ impl Machine {
         // An originate's result is lost with the connection: whether the capture leg exists is
         // what FreeSWITCH says now (`capture_up`), never a result still awaited.
         self.legs.dialling = false;
+        self.add_recordings(snap.recordings.clone());
         self.state = was.clone();
         if !snap.customer_alive {
             return self.customer_gone(out);
@@ -72,6 +74,9 @@ impl Machine {
                     // Make sure of isolation whatever we believed before the loss.
                     self.legs.isolated = false;
                     self.isolate(out);
+                    // Masked again, whatever was believed: a mask is idempotent in FreeSWITCH, and a
+                    // recording started meanwhile is masked too. A refusal ends the capture.
+                    self.mask_all(true, out);
                     // Rebuilt after a restart, the customer may still be on hold (killed while the
                     // capture service was being set up): on hold the customer hears music, not the
                     // capture service. Unheld after the isolation above, so the agent still cannot
@@ -107,6 +112,7 @@ impl Machine {
             State::AwaitingAgentId
             | State::Moving
             | State::Holding
+            | State::Masking
             | State::Dialling
             | State::Answered
             | State::SendingAgentId
@@ -146,6 +152,7 @@ impl Machine {
             | State::AwaitingAgentId
             | State::Moving
             | State::Holding
+            | State::Masking
             | State::Suspended
             | State::Done => {}
         }
@@ -248,6 +255,11 @@ impl Machine {
         if self.legs.keys_exposed {
             self.set_sensitive(true, out);
         }
+        // The capture leg is gone: the recordings may hear the call again.
+        if self.legs.masked {
+            self.mask_all(false, out);
+            self.legs.masked = false;
+        }
         self.try_finish(out);
     }
 
@@ -289,12 +301,18 @@ impl Machine {
             self.believe(undoes);
             return false;
         }
+        if undoes == Leftover::Masked && nothing_to_unmask(reply) {
+            // The recording stopped, or its leg or conference went: nothing was left to unmask.
+            self.try_finish(out);
+            return true;
+        }
         if !self.retried.contains(&step) {
             let before = self.pending.len();
             match undoes {
                 Leftover::Isolation => self.clear_isolation(out),
                 Leftover::Hold if self.legs.customer_alive => self.unhold(out),
                 Leftover::KeysExposed if self.legs.customer_alive => self.set_sensitive(true, out),
+                Leftover::Masked => self.mask_all(false, out),
                 Leftover::Hold | Leftover::KeysExposed => {}
             }
             self.retried.push(step);
@@ -313,6 +331,7 @@ impl Machine {
             Leftover::Hold => self.legs.customer_held = true,
             Leftover::Isolation => self.legs.isolated = true,
             Leftover::KeysExposed => self.legs.keys_exposed = true,
+            Leftover::Masked => self.legs.masked = true,
         }
     }
 
@@ -345,7 +364,8 @@ impl Machine {
             return;
         }
         let alive = self.legs.customer_alive;
-        if self.legs.isolated || (alive && (self.legs.customer_held || self.legs.keys_exposed)) {
+        let leftovers = self.legs.customer_held || self.legs.keys_exposed || self.legs.masked;
+        if self.legs.isolated || (alive && leftovers) {
             // Capture gone now: continue with the restore steps.
             return self.restore(out);
         }

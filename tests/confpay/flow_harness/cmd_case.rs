@@ -155,7 +155,7 @@ pub fn failed(step: Step, reply: &str) -> Option<Outcome> {
 }
 
 pub fn timed_out(step: Step) -> Option<Outcome> {
-    failed(step, &format!("`api` got no reply within {TIMEOUT:?}"))
+    failed(step, &format!("`bgapi` got no reply within {TIMEOUT:?}"))
 }
 
 /// A second payment on the same call completes: the connection's replies still match their commands.
@@ -174,41 +174,41 @@ pub async fn next_payment_completes(w: &World, cu: &str) {
 
 // Prefixes of the exact command text each step sends (src/pay/actions.rs).
 pub fn hold(c: &Ctx) -> String {
-    format!("api conference {} hold ", c.room)
+    format!("bgapi conference {} hold ", c.room)
 }
 pub fn originate(_: &Ctx) -> String {
     "bgapi originate ".into()
 }
 pub fn send_agent_id(_: &Ctx) -> String {
-    "api uuid_send_dtmf ".into()
+    "bgapi uuid_send_dtmf ".into()
 }
 pub fn unhold(c: &Ctx) -> String {
-    format!("api conference {} unhold ", c.room)
+    format!("bgapi conference {} unhold ", c.room)
 }
 pub fn watch_start_key(c: &Ctx) -> String {
-    format!("api uuid_setvar {} sensitive_dtmf false", c.cu)
+    format!("bgapi uuid_setvar {} sensitive_dtmf false", c.cu)
 }
 pub fn isolate(c: &Ctx) -> String {
     format!(
-        "api conference {} relate {} {} nospeak,nohear",
+        "bgapi conference {} relate {} {} nospeak,nohear",
         c.room, c.agent_member, c.customer_member
     )
 }
 pub fn sensitive(c: &Ctx) -> String {
-    format!("api uuid_setvar {} sensitive_dtmf true", c.cu)
+    format!("bgapi uuid_setvar {} sensitive_dtmf true", c.cu)
 }
 pub fn verify(c: &Ctx) -> String {
-    format!("api conference {} json_list", c.room)
+    format!("bgapi conference {} json_list", c.room)
 }
 pub fn send_start(c: &Ctx) -> String {
-    format!("api uuid_send_dtmf {} 1@", c.capture)
+    format!("bgapi uuid_send_dtmf {} 1@", c.capture)
 }
 pub fn restore(c: &Ctx) -> String {
     format!(
-        "api conference {} relate {} {} clear",
+        "bgapi conference {} relate {} {} clear",
         c.room, c.agent_member, c.customer_member
     )
 }
 pub fn kill_capture(c: &Ctx) -> String {
-    format!("api uuid_kill {}", c.capture)
+    format!("bgapi uuid_kill {}", c.capture)
 }

@@ -7,6 +7,7 @@ pub mod doomed;
 pub mod hundred;
 pub mod outcome;
 pub mod panics;
+pub mod receiver;
 
 use confpay::config::Config;
 use confpay::daemon::stack::Stack;
@@ -39,9 +40,14 @@ pub struct World {
 /// Waits (at most 10 s) until session `id` of `engine` reaches `state`; a session that ends
 /// elsewhere first fails the test at once. Returns its view.
 pub async fn reach_on(engine: &Engine, id: &str, state: State) -> SessionView {
+    reach_within(engine, id, state, Duration::from_secs(10)).await
+}
+
+/// [`reach_on`] with another limit: for a switch slowed down on purpose.
+pub async fn reach_within(engine: &Engine, id: &str, state: State, limit: Duration) -> SessionView {
     let mut w = engine.watch(id).await.expect("session known");
     let seen = tokio::time::timeout(
-        Duration::from_secs(10),
+        limit,
         w.wait_for(|v| v.state == state || v.state == State::Done),
     )
     .await

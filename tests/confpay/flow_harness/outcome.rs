@@ -25,6 +25,7 @@ macro_rules! per_state {
                 in_awaiting_agent_id => AwaitingAgentId,
                 in_moving => Moving,
                 in_holding => Holding,
+                in_masking => Masking,
                 in_dialling => Dialling,
                 in_answered => Answered,
                 in_sending_agent_id => SendingAgentId,

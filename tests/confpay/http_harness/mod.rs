@@ -8,6 +8,7 @@
 use confpay::config::Config;
 use confpay::http::{self, AppState, Health};
 use confpay::metrics::Metrics;
+use confpay::pay::caller::Caller;
 use confpay::pay::engine::{Engine, EngineConfig};
 use confpay::pay::switch::{BoxFut, Switch, SwitchError};
 use confpay::pay::{AgentHangupPolicy, AgentId, MachineConfig};
@@ -16,7 +17,7 @@ use confpay::sim::core::{Core, CoreConfig};
 use confpay::sim::party::Party;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -143,6 +144,11 @@ impl Rig {
                 customer.clone(),
                 agent.clone(),
                 agent_id.and_then(AgentId::parse),
+                Caller {
+                    number: Some(format!("+4930{n:06}")),
+                    name: Some(format!("Customer {n}")),
+                    answered_at: Some(SystemTime::now()),
+                },
             )
             .await
             .expect("call registered");

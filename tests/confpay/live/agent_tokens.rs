@@ -1,10 +1,10 @@
 //! Per-agent tokens on the real switch: with an admin token and a platform secret configured, a
 //! token the platform signed for one agent lists and starts payments only on calls FreeSWITCH says
 //! carry that agent's ID; the other agent's call is 403 and left as it is; the agent's own payment
-//! runs to the end.
+//! runs to the end. The agent's call carries the caller's name and number as the switch lists them.
 
 use super::api::Api;
-use super::parties::{self, AGENT_DIAL, AGENT_ID};
+use super::parties::AGENT_ID;
 use super::world::World;
 use crate::http_harness::client::{get, post};
 use confpay::http::agent_token::{AgentClaims, mint};
@@ -42,15 +42,7 @@ async fn an_agent_token_reaches_only_that_agents_call() {
     })
     .await;
     let mine = w.socket_call().await;
-    let theirs = parties::call(
-        &w.sw,
-        "8500",
-        &[
-            ("confpay_agent_dial", AGENT_DIAL),
-            ("confpay_agent_id", OTHER_AGENT),
-        ],
-    )
-    .await;
+    let theirs = w.socket_call_for(OTHER_AGENT).await;
     let (_, agent) = w.agent_of(&mine).await;
     w.api.call(&theirs.channel, SETUP).await;
     let token = agent_token(AGENT_ID);
@@ -63,6 +55,40 @@ async fn an_agent_token_reaches_only_that_agents_call() {
         .map(|c| c["customer"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(listed, vec![mine.channel.clone()]);
+    // The agent page's caller: name and number as the switch lists the customer's channel
+    // (`show channels`: cid_name / cid_num), and the talking time since the agent answered.
+    // (The talking time appears once the agent's originate has answered: its job result may come
+    // after the agent joined the conference.)
+    let mut call = me.calls().await["calls"][0].clone();
+    for _ in 0..50 {
+        if call["talking_ms"].is_u64() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        call = me.calls().await["calls"][0].clone();
+    }
+    let channels: serde_json::Value =
+        serde_json::from_str(w.sw.api("show channels as json").await.trim()).expect("json");
+    let row = channels["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["uuid"] == mine.channel.as_str())
+        .expect("customer channel listed")
+        .clone();
+    let listed = |k: &str| row[k].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
+    assert_eq!(
+        call["caller_number"].as_str().map(str::to_owned),
+        listed("cid_num"),
+        "{call} vs {row}"
+    );
+    // An empty caller name is no name (null).
+    assert_eq!(
+        call["caller_name"].as_str().map(str::to_owned),
+        listed("cid_name"),
+        "{call} vs {row}"
+    );
+    assert!(call["talking_ms"].as_u64().is_some(), "{call}");
     let no_token = get(w.api.addr, "/api/v1/calls", None).await;
     assert_eq!(no_token.status, 401, "{}", no_token.body);
 

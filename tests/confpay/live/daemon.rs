@@ -3,7 +3,7 @@
 //! where the shipped dialplan's `socket` points (127.0.0.1:8084) unless a test moves it.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -23,6 +23,8 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// `http.agent_token_secret`: the call-centre platform's signing secret for agent tokens.
     pub agent_token_secret: Option<String>,
+    /// A webhook endpoint (secret `receiver::SECRET`, quick retries, spool in [`Daemon::spool`]).
+    pub webhook: Option<String>,
 }
 
 impl Settings {
@@ -37,11 +39,21 @@ impl Settings {
             agent_hangup_transfer: String::new(),
             admin_token: None,
             agent_token_secret: None,
+            webhook: None,
         }
     }
 
-    fn toml(&self, http: SocketAddr) -> String {
-        format!(
+    fn toml(&self, http: SocketAddr, spool: &Path) -> String {
+        let hooks = match &self.webhook {
+            Some(url) => format!(
+                "\n[webhooks]\nspool_dir = \"{}\"\nretry_initial_ms = 100\nretry_max_ms = 1000\n\
+                 [[webhooks.endpoints]]\nurl = \"{url}\"\nsecret = \"{}\"\n",
+                spool.display(),
+                crate::flow_harness::receiver::SECRET
+            ),
+            None => String::new(),
+        };
+        let main = format!(
             r#"[esl]
 address = "{esl}"
 password = "{pw}"
@@ -74,7 +86,8 @@ format = "text"
             policy = self.on_agent_hangup,
             transfer = self.agent_hangup_transfer,
             tokens = self.tokens(),
-        )
+        );
+        main + &hooks
     }
 
     /// The `[http]` token lines, if any.
@@ -117,7 +130,7 @@ impl Daemon {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let api = free_port();
         let config = dir.join("confpay.toml");
-        std::fs::write(&config, settings.toml(api)).expect("write config");
+        std::fs::write(&config, settings.toml(api, &dir.join("spool"))).expect("write config");
         let mut d = Daemon {
             child: None,
             api,
@@ -184,6 +197,11 @@ impl Daemon {
     pub async fn restart(&mut self) {
         self.kill().await;
         self.spawn().await;
+    }
+
+    /// The webhook spool directory (with [`Settings::webhook`]).
+    pub fn spool(&self) -> PathBuf {
+        self.dir.join("spool")
     }
 
     /// Everything the daemon has logged, across restarts.

@@ -16,6 +16,7 @@
 //! | `normalise` | recorded ESL streams → per-leg sequences of events and replies, UUIDs as roles |
 //! | `proxy` | a TCP proxy that cuts and records ESL connections |
 //! | `world` | one test's world and the checks every payment must pass |
+//! | `tones` | a WAV reader and a Goertzel DTMF detector, for recordings |
 //! | `dialplan_calls` | calls handed over by the shipped socket extension |
 //! | `failures` | capture busy / no answer, hang-ups under both policies, cancel, two in a row |
 //! | `faults` | confpayd killed and restarted, ESL cut (proxy), mod_event_socket reloaded, FreeSWITCH restarted |
@@ -23,6 +24,8 @@
 //! | `intruder` | another ESL client injecting forged and malformed events during a payment |
 //! | `agent_tokens` | a platform-signed agent token reaches that agent's call only |
 //! | `attach` | ordinary bridged calls taken over, by customer UUID, agent UUID and agent ID |
+//! | `webhooks` | signed webhooks: receiver down, confpayd killed and restarted, each delivered once |
+//! | `recordings` | a call recorded on the customer's leg and in the conference: the files hold the conversation, no tone of the capture |
 
 mod api;
 mod daemon;
@@ -30,6 +33,7 @@ mod normalise;
 mod parties;
 mod proxy;
 mod switch;
+mod tones;
 mod world;
 
 mod agent_tokens;
@@ -41,3 +45,5 @@ mod faults;
 mod hostile_peer;
 mod hostile_web;
 mod intruder;
+mod recordings;
+mod webhooks;

@@ -90,12 +90,17 @@ impl World {
 
     /// A customer call through the shipped socket extension (8500), agent ID from the routing.
     pub async fn socket_call(&self) -> CustomerCall {
+        self.socket_call_for(AGENT_ID).await
+    }
+
+    /// [`World::socket_call`] routed to the agent with ID `agent_id` (same phone).
+    pub async fn socket_call_for(&self, agent_id: &str) -> CustomerCall {
         parties::call(
             &self.sw,
             "8500",
             &[
                 ("confpay_agent_dial", AGENT_DIAL),
-                ("confpay_agent_id", AGENT_ID),
+                ("confpay_agent_id", agent_id),
             ],
         )
         .await

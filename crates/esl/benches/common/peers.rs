@@ -9,6 +9,8 @@
 //!   fed over loopback TCP (`adopt_stream_with_options`, no handshake), its event queue set to block
 //!   rather than drop so every event is counted.
 //!
+//! - a raw read of the same bytes over loopback TCP, decoding nothing: the socket's own limit.
+//!
 //! Each returns the number of events it decoded; the caller checks it against the corpus.
 
 use crate::common::{MemStream, consume, consume_event, runtime};
@@ -42,6 +44,22 @@ async fn confpay_framed<S: tokio::io::AsyncRead + Unpin>(stream: S) -> usize {
     }
     std::hint::black_box(seen);
     events
+}
+
+/// No decoder at all: the bytes read off loopback TCP into a 64 KiB buffer (what the socket gives,
+/// the ceiling for every TCP row). Returns the bytes read.
+pub fn raw_tcp(data: Bytes) -> usize {
+    over_tcp(data, |mut stream| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0;
+        loop {
+            match stream.read(&mut buf).await.expect("read loopback") {
+                0 => return total,
+                n => total += n,
+            }
+        }
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use crate::client_error::{ClientError, LossReason};
 use crate::error::WireError;
 use crate::frame::{ContentType, Event, Frame};
 use crate::reply::DisconnectNotice;
+use bytes::BytesMut;
 use futures_util::StreamExt;
 use std::collections::{HashMap, VecDeque};
 use tokio::io::AsyncWriteExt;
@@ -37,6 +38,7 @@ pub fn spawn<T: Delivery>(
         options,
         pending: VecDeque::new(),
         waiters: HashMap::new(),
+        sweep_at: MIN_SWEEP,
         stalled: None,
         consumer_gone: false,
         last_notice: None,
@@ -44,21 +46,26 @@ pub fn spawn<T: Delivery>(
     (handle, tokio::spawn(driver.run(shutdown)))
 }
 
+/// The smallest `waiters` size at which abandoned waiters are swept.
+const MIN_SWEEP: usize = 64;
+
 /// What one turn of the driver loop got.
 enum Step<T> {
     Stop(LossReason),
-    Request(Option<Request>),
+    Request(Option<Box<Request>>),
     Permit(Option<mpsc::OwnedPermit<T>>),
     Frame(Option<Result<Frame, WireError>>),
 }
 
 struct Driver<T> {
     stream: EslStream,
-    rx: mpsc::Receiver<Request>,
+    rx: mpsc::Receiver<Box<Request>>,
     events: mpsc::Sender<T>,
     options: DriverOptions,
     pending: VecDeque<Pending>,
     waiters: HashMap<(WatchKind, String), WaiterTx>,
+    /// Size of `waiters` at which abandoned waiters are swept next.
+    sweep_at: usize,
     /// An item the owner's full channel could not take yet: while set, the socket is not read.
     stalled: Option<T>,
     consumer_gone: bool,
@@ -96,7 +103,10 @@ impl<T: Delivery> Driver<T> {
                     self.consumer_gone = true;
                     self.stalled = None;
                 }
-                Step::Frame(Some(Ok(frame))) => self.on_frame(frame),
+                Step::Frame(Some(Ok(frame))) => {
+                    self.on_frame(frame);
+                    self.release_idle_buffer();
+                }
                 Step::Frame(Some(Err(e))) => break LossReason::from(&e),
                 Step::Frame(None) => {
                     break LossReason::PeerClosed {
@@ -116,9 +126,16 @@ impl<T: Delivery> Driver<T> {
         reason
     }
 
-    async fn write(&mut self, request: Request) -> std::io::Result<()> {
+    async fn write(&mut self, request: Box<Request>) -> std::io::Result<()> {
+        let request = *request;
         let watch = request.watch.map(|(kind, key, tx)| {
-            self.waiters.retain(|_, w| !w.is_closed());
+            // Waiters whose caller gave up (timed out) are swept only when the map has doubled
+            // since the last sweep: with thousands of jobs in flight a sweep per write would cost
+            // O(jobs) each time.
+            if self.waiters.len() >= self.sweep_at {
+                self.waiters.retain(|_, w| !w.is_closed());
+                self.sweep_at = (self.waiters.len() * 2).max(MIN_SWEEP);
+            }
             self.waiters.insert((kind, key.clone()), tx);
             (kind, key)
         });
@@ -130,6 +147,18 @@ impl<T: Delivery> Driver<T> {
         let sock = self.stream.get_mut();
         sock.write_all(&request.wire).await?;
         sock.flush().await
+    }
+
+    /// Gives back a grown read buffer once nothing is left in it (see
+    /// [`DriverOptions::idle_read_buffer`]). Frames cut from the old buffer keep their bytes.
+    fn release_idle_buffer(&mut self) {
+        let Some(small) = self.options.idle_read_buffer else {
+            return;
+        };
+        let buffer = self.stream.read_buffer_mut();
+        if buffer.is_empty() && buffer.capacity() > small {
+            *buffer = BytesMut::with_capacity(small);
+        }
     }
 
     fn on_frame(&mut self, frame: Frame) {

@@ -32,11 +32,12 @@ use super::reply::{ApiReply, DisconnectNotice, Reply};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::Framed;
+use tokio_util::codec::FramedRead;
 use uuid::Uuid;
 
-/// A socket framed with the ESL codec.
-pub type EslStream = Framed<TcpStream, EslCodec>;
+/// A socket framed with the ESL codec, for reading: requests are written to the socket itself
+/// (`get_mut`), so no write buffer is kept (tokio-util's `Framed` keeps 8 KiB per connection).
+pub type EslStream = FramedRead<TcpStream, EslCodec>;
 
 /// How the driver hands things to its owner. `None` = the owner does not want that kind.
 pub trait Delivery: Send + Sized + 'static {
@@ -62,6 +63,10 @@ pub struct DriverOptions {
     pub forward_unmatched_jobs: bool,
     /// A name for logs: the peer address or the channel uuid.
     pub label: String,
+    /// Once every frame read has been handed on, a read buffer larger than this is given back and
+    /// a buffer of this size taken instead (`None`: the buffer keeps what it grew to). For
+    /// connections that sit idle most of their life (outbound sessions).
+    pub idle_read_buffer: Option<usize>,
 }
 
 type WaiterTx = oneshot::Sender<Result<Event, LossReason>>;
@@ -88,7 +93,9 @@ struct Pending {
 /// A cheap, cloneable handle for issuing requests on one connection.
 #[derive(Clone, Debug)]
 pub struct ConnectionHandle {
-    tx: mpsc::Sender<Request>,
+    /// Boxed: tokio allocates a channel's first block of 32 slots up front, and an idle outbound
+    /// session should not carry 32 requests' worth of room.
+    tx: mpsc::Sender<Box<Request>>,
     timeouts: Timeouts,
 }
 
@@ -161,6 +168,19 @@ impl ConnectionHandle {
     /// `bgapi <cmd>` with our own `Job-UUID`; resolves with the `BACKGROUND_JOB` body (the job's output).
     /// The connection must be subscribed to BACKGROUND_JOB (the inbound client and outbound sessions are).
     pub async fn bgapi(&self, command: &str) -> Result<String, ClientError> {
+        self.bgapi_within(command, self.timeouts.job).await
+    }
+
+    /// `bgapi <cmd>` whose result must arrive within `limit` of the `+OK Job-UUID` reply. Used to
+    /// run what would be an `api` where FreeSWITCH runs it in parallel: `api` commands of one
+    /// connection run one after another in its listener thread, each `bgapi` job on a thread of
+    /// its own (mod_event_socket `api_exec`), and the job's output is the text `api` would have
+    /// answered.
+    pub async fn bgapi_within(
+        &self,
+        command: &str,
+        limit: Duration,
+    ) -> Result<String, ClientError> {
         let job = Uuid::new_v4();
         let key = job.to_string();
         let (tx, rx) = oneshot::channel();
@@ -171,7 +191,7 @@ impl ConnectionHandle {
             )
             .await?;
         check_reply("bgapi", frame)?;
-        match tokio::time::timeout(self.timeouts.job, rx).await {
+        match tokio::time::timeout(limit, rx).await {
             Ok(Ok(Ok(event))) => Ok(event
                 .body_text()
                 .map(|b| b.into_owned())
@@ -186,7 +206,7 @@ impl ConnectionHandle {
             }),
             Err(_) => Err(ClientError::JobTimeout {
                 job_uuid: key,
-                after: self.timeouts.job,
+                after: limit,
             }),
         }
     }
@@ -220,12 +240,12 @@ impl ConnectionHandle {
         let name = command.name();
         let wire = command.to_bytes()?;
         let (tx, rx) = oneshot::channel();
-        let request = Request {
+        let request = Box::new(Request {
             command: name,
             wire,
             reply: tx,
             watch,
-        };
+        });
         let exchange = async {
             self.tx
                 .send(request)

@@ -23,10 +23,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_util::codec::Framed;
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
+
+/// A session's read buffer while idle. What a controlled channel's socket carries after the
+/// handshake is a handful of its own events (1–3 KiB each) over the call's whole length: a buffer
+/// this size reads an event's head, the codec then reserves the rest. The `connect` reply (the
+/// channel data, several KiB) grows it once; it is given back when the call goes quiet.
+const IDLE_READ_BUFFER: usize = 1024;
 
 /// Outbound server settings.
 #[derive(Clone, Debug)]
@@ -139,7 +145,8 @@ async fn serve<H, F>(
     F: Future<Output = ()> + Send + 'static,
 {
     let peer_label = peer.to_string();
-    let mut stream = Framed::new(tcp, EslCodec::new(config.max_frame_bytes));
+    let mut stream =
+        FramedRead::with_capacity(tcp, EslCodec::new(config.max_frame_bytes), IDLE_READ_BUFFER);
     let handshake = session::handshake(
         &mut stream,
         &config.events,
@@ -157,6 +164,11 @@ async fn serve<H, F>(
             }
         },
     };
+    // The `connect` reply grew the buffer to the channel data's size: give that back now.
+    let buffer = stream.read_buffer_mut();
+    if buffer.is_empty() && buffer.capacity() > IDLE_READ_BUFFER {
+        *buffer = bytes::BytesMut::with_capacity(IDLE_READ_BUFFER);
+    }
     let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
     let options = DriverOptions {
         timeouts: Timeouts {
@@ -165,6 +177,7 @@ async fn serve<H, F>(
         },
         forward_unmatched_jobs: config.events.contains("BACKGROUND_JOB"),
         label: uuid.clone(),
+        idle_read_buffer: Some(IDLE_READ_BUFFER),
     };
     let (conn, driver) = connection::spawn(stream, events_tx, options, cancel.clone());
     let session = OutboundSession {

@@ -62,6 +62,7 @@ async fn run(core: &Core, cmd: &str, args: &str) -> String {
         "uuid_hold" => uuid_hold(core, &argv),
         "uuid_send_dtmf" | "uuid_recv_dtmf" => uuid_dtmf(core, cmd, &argv),
         "uuid_record" => uuid_record(core, &argv),
+        "uuid_buglist" => uuid_buglist(core, &argv),
         other => format!("-ERR {other} Command not found!\n"),
     }
 }
@@ -80,9 +81,10 @@ fn uuid_getvar(core: &Core, argv: &[&str]) -> String {
     match st.channels.get(*u) {
         Some(c) => c
             .var(v)
-            .or_else(|| st.globals.get(*v).map(String::as_str))
-            .unwrap_or("_undef_")
-            .to_owned(),
+            .map(str::to_owned)
+            .or_else(|| c.profile_field(v))
+            .or_else(|| st.globals.get(*v).cloned())
+            .unwrap_or_else(|| "_undef_".to_owned()),
         None => "-ERR No such channel!\n".into(),
     }
 }
@@ -152,16 +154,59 @@ fn uuid_kill(core: &Core, argv: &[&str]) -> String {
 }
 
 /// Recording is not simulated: a live channel accepts any action.
+/// mod_commands `session_record_function`, texts as the real switch answers (FreeSWITCH 1.11.3,
+/// tests/fixtures/freeswitch-esl/README.md): mask/unmask of a path not recorded is refused.
 fn uuid_record(core: &Core, argv: &[&str]) -> String {
-    let [u, _action, ..] = argv else {
+    let [u, action, path, ..] = argv else {
         return "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
             .into();
     };
-    if core.lock().channels.contains_key(*u) {
-        "+OK Success\n".into()
-    } else {
-        "-ERR Cannot locate session!\n".into()
+    let mut st = core.lock();
+    let Some(c) = st.channels.get_mut(*u) else {
+        return "-ERR Cannot locate session!\n".into();
+    };
+    let found = c.recordings.iter().position(|(p, _)| p == path);
+    match (action.to_ascii_lowercase().as_str(), found) {
+        ("start", _) => {
+            c.recordings.push(((*path).to_owned(), false));
+            "+OK Success\n".into()
+        }
+        ("stop", _) if *path == "all" => {
+            c.recordings.clear();
+            "+OK Success\n".into()
+        }
+        ("stop", Some(i)) => {
+            c.recordings.remove(i);
+            "+OK Success\n".into()
+        }
+        ("stop", None) => "-ERR Cannot stop record session!\n".into(),
+        (m @ ("mask" | "unmask"), Some(i)) => {
+            c.recordings[i].1 = m == "mask";
+            "+OK Success\n".into()
+        }
+        (m @ ("mask" | "unmask"), None) => format!("-ERR Cannot {m} recording session!\n"),
+        _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n".into(),
     }
+}
+
+/// `switch_core_media_bug_enumerate`: a channel's recordings as `session_record` bugs; nothing at
+/// all for a channel that does not exist (ESL turns that into `-ERR no reply`).
+fn uuid_buglist(core: &Core, argv: &[&str]) -> String {
+    let Some(u) = argv.first() else {
+        return "-USAGE: <uuid>\n".into();
+    };
+    let st = core.lock();
+    let Some(c) = st.channels.get(*u) else {
+        return String::new();
+    };
+    let mut out = String::from("<media-bugs>\n");
+    for (path, _) in &c.recordings {
+        out.push_str(&format!(
+            " <media-bug>\n  <function>session_record</function>\n  <target>{path}</target>\n  <thread-locked>0</thread-locked>\n </media-bug>\n"
+        ));
+    }
+    out.push_str("</media-bugs>\n");
+    out
 }
 
 /// mod_commands `ctl_function` (current master): `loglevel [level]` only; other sub-commands are

@@ -232,6 +232,9 @@ pub struct Channel {
     pub pending_dtmf: VecDeque<char>,
     /// Non-sensitive digits the channel consumed (`digits_dialed` at hangup).
     pub digits_dialed: String,
+    /// `uuid_record … start` recordings by path, each with whether it is masked (no audio is kept:
+    /// what is recorded is not simulated, only what the API reports).
+    pub recordings: Vec<(String, bool)>,
 }
 
 impl CallerProfile {
@@ -269,6 +272,20 @@ impl Channel {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// A caller-profile field `uuid_getvar` falls back to when no channel variable has the name
+    /// (checked on the real switch: `caller_id_number`, `caller_id_name`, `answered_time`,
+    /// `created_time`; times in microseconds, `0` = not yet).
+    pub fn profile_field(&self, name: &str) -> Option<String> {
+        let p = &self.profile;
+        Some(match name {
+            "caller_id_name" => p.cid_name.clone(),
+            "caller_id_number" => p.cid_number.clone(),
+            "answered_time" => p.answered_us.to_string(),
+            "created_time" => p.channel_created().to_string(),
+            _ => return None,
+        })
     }
 
     pub fn var_true(&self, name: &str) -> bool {

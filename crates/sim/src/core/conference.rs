@@ -47,6 +47,8 @@ pub struct Conference {
     pub created: std::time::Instant,
     /// Since when the profile's `moh-sound` plays to a member alone in the room.
     pub moh_since: Option<std::time::Instant>,
+    /// `conference <name> recording start` recordings by path, each with whether it is paused.
+    pub recordings: Vec<(String, bool)>,
 }
 
 impl Conference {

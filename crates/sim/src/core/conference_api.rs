@@ -137,7 +137,7 @@ fn conference_json(st: &State, c: &Conference) -> Json {
         ("dynamic", t.clone()),
         ("exit_sound", t.clone()),
         ("enter_sound", t),
-        ("recording", f.clone()),
+        ("recording", Json::Bool(!c.recordings.is_empty())),
         ("video_bridge", f.clone()),
         ("video_floor_only", f.clone()),
         ("video_rfc4579", f),
@@ -232,6 +232,7 @@ fn member_cmd(core: &Core, st: &mut State, c: &Conference, rest: &[&str]) -> Str
             _ => "get <parameter-name>".into(),
         },
         "relate" => relate(st, c, &rest[1..]),
+        "recording" => recording(st, name, &rest[1..]),
         "mute" | "unmute" | "deaf" | "undeaf" | "hold" | "unhold" | "kick" | "hup" | "dtmf" => {
             let Some(ids) = rest.get(1).and_then(|t| targets(c, t)) else {
                 return usage(sub);
@@ -349,6 +350,57 @@ fn member_action(
             fire(st, conf, &action, Some(id), &[]);
             format!("+OK {sub} {id}\n")
         }
+    }
+}
+
+/// `conference <name> recording start|stop|check|pause|resume <path>`, texts as the real switch
+/// answers (FreeSWITCH 1.11.3, tests/fixtures/freeswitch-esl/README.md). Only what the API reports is
+/// simulated, no audio is written.
+fn recording(st: &mut State, name: &str, argv: &[&str]) -> String {
+    let Some(c) = st.conferences.get_mut(name) else {
+        return format!("-ERR Conference {name} not found\n");
+    };
+    let recs = &mut c.recordings;
+    match argv {
+        ["check", ..] if recs.is_empty() => "-ERR Conference is not being recorded.\n".into(),
+        // Newest first, as the real switch lists them.
+        ["check", ..] => recs
+            .iter()
+            .rev()
+            .map(|(p, _)| format!("+OK Record file {p}\n"))
+            .collect(),
+        ["start", path, ..] => {
+            recs.push(((*path).to_owned(), false));
+            format!("+OK Record file {path}\n")
+        }
+        // Seen on 1.11.3: `stop <path>` answers `non-existant` for a path it records (whether it
+        // stopped is not clear; here it does not); `stop all` stops them and still counts 0.
+        ["stop", "all", ..] => {
+            let mut out: String = recs
+                .drain(..)
+                .rev()
+                .map(|(p, _)| format!("Stopped recording file {p}\n"))
+                .collect();
+            out.push_str("+OK Stopped recording 0 files\n");
+            out
+        }
+        ["stop", path, ..] => {
+            format!("-ERR non-existant recording '{path}'\n+OK Stopped recording 0 files\n")
+        }
+        [action @ ("pause" | "resume"), path, ..] => {
+            let verb = if *action == "pause" {
+                "Pause"
+            } else {
+                "Resume"
+            };
+            let mut out = format!("+OK {verb} recording file {path}\n");
+            match recs.iter_mut().find(|(p, _)| p == path) {
+                Some(r) => r.1 = *action == "pause",
+                None => out.push_str(&format!("-ERR non-existant recording '{path}'\n")),
+            }
+            out
+        }
+        _ => "recording [start|stop|check|pause|resume] [<filename>|all]".into(),
     }
 }
 

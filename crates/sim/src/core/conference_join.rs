@@ -72,6 +72,7 @@ fn create_if_missing(st: &mut State, name: &str, profile: &str) {
             floor: None,
             created: std::time::Instant::now(),
             moh_since: None,
+            recordings: Vec::new(),
         },
     );
     fire(st, name, "conference-create", None, &[]);

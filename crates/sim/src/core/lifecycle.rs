@@ -63,6 +63,7 @@ pub(crate) fn new_channel(
         member: None,
         pending_dtmf: VecDeque::new(),
         digits_dialed: String::new(),
+        recordings: Vec::new(),
     };
     st.channels.insert(uuid.clone(), ch);
     st.order.push(uuid.clone());

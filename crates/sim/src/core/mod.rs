@@ -336,4 +336,18 @@ impl Core {
             .get(uuid)
             .and_then(|c| c.apps.last().map(|a| a.name.clone()))
     }
+
+    /// The recordings of a channel (by uuid) or of a conference (by name), each with whether it is
+    /// masked or paused now: what FreeSWITCH itself never reports, for tests to check.
+    pub fn recordings(&self, uuid_or_room: &str) -> Vec<(String, bool)> {
+        let st = self.lock();
+        match st.channels.get(uuid_or_room) {
+            Some(c) => c.recordings.clone(),
+            None => st
+                .conferences
+                .get(uuid_or_room)
+                .map(|c| c.recordings.clone())
+                .unwrap_or_default(),
+        }
+    }
 }

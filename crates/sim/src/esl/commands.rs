@@ -451,12 +451,7 @@ async fn bgapi<W: AsyncWrite + Unpin + Send>(
     req: &Request,
     discard: bool,
 ) -> Flow {
-    let line = &req.command[6..];
-    let (api, arg) = line.split_once(' ').unwrap_or((line, ""));
-    let job = match req.headers.get("job-uuid") {
-        Some(j) => j.to_owned(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
+    let (api, arg, job) = job_of(req);
     if !discard && conn.out.reply(&frames::bgapi_reply(&job)).await.is_err() {
         return Flow::Close;
     }
@@ -466,6 +461,33 @@ async fn bgapi<W: AsyncWrite + Unpin + Send>(
         let out = core.api(&api, &arg).await;
         core.background_job(&job, &api, &arg, &out);
     });
+    Flow::Continue
+}
+
+/// A `bgapi` request's command, its arguments and its Job-UUID (the client's, else a new one).
+fn job_of(req: &Request) -> (&str, &str, String) {
+    let line = &req.command[6..];
+    let (api, arg) = line.split_once(' ').unwrap_or((line, ""));
+    let job = match req.headers.get("job-uuid") {
+        Some(j) => j.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    (api, arg, job)
+}
+
+/// A `bgapi` whose command fails with `out` (fault injection): accepted, then its BACKGROUND_JOB
+/// brings `out` back.
+pub(super) async fn bgapi_failed<W: AsyncWrite + Unpin + Send>(
+    conn: &mut Conn<W>,
+    req: &Request,
+    out: &str,
+    discard: bool,
+) -> Flow {
+    let (api, arg, job) = job_of(req);
+    if !discard && conn.out.reply(&frames::bgapi_reply(&job)).await.is_err() {
+        return Flow::Close;
+    }
+    conn.core.background_job(&job, api, arg, out);
     Flow::Continue
 }
 

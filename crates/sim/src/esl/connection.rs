@@ -234,6 +234,11 @@ impl<W: AsyncWrite + Unpin + Send> Conn<W> {
 
     async fn injected_failure(&mut self, req: &Request, reply: &str, discard: bool) -> Flow {
         let lower = req.command.to_ascii_lowercase();
+        if lower.starts_with("bgapi ") {
+            // The job is accepted and its command fails: FreeSWITCH's `api_exec` fires the
+            // failing command's text as the BACKGROUND_JOB body, as `api` would have answered it.
+            return commands::bgapi_failed(self, req, &format!("{reply}\n"), discard).await;
+        }
         if lower.starts_with("api ") {
             let body = format!("{reply}\n");
             match self.out.reply(&frames::api_response(&body)).await {

@@ -6,7 +6,8 @@
 //! - [`Faults::delay_replies`]: each `command/reply` and `api/response` waits this long before it is written;
 //! - [`Faults::fail_next`]: the next command starting with a prefix (e.g. `"api uuid_bridge"`,
 //!   `"bgapi originate"`, `"sendmsg"`) is answered with the given `-ERR …` text instead of running
-//!   (as the `api/response` body for `api`, else as `Reply-Text`);
+//!   (as the `api/response` body for `api`, as the `BACKGROUND_JOB` body of an accepted job for
+//!   `bgapi`, else as `Reply-Text`);
 //! - [`Faults::hold_next`]: the next command starting with a prefix is held, unanswered, until the
 //!   returned [`Gate`] is released (then it runs as usual); like a slow `api` in FreeSWITCH, nothing
 //!   else is written on that connection meanwhile (no events, no later replies). A held connection

@@ -11,6 +11,7 @@ fn snapshot(capture_alive: bool) -> Snapshot {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: capture_alive.then_some(15),
+        recordings: Vec::new(),
     }
 }
 
@@ -27,8 +28,13 @@ fn connection_lost_while_dialling_ends_after_the_resync() {
     assert!(!m.legs().dialling);
     let a = answer_all(&mut m, a);
     assert_eq!(
-        sends(&a),
-        [(Step::UnholdCustomer, "conference pay-1 unhold 13".into())]
+        sends(&a)[0],
+        (Step::UnholdCustomer, "conference pay-1 unhold 13".into())
+    );
+    assert!(
+        sends(&a)[1..]
+            .iter()
+            .all(|(s, _)| *s == Step::UnmaskRecording)
     );
     assert_eq!(
         finished(&a),

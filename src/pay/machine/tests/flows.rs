@@ -10,6 +10,12 @@ fn happy_path_keyphone_in_conference() {
         texts,
         [
             "conference pay-1 hold 13 local_stream://moh".to_string(),
+            // Every recording of the call listed and masked before the capture leg exists.
+            format!("uuid_buglist {C}"),
+            format!("uuid_buglist {A}"),
+            "conference pay-1 recording check".to_string(),
+            format!("uuid_record {C} mask {CUSTOMER_REC}"),
+            format!("conference pay-1 recording pause {ROOM_REC}"),
             format!(
                 "originate {{origination_uuid={P},originate_timeout=30,ignore_early_media=true,confpay_role=capture}}sofia/gateway/paytia/pay &conference(pay-1@confpay)"
             ),
@@ -43,13 +49,24 @@ fn happy_path_keyphone_in_conference() {
         kind: TimerKind::MaxCapture,
         after: Duration::from_secs(600)
     }));
+    assert!(m.legs().masked);
     let a = m.step(Input::Hangup { leg: Leg::Capture });
     assert_eq!(
         sends(&a),
-        [(
-            Step::Restore,
-            "conference pay-1 relate 14 13 clear".to_string()
-        ),]
+        [
+            (
+                Step::Restore,
+                "conference pay-1 relate 14 13 clear".to_string()
+            ),
+            (
+                Step::UnmaskRecording,
+                format!("uuid_record {C} unmask {CUSTOMER_REC}")
+            ),
+            (
+                Step::UnmaskRecording,
+                format!("conference pay-1 recording resume {ROOM_REC}")
+            ),
+        ]
     );
     let a = answer_all(&mut m, a);
     assert_eq!(
@@ -59,6 +76,7 @@ fn happy_path_keyphone_in_conference() {
         })
     );
     assert_eq!(m.state(), &State::Done);
+    assert!(!m.legs().masked);
     assert!(
         m.step(Input::Cancel).is_empty(),
         "a finished session ignores input"

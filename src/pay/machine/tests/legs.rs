@@ -194,6 +194,7 @@ fn connection_lost_mid_capture_resumes_and_reisolates() {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: Some(15),
+        recordings: Vec::new(),
     }));
     assert_eq!(m.state(), &State::Capturing);
     assert_eq!(
@@ -221,6 +222,7 @@ fn connection_lost_and_capture_gone_restores() {
             customer_member,
             agent_member,
             capture_member: None,
+            recordings: Vec::new(),
         }));
         assert_eq!(sends(&a)[0].1, "conference pay-1 relate 14 13 clear");
         let a = answer_all(&mut m, a);
@@ -242,6 +244,7 @@ fn recovered_after_restart_with_capture_present_isolates() {
         customer_member: Some(3),
         agent_member: Some(4),
         capture_member: Some(5),
+        recordings: Vec::new(),
     };
     let (m, a) = Machine::recovered(cfg(), "pay-9".into(), legs(), snap);
     assert_eq!(m.state(), &State::Capturing);
@@ -262,6 +265,7 @@ fn resumed_capture_gets_its_time_limit_again() {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: Some(15),
+        recordings: Vec::new(),
     }));
     assert_eq!(m.state(), &State::Capturing);
     assert!(a.contains(&Action::StartTimer {
@@ -282,6 +286,7 @@ fn recovered_with_capture_present_unholds_the_customer_at_once() {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: Some(15),
+        recordings: Vec::new(),
     };
     let (mut m, a) = Machine::recovered(cfg(), "pay-1".into(), legs(), snap);
     let texts: Vec<String> = sends(&a).into_iter().map(|(_, t)| t).collect();

@@ -8,6 +8,7 @@ mod faults;
 mod flows;
 mod legs;
 mod members;
+mod recordings;
 mod restore;
 mod sweep;
 
@@ -83,6 +84,24 @@ fn ok(step: Step) -> Input {
     }
 }
 
+/// The recording the well-behaved switch of these tests reports on the customer's leg.
+const CUSTOMER_REC: &str = "/rec/customer.wav";
+/// The recording it reports for the conference.
+const ROOM_REC: &str = "/rec/room.wav";
+
+/// FreeSWITCH's answer to a recording list: one recording on the customer's leg, none on the
+/// agent's, one of the conference (texts as the real switch writes them).
+fn recordings_reply(cmd: &Cmd) -> Option<String> {
+    match cmd {
+        Cmd::ListLegRecordings { uuid } if uuid == C => Some(format!(
+            "<media-bugs>\n <media-bug>\n  <function>session_record</function>\n  <target>{CUSTOMER_REC}</target>\n  <thread-locked>0</thread-locked>\n </media-bug>\n</media-bugs>\n"
+        )),
+        Cmd::ListLegRecordings { .. } => Some("<media-bugs>\n</media-bugs>\n".into()),
+        Cmd::ListConferenceRecordings { .. } => Some(format!("+OK Record file {ROOM_REC}\n")),
+        _ => None,
+    }
+}
+
 /// Answers every command of `actions` with success (a well-behaved FreeSWITCH), recursively, and
 /// returns every action produced along the way.
 fn answer_all(m: &mut Machine, actions: Vec<Action>) -> Vec<Action> {
@@ -94,6 +113,14 @@ fn answer_all(m: &mut Machine, actions: Vec<Action>) -> Vec<Action> {
             if let Action::Send { step, cmd } = a {
                 match cmd {
                     Cmd::Originate { .. } => {}
+                    Cmd::ListLegRecordings { .. } | Cmd::ListConferenceRecordings { .. } => {
+                        let reply = recordings_reply(cmd).unwrap_or_default();
+                        queue.extend(m.step(Input::Reply {
+                            step: *step,
+                            ok: true,
+                            reply,
+                        }));
+                    }
                     Cmd::Kill { uuid, .. } if uuid == P => {
                         queue.extend(m.step(ok(*step)));
                         queue.extend(m.step(Input::Hangup { leg: Leg::Capture }));

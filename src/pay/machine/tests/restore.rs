@@ -41,7 +41,9 @@ fn refused_restore_is_retried_once() {
     assert_eq!(m.state(), &State::Capturing);
     let a = m.step(Input::Hangup { leg: Leg::Capture });
     let clear = "conference pay-1 relate 14 13 clear".to_string();
-    assert_eq!(sends(&a), [(Step::Restore, clear.clone())]);
+    assert_eq!(sends(&a)[0], (Step::Restore, clear.clone()));
+    m.step(ok(Step::UnmaskRecording));
+    m.step(ok(Step::UnmaskRecording));
     // Refused (or no reply in time): sent once more, the outcome untouched.
     let a = m.step(fail(Step::Restore, "`api` got no reply within 5s"));
     assert_eq!(sends(&a), [(Step::Restore, clear)]);
@@ -66,7 +68,9 @@ fn refused_unhold_while_unwinding_is_retried_once_then_reported() {
         cause: "USER_BUSY".into(),
     });
     let unhold = "conference pay-1 unhold 13".to_string();
-    assert_eq!(sends(&a), [(Step::UnholdCustomer, unhold.clone())]);
+    assert_eq!(sends(&a)[0], (Step::UnholdCustomer, unhold.clone()));
+    m.step(ok(Step::UnmaskRecording));
+    m.step(ok(Step::UnmaskRecording));
     let a = m.step(fail(Step::UnholdCustomer, "-ERR Operation failed"));
     assert_eq!(sends(&a), [(Step::UnholdCustomer, unhold)]);
     let a = m.step(fail(Step::UnholdCustomer, "-ERR Operation failed"));

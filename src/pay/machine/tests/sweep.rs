@@ -37,6 +37,7 @@ fn all_inputs() -> Vec<Input> {
             customer_member: Some(13),
             agent_member: Some(14),
             capture_member: Some(15),
+            recordings: Vec::new(),
         }),
         Input::Resync(Snapshot {
             customer_alive: true,
@@ -45,6 +46,7 @@ fn all_inputs() -> Vec<Input> {
             customer_member: Some(13),
             agent_member: Some(14),
             capture_member: None,
+            recordings: Vec::new(),
         }),
     ];
     for leg in [Leg::Customer, Leg::Agent, Leg::Capture] {
@@ -60,6 +62,28 @@ fn all_inputs() -> Vec<Input> {
     ] {
         v.push(Input::Timer(kind));
     }
+    // The lists as FreeSWITCH answers them (a bare `+OK` is no list: it fails the session).
+    for leg in [C, A] {
+        let cmd = Cmd::ListLegRecordings { uuid: leg.into() };
+        let step = if leg == C {
+            Step::ListCustomerRecordings
+        } else {
+            Step::ListAgentRecordings
+        };
+        v.push(Input::Reply {
+            step,
+            ok: true,
+            reply: recordings_reply(&cmd).unwrap_or_default(),
+        });
+    }
+    v.push(Input::Reply {
+        step: Step::ListConferenceRecordings,
+        ok: true,
+        reply: recordings_reply(&Cmd::ListConferenceRecordings {
+            room: "pay-1".into(),
+        })
+        .unwrap_or_default(),
+    });
     for step in Step::ALL {
         v.push(ok(step));
         v.push(Input::Reply {
@@ -88,7 +112,17 @@ fn reachable(depth: usize) -> Vec<Machine> {
     // Ready with the agent's member id unknown (its `add-member` event lost).
     let mut unknown_member = ready.clone();
     unknown_member.legs.agent_member = None;
+    // Listing and masking the recordings takes more inputs than the depth allows from a fresh
+    // session: start the sweep also at Masking (lists sent) and at Dialling (all masked).
+    let mut masking = machine(Topology::InConference, Some("4711"));
+    masking.step(Input::Start { agent_id: None });
+    masking.step(ok(Step::HoldCustomer));
+    let mut dialling = machine(Topology::InConference, Some("4711"));
+    let a = dialling.step(Input::Start { agent_id: None });
+    answer_all(&mut dialling, a);
     let mut frontier = vec![
+        masking,
+        dialling,
         unknown_member,
         machine(Topology::InConference, Some("4711")),
         machine(Topology::InConference, None),
@@ -151,6 +185,27 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
                 ctx()
             );
         }
+        if step == Step::UnmaskRecording {
+            assert!(
+                !after.legs().capture_up && !after.legs().dialling,
+                "recording unmasked while the capture leg may be present: {}",
+                ctx()
+            );
+        }
+        if step == Step::DialCapture {
+            let masking = [
+                Step::ListCustomerRecordings,
+                Step::ListAgentRecordings,
+                Step::ListConferenceRecordings,
+                Step::MaskRecording,
+            ];
+            assert!(
+                !after.pending.iter().any(|s| masking.contains(s))
+                    && (after.recordings().is_empty() || after.legs().masked),
+                "capture dialled before every recording was masked: {}",
+                ctx()
+            );
+        }
         if step == Step::SendStart {
             assert!(
                 after.legs().isolated,
@@ -180,6 +235,11 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
                 "ended with capture leg up: {}",
                 ctx()
             );
+            assert!(
+                !after.legs().masked,
+                "ended with recordings masked: {}",
+                ctx()
+            );
         }
     }
     if before.state() == &State::Done {
@@ -192,6 +252,26 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
                 || !after.legs().capture_up
                 || !after.legs().agent_alive,
             "capture leg present without isolation: {}",
+            ctx()
+        );
+    }
+    // From dialling to capture (a capture leg answering out of nowhere, which the sweep also feeds
+    // to earlier states, is not one the session dialled).
+    let dialled = matches!(
+        after.state(),
+        State::Dialling
+            | State::Answered
+            | State::SendingAgentId
+            | State::Unholding
+            | State::Ready
+            | State::Arming
+            | State::Capturing
+    );
+    if dialled && (after.legs().capture_up || after.legs().dialling) && after.legs().customer_alive
+    {
+        assert!(
+            after.legs().masked || after.recordings().is_empty(),
+            "capture leg present with recordings not masked: {}",
             ctx()
         );
     }
@@ -214,6 +294,7 @@ fn ends_eventually(m: &Machine) {
                 customer_member: Some(13),
                 agent_member: Some(14),
                 capture_member: None,
+                recordings: Vec::new(),
             }));
             answer_all(&mut m, a);
         }
@@ -244,6 +325,7 @@ fn exhaustive_state_by_input_sweep() {
         "AwaitingAgentId",
         "Moving",
         "Holding",
+        "Masking",
         "Dialling",
         "Answered",
         "SendingAgentId",

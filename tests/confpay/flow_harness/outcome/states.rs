@@ -5,13 +5,14 @@
 //! extension without `confpay_agent_id`, so the agent must key it). Transient states are pinned by
 //! holding the one ESL command the session is waiting on ([`confpay::sim::esl::faults::Gate`]), with
 //! the exact text the engine sends (`src/pay/actions.rs`):
-//! - `Moving` (attach): `api uuid_transfer <customer> conference:…` (the customer's move);
-//! - `Holding`: `api conference confpay-<customer> hold …`;
+//! - `Moving` (attach): `bgapi uuid_transfer <customer> conference:…` (the customer's move);
+//! - `Holding`: `bgapi conference confpay-<customer> hold …`;
+//! - `Masking`: `bgapi uuid_buglist <customer>` (the first recording list);
 //! - `Dialling`: `bgapi originate …`;
-//! - `SendingAgentId`: `api uuid_send_dtmf <capture> 4711#@…`;
-//! - `Unholding`: `api conference confpay-<customer> unhold …`;
-//! - `Arming` (ACA): `api conference confpay-<customer> relate … nospeak,nohear`;
-//! - `Unwinding` (agent cancelled in `Ready`): `api uuid_kill <capture> …`.
+//! - `SendingAgentId`: `bgapi uuid_send_dtmf <capture> 4711#@…`;
+//! - `Unholding`: `bgapi conference confpay-<customer> unhold …`;
+//! - `Arming` (ACA): `bgapi conference confpay-<customer> relate … nospeak,nohear`;
+//! - `Unwinding` (agent cancelled in `Ready`): `bgapi uuid_kill <capture> …`.
 //!
 //! While a command is held the simulator writes nothing on that connection (no events, no replies),
 //! like a blocking `api` in FreeSWITCH: a fault injected meanwhile reaches the daemon after
@@ -70,9 +71,11 @@ pub async fn pin(w: &World, state: &State) -> Pinned {
         State::Moving => attach_holding_the_move(w).await,
         State::Ready | State::Answered | State::Capturing => start_naturally(w, state).await,
         State::Arming | State::Unwinding => from_ready_holding_the_next(w, state).await,
-        State::Holding | State::Dialling | State::SendingAgentId | State::Unholding => {
-            start_holding_the_setup_command(w, state).await
-        }
+        State::Holding
+        | State::Masking
+        | State::Dialling
+        | State::SendingAgentId
+        | State::Unholding => start_holding_the_setup_command(w, state).await,
         State::Idle | State::Suspended | State::Done => {
             panic!("{state:?} is not a state the matrix pins")
         }
@@ -114,7 +117,7 @@ async fn attach_holding_the_move(w: &World) -> Started {
         (h.hears("agent", "customer") && h.hears("customer", "agent")).then_some(())
     })
     .await;
-    let gate = faults.hold_next(&format!("api uuid_transfer {cu} conference:"));
+    let gate = faults.hold_next(&format!("bgapi uuid_transfer {cu} conference:"));
     let s = w
         .stack
         .engine
@@ -147,12 +150,12 @@ async fn from_ready_holding_the_next(w: &World, state: &State) -> Started {
     let s = w.start_payment(Target::Customer(cu.clone())).await;
     w.reach(&s.id, State::Ready).await;
     let gate = if *state == State::Arming {
-        let g = faults.hold_next(&format!("api conference confpay-{cu} relate "));
+        let g = faults.hold_next(&format!("bgapi conference confpay-{cu} relate "));
         w.stack.engine.start_capture(&s.id).await.expect("start");
         g
     } else {
         let capture = w.channel_of(&w.capture);
-        let g = faults.hold_next(&format!("api uuid_kill {capture} "));
+        let g = faults.hold_next(&format!("bgapi uuid_kill {capture} "));
         w.stack.engine.cancel(&s.id).await.expect("cancel");
         g
     };
@@ -164,10 +167,11 @@ async fn start_holding_the_setup_command(w: &World, state: &State) -> Started {
     let faults = w.sim.faults();
     let cu = w.dialplan_call().await;
     let prefix = match state {
-        State::Holding => format!("api conference confpay-{cu} hold "),
+        State::Holding => format!("bgapi conference confpay-{cu} hold "),
+        State::Masking => format!("bgapi uuid_buglist {cu}"),
         State::Dialling => "bgapi originate ".to_owned(),
-        State::SendingAgentId => "api uuid_send_dtmf ".to_owned(),
-        _ => format!("api conference confpay-{cu} unhold "),
+        State::SendingAgentId => "bgapi uuid_send_dtmf ".to_owned(),
+        _ => format!("bgapi conference confpay-{cu} unhold "),
     };
     let gate = faults.hold_next(&prefix);
     let s = w.start_payment(Target::Customer(cu.clone())).await;
@@ -218,6 +222,7 @@ pub async fn run_held_command(w: &World, state: &State, p: &Pinned) -> Option<St
             "conference",
             format!("{room} hold {} {}", member(false), cfg.hold_music),
         ),
+        State::Masking => ("uuid_buglist", cu.clone()),
         State::Dialling => (
             "originate",
             format!(
@@ -277,7 +282,7 @@ pub async fn pin_arming_keyphone(w: &World) -> Pinned {
     let gate = w
         .sim
         .faults()
-        .hold_next(&format!("api conference confpay-{cu} relate "));
+        .hold_next(&format!("bgapi conference confpay-{cu} relate "));
     w.sim.core().press(&cu, "1").expect("start key");
     tokio::time::timeout(std::time::Duration::from_secs(10), gate.reached())
         .await
