@@ -12,12 +12,14 @@
 //! | [`daemon`] | supervisor: components, signals, SIGHUP reload, sd_notify |
 //! | [`cli`] | the `confpayd` command line |
 //! | [`error`] | `DaemonError` and exit codes |
+//! | [`cluster`] | many switches, one front door: nodes over NATS, requests forwarded to the call's owner |
 //! | [`http`] | the agent control API, the agent page, status stream, `/metrics`, `/healthz` |
 //! | [`metrics`] | Prometheus counters, histogram and scrape-time gauges |
 //! | [`decode`] | `confpayd decode`: a raw ESL byte stream as one JSON line per frame |
 //! | [`sim`] | the FreeSWITCH simulator: switch model, ESL server, outbound dialler, hearing/DTMF matrix |
 //! | [`demo`] | `confpayd demo`: simulator + daemon parts, a scripted call, a timeline, the agent page |
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod decode;

@@ -16,8 +16,8 @@ pub mod webhooks;
 
 pub use load::{ConfigError, ConfigLocation, DEFAULT_PATH, load};
 pub use schema::{
-    Config, EslConfig, HttpConfig, LogConfig, LogFormat, OnAgentHangup, OutboundConfig,
-    PaymentConfig,
+    ClusterConfig, Config, EslConfig, HttpConfig, LogConfig, LogFormat, OnAgentHangup,
+    OutboundConfig, PaymentConfig,
 };
 pub use settings::{Apply, Change, diff, render};
 pub use validate::{Invalid, validate};

@@ -18,6 +18,7 @@ pub struct Config {
     pub payment: PaymentConfig,
     pub log: LogConfig,
     pub webhooks: super::webhooks::WebhooksConfig,
+    pub cluster: ClusterConfig,
 }
 
 /// `[esl]`: the inbound ESL connection, daemon → FreeSWITCH.
@@ -200,6 +201,65 @@ impl OnAgentHangup {
             OnAgentHangup::Hangup => "hangup",
             OnAgentHangup::Transfer => "transfer",
         }
+    }
+}
+
+/// `[cluster]`: several switches, one `confpayd` each, joined over NATS (see `crate::cluster`).
+/// Off while `nats` is empty: then no NATS connection is made and nothing else changes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// NATS server URLs (`nats://host:4222`, `tls://host:4222`); empty: no cluster.
+    pub nats: Vec<String>,
+    /// This node's name, unique in the cluster: letters, digits, `-`, `_` (a NATS subject token).
+    pub node: String,
+    /// A NATS `.creds` file (JWT + NKey seed); empty: none.
+    pub credentials_file: String,
+    /// A NATS authorization token; empty: none.
+    pub token: Secret,
+    /// CA certificate (PEM) the NATS server's certificate must chain to; set: TLS is required.
+    pub tls_ca_file: String,
+    /// Client certificate and key (PEM) for NATS servers that verify clients; both or neither.
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    /// How often this node announces itself and its calls.
+    pub heartbeat_ms: u64,
+    /// A node not heard from for this long is reported unreachable.
+    pub unreachable_after_ms: u64,
+    /// How long a request forwarded to another node may take.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats: Vec::new(),
+            node: String::new(),
+            credentials_file: String::new(),
+            token: Secret::new(String::new()),
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            heartbeat_ms: 1000,
+            unreachable_after_ms: 3000,
+            request_timeout_ms: 3000,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Whether this daemon joins a cluster.
+    pub fn enabled(&self) -> bool {
+        !self.nats.is_empty()
+    }
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
+    }
+    pub fn unreachable_after(&self) -> Duration {
+        Duration::from_millis(self.unreachable_after_ms)
+    }
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
     }
 }
 

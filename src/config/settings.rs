@@ -5,7 +5,9 @@
 //! [`settings`] destructures every struct without `..`, so adding a field without listing it here does
 //! not compile.
 
-use super::schema::{Config, EslConfig, HttpConfig, LogConfig, OutboundConfig, PaymentConfig};
+use super::schema::{
+    ClusterConfig, Config, EslConfig, HttpConfig, LogConfig, OutboundConfig, PaymentConfig,
+};
 use super::webhooks::{WebhookEndpoint, WebhooksConfig};
 use crate::secret::Secret;
 use std::fmt;
@@ -144,6 +146,7 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         payment,
         log,
         webhooks,
+        cluster,
     } = config;
     let EslConfig {
         address,
@@ -191,6 +194,18 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         retry_max_ms,
         endpoints,
     } = webhooks;
+    let ClusterConfig {
+        nats,
+        node,
+        credentials_file,
+        token: nats_token,
+        tls_ca_file,
+        tls_cert_file,
+        tls_key_file,
+        heartbeat_ms,
+        unreachable_after_ms,
+        request_timeout_ms,
+    } = cluster;
     let set = |key, value, apply| Setting { key, value, apply };
     let s = |v: &str| Value::Str(v.to_owned());
     let n = Value::Int;
@@ -303,6 +318,28 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         set(
             "webhooks.endpoints",
             endpoint_tables(endpoints),
+            NeedsRestart,
+        ),
+        set("cluster.nats", Value::List(nats.clone()), NeedsRestart),
+        set("cluster.node", s(node), NeedsRestart),
+        set(
+            "cluster.credentials_file",
+            s(credentials_file),
+            NeedsRestart,
+        ),
+        set("cluster.token", Value::Secret(nats_token), NeedsRestart),
+        set("cluster.tls_ca_file", s(tls_ca_file), NeedsRestart),
+        set("cluster.tls_cert_file", s(tls_cert_file), NeedsRestart),
+        set("cluster.tls_key_file", s(tls_key_file), NeedsRestart),
+        set("cluster.heartbeat_ms", n(*heartbeat_ms), NeedsRestart),
+        set(
+            "cluster.unreachable_after_ms",
+            n(*unreachable_after_ms),
+            NeedsRestart,
+        ),
+        set(
+            "cluster.request_timeout_ms",
+            n(*request_timeout_ms),
             NeedsRestart,
         ),
     ]

@@ -1,7 +1,7 @@
 //! Checks that need more than a type: ranges, cross-key rules and the loopback-by-default security
 //! rules. Runs after deserialising; every error names the offending key.
 
-use super::schema::{Config, HttpConfig, OnAgentHangup};
+use super::schema::{ClusterConfig, Config, HttpConfig, OnAgentHangup};
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -36,6 +36,7 @@ pub fn validate(config: &Config) -> Vec<Invalid> {
     check_http_browsers(&config.http, &mut bad);
     check_payment(config, &mut bad);
     super::webhooks::check(&config.webhooks, &mut bad);
+    check_cluster(&config.cluster, &mut bad);
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
         bad("log.level", format!("not a valid filter directive: {e}"));
     }
@@ -74,6 +75,61 @@ fn check_esl(config: &Config, bad: &mut impl FnMut(&'static str, String)) {
         bad(
             "esl.max_frame_bytes",
             format!("must be between {lo} and {hi}"),
+        );
+    }
+}
+
+/// `[cluster]`: NATS URLs, a node name usable as a subject token, sane timings; no keys without
+/// `nats` (a half-configured cluster would silently run single).
+fn check_cluster(c: &ClusterConfig, bad: &mut impl FnMut(&'static str, String)) {
+    if !c.enabled() {
+        if !c.node.is_empty() || !c.credentials_file.is_empty() || !c.tls_ca_file.is_empty() {
+            bad(
+                "cluster.nats",
+                "must list the NATS servers when [cluster] is configured".to_owned(),
+            );
+        }
+        return;
+    }
+    for url in &c.nats {
+        let scheme_ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p));
+        if !scheme_ok || url.parse::<async_nats::ServerAddr>().is_err() {
+            bad(
+                "cluster.nats",
+                format!("`{url}` is not a nats:// or tls:// URL"),
+            );
+        }
+    }
+    let name_ok = |n: &str| {
+        (1..=64).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !name_ok(&c.node) {
+        bad(
+            "cluster.node",
+            "required: 1 to 64 letters, digits, '-' or '_', unique in the cluster".to_owned(),
+        );
+    }
+    if c.tls_cert_file.is_empty() != c.tls_key_file.is_empty() {
+        bad(
+            "cluster.tls_key_file",
+            "give both tls_cert_file and tls_key_file, or neither".to_owned(),
+        );
+    }
+    if c.heartbeat_ms == 0 || c.request_timeout_ms == 0 {
+        bad(
+            "cluster.heartbeat_ms",
+            "heartbeat_ms and request_timeout_ms must be > 0".to_owned(),
+        );
+    }
+    if c.unreachable_after_ms < 2 * c.heartbeat_ms {
+        bad(
+            "cluster.unreachable_after_ms",
+            format!(
+                "must be at least twice cluster.heartbeat_ms ({})",
+                c.heartbeat_ms
+            ),
         );
     }
 }

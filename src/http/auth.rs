@@ -65,6 +65,12 @@ impl Authority {
 
 /// Middleware: attaches the request's [`Authority`], or answers 401.
 pub async fn require_token(State(shared): State<Shared>, mut req: Request, next: Next) -> Response {
+    // Forwarded by another cluster node, which checked the token (set only in process).
+    if let Some(fwd) = req.extensions().get::<crate::cluster::Forwarded>() {
+        let authority = fwd.authority.clone();
+        req.extensions_mut().insert(authority);
+        return next.run(req).await;
+    }
     let sent = req
         .headers()
         .get(AUTHORIZATION)

@@ -35,6 +35,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many status streams open (http.max_streams)")]
     TooManyStreams,
+    /// The call is held by a cluster node that is not answering; no other node touches it.
+    #[error("cluster node {node} holds this call and is unreachable; it is not taken over")]
+    NodeUnreachable { node: String },
 }
 
 impl ApiError {
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyStreams => "too_many_streams",
+            ApiError::NodeUnreachable { .. } => "node_unreachable",
         }
     }
 
@@ -87,7 +91,9 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyStreams | ApiError::NodeUnreachable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

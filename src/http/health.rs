@@ -1,5 +1,5 @@
 //! `/healthz`: 200 when the inbound ESL connection is up and the outbound listener is bound, else
-//! 503; the JSON body says which part is down. The daemon sets the flags as things change.
+//! 503; the JSON body says which part is down (and, in cluster mode, `cluster: ok | degraded`). The daemon sets the flags as things change.
 
 use super::Shared;
 use axum::Json;
@@ -51,10 +51,15 @@ pub async fn healthz(State(shared): State<Shared>) -> (StatusCode, Json<Value>) 
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
-    let body = json!({
+    let mut body = json!({
         "status": text,
         "esl_connected": h.esl_connected(),
         "outbound_listening": h.outbound_listening(),
     });
+    // Cluster mode only; NATS down does not make this node unhealthy (it serves its own calls).
+    if let Some(c) = &shared.app.cluster {
+        body["cluster"] = json!(if c.connected() { "ok" } else { "degraded" });
+        body["node"] = json!(c.node());
+    }
     (status, Json(body))
 }

@@ -21,7 +21,7 @@
 //! `127.0.0.1:8085` (config `http.listen`).
 //!
 //! Integration: `let l = http::bind(addr).await?;` then spawn
-//! `http::serve(l, AppState { engine, config, metrics, health }, shutdown_token)`.
+//! `http::serve(l, AppState { engine, config, metrics, health, cluster }, shutdown_token)`.
 
 pub mod agent_token;
 pub mod api;
@@ -39,6 +39,7 @@ pub use auth::Authority;
 pub use error::ApiError;
 pub use health::Health;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pay::engine::Engine;
@@ -82,6 +83,8 @@ pub struct AppState {
     pub config: watch::Receiver<Arc<Config>>,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
+    /// Cluster mode (`[cluster]`): other nodes' calls are served through this API too.
+    pub cluster: Option<Cluster>,
 }
 
 /// The handlers' state: the app, the shutdown token (status streams end on shutdown) and the
@@ -120,6 +123,11 @@ pub fn router(app: AppState, shutdown: CancellationToken, bound: SocketAddr) -> 
         .route("/sessions/{id}/capture", post(api::start_capture))
         .route("/sessions/{id}/cancel", post(api::cancel))
         .route("/events", get(sse::stream))
+        // Inside the token check: the cluster layer forwards with the caller's authority.
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::cluster::route::layer,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::require_token,
@@ -160,14 +168,25 @@ pub async fn serve(listener: TcpListener, app: AppState, shutdown: CancellationT
         }
     };
     info!(listen = %bound, "HTTP API listening");
+    let cluster = app.cluster.clone();
     let router = router(app, shutdown.clone(), bound);
+    if let Some(cluster) = cluster {
+        tokio::spawn(crate::cluster::serve::run(
+            cluster,
+            router.clone(),
+            shutdown.clone(),
+        ));
+    }
     listener::accept_loop(listener, router, limits, shutdown).await;
     info!("HTTP API stopped");
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {
     let gauges = shared.app.engine.gauges().await;
-    let text = shared.app.metrics.render(&gauges);
+    let mut text = shared.app.metrics.render(&gauges);
+    if let Some(cluster) = &shared.app.cluster {
+        text.push_str(&cluster.render_metrics());
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -349,3 +349,65 @@ fn reload_applies_a_good_file_and_keeps_old_on_a_bad_one() {
     // The running configuration is untouched by all of the above.
     assert_eq!(running.payment.max_capture_s, 300);
 }
+
+#[test]
+fn cluster_is_off_by_default_and_checked_when_on() {
+    let c = load_text("").expect("valid");
+    assert!(!c.cluster.enabled());
+    let on = load_text(
+        "[cluster]\nnats = [\"nats://10.0.0.5:4222\", \"tls://nats2.example.com:4222\"]\nnode = \"fs-01\"\n",
+    )
+    .expect("a cluster config is valid");
+    assert!(on.cluster.enabled());
+    assert_eq!(on.cluster.node, "fs-01");
+    for (text, key) in [
+        (
+            "[cluster]\nnats = [\"nats://10.0.0.5:4222\"]\n",
+            "cluster.node: required",
+        ),
+        (
+            "[cluster]\nnats = [\"nats://10.0.0.5:4222\"]\nnode = \"fs.01\"\n",
+            "cluster.node: required",
+        ),
+        (
+            "[cluster]\nnats = [\"http://10.0.0.5:4222\"]\nnode = \"a\"\n",
+            "cluster.nats: `http://10.0.0.5:4222` is not a nats:// or tls:// URL",
+        ),
+        (
+            "[cluster]\nnode = \"a\"\n",
+            "cluster.nats: must list the NATS servers",
+        ),
+        (
+            "[cluster]\nnats = [\"nats://n:4222\"]\nnode = \"a\"\nheartbeat_ms = 2000\n",
+            "cluster.unreachable_after_ms: must be at least twice",
+        ),
+        (
+            "[cluster]\nnats = [\"nats://n:4222\"]\nnode = \"a\"\ntls_cert_file = \"/c.pem\"\n",
+            "cluster.tls_key_file",
+        ),
+    ] {
+        let e = load_err(text);
+        assert!(e.contains(key), "{text}: {e}");
+    }
+}
+
+#[test]
+fn cluster_token_is_masked_and_renders_back() {
+    let c = load_text(
+        "[cluster]\nnats = [\"nats://10.0.0.5:4222\"]\nnode = \"fs-01\"\ntoken = \"nats-QUUX-9\"\n",
+    )
+    .expect("valid");
+    let (debug, rendered) = (format!("{c:?}"), render(&c));
+    for text in [&debug, &rendered] {
+        assert!(!text.contains("QUUX"), "{text}");
+    }
+    assert!(
+        rendered.contains("[cluster]\nnats = [\"nats://10.0.0.5:4222\"]\nnode = \"fs-01\""),
+        "{rendered}"
+    );
+    let text = rendered
+        .replace("password = \"***\"", "password = \"ClueCon\"")
+        .replace("token = \"***\"", "token = \"nats-QUUX-9\"");
+    let back = load_text(&text).expect("rendered config is valid");
+    assert!(diff(&c, &back).is_empty(), "{text}");
+}

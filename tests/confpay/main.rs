@@ -5,6 +5,7 @@
 //! | module | what |
 //! |---|---|
 //! | `cli` | the built `confpayd`: flags, exit codes, signals, a fake systemd |
+//! | `cluster` | cluster mode: a real `nats-server`, two simulated switches, two daemons |
 //! | `config` | configuration loading, validation, reload |
 //! | `decode_cli`, `proptest_decode` | `confpayd decode`, by example and by property |
 //! | `demo` | the demo, in-process and as `confpayd demo --serve` |
@@ -25,12 +26,14 @@
 //! The live suite alone is `#[ignore]`d, so `live:: -- --ignored` selects exactly it.
 
 use confpay_test_fixtures::event_generators;
+mod cluster_harness;
 mod flow_harness;
 mod forged_peer;
 mod http_harness;
 use confpay_test_fixtures::recordings;
 
 mod cli;
+mod cluster;
 mod config;
 mod decode_cli;
 mod demo;

@@ -362,3 +362,106 @@ async fn early_digits_leave_no_trace(logs: Capture) {
     assert_clean("a metrics scrape", &metrics, card);
     assert_clean("a panic message", &panics, card);
 }
+
+#[test]
+fn cluster_forwarding_carries_no_card_digit() {
+    with_trace_capture(forwarded_payment_leaves_no_card_digit);
+}
+
+/// A payment on node B taken through node A at TRACE: A's and B's logs, A's API answers, status
+/// stream and metrics, and every message on NATS (heartbeats, forwarded requests and replies).
+async fn forwarded_payment_leaves_no_card_digit(logs: Capture) {
+    use crate::cluster_harness::{InProcess, Nats, until};
+    use crate::http_harness::{get, post};
+    use futures_util::StreamExt;
+    use tokio_util::{sync::CancellationToken, task::TaskTracker};
+    let Some(nats) = Nats::start("cluster_forwarding_carries_no_card_digit").await else {
+        return;
+    };
+    let card = "6011000990139424";
+    let wire = async_nats::connect(nats.url())
+        .await
+        .expect("NATS observer");
+    let mut everything = wire.subscribe("confpay.>").await.expect("subscribe");
+    let mut inboxes = wire.subscribe("_INBOX.>").await.expect("subscribe");
+    let (tracker, stop) = (TaskTracker::new(), CancellationToken::new());
+    let a = InProcess::start("a", &nats, &tracker, &stop).await;
+    let b = InProcess::start("b", &nats, &tracker, &stop).await;
+    let cu = b
+        .sim
+        .core()
+        .incoming_call(&b.customer, "confpay", "Customer", "1001")
+        .expect("call");
+    let front = a.stack.http_addr;
+    until("A lists B's call", || async {
+        let calls = get(front, "/api/v1/calls", None).await.json();
+        calls["calls"].as_array().and_then(|c| {
+            c.iter()
+                .find(|c| c["customer"] == cu.as_str() && c["reachable"] == true)
+                .cloned()
+        })
+    })
+    .await;
+    let stream = Arc::new(Mutex::new(String::new()));
+    let reader = collect_stream(front, format!("/api/v1/events?call={cu}"), stream.clone());
+    let body = format!(r#"{{"target": {{"type": "customer", "id": "{cu}"}}}}"#);
+    let started = until("payment starts on B through A", || async {
+        let r = post(front, "/api/v1/sessions", None, &body).await;
+        (r.status == 201).then_some(r)
+    })
+    .await;
+    let id = started.json()["id"].as_str().expect("id").to_owned();
+    let mut answers = started.body.clone();
+    reach_on(&b.stack.engine, &id, State::Ready).await;
+    b.sim.core().press(&cu, "1").expect("1");
+    reach_on(&b.stack.engine, &id, State::Capturing).await;
+    b.sim.core().press(&cu, card).expect("card");
+    let done = reach_on(&b.stack.engine, &id, State::Done).await;
+    assert!(
+        matches!(done.outcome, Some(Outcome::Completed { .. })),
+        "{done:?}"
+    );
+    for path in [
+        format!("/api/v1/sessions/{id}"),
+        "/api/v1/calls".to_owned(),
+        "/api/v1/sessions".to_owned(),
+        "/metrics".to_owned(),
+    ] {
+        answers.push_str(&http_get(front, &path).await);
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    reader.abort();
+    // Nodes stopped first: with no heartbeats left, draining the observer ends.
+    stop.cancel();
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
+    let mut on_wire = String::new();
+    for sub in [&mut everything, &mut inboxes] {
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
+            on_wire.push_str(&String::from_utf8_lossy(&m.payload));
+        }
+    }
+    assert!(
+        on_wire.contains(&id),
+        "the observer saw the forwarded traffic"
+    );
+    assert!(
+        stream
+            .lock()
+            .expect("stream")
+            .contains("\"state\":\"done\""),
+        "the stream through A followed B"
+    );
+    assert!(
+        logs.text().contains("forward") || logs.text().contains("cluster"),
+        "cluster logs were captured"
+    );
+    for (what, text) in [
+        ("logs", logs.text()),
+        ("API answers", answers),
+        ("status stream", stream.lock().expect("stream").clone()),
+        ("NATS messages", on_wire),
+    ] {
+        assert_clean(what, &text, card);
+    }
+}

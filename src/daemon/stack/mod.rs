@@ -1,6 +1,6 @@
 //! The daemon's working parts, started in order: inbound ESL client (a refused password is exit 78
 //! before anything listens), the engine (with recovery of payments found in FreeSWITCH), the outbound
-//! socket server, the HTTP API and page. One [`StackBuilder`] builds them for `confpayd`, the demo,
+//! socket server, the cluster membership (only with `[cluster]`), the HTTP API and page. One [`StackBuilder`] builds them for `confpayd`, the demo,
 //! the integration tests against the simulator and the load tool (which adds its probe through
 //! [`StackBuilder::switch_layer`] and [`StackBuilder::event_tap`]).
 //!
@@ -22,6 +22,7 @@ pub use pump::{AfterEngine, EventTap};
 pub use settings::{ROOM_PREFIX, engine_config, subscription};
 
 use super::component::ComponentError;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::esl::client_error::ClientError;
 use crate::esl::inbound::{ClientEvent, InboundClient, InboundConfig};
@@ -57,6 +58,8 @@ pub struct Stack {
     pub http_addr: SocketAddr,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
+    /// Cluster mode (`[cluster]`), else `None` (no NATS connection).
+    pub cluster: Option<Cluster>,
     /// Keeps the configuration channel open when the stack was started from a fixed config.
     _config: Option<watch::Sender<Arc<Config>>>,
 }
@@ -163,11 +166,13 @@ impl StackBuilder {
             self.live.clone(),
             shutdown.clone(),
         ));
+        let cluster = join_cluster(&config, &engine, tracker, shutdown).await?;
         let app = AppState {
             engine: engine.clone(),
             config: self.live,
             metrics: metrics.clone(),
             health: health.clone(),
+            cluster: cluster.clone(),
         };
         let http_addr = serve_http(&config, app, tracker, shutdown).await?;
         Ok(Stack {
@@ -178,6 +183,7 @@ impl StackBuilder {
             http_addr,
             health,
             metrics,
+            cluster,
             _config: self.fixed,
         })
     }
@@ -362,6 +368,25 @@ async fn apply_payment_reloads(
         let payment = live.borrow_and_update().payment.clone();
         engine.configure(engine_config(&payment)).await;
     }
+}
+
+/// Joins the cluster when `[cluster]` names NATS servers (never waits for NATS to be up).
+async fn join_cluster(
+    config: &Config,
+    engine: &Engine,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<Option<Cluster>, ComponentError> {
+    if !config.cluster.enabled() {
+        return Ok(None);
+    }
+    Cluster::start(&config.cluster, engine, tracker, shutdown)
+        .await
+        .map(Some)
+        .map_err(|e| ComponentError::Failed {
+            component: "cluster",
+            reason: e.to_string(),
+        })
 }
 
 /// Binds and serves the HTTP API and agent page; returns the listening address.

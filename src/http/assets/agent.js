@@ -49,6 +49,7 @@ const REFUSAL = {
   switch_unavailable: 'The phone system did not answer — try again in a moment.',
   stopped: 'confpay is restarting — try again in a minute.',
   too_many_streams: 'Too many confpay pages are open — close the others, then reload this one.',
+  node_unreachable: 'The confpay on the switch holding this call is not answering — try again in a minute; if it persists, tell your supervisor.',
   host_not_allowed: 'This page was opened under an address confpay does not accept — use the address you were given.',
   origin_not_allowed: 'This page was opened under an address confpay does not accept — use the address you were given.',
   bad_request: 'confpay did not understand the request — reload the page and try again.',

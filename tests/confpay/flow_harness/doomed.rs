@@ -13,6 +13,8 @@ use tokio_util::task::TaskTracker;
 pub struct Doomed {
     pub engine: Engine,
     pub outbound: SocketAddr,
+    /// The HTTP API's address.
+    pub http: SocketAddr,
     kill: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
@@ -34,16 +36,17 @@ impl Doomed {
                     .expect("daemon starts")
             });
             ready_tx
-                .send((stack.engine.clone(), stack.outbound_addr))
+                .send((stack.engine.clone(), stack.outbound_addr, stack.http_addr))
                 .expect("send");
             let _ = kill_rx.recv();
             drop(stack);
             drop(rt);
         });
-        let (engine, outbound) = ready_rx.recv().expect("daemon up");
+        let (engine, outbound, http) = ready_rx.recv().expect("daemon up");
         Doomed {
             engine,
             outbound,
+            http,
             kill,
             thread,
         }

@@ -115,6 +115,7 @@ impl Rig {
             config: config.subscribe(),
             metrics: metrics.clone(),
             health: health.clone(),
+            cluster: None,
         };
         tokio::spawn(http::serve(listener, app, shutdown.clone()));
         Rig {

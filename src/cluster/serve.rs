@@ -1,0 +1,89 @@
+//! Answering requests other nodes forward here: each one goes through this node's own router (so
+//! the same handlers, checks and errors apply) with the caller's authority as the forwarding node
+//! verified it, marked [`Forwarded`] so it is never forwarded again.
+
+use super::Cluster;
+use super::route::Forwarded;
+use super::wire::{ForwardReply, ForwardRequest, api_subject};
+use axum::Router;
+use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, Request};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use tracing::warn;
+
+/// Largest answer body sent back (a full call list of a busy node fits easily).
+const MAX_REPLY: usize = 4 * 1024 * 1024;
+
+/// Serves `confpay.node.<this node>.api` until `stop`. The requests carry no `Host` (none came
+/// from a browser) and no token: [`Forwarded`] carries the authority.
+pub async fn run(cluster: Cluster, router: Router, stop: CancellationToken) {
+    let subject = api_subject(cluster.node());
+    let mut sub = match cluster.inner.client.subscribe(subject.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cluster: cannot serve forwarded requests; other nodes see this one as unreachable");
+            return;
+        }
+    };
+    loop {
+        let msg = tokio::select! {
+            () = stop.cancelled() => return,
+            msg = sub.next() => match msg {
+                Some(m) => m,
+                None => return,
+            },
+        };
+        let Some(reply_to) = msg.reply else { continue };
+        let (router, client) = (router.clone(), cluster.inner.client.clone());
+        tokio::spawn(async move {
+            let answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
+                Ok(req) => answer(router, req).await,
+                Err(e) => refusal(
+                    400,
+                    "bad_request",
+                    &format!("unreadable forwarded request: {e}"),
+                ),
+            };
+            if let Ok(bytes) = serde_json::to_vec(&answer) {
+                let _ = client.publish(reply_to, bytes.into()).await;
+            }
+        });
+    }
+}
+
+/// Runs one forwarded request through the router.
+async fn answer(router: Router, req: ForwardRequest) -> ForwardReply {
+    let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::GET);
+    let built = Request::builder()
+        .method(method)
+        .uri(&req.path)
+        .header(CONTENT_TYPE, "application/json")
+        .extension(Forwarded {
+            authority: req.authority.into(),
+        })
+        .body(Body::from(req.body));
+    let request = match built {
+        Ok(r) => r,
+        Err(e) => return refusal(400, "bad_request", &e.to_string()),
+    };
+    let Ok(resp) = router.oneshot(request).await;
+    let status = resp.status().as_u16();
+    match axum::body::to_bytes(resp.into_body(), MAX_REPLY).await {
+        Ok(b) => ForwardReply {
+            status,
+            body: String::from_utf8_lossy(&b).into_owned(),
+        },
+        Err(_) => refusal(502, "reply_too_large", "the owner's answer was too large"),
+    }
+}
+
+/// An answer in the API's error shape.
+fn refusal(status: u16, code: &str, message: &str) -> ForwardReply {
+    ForwardReply {
+        status,
+        body: serde_json::json!({"error": {"code": code, "message": message}}).to_string(),
+    }
+}

@@ -1,0 +1,274 @@
+//! A cluster for tests: a real `nats-server` (Debian's package; a test without it says so in one
+//! line and returns) on a free loopback port, and nodes made of a simulated switch and the
+//! daemon's parts in their own runtime ([`Doomed`], so a node can be killed as with SIGKILL and
+//! started again against the same switch).
+
+use crate::flow_harness::doomed::Doomed;
+use crate::flow_harness::{self, AGENT_ID, CAPTURE_DIAL, CARD};
+use crate::http_harness::{Resp, get};
+use confpay::config::Config;
+use confpay::http::agent_token::{AgentClaims, mint};
+use confpay::pay::engine::CallView;
+use confpay::secret::Secret;
+use confpay::sim::party::Party;
+use confpay::sim::{SimConfig, Simulator};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The admin token every node's API takes.
+pub const ADMIN: &str = "cluster-admin-token";
+/// The key the call-centre platform signs agent tokens with (the same on every node).
+pub const AGENT_KEY: &str = "cluster-agent-key-cluster-agent-key-0123";
+
+/// A running `nats-server`, stopped on drop.
+pub struct Nats {
+    bin: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Nats {
+    /// Starts one, or `None` (after one line saying why) when the binary is not installed.
+    pub async fn start(test: &str) -> Option<Nats> {
+        let bin = [
+            "/usr/bin/nats-server",
+            "/usr/sbin/nats-server",
+            "/usr/local/bin/nats-server",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+        let Some(bin) = bin else {
+            println!("{test}: skipped: nats-server not installed (apt-get install nats-server)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut nats = Nats {
+            bin,
+            port,
+            child: None,
+        };
+        nats.up().await;
+        Some(nats)
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on its port; returns once it accepts connections.
+    pub async fn up(&mut self) {
+        let child = Command::new(&self.bin)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("nats-server never listened on {}", self.port);
+    }
+
+    /// Stops the server (SIGKILL: as if its host died).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// One node: its switch and its daemon.
+pub struct Node {
+    pub sim: Simulator,
+    pub customer: Party,
+    pub capture: Party,
+    pub config: Config,
+    pub daemon: Option<Doomed>,
+}
+
+impl Node {
+    /// A switch with the payment dialplan, and a daemon in cluster mode as `name`.
+    pub async fn start(name: &str, nats: &Nats) -> Node {
+        let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+        let mut config = flow_harness::config(sim.esl_addr());
+        config.http.token = Secret::new(ADMIN);
+        config.http.agent_token_secret = Secret::new(AGENT_KEY);
+        config.cluster.nats = vec![nats.url()];
+        config.cluster.node = name.to_owned();
+        config.cluster.heartbeat_ms = 200;
+        config.cluster.unreachable_after_ms = 1000;
+        config.cluster.request_timeout_ms = 1000;
+        // Ports 0 are the tests' own; the [cluster] keys must be valid as a daemon sees them.
+        let invalid = confpay::config::validate(&config);
+        assert!(
+            !invalid.iter().any(|i| i.key.starts_with("cluster.")),
+            "{invalid:?}"
+        );
+        let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+        let (customer, _agent) = flow_harness::parties(&sim, &capture);
+        let daemon = Doomed::start(config.clone());
+        flow_harness::install_dialplan(&sim, daemon.outbound);
+        Node {
+            sim,
+            customer,
+            capture,
+            config,
+            daemon: Some(daemon),
+        }
+    }
+
+    pub fn http(&self) -> SocketAddr {
+        self.daemon.as_ref().expect("daemon running").http
+    }
+
+    /// The customer calls in through the dialplan; returns once both legs are in the conference.
+    pub async fn call(&self) -> String {
+        let cu = self
+            .sim
+            .core()
+            .incoming_call(&self.customer, "confpay", "Customer", "1001")
+            .expect("incoming call");
+        let engine = &self.daemon.as_ref().expect("daemon").engine;
+        until("call in conference", || async {
+            engine
+                .calls()
+                .await
+                .into_iter()
+                .find(|c: &CallView| {
+                    c.customer == cu && c.customer_member.is_some() && c.agent_member.is_some()
+                })
+                .map(|_| ())
+        })
+        .await;
+        cu
+    }
+
+    /// A fresh capture service for the next payment (each capture is a new call to it).
+    pub fn fresh_capture(&mut self) {
+        self.capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+        self.sim
+            .core()
+            .register_party(CAPTURE_DIAL, self.capture.clone());
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.kill();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.daemon = Some(Doomed::start(self.config.clone()));
+    }
+}
+
+/// An agent token for the rig's agent ID (or another).
+pub fn agent_token(agent_id: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    mint(
+        &AgentClaims {
+            agent_id: agent_id.to_owned(),
+            exp: now + 600,
+            iat: Some(now),
+        },
+        &Secret::new(AGENT_KEY),
+    )
+}
+
+/// Waits (at most 15 s) for `f` to give something, polling.
+pub async fn until<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(t) = f().await {
+            return t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The call `customer` as `GET /api/v1/calls` on `front` lists it.
+pub async fn listed(front: SocketAddr, customer: &str) -> Option<serde_json::Value> {
+    let r = get(front, "/api/v1/calls", Some(ADMIN)).await;
+    r.json()["calls"]
+        .as_array()?
+        .iter()
+        .find(|c| c["customer"] == customer)
+        .cloned()
+}
+
+/// Polls `GET /api/v1/sessions/{id}` on `front` until its state is `state`.
+pub async fn session_reaches(front: SocketAddr, id: &str, token: &str, state: &str) -> Resp {
+    let path = format!("/api/v1/sessions/{id}");
+    until(&format!("session {id} {state}"), || async {
+        let r = get(front, &path, Some(token)).await;
+        (r.status == 200 && r.json()["state"] == state).then_some(r)
+    })
+    .await
+}
+
+/// A node whose daemon runs in the caller's runtime (so a test's log capture sees it): its switch,
+/// its daemon's parts and its customer. Stops with `stop`.
+pub struct InProcess {
+    pub sim: Simulator,
+    pub stack: confpay::daemon::stack::Stack,
+    pub customer: Party,
+}
+
+impl InProcess {
+    pub async fn start(
+        name: &str,
+        nats: &Nats,
+        tracker: &tokio_util::task::TaskTracker,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> InProcess {
+        let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+        let mut config = flow_harness::config(sim.esl_addr());
+        config.cluster.nats = vec![nats.url()];
+        config.cluster.node = name.to_owned();
+        config.cluster.heartbeat_ms = 200;
+        config.cluster.unreachable_after_ms = 1000;
+        let stack = confpay::daemon::stack::Stack::start(&config, tracker, stop)
+            .await
+            .expect("daemon parts");
+        let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
+        let (customer, _agent) = flow_harness::parties(&sim, &capture);
+        flow_harness::install_dialplan(&sim, stack.outbound_addr);
+        InProcess {
+            sim,
+            stack,
+            customer,
+        }
+    }
+}
