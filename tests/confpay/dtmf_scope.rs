@@ -110,17 +110,7 @@ impl Scene {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(t) = f().await {
-                return t;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::flow_harness::poll_until(what, Duration::from_secs(10), f).await
     }
 
     /// An attach-mode call (plain bridge, no outbound socket) with a payment `Ready`; returns the

@@ -205,17 +205,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(t) = f().await {
-            return t;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::flow_harness::poll_until(what, Duration::from_secs(15), f).await
 }
 
 /// The call `customer` as `GET /api/v1/calls` on `front` lists it.

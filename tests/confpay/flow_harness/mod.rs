@@ -37,6 +37,25 @@ pub struct World {
     shutdown: CancellationToken,
 }
 
+/// Polls `f` every 20 ms until it gives something; fails the test after `limit`.
+pub async fn poll_until<T, F, Fut>(what: &str, limit: Duration, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(t) = f().await {
+            return t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits (at most 10 s) until session `id` of `engine` reaches `state`; a session that ends
 /// elsewhere first fails the test at once. Returns its view.
 pub async fn reach_on(engine: &Engine, id: &str, state: State) -> SessionView {
@@ -164,17 +183,7 @@ impl World {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(t) = f().await {
-                return t;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        poll_until(what, Duration::from_secs(10), f).await
     }
 
     pub fn channel_of(&self, party: &Party) -> String {
