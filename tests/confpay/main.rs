@@ -54,6 +54,7 @@ mod http_agents;
 mod http_api;
 mod http_auth;
 mod http_browser;
+mod http_readers;
 mod live;
 mod metrics;
 mod pci_leaks;
