@@ -22,6 +22,7 @@
 //! sim.faults().delay_replies(Some(Duration::from_millis(200)));        // faults on demand
 //! sim.restart();                                                       // new Core-UUID, all dropped
 //! ```
+pub mod cli;
 pub mod console;
 pub mod core;
 pub mod esl;

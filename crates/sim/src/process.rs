@@ -3,10 +3,14 @@
 //! `quit` or end of input. Shared by the `confpay-sim` binary and the load tool, which runs the
 //! simulator as a separate process (`load --sim-side …`) so that the daemon is measured alone.
 
+use crate::cli::Cli;
 use crate::console::{self, Console};
-use crate::standalone::{self, Invocation, USAGE};
+use crate::standalone;
 use std::process::ExitCode;
 use tokio::io::{AsyncWriteExt, BufReader};
+
+/// `EX_USAGE` (sysexits.h): the exit status of a command-line mistake.
+const EX_USAGE: u8 = 64;
 
 /// Runs the simulator process with `args` (the arguments after the program name).
 pub fn main<I, S>(args: I) -> ExitCode
@@ -14,15 +18,15 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    let opts = match standalone::parse_args(args) {
-        Ok(Invocation::Run(o)) => o,
-        Ok(Invocation::Help) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("confpay-sim: {e}\n\n{USAGE}");
-            return ExitCode::from(64);
+    let opts = match Cli::parse_args(args) {
+        Ok(cli) => cli.into_options(),
+        Err(answer) => {
+            // Only a closed stdout/stderr can fail here, and then there is nowhere left to say so.
+            let _ = answer.print();
+            return match answer.use_stderr() {
+                true => ExitCode::from(EX_USAGE),
+                false => ExitCode::SUCCESS,
+            };
         }
     };
     // `try_init`: the load tool may have set up its own subscriber before deciding to be the sim.

@@ -19,30 +19,19 @@ pub(crate) fn now_us() -> u64 {
 
 /// `Event-Date-Local` / `Event-Date-GMT` for a timestamp (UTC is used as the local zone).
 pub(crate) fn dates(us: u64) -> (String, String) {
-    let secs = (us / 1_000_000) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // civil_from_days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    let wd = (days + 4).rem_euclid(7) as usize;
-    const WD: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let local = format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}");
+    let secs = i64::try_from(us / 1_000_000).unwrap_or(0);
+    let t = time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(secs);
+    let (y, d, h, m, s) = (t.year(), t.day(), t.hour(), t.minute(), t.second());
+    let local = format!(
+        "{y:04}-{:02}-{d:02} {h:02}:{m:02}:{s:02}",
+        u8::from(t.month())
+    );
+    // FreeSWITCH's RFC 822 date: abbreviated English day and month names.
+    let (weekday, month) = (t.weekday().to_string(), t.month().to_string());
     let gmt = format!(
         "{}, {d:02} {} {y:04} {h:02}:{m:02}:{s:02} GMT",
-        WD[wd],
-        MO[(mo - 1) as usize]
+        &weekday[..3],
+        &month[..3]
     );
     (local, gmt)
 }
