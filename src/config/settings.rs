@@ -2,7 +2,7 @@
 //! [`diff`] (what a SIGHUP reload changed, and whether each change applies live or needs a restart) and
 //! [`render`] (the effective configuration as TOML for `--check-config`).
 //!
-//! [`settings`] destructures every struct without `..`, so adding a field without listing it here does
+//! [`settings`] destructures every struct (one function per section) without `..`, so adding a field without listing it here does
 //! not compile.
 
 use super::schema::{
@@ -10,6 +10,8 @@ use super::schema::{
 };
 use super::webhooks::{WebhookEndpoint, WebhooksConfig};
 use crate::secret::Secret;
+use Apply::{Live, NeedsRestart};
+use Value::Int;
 use std::fmt;
 
 /// When a changed key takes effect.
@@ -138,7 +140,6 @@ impl fmt::Display for Change {
 
 /// Every setting of `config`, in file order.
 pub fn settings(config: &Config) -> Vec<Setting<'_>> {
-    use Apply::{Live, NeedsRestart};
     let Config {
         esl,
         outbound,
@@ -148,6 +149,37 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         webhooks,
         cluster,
     } = config;
+    [
+        esl_settings(esl),
+        outbound_settings(outbound),
+        http_settings(http),
+        payment_settings(payment),
+        log_settings(log),
+        webhooks_settings(webhooks),
+        cluster_settings(cluster),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn set<'a>(key: &'static str, value: Value<'a>, apply: Apply) -> Setting<'a> {
+    Setting { key, value, apply }
+}
+
+fn text(v: &str) -> Value<'static> {
+    Value::Str(v.to_owned())
+}
+
+fn list(v: &[String]) -> Value<'static> {
+    Value::List(v.to_vec())
+}
+
+fn count(v: usize) -> Value<'static> {
+    Value::Int(u64::try_from(v).unwrap_or(u64::MAX))
+}
+
+fn esl_settings(esl: &EslConfig) -> Vec<Setting<'_>> {
     let EslConfig {
         address,
         password,
@@ -157,9 +189,41 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         reconnect_max_ms,
         max_frame_bytes,
     } = esl;
+    vec![
+        set("esl.address", text(address), NeedsRestart),
+        set("esl.password", Value::Secret(password), NeedsRestart),
+        set(
+            "esl.connect_timeout_ms",
+            Int(*connect_timeout_ms),
+            NeedsRestart,
+        ),
+        set(
+            "esl.command_timeout_ms",
+            Int(*command_timeout_ms),
+            NeedsRestart,
+        ),
+        set(
+            "esl.reconnect_initial_ms",
+            Int(*reconnect_initial_ms),
+            NeedsRestart,
+        ),
+        set("esl.reconnect_max_ms", Int(*reconnect_max_ms), NeedsRestart),
+        set("esl.max_frame_bytes", count(*max_frame_bytes), NeedsRestart),
+    ]
+}
+
+fn outbound_settings(outbound: &OutboundConfig) -> Vec<Setting<'_>> {
     let OutboundConfig { listen, allow } = outbound;
+    let allow = allow.iter().map(ToString::to_string).collect();
+    vec![
+        set("outbound.listen", text(&listen.to_string()), NeedsRestart),
+        set("outbound.allow", Value::List(allow), NeedsRestart),
+    ]
+}
+
+fn http_settings(http: &HttpConfig) -> Vec<Setting<'_>> {
     let HttpConfig {
-        listen: http_listen,
+        listen,
         token,
         agent_token_secret,
         agent_token_max_s,
@@ -169,6 +233,32 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         max_connections,
         max_streams,
     } = http;
+    vec![
+        set("http.listen", text(&listen.to_string()), NeedsRestart),
+        set("http.token", Value::Secret(token), Live),
+        set(
+            "http.agent_token_secret",
+            Value::Secret(agent_token_secret),
+            Live,
+        ),
+        set("http.agent_token_max_s", Int(*agent_token_max_s), Live),
+        set("http.allowed_hosts", list(allowed_hosts), Live),
+        set("http.allowed_origins", list(allowed_origins), Live),
+        set(
+            "http.header_timeout_ms",
+            Int(*header_timeout_ms),
+            NeedsRestart,
+        ),
+        set(
+            "http.max_connections",
+            count(*max_connections),
+            NeedsRestart,
+        ),
+        set("http.max_streams", count(*max_streams), NeedsRestart),
+    ]
+}
+
+fn payment_settings(payment: &PaymentConfig) -> Vec<Setting<'_>> {
     let PaymentConfig {
         capture_dial,
         conference_profile,
@@ -185,7 +275,61 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         agent_hangup_transfer,
         agent_dial_allow,
     } = payment;
+    vec![
+        set("payment.capture_dial", text(capture_dial), Live),
+        set(
+            "payment.conference_profile",
+            text(conference_profile),
+            NeedsRestart,
+        ),
+        set(
+            "payment.capture_answer_timeout_s",
+            Int(*capture_answer_timeout_s),
+            Live,
+        ),
+        set("payment.max_capture_s", Int(*max_capture_s), Live),
+        set("payment.agent_id_prefix", text(agent_id_prefix), Live),
+        set("payment.agent_id_suffix", text(agent_id_suffix), Live),
+        set("payment.agent_id_delay_ms", Int(*agent_id_delay_ms), Live),
+        set("payment.dtmf_duration_ms", Int(*dtmf_duration_ms), Live),
+        set(
+            "payment.agent_id_entry_timeout_s",
+            Int(*agent_id_entry_timeout_s),
+            Live,
+        ),
+        set(
+            "payment.start_event_subclass",
+            text(start_event_subclass),
+            NeedsRestart,
+        ),
+        set("payment.hold_music", text(hold_music), Live),
+        set(
+            "payment.on_agent_hangup",
+            text(on_agent_hangup.as_str()),
+            Live,
+        ),
+        set(
+            "payment.agent_hangup_transfer",
+            text(agent_hangup_transfer),
+            Live,
+        ),
+        set(
+            "payment.agent_dial_allow",
+            list(agent_dial_allow),
+            NeedsRestart,
+        ),
+    ]
+}
+
+fn log_settings(log: &LogConfig) -> Vec<Setting<'_>> {
     let LogConfig { level, format } = log;
+    vec![
+        set("log.level", text(level), Live),
+        set("log.format", text(format.as_str()), NeedsRestart),
+    ]
+}
+
+fn webhooks_settings(webhooks: &WebhooksConfig) -> Vec<Setting<'_>> {
     let WebhooksConfig {
         spool_dir,
         spool_max,
@@ -194,11 +338,30 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         retry_max_ms,
         endpoints,
     } = webhooks;
+    vec![
+        set("webhooks.spool_dir", text(spool_dir), NeedsRestart),
+        set("webhooks.spool_max", count(*spool_max), NeedsRestart),
+        set("webhooks.timeout_ms", Int(*timeout_ms), NeedsRestart),
+        set(
+            "webhooks.retry_initial_ms",
+            Int(*retry_initial_ms),
+            NeedsRestart,
+        ),
+        set("webhooks.retry_max_ms", Int(*retry_max_ms), NeedsRestart),
+        set(
+            "webhooks.endpoints",
+            endpoint_tables(endpoints),
+            NeedsRestart,
+        ),
+    ]
+}
+
+fn cluster_settings(cluster: &ClusterConfig) -> Vec<Setting<'_>> {
     let ClusterConfig {
         nats,
         node,
         credentials_file,
-        token: nats_token,
+        token,
         tls_ca_file,
         tls_cert_file,
         tls_key_file,
@@ -206,140 +369,27 @@ pub fn settings(config: &Config) -> Vec<Setting<'_>> {
         unreachable_after_ms,
         request_timeout_ms,
     } = cluster;
-    let set = |key, value, apply| Setting { key, value, apply };
-    let s = |v: &str| Value::Str(v.to_owned());
-    let n = Value::Int;
-    let count = |v: usize| n(u64::try_from(v).unwrap_or(u64::MAX));
-    let bytes = count(*max_frame_bytes);
     vec![
-        set("esl.address", s(address), NeedsRestart),
-        set("esl.password", Value::Secret(password), NeedsRestart),
-        set(
-            "esl.connect_timeout_ms",
-            n(*connect_timeout_ms),
-            NeedsRestart,
-        ),
-        set(
-            "esl.command_timeout_ms",
-            n(*command_timeout_ms),
-            NeedsRestart,
-        ),
-        set(
-            "esl.reconnect_initial_ms",
-            n(*reconnect_initial_ms),
-            NeedsRestart,
-        ),
-        set("esl.reconnect_max_ms", n(*reconnect_max_ms), NeedsRestart),
-        set("esl.max_frame_bytes", bytes, NeedsRestart),
-        set("outbound.listen", s(&listen.to_string()), NeedsRestart),
-        set(
-            "outbound.allow",
-            Value::List(allow.iter().map(ToString::to_string).collect()),
-            NeedsRestart,
-        ),
-        set("http.listen", s(&http_listen.to_string()), NeedsRestart),
-        set("http.token", Value::Secret(token), Live),
-        set(
-            "http.agent_token_secret",
-            Value::Secret(agent_token_secret),
-            Live,
-        ),
-        set("http.agent_token_max_s", n(*agent_token_max_s), Live),
-        set(
-            "http.allowed_hosts",
-            Value::List(allowed_hosts.clone()),
-            Live,
-        ),
-        set(
-            "http.allowed_origins",
-            Value::List(allowed_origins.clone()),
-            Live,
-        ),
-        set(
-            "http.header_timeout_ms",
-            n(*header_timeout_ms),
-            NeedsRestart,
-        ),
-        set(
-            "http.max_connections",
-            count(*max_connections),
-            NeedsRestart,
-        ),
-        set("http.max_streams", count(*max_streams), NeedsRestart),
-        set("payment.capture_dial", s(capture_dial), Live),
-        set(
-            "payment.conference_profile",
-            s(conference_profile),
-            NeedsRestart,
-        ),
-        set(
-            "payment.capture_answer_timeout_s",
-            n(*capture_answer_timeout_s),
-            Live,
-        ),
-        set("payment.max_capture_s", n(*max_capture_s), Live),
-        set("payment.agent_id_prefix", s(agent_id_prefix), Live),
-        set("payment.agent_id_suffix", s(agent_id_suffix), Live),
-        set("payment.agent_id_delay_ms", n(*agent_id_delay_ms), Live),
-        set("payment.dtmf_duration_ms", n(*dtmf_duration_ms), Live),
-        set(
-            "payment.agent_id_entry_timeout_s",
-            n(*agent_id_entry_timeout_s),
-            Live,
-        ),
-        set(
-            "payment.start_event_subclass",
-            s(start_event_subclass),
-            NeedsRestart,
-        ),
-        set("payment.hold_music", s(hold_music), Live),
-        set("payment.on_agent_hangup", s(on_agent_hangup.as_str()), Live),
-        set(
-            "payment.agent_hangup_transfer",
-            s(agent_hangup_transfer),
-            Live,
-        ),
-        set(
-            "payment.agent_dial_allow",
-            Value::List(agent_dial_allow.clone()),
-            NeedsRestart,
-        ),
-        set("log.level", s(level), Live),
-        set("log.format", s(format.as_str()), NeedsRestart),
-        set("webhooks.spool_dir", s(spool_dir), NeedsRestart),
-        set("webhooks.spool_max", count(*spool_max), NeedsRestart),
-        set("webhooks.timeout_ms", n(*timeout_ms), NeedsRestart),
-        set(
-            "webhooks.retry_initial_ms",
-            n(*retry_initial_ms),
-            NeedsRestart,
-        ),
-        set("webhooks.retry_max_ms", n(*retry_max_ms), NeedsRestart),
-        set(
-            "webhooks.endpoints",
-            endpoint_tables(endpoints),
-            NeedsRestart,
-        ),
-        set("cluster.nats", Value::List(nats.clone()), NeedsRestart),
-        set("cluster.node", s(node), NeedsRestart),
+        set("cluster.nats", list(nats), NeedsRestart),
+        set("cluster.node", text(node), NeedsRestart),
         set(
             "cluster.credentials_file",
-            s(credentials_file),
+            text(credentials_file),
             NeedsRestart,
         ),
-        set("cluster.token", Value::Secret(nats_token), NeedsRestart),
-        set("cluster.tls_ca_file", s(tls_ca_file), NeedsRestart),
-        set("cluster.tls_cert_file", s(tls_cert_file), NeedsRestart),
-        set("cluster.tls_key_file", s(tls_key_file), NeedsRestart),
-        set("cluster.heartbeat_ms", n(*heartbeat_ms), NeedsRestart),
+        set("cluster.token", Value::Secret(token), NeedsRestart),
+        set("cluster.tls_ca_file", text(tls_ca_file), NeedsRestart),
+        set("cluster.tls_cert_file", text(tls_cert_file), NeedsRestart),
+        set("cluster.tls_key_file", text(tls_key_file), NeedsRestart),
+        set("cluster.heartbeat_ms", Int(*heartbeat_ms), NeedsRestart),
         set(
             "cluster.unreachable_after_ms",
-            n(*unreachable_after_ms),
+            Int(*unreachable_after_ms),
             NeedsRestart,
         ),
         set(
             "cluster.request_timeout_ms",
-            n(*request_timeout_ms),
+            Int(*request_timeout_ms),
             NeedsRestart,
         ),
     ]
