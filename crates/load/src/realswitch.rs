@@ -34,6 +34,9 @@ use tokio::time::Instant;
 /// Where start.sh (`../shared/freeswitch`) keeps the switch's pid.
 pub const STARTED_PID: &str = "/usr/local/freeswitch/var/run/freeswitch/started.pid";
 
+/// How long a step's calls stay up idle before the payments (measured as the `idle` phase).
+const IDLE: Duration = Duration::from_secs(3);
+
 /// Which capture start the payments use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Methods {
@@ -149,8 +152,10 @@ async fn step(opts: &RealOptions, sw: &mut SwitchSide, n: usize) -> Result<StepR
     let s0 = Snap::now(fs, pid);
     let setup = sw.place(n, opts.batch, opts.deadline).await;
     let s1 = Snap::now(fs, pid);
-    // Let the last joins settle in the daemon before the payments start.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // N calls up, no payment: what the calls alone cost (media, conferences); also lets the last
+    // joins settle in the daemon before the payments start.
+    tokio::time::sleep(IDLE).await;
+    let s_idle = Snap::now(fs, pid);
     let right0 = sw.captures.right.load(Ordering::Relaxed);
     let wrong0 = sw.captures.wrong.load(Ordering::Relaxed);
     let s2 = Snap::now(fs, pid);
@@ -169,6 +174,7 @@ async fn step(opts: &RealOptions, sw: &mut SwitchSide, n: usize) -> Result<StepR
         captures_right: sw.captures.right.load(Ordering::Relaxed) - right0,
         captures_wrong: sw.captures.wrong.load(Ordering::Relaxed) - wrong0,
         setup: s0.until(&s1),
+        idle: s1.until(&s_idle),
         payments: s2.until(&s3),
         loadavg,
         ..StepReport::default()

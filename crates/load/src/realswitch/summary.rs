@@ -76,6 +76,8 @@ pub struct StepReport {
     /// Request → Ready of every payment that got there, ascending.
     pub to_ready: Vec<Duration>,
     pub setup: CpuSplit,
+    /// The calls up, no payment yet.
+    pub idle: CpuSplit,
     pub payments: CpuSplit,
     /// `/proc/loadavg` (1, 5, 15 min) when the step started.
     pub loadavg: Option<(f64, f64, f64)>,
@@ -111,6 +113,8 @@ impl StepReport {
         );
         self.setup
             .render("setup (calls in)", self.ready_calls, &mut out);
+        self.idle
+            .render("calls up, idle", self.ready_calls, &mut out);
         self.payments.render("payments", self.calls, &mut out);
         if let Some((a, b, c)) = self.loadavg {
             let _ = writeln!(out, "  load average at start: {a:.2} {b:.2} {c:.2}");
