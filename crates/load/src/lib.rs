@@ -4,6 +4,8 @@
 //! [`driver`], per-call readiness in [`ready`], the [`report`]), with the `/proc` readings
 //! ([`procstat`]) and the event→command latency probe ([`probe`]) they report.
 //!
+//! [`realswitch`]: the same payments against a real FreeSWITCH (capacity, CPU split).
+//!
 //! Entry points: `cargo bench -p confpay-load --bench esl_e2e` and `cargo run --release -p confpay-load --`.
 
 pub mod blaster;
@@ -14,5 +16,6 @@ pub mod load;
 pub mod probe;
 pub mod procstat;
 pub mod ready;
+pub mod realswitch;
 pub mod report;
 pub mod simproc;

@@ -6,6 +6,8 @@
 //! `cargo run --release --example load -- --calls 100,1000,5000 [--stagger-ms 0,2]
 //! [--agent-id-delay-ms 1000] [--deadline-s 120] [--batch 100]`: one run per N and stagger, each in
 //! a fresh daemon + simulator. `RUST_LOG=warn` prints warnings of both to stderr.
+//!
+//! `--switch 127.0.0.1:8021 …`: real-switch mode instead (`confpay_load::realswitch::cli`).
 
 use confpay_load::load::{self, LoadOptions};
 use confpay_load::simproc::SimCommand;
@@ -29,7 +31,12 @@ fn main() -> ExitCode {
         // The simulator process of a load run (see `confpay_load::simproc`).
         return confpay_sim::process::main(args.into_iter().skip(2));
     }
-    match measure(&args) {
+    // Real-switch mode (capacity on a real FreeSWITCH): see `confpay_load::realswitch`.
+    let result = match args.iter().any(|a| a == "--switch") {
+        true => confpay_load::realswitch::cli::main(&args),
+        false => measure(&args),
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("load: some sessions failed");
