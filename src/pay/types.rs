@@ -385,4 +385,8 @@ pub enum Input {
     ConnectionLost,
     /// The connection is back (or the daemon restarted): FreeSWITCH's view of the legs.
     Resync(Snapshot),
+    /// FreeSWITCH reported a recording started on the customer's or the agent's leg
+    /// (`RECORD_START`) or in the session's conference (`start-recording`). It carries nothing:
+    /// the session reads the recordings back from FreeSWITCH and masks what it reports.
+    RecordingStarted,
 }

@@ -128,6 +128,8 @@ pub struct Machine {
     retried: Vec<Step>,
     /// The call's recordings FreeSWITCH reported (masked before capture, unmasked after).
     recordings: Vec<Recording>,
+    /// A recording started while the lists were being read: read them once more when they are in.
+    relist: bool,
 }
 
 impl Machine {
@@ -159,6 +161,7 @@ impl Machine {
             cancel_requested: false,
             retried: Vec::new(),
             recordings: Vec::new(),
+            relist: false,
         }
     }
 
