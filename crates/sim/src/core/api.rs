@@ -181,14 +181,20 @@ fn uuid_record(core: &Core, argv: &[&str]) -> String {
                 let (p, _) = c.recordings.remove(i);
                 ("+OK Success\n".into(), None, vec![p])
             }
-            ("stop", None) => ("-ERR Cannot stop record session!\n".into(), None, Vec::new()),
+            ("stop", None) => (
+                "-ERR Cannot stop record session!\n".into(),
+                None,
+                Vec::new(),
+            ),
             (m @ ("mask" | "unmask"), Some(i)) => {
                 c.recordings[i].1 = m == "mask";
                 ("+OK Success\n".into(), None, Vec::new())
             }
-            (m @ ("mask" | "unmask"), None) => {
-                (format!("-ERR Cannot {m} recording session!\n"), None, Vec::new())
-            }
+            (m @ ("mask" | "unmask"), None) => (
+                format!("-ERR Cannot {m} recording session!\n"),
+                None,
+                Vec::new(),
+            ),
             _ => (
                 "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
                     .into(),

@@ -271,14 +271,18 @@ async fn recordings_fire_their_start_and_stop_events() {
     let core = Core::new(CoreConfig::default());
     let (x, _y) = bridged_loopback_pair(&core).await;
     let mut rx = core.subscribe();
-    core.api("uuid_record", &format!("{x} start /rec/x.wav")).await;
-    core.api("uuid_record", &format!("{x} mask /rec/x.wav")).await;
-    core.api("uuid_record", &format!("{x} stop /rec/x.wav")).await;
+    core.api("uuid_record", &format!("{x} start /rec/x.wav"))
+        .await;
+    core.api("uuid_record", &format!("{x} mask /rec/x.wav"))
+        .await;
+    core.api("uuid_record", &format!("{x} stop /rec/x.wav"))
+        .await;
     let evs = drain(&mut rx);
     assert_eq!(names(&evs), ["RECORD_START", "RECORD_STOP"]);
-    let records = evs
-        .iter()
-        .filter(|e| e.get("Event-Name").is_some_and(|n| n.starts_with("RECORD_")));
+    let records = evs.iter().filter(|e| {
+        e.get("Event-Name")
+            .is_some_and(|n| n.starts_with("RECORD_"))
+    });
     for e in records {
         let last = e.headers.iter().last().map(|(n, _)| n.to_owned());
         if e.get("Event-Name") == Some("RECORD_START") {
@@ -289,7 +293,10 @@ async fn recordings_fire_their_start_and_stop_events() {
         assert!(e.get("Channel-Name").is_some(), "the channel's data");
     }
     let room = core
-        .api("originate", "loopback/customer/default &conference(rec-room@default)")
+        .api(
+            "originate",
+            "loopback/customer/default &conference(rec-room@default)",
+        )
         .await;
     assert!(room.starts_with("+OK"), "{room}");
     core.settle().await;
