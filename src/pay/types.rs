@@ -338,6 +338,11 @@ pub struct Snapshot {
     pub customer_member: Option<u32>,
     pub agent_member: Option<u32>,
     pub capture_member: Option<u32>,
+    /// The customer is on hold in the session's conference (its `json_list` member flag `hold`).
+    pub customer_held: bool,
+    /// The agent is cut off from the customer (`conference <room> relate <agent>` lists the
+    /// customer `NOHEAR`/`NOSPEAK`). Read only after a daemon restart ([`super::recover`]).
+    pub agent_isolated: bool,
     /// Recordings of the customer's and agent's legs and of the conference, as far as they could be
     /// read (a lookup that got no answer adds nothing).
     pub recordings: Vec<Recording>,

@@ -416,13 +416,14 @@ fn relate(st: &mut State, c: &Conference, argv: &[&str]) -> String {
             let from = ids(a);
             let mut out = String::new();
             for m in c.members.iter().filter(|m| from.contains(&m.id)) {
+                // As the real switch lists them (1.11.3): `2 -> 1 NOSPEAK NOHEAR NOSENDVIDEO \n`.
                 for (o, r) in &m.relations {
                     out.push_str(&format!(
-                        "{} -> {} {}{}\n",
+                        "{} -> {} {}{}NOSENDVIDEO \n",
                         m.id,
                         o,
-                        if r.nospeak { "(nospeak)" } else { "" },
-                        if r.nohear { "(nohear)" } else { "" }
+                        if r.nospeak { "NOSPEAK " } else { "" },
+                        if r.nohear { "NOHEAR " } else { "" }
                     ));
                 }
             }

@@ -112,6 +112,8 @@ fn restart_snapshot(capture_alive: bool) -> Snapshot {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: capture_alive.then_some(15),
+        customer_held: false,
+        agent_isolated: false,
         recordings: vec![Recording {
             on: Recorder::Leg(C.into()),
             path: CUSTOMER_REC.into(),

@@ -40,6 +40,8 @@ fn all_inputs() -> Vec<Input> {
             customer_member: Some(13),
             agent_member: Some(14),
             capture_member: Some(15),
+            customer_held: false,
+            agent_isolated: false,
             recordings: Vec::new(),
         }),
         Input::Resync(Snapshot {
@@ -49,6 +51,8 @@ fn all_inputs() -> Vec<Input> {
             customer_member: Some(13),
             agent_member: Some(14),
             capture_member: None,
+            customer_held: false,
+            agent_isolated: false,
             recordings: Vec::new(),
         }),
     ];
@@ -364,6 +368,8 @@ fn ends_eventually(m: &Machine) {
                 customer_member: Some(13),
                 agent_member: Some(14),
                 capture_member: None,
+                customer_held: false,
+                agent_isolated: false,
                 recordings: Vec::new(),
             }));
             answer_all(&mut m, a);
