@@ -28,6 +28,32 @@ pub fn parse_members(json_list: &str, room: &str) -> Option<Vec<(u32, Uuid)>> {
     )
 }
 
+/// Whether channel `uuid` is a member of `room` on hold (`"flags": {"hold": true}` in its
+/// `conference <room> json_list` entry).
+pub fn held(json_list: &str, room: &str, uuid: &str) -> bool {
+    let Ok(Value::Array(confs)) = serde_json::from_str::<Value>(json_list.trim()) else {
+        return false;
+    };
+    confs
+        .iter()
+        .filter(|c| c.get("conference_name").and_then(Value::as_str) == Some(room))
+        .filter_map(|c| c.get("members")?.as_array())
+        .flatten()
+        .filter(|m| m.get("uuid").and_then(Value::as_str) == Some(uuid))
+        .any(|m| m.pointer("/flags/hold").and_then(Value::as_bool) == Some(true))
+}
+
+/// Whether member `a` is cut off from member `b` in a `conference <room> relate <a>` listing: a line
+/// `<a> -> <b> NOSPEAK NOHEAR NOSENDVIDEO ` (as the real switch writes it; none: `+OK No
+/// relationships`).
+pub fn related(listing: &str, a: u32, b: u32) -> bool {
+    let head = format!("{a} -> {b} ");
+    listing.lines().any(|l| {
+        l.strip_prefix(&head)
+            .is_some_and(|flags| flags.contains("NOHEAR") || flags.contains("NOSPEAK"))
+    })
+}
+
 /// The members of `room` as FreeSWITCH lists them now (empty when it does not exist or does not
 /// answer).
 pub async fn members(switch: &dyn Switch, room: &str) -> Vec<(u32, Uuid)> {
@@ -92,8 +118,12 @@ pub async fn snapshot(
     agent: &str,
     capture: Option<&str>,
 ) -> Option<Snapshot> {
+    let mut customer_held = false;
     let members = match lookup(switch, format!("conference {room} json_list")).await {
-        Ok(r) => parse_members(&r, room).unwrap_or_default(),
+        Ok(r) => {
+            customer_held = held(&r, room, customer);
+            parse_members(&r, room).unwrap_or_default()
+        }
         // Nothing can be known without a connection.
         Err(SwitchError::NoConnection { .. }) => return None,
         Err(
@@ -118,6 +148,8 @@ pub async fn snapshot(
         customer_member: member(customer),
         agent_member: member(agent),
         capture_member: (!capture.is_empty()).then(|| member(capture)).flatten(),
+        customer_held,
+        agent_isolated: false,
         recordings,
     })
 }
@@ -185,6 +217,12 @@ pub async fn find_calls(switch: &dyn Switch, prefix: &str) -> Vec<Found> {
             // The connection went again: what was found so far is all there is for now.
             break;
         };
+        let mut snapshot = snapshot;
+        if let (Some(a), Some(c)) = (snapshot.agent_member, snapshot.customer_member)
+            && let Ok(listing) = lookup(switch, format!("conference {room} relate {a}")).await
+        {
+            snapshot.agent_isolated = related(&listing, a, c);
+        }
         let caller = caller::read(switch, &customer).await.unwrap_or_default();
         found.push(Found {
             room,
@@ -226,6 +264,15 @@ mod tests {
         );
         assert_eq!(parse_members(JSON, "other"), None);
         assert_eq!(parse_members("-ERR Conference x not found\n", "x"), None);
+        assert!(!held(JSON, "confpay-c1", "a1"));
+        let on_hold = JSON.replace(r#""hold": false"#, r#""hold": true"#);
+        assert!(held(&on_hold, "confpay-c1", "a1"));
+        assert!(!held(&on_hold, "confpay-c1", "c1"));
+        // `relate <a>` listings as the real switch wrote them (1.11.3, 2026-12-04).
+        assert!(related("2 -> 1 NOSPEAK NOHEAR NOSENDVIDEO \n", 2, 1));
+        assert!(!related("2 -> 1 NOSENDVIDEO \n", 2, 1));
+        assert!(!related("2 -> 13 NOSPEAK NOHEAR NOSENDVIDEO \n", 2, 1));
+        assert!(!related("+OK No relationships\n", 2, 1));
         let rooms = parse_rooms(JSON);
         assert_eq!(rooms.len(), 1);
         assert_eq!(rooms[0].0, "confpay-c1");

@@ -253,7 +253,11 @@ impl Actor {
         }
         let done = self.apply(actions, event_at);
         self.publish(&before, &after);
-        if let Some(observer) = self.observer.as_ref().filter(|_| before != after) {
+        // A session rebuilt after a restart that found no payment running (it had ended before
+        // the restart, and its outcome was told then) is not announced a second time.
+        if before != after && self.machine.found_nothing_running() {
+            info!("rebuilt after a restart, found no payment running: its end is not announced");
+        } else if let Some(observer) = self.observer.as_ref().filter(|_| before != after) {
             observer.changed(&before, &self.view.borrow());
         }
         if after == State::Suspended && before != State::Suspended && !done {

@@ -338,6 +338,11 @@ pub struct Snapshot {
     pub customer_member: Option<u32>,
     pub agent_member: Option<u32>,
     pub capture_member: Option<u32>,
+    /// The customer is on hold in the session's conference (its `json_list` member flag `hold`).
+    pub customer_held: bool,
+    /// The agent is cut off from the customer (`conference <room> relate <agent>` lists the
+    /// customer `NOHEAR`/`NOSPEAK`). Read only after a daemon restart ([`super::recover`]).
+    pub agent_isolated: bool,
     /// Recordings of the customer's and agent's legs and of the conference, as far as they could be
     /// read (a lookup that got no answer adds nothing).
     pub recordings: Vec<Recording>,
@@ -385,4 +390,8 @@ pub enum Input {
     ConnectionLost,
     /// The connection is back (or the daemon restarted): FreeSWITCH's view of the legs.
     Resync(Snapshot),
+    /// FreeSWITCH reported a recording started on the customer's or the agent's leg
+    /// (`RECORD_START`) or in the session's conference (`start-recording`). It carries nothing:
+    /// the session reads the recordings back from FreeSWITCH and masks what it reports.
+    RecordingStarted,
 }

@@ -48,6 +48,7 @@ mod flow_matrix_esl;
 mod flow_matrix_hangup;
 mod flow_matrix_kill;
 mod flow_payment;
+mod flow_recordings;
 mod flow_restart;
 mod hostile_peer;
 mod http_agents;

@@ -234,10 +234,28 @@ async fn spooled_while_down_survives_a_restart_and_arrives_once_each() {
         got.is_superset(&pending) && spooled(&dir).is_empty()
     })
     .await;
-    // Nothing arrives twice, even given time to. (The second daemon may add notifications of
-    // its own: it takes over the call found in FreeSWITCH.)
+    // The second daemon rebuilt a session for the call it found in FreeSWITCH; that call's payment
+    // was over (no capture leg, nobody on hold, no isolation left): the rebuilt session ends
+    // without announcing a second outcome.
+    poll_until("the rebuilt session ended", LIMIT, || async {
+        let calls = second.engine.calls().await;
+        let call = calls.into_iter().find(|c| c.customer == cu)?;
+        let rebuilt = call.history.last()?;
+        (rebuilt.id != session && rebuilt.state == State::Done).then_some(())
+    })
+    .await;
+    // Nothing arrives twice, even given time to.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got = receiver.received();
+    let others: Vec<String> = got
+        .iter()
+        .filter(|r| r.json()["session"]["id"] != session.as_str())
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(
+        others.is_empty(),
+        "the rebuilt session announced: {others:#?}"
+    );
     let paid = Paid {
         session: &session,
         call: &cu,

@@ -62,16 +62,22 @@ const EVERY_CHANNEL: [&str; 5] = [
 /// the agent ID and the customer the start key (customer digits during capture fire no event:
 /// `sensitive_dtmf=true`).
 ///
-/// DTMF is wanted only of the channels the engine controls: one `Event-Name` filter per other
-/// event (CUSTOM covers the subscribed subclasses) lets those through for every channel, and
-/// FreeSWITCH passes an event matching any filter, so DTMF passes only through the `Unique-ID`
-/// filters [`super::scope::FilterScope`] adds for the legs of the engine's calls.
+/// RECORD_START because a recording started on the customer's or agent's leg while a capture may be
+/// heard must be masked at once (a conference's recording starts as `conference::maintenance`
+/// `start-recording`).
+///
+/// DTMF and RECORD_START are wanted only of the channels the engine controls: one `Event-Name`
+/// filter per other event (CUSTOM covers the subscribed subclasses) lets those through for every
+/// channel, and FreeSWITCH passes an event matching any filter, so DTMF and RECORD_START pass only
+/// through the `Unique-ID` filters [`super::scope::FilterScope`] adds for the legs of the engine's
+/// calls (`record_callback` fires RECORD_START with the recorded channel's data: its `Unique-ID`).
 pub fn subscription(start_subclass: &str) -> Subscription {
     Subscription {
         format: EventFormat::Plain,
         events: EventSet::new()
             .events(EVERY_CHANNEL)
             .event("DTMF")
+            .event("RECORD_START")
             .custom("conference::maintenance")
             .custom(start_subclass),
         filters: EVERY_CHANNEL

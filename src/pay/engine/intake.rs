@@ -5,7 +5,7 @@
 //! Each event routed to a session is one `debug` line ([`routed`]): the session, the call, the event
 //! name and the leg's role — never a DTMF digit.
 
-use super::routing::{self, Intake, MemberAction};
+use super::routing::{self, Intake, MemberAction, Recorded};
 use super::{Engine, Target, Task};
 use crate::esl::Event;
 use crate::pay::audit::Initiator;
@@ -75,6 +75,7 @@ impl Task {
             } => self.on_member(room, uuid, action, member, at),
             Intake::Hangup { uuid, shutdown } => self.on_hangup_at(uuid, shutdown, Some(at)),
             Intake::Dtmf { uuid } => self.on_dtmf(uuid, e, at),
+            Intake::RecordingStarted(recorded) => self.on_recording(recorded, at),
             Intake::AgentIdSeen { id, uuid } => self.calls.saw_agent_id(id, uuid),
             Intake::Ignored => {}
         }
@@ -236,6 +237,29 @@ impl Task {
                 s.route(input, at);
             }
             None => debug!(call = %call.customer, leg = ?leg, "DTMF ignored"),
+        }
+    }
+}
+
+impl Task {
+    /// A recording started on a customer's or agent's leg, or in a payment conference: that
+    /// call's session reads the recordings back and masks them if a capture may be heard (a
+    /// recording on the capture leg is not one the session masks: README, "Call recordings").
+    fn on_recording(&mut self, recorded: Recorded<'_>, at: Instant) {
+        let (call, event, leg) = match recorded {
+            Recorded::Leg(uuid) => match self.calls.find_by_leg(uuid) {
+                Some((call, leg @ (Leg::Customer | Leg::Agent))) => (call, "RECORD_START", leg),
+                Some((_, Leg::Capture)) | None => return,
+            },
+            Recorded::Room(room) => match self.calls.find_by_room(room) {
+                // The conference is the customer's: its recording hears what the customer says.
+                Some(call) => (call, "start-recording", Leg::Customer),
+                None => return,
+            },
+        };
+        if let Some(s) = call.active() {
+            routed(s, event, leg);
+            s.route(Input::RecordingStarted, at);
         }
     }
 }

@@ -21,6 +21,15 @@ pub enum MemberAction {
     Other,
 }
 
+/// Where a recording started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded<'e> {
+    /// On the channel with this UUID.
+    Leg(&'e str),
+    /// In the conference of this name.
+    Room(&'e str),
+}
+
 /// What an event is to the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Intake<'e> {
@@ -42,6 +51,10 @@ pub enum Intake<'e> {
     Hangup { uuid: &'e str, shutdown: bool },
     /// A key pressed on a channel (its digit is not read here).
     Dtmf { uuid: &'e str },
+    /// A recording started: on a channel (`RECORD_START`, from `uuid_record` or `record_session`)
+    /// or in one of the daemon's conferences (`start-recording`). Its path is not read: only
+    /// FreeSWITCH's lists are believed (see [`crate::pay::machine`]).
+    RecordingStarted(Recorded<'e>),
     /// A channel carrying a valid agent ID: a hint for attach by agent ID.
     AgentIdSeen { id: &'e str, uuid: &'e str },
     /// Nothing for the engine.
@@ -63,6 +76,10 @@ pub fn classify<'e>(e: &'e Event, start_subclass: &str, room_prefix: &str) -> In
         },
         "DTMF" => match e.unique_id() {
             Some(uuid) => Intake::Dtmf { uuid },
+            None => Intake::Ignored,
+        },
+        "RECORD_START" => match e.unique_id() {
+            Some(uuid) => Intake::RecordingStarted(Recorded::Leg(uuid)),
             None => Intake::Ignored,
         },
         "CHANNEL_BRIDGE" | "CHANNEL_ANSWER" | "CHANNEL_CREATE" => {
@@ -99,6 +116,9 @@ fn conference<'e>(e: &'e Event, room_prefix: &str) -> Intake<'e> {
     };
     if !room.starts_with(room_prefix) {
         return Intake::Ignored;
+    }
+    if action == "start-recording" {
+        return Intake::RecordingStarted(Recorded::Room(room));
     }
     let action = match action {
         "add-member" => MemberAction::Added,

@@ -208,3 +208,69 @@ fn only_the_agent_id_keys_and_the_start_key_become_inputs() {
         None
     );
 }
+
+/// Headers as FreeSWITCH sets them: `RECORD_START` from `record_callback` (switch_ivr_async.c:
+/// `Record-File-Path` and the channel's data) and `start-recording` from
+/// `conference_record_thread_run` (conference_record.c: `Action`, `Path` and the conference's
+/// data); see tests/fixtures/freeswitch-esl/README.md.
+#[test]
+fn recordings_started_on_a_leg_or_in_our_rooms() {
+    let leg = event(&[
+        ("Event-Name", "RECORD_START"),
+        ("Unique-ID", "cust-1"),
+        ("Record-File-Path", "/rec/x.wav"),
+    ]);
+    assert_eq!(
+        route(&leg),
+        Intake::RecordingStarted(Recorded::Leg("cust-1"))
+    );
+    assert_eq!(
+        route(&event(&[("Event-Name", "RECORD_START")])),
+        Intake::Ignored
+    );
+    let room = |name: &str| {
+        event(&[
+            ("Event-Name", "CUSTOM"),
+            ("Event-Subclass", "conference::maintenance"),
+            ("Conference-Name", name),
+            ("Action", "start-recording"),
+            ("Path", "/rec/room.wav"),
+        ])
+    };
+    assert_eq!(
+        route(&room("confpay-c1")),
+        Intake::RecordingStarted(Recorded::Room("confpay-c1"))
+    );
+    assert_eq!(route(&room("sales")), Intake::Ignored);
+}
+
+/// The events as the real switch sent them to a listener subscribed and filtered as confpayd is
+/// (tests/fixtures/freeswitch-esl/inbound-recording-events, made by
+/// tests/confpay/live/record_recordings.py): the followed leg's two recordings (`uuid_record`,
+/// `record_session`) and the conference's one start; the unfollowed leg's recording never came.
+#[test]
+fn recordings_started_as_the_real_switch_reports_them() {
+    use confpay_test_fixtures::recordings::{events, frames_of};
+    let events = events(&frames_of("inbound-recording-events.raw"));
+    let started: Vec<Intake<'_>> = events
+        .iter()
+        .map(|e| classify(e, START, "confpay-fixture-"))
+        .filter(|i| matches!(i, Intake::RecordingStarted(_)))
+        .collect();
+    assert_eq!(started.len(), 3, "{started:?}");
+    let leg = match started[0] {
+        Intake::RecordingStarted(Recorded::Leg(uuid)) => uuid,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(started[1], Intake::RecordingStarted(Recorded::Leg(leg)));
+    assert_eq!(
+        started[2],
+        Intake::RecordingStarted(Recorded::Room("confpay-fixture-rec"))
+    );
+    // RECORD_STOP and stop-recording are no input.
+    let stops = events
+        .iter()
+        .filter(|e| e.name() == Some("RECORD_STOP") || e.get("Action") == Some("stop-recording"))
+        .count();
+    assert_eq!(stops, 3);
+}

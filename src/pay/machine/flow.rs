@@ -24,6 +24,7 @@ impl Machine {
                 self.state = State::Suspended;
             }
             Input::Resync(_) => {}
+            Input::RecordingStarted => self.recording_started(out),
             Input::Timer(kind) => self.timer(kind, out),
             Input::Reply { step, ok, reply } => self.reply(step, ok, reply, out),
             Input::Start { agent_id } => self.start(agent_id, out),

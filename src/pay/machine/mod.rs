@@ -128,6 +128,14 @@ pub struct Machine {
     retried: Vec<Step>,
     /// The call's recordings FreeSWITCH reported (masked before capture, unmasked after).
     recordings: Vec<Recording>,
+    /// A recording started while the lists were being read: read them once more when they are in.
+    relist: bool,
+    /// Rebuilt after a daemon restart ([`Machine::recovered`]).
+    recovered: bool,
+    /// FreeSWITCH showed something of a payment in progress at the rebuild: a capture leg, the
+    /// customer on hold, or the agent cut off from the customer (`relate … clear` answers `+OK`
+    /// whether or not there was anything to clear, so only the listing shows it).
+    in_progress_seen: bool,
 }
 
 impl Machine {
@@ -159,6 +167,9 @@ impl Machine {
             cancel_requested: false,
             retried: Vec::new(),
             recordings: Vec::new(),
+            relist: false,
+            recovered: false,
+            in_progress_seen: false,
         }
     }
 
@@ -185,6 +196,8 @@ impl Machine {
         // leaves no mark FreeSWITCH shows): believe it did, so that they are unmasked once the
         // capture leg is gone (and masked again while it is there).
         m.legs.masked = !snap.recordings.is_empty();
+        m.recovered = true;
+        m.in_progress_seen = snap.capture_alive || snap.customer_held || snap.agent_isolated;
         let actions = m.step(Input::Resync(snap));
         (m, actions)
     }
@@ -212,6 +225,14 @@ impl Machine {
 
     pub fn method(&self) -> Option<StartMethod> {
         self.method
+    }
+
+    /// A session rebuilt after a restart for which FreeSWITCH showed no payment in progress: no
+    /// capture leg, the customer not on hold, the agent not cut off from the customer. Its call's
+    /// payment had ended before the restart (its outcome was told then), so this one's outcome is
+    /// no payment's: it is not announced (webhooks; README, "Webhooks").
+    pub fn found_nothing_running(&self) -> bool {
+        self.recovered && !self.in_progress_seen && self.state == State::Done
     }
 
     pub fn outcome(&self) -> Option<&Outcome> {

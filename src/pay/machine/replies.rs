@@ -1,6 +1,7 @@
 //! FreeSWITCH's answers to the session's commands and the session's own timers: each moves the flow
 //! on, or ends the session safely. Part of [`Machine`]; pure like it.
 
+use super::recordings::is_list;
 use super::steps::gone_by_reply;
 use super::{Machine, State};
 use crate::pay::commands::members_of;
@@ -30,6 +31,10 @@ impl Machine {
                 Leg::Agent => self.agent_gone(out),
                 Leg::Capture => self.capture_gone(out),
             };
+        }
+        if is_list(step) && self.state != State::Masking {
+            // Read again because a recording started (see `recordings`).
+            return self.relisted(step, ok, reply, out);
         }
         if self.state == State::Unwinding {
             if !ok && self.retry_restore(step, &reply, out) {

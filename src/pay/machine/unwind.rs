@@ -23,7 +23,9 @@ impl Machine {
             | Input::Joined { .. }
             | Input::Hangup { .. }
             | Input::Timer(_)
-            | Input::ConnectionLost => {}
+            | Input::ConnectionLost
+            // The resync reads the recordings back and masks them while a capture leg is there.
+            | Input::RecordingStarted => {}
         }
     }
 

@@ -104,3 +104,64 @@ async fn recordings_hold_the_conversation_but_no_tone_of_the_capture() {
     }
     w.finish(&call).await;
 }
+
+/// A recording the agent starts on the customer's leg after capture started (`uuid_record … start`
+/// mid-capture): confpayd hears of it (RECORD_START), reads it back from FreeSWITCH and masks it
+/// before the customer's next key; the file holds silence until the capture leg is gone, then the
+/// conversation, and no tone of the card.
+#[tokio::test]
+#[ignore = "needs a real FreeSWITCH with the live conf tree: CONFPAY_LIVE_ESL (README, \"Live suite\")"]
+async fn a_recording_started_mid_capture_holds_no_tone_of_the_capture() {
+    let w = World::start(|_| {}).await;
+    let call = w.socket_call().await;
+    let (_, agent) = w.agent_of(&call).await;
+    let file = format!("/tmp/confpay-live-rec-{}-mid.wav", call.channel);
+    let id = w.api.pay("customer", &call.channel).await;
+    w.api.reach(&id, "ready", SETUP).await;
+    call.phone.key(&w.sw, "1").await;
+    w.api.reach(&id, "capturing", SETUP).await;
+    w.sw.ok(&format!("uuid_record {} start {file}", call.channel))
+        .await;
+    let recording_from = Instant::now();
+    // The mask follows the event within milliseconds; a person keys a card in seconds.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        call.phone.say(&w.sw, '9').await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let report = w.key_card(&call.phone).await;
+    assert_eq!(report.card, parties::CARD, "what the capture service got");
+    let (code, s) = w.api.outcome(&id, SETUP).await;
+    assert_eq!(code, "completed", "{s}");
+    let masked_until = recording_from.elapsed();
+    // After: unmasked with the others.
+    w.talking(&call.phone, &agent).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.sw.ok(&format!("uuid_record {} stop {file}", call.channel))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (samples, rate) = samples_of(&file);
+    let keys = tones(&samples, rate);
+    let foreign: Vec<&(char, f64)> = keys.iter().filter(|(k, _)| !"57".contains(*k)).collect();
+    assert!(
+        foreign.is_empty(),
+        "{file}: tones of the capture window: {foreign:?} (all: {keys:?})"
+    );
+    let end = masked_until.as_secs_f64();
+    assert!(
+        keys.iter().any(|(_, t)| *t > end),
+        "{file}: the conversation after the capture ({end:.1} s): {keys:?}"
+    );
+    let at = |secs: f64| ((secs * f64::from(rate)) as usize).min(samples.len());
+    let window = &samples[at(0.2)..at(end - 0.3)];
+    assert!(
+        window.len() > rate as usize,
+        "a capture window of over a second"
+    );
+    assert!(
+        window.iter().all(|x| *x == 0.0),
+        "{file}: sound while masked"
+    );
+    let _ = std::fs::remove_file(&file);
+    w.finish(&call).await;
+}

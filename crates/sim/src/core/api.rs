@@ -153,9 +153,10 @@ fn uuid_kill(core: &Core, argv: &[&str]) -> String {
     }
 }
 
-/// Recording is not simulated: a live channel accepts any action.
 /// mod_commands `session_record_function`, texts as the real switch answers (FreeSWITCH 1.11.3,
-/// tests/fixtures/freeswitch-esl/README.md): mask/unmask of a path not recorded is refused.
+/// tests/fixtures/freeswitch-esl/README.md): mask/unmask of a path not recorded is refused. No audio
+/// is written; a start fires `RECORD_START` and a stop `RECORD_STOP` with the channel's data and the
+/// path last (`record_callback`, as recorded in `inbound-recording-events`).
 fn uuid_record(core: &Core, argv: &[&str]) -> String {
     let [u, action, path, ..] = argv else {
         return "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
@@ -166,27 +167,52 @@ fn uuid_record(core: &Core, argv: &[&str]) -> String {
         return "-ERR Cannot locate session!\n".into();
     };
     let found = c.recordings.iter().position(|(p, _)| p == path);
-    match (action.to_ascii_lowercase().as_str(), found) {
-        ("start", _) => {
-            c.recordings.push(((*path).to_owned(), false));
-            "+OK Success\n".into()
-        }
-        ("stop", _) if *path == "all" => {
-            c.recordings.clear();
-            "+OK Success\n".into()
-        }
-        ("stop", Some(i)) => {
-            c.recordings.remove(i);
-            "+OK Success\n".into()
-        }
-        ("stop", None) => "-ERR Cannot stop record session!\n".into(),
-        (m @ ("mask" | "unmask"), Some(i)) => {
-            c.recordings[i].1 = m == "mask";
-            "+OK Success\n".into()
-        }
-        (m @ ("mask" | "unmask"), None) => format!("-ERR Cannot {m} recording session!\n"),
-        _ => "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n".into(),
+    let (reply, started, stopped): (String, Option<String>, Vec<String>) =
+        match (action.to_ascii_lowercase().as_str(), found) {
+            ("start", _) => {
+                c.recordings.push(((*path).to_owned(), false));
+                ("+OK Success\n".into(), Some((*path).to_owned()), Vec::new())
+            }
+            ("stop", _) if *path == "all" => {
+                let gone = c.recordings.drain(..).map(|(p, _)| p).collect();
+                ("+OK Success\n".into(), None, gone)
+            }
+            ("stop", Some(i)) => {
+                let (p, _) = c.recordings.remove(i);
+                ("+OK Success\n".into(), None, vec![p])
+            }
+            ("stop", None) => (
+                "-ERR Cannot stop record session!\n".into(),
+                None,
+                Vec::new(),
+            ),
+            (m @ ("mask" | "unmask"), Some(i)) => {
+                c.recordings[i].1 = m == "mask";
+                ("+OK Success\n".into(), None, Vec::new())
+            }
+            (m @ ("mask" | "unmask"), None) => (
+                format!("-ERR Cannot {m} recording session!\n"),
+                None,
+                Vec::new(),
+            ),
+            _ => (
+                "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
+                    .into(),
+                None,
+                Vec::new(),
+            ),
+        };
+    if let Some(p) = started {
+        channel_event(&mut st, u, "RECORD_START", &[], &[("Record-File-Path", &p)]);
     }
+    for p in stopped {
+        let post = [
+            ("Record-File-Path", p.as_str()),
+            ("Record-Completion-Cause", "success-maxtime"),
+        ];
+        channel_event(&mut st, u, "RECORD_STOP", &[], &post);
+    }
+    reply
 }
 
 /// `switch_core_media_bug_enumerate`: a channel's recordings as `session_record` bugs; nothing at

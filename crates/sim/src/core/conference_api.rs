@@ -369,18 +369,23 @@ fn recording(st: &mut State, name: &str, argv: &[&str]) -> String {
             .rev()
             .map(|(p, _)| format!("+OK Record file {p}\n"))
             .collect(),
+        // `conference_record_thread_run` fires `start-recording` once the file is open, and
+        // `stop-recording` when it ends (as recorded in `inbound-recording-events`).
         ["start", path, ..] => {
             recs.push(((*path).to_owned(), false));
+            fire(st, name, "start-recording", None, &[("Path", path)]);
             format!("+OK Record file {path}\n")
         }
         // Seen on 1.11.3: `stop <path>` answers `non-existant` for a path it records (whether it
         // stopped is not clear; here it does not); `stop all` stops them and still counts 0.
         ["stop", "all", ..] => {
-            let mut out: String = recs
-                .drain(..)
-                .rev()
-                .map(|(p, _)| format!("Stopped recording file {p}\n"))
-                .collect();
+            let stopped: Vec<String> = recs.drain(..).rev().map(|(p, _)| p).collect();
+            let mut out = String::new();
+            for p in &stopped {
+                out.push_str(&format!("Stopped recording file {p}\n"));
+                let extra = [("Path", p.as_str()), ("Other-Recordings", "false")];
+                fire(st, name, "stop-recording", None, &extra);
+            }
             out.push_str("+OK Stopped recording 0 files\n");
             out
         }
@@ -411,13 +416,14 @@ fn relate(st: &mut State, c: &Conference, argv: &[&str]) -> String {
             let from = ids(a);
             let mut out = String::new();
             for m in c.members.iter().filter(|m| from.contains(&m.id)) {
+                // As the real switch lists them (1.11.3): `2 -> 1 NOSPEAK NOHEAR NOSENDVIDEO \n`.
                 for (o, r) in &m.relations {
                     out.push_str(&format!(
-                        "{} -> {} {}{}\n",
+                        "{} -> {} {}{}NOSENDVIDEO \n",
                         m.id,
                         o,
-                        if r.nospeak { "(nospeak)" } else { "" },
-                        if r.nohear { "(nohear)" } else { "" }
+                        if r.nospeak { "NOSPEAK " } else { "" },
+                        if r.nohear { "NOHEAR " } else { "" }
                     ));
                 }
             }

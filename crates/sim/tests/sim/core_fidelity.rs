@@ -262,3 +262,57 @@ async fn channel_data_takes_a_sequence_number() {
         .expect("events");
     assert_eq!(next, seq + 1);
 }
+
+/// As in the `inbound-recording-events` recording: `uuid_record` start/stop fire RECORD_START /
+/// RECORD_STOP with the channel's data and the path last; a conference recording fires
+/// `start-recording` / `stop-recording` with its `Path`.
+#[tokio::test]
+async fn recordings_fire_their_start_and_stop_events() {
+    let core = Core::new(CoreConfig::default());
+    let (x, _y) = bridged_loopback_pair(&core).await;
+    let mut rx = core.subscribe();
+    core.api("uuid_record", &format!("{x} start /rec/x.wav"))
+        .await;
+    core.api("uuid_record", &format!("{x} mask /rec/x.wav"))
+        .await;
+    core.api("uuid_record", &format!("{x} stop /rec/x.wav"))
+        .await;
+    let evs = drain(&mut rx);
+    assert_eq!(names(&evs), ["RECORD_START", "RECORD_STOP"]);
+    let records = evs.iter().filter(|e| {
+        e.get("Event-Name")
+            .is_some_and(|n| n.starts_with("RECORD_"))
+    });
+    for e in records {
+        let last = e.headers.iter().last().map(|(n, _)| n.to_owned());
+        if e.get("Event-Name") == Some("RECORD_START") {
+            assert_eq!(last.as_deref(), Some("Record-File-Path"));
+        }
+        assert_eq!(e.get("Unique-ID"), Some(x.as_str()));
+        assert_eq!(e.get("Record-File-Path"), Some("/rec/x.wav"));
+        assert!(e.get("Channel-Name").is_some(), "the channel's data");
+    }
+    let room = core
+        .api(
+            "originate",
+            "loopback/customer/default &conference(rec-room@default)",
+        )
+        .await;
+    assert!(room.starts_with("+OK"), "{room}");
+    core.settle().await;
+    drain(&mut rx);
+    core.api("conference", "rec-room recording start /rec/room.wav")
+        .await;
+    core.api("conference", "rec-room recording stop all").await;
+    let actions: Vec<(String, String)> = drain(&mut rx)
+        .iter()
+        .filter_map(|e| Some((e.get("Action")?.to_owned(), e.get("Path")?.to_owned())))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("start-recording".to_owned(), "/rec/room.wav".to_owned()),
+            ("stop-recording".to_owned(), "/rec/room.wav".to_owned())
+        ]
+    );
+}

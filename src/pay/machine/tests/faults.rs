@@ -11,6 +11,8 @@ fn snapshot(capture_alive: bool) -> Snapshot {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: capture_alive.then_some(15),
+        customer_held: false,
+        agent_isolated: false,
         recordings: Vec::new(),
     }
 }

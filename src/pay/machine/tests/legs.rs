@@ -194,6 +194,8 @@ fn connection_lost_mid_capture_resumes_and_reisolates() {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: Some(15),
+        customer_held: false,
+        agent_isolated: false,
         recordings: Vec::new(),
     }));
     assert_eq!(m.state(), &State::Capturing);
@@ -222,6 +224,8 @@ fn connection_lost_and_capture_gone_restores() {
             customer_member,
             agent_member,
             capture_member: None,
+            customer_held: false,
+            agent_isolated: false,
             recordings: Vec::new(),
         }));
         assert_eq!(sends(&a)[0].1, "conference pay-1 relate 14 13 clear");
@@ -244,6 +248,8 @@ fn recovered_after_restart_with_capture_present_isolates() {
         customer_member: Some(3),
         agent_member: Some(4),
         capture_member: Some(5),
+        customer_held: false,
+        agent_isolated: false,
         recordings: Vec::new(),
     };
     let (m, a) = Machine::recovered(cfg(), "pay-9".into(), legs(), snap);
@@ -265,6 +271,8 @@ fn resumed_capture_gets_its_time_limit_again() {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: Some(15),
+        customer_held: false,
+        agent_isolated: false,
         recordings: Vec::new(),
     }));
     assert_eq!(m.state(), &State::Capturing);
@@ -286,6 +294,8 @@ fn recovered_with_capture_present_unholds_the_customer_at_once() {
         customer_member: Some(13),
         agent_member: Some(14),
         capture_member: Some(15),
+        customer_held: false,
+        agent_isolated: false,
         recordings: Vec::new(),
     };
     let (mut m, a) = Machine::recovered(cfg(), "pay-1".into(), legs(), snap);

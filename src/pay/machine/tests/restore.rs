@@ -82,3 +82,63 @@ fn refused_unhold_while_unwinding_is_retried_once_then_reported() {
         }))
     );
 }
+
+/// What FreeSWITCH shows of a call whose payment ended before the daemon restarted.
+fn after_the_payment() -> Snapshot {
+    Snapshot {
+        customer_alive: true,
+        agent_alive: true,
+        capture_alive: false,
+        customer_member: Some(13),
+        agent_member: Some(14),
+        capture_member: None,
+        customer_held: false,
+        agent_isolated: false,
+        recordings: Vec::new(),
+    }
+}
+
+/// Ends a recovered session, FreeSWITCH answering the relate clear with `relate`.
+fn end_recovered(snap: Snapshot, relate: &str) -> Machine {
+    let (mut m, mut a) = Machine::recovered(cfg(), "pay-1".into(), legs(), snap);
+    let relate_ok = relate.starts_with("+OK");
+    while !a.is_empty() {
+        let mut next = Vec::new();
+        for (step, _) in sends(&a) {
+            next.extend(m.step(match step {
+                Step::Restore if !relate_ok => fail(step, relate),
+                _ => ok(step),
+            }));
+        }
+        a = next;
+    }
+    assert_eq!(m.state(), &State::Done);
+    m
+}
+
+#[test]
+fn a_recovered_session_that_finds_no_payment_running_says_so() {
+    // The isolation was cleared and the customer unheld before the restart: nothing to undo. (The
+    // real switch answers the clear `+OK … cleared.` either way.)
+    let gone = "+OK relationship 14->13 cleared.";
+    assert!(end_recovered(after_the_payment(), gone).found_nothing_running());
+    // The isolation was still there (killed mid-capture, the capture leg left while it was down).
+    let isolated = Snapshot {
+        agent_isolated: true,
+        ..after_the_payment()
+    };
+    let m = end_recovered(isolated, "+OK relationship 14->13 cleared.");
+    assert!(!m.found_nothing_running());
+    // The customer still on hold (killed while the capture service was being set up).
+    let held = Snapshot {
+        customer_held: true,
+        ..after_the_payment()
+    };
+    assert!(!end_recovered(held, gone).found_nothing_running());
+    // Sessions started here are never "rebuilt".
+    let (mut m, _) = to_ready();
+    let a = m.step(Input::Cancel);
+    answer_all(&mut m, a);
+    assert_eq!(m.state(), &State::Done);
+    assert!(!m.found_nothing_running());
+}

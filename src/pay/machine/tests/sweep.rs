@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// A recording started on the agent's leg after masking.
+const NEW_REC: &str = "/rec/agent-new.wav";
+
 fn all_inputs() -> Vec<Input> {
     let mut v = vec![
         Input::Start { agent_id: None },
@@ -37,6 +40,8 @@ fn all_inputs() -> Vec<Input> {
             customer_member: Some(13),
             agent_member: Some(14),
             capture_member: Some(15),
+            customer_held: false,
+            agent_isolated: false,
             recordings: Vec::new(),
         }),
         Input::Resync(Snapshot {
@@ -46,6 +51,8 @@ fn all_inputs() -> Vec<Input> {
             customer_member: Some(13),
             agent_member: Some(14),
             capture_member: None,
+            customer_held: false,
+            agent_isolated: false,
             recordings: Vec::new(),
         }),
     ];
@@ -84,6 +91,15 @@ fn all_inputs() -> Vec<Input> {
         })
         .unwrap_or_default(),
     });
+    // A recording the agent started after masking, and FreeSWITCH's word that one started.
+    v.push(Input::Reply {
+        step: Step::ListAgentRecordings,
+        ok: true,
+        reply: format!(
+            "<media-bugs>\n <media-bug>\n  <function>session_record</function>\n  <target>{NEW_REC}</target>\n  <thread-locked>0</thread-locked>\n </media-bug>\n</media-bugs>\n"
+        ),
+    });
+    v.push(Input::RecordingStarted);
     for step in Step::ALL {
         v.push(ok(step));
         v.push(Input::Reply {
@@ -215,6 +231,7 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
         }
         assert!(!text.contains('\n'), "{}", ctx());
     }
+    new_recordings_masked(before, input, after, actions, &ctx);
     let done: Vec<_> = actions
         .iter()
         .filter(|a| matches!(a, Action::Finished(_)))
@@ -277,6 +294,63 @@ fn check_step(before: &Machine, input: &Input, after: &Machine, actions: &[Actio
     }
 }
 
+/// Whether a capture leg may be there to hear, from the session's view.
+fn capture_may_be_heard(m: &Machine) -> bool {
+    matches!(
+        m.state(),
+        State::Dialling
+            | State::Answered
+            | State::SendingAgentId
+            | State::Unholding
+            | State::Ready
+            | State::Arming
+            | State::Capturing
+    ) || (m.state() == &State::Unwinding && (m.legs().capture_up || m.legs().dialling))
+}
+
+/// After masking, a recording FreeSWITCH lists is masked at once, or the capture ends; and its
+/// word that a recording started makes the session read the lists (now or once those out are in).
+fn new_recordings_masked(
+    before: &Machine,
+    input: &Input,
+    after: &Machine,
+    actions: &[Action],
+    ctx: &dyn Fn() -> String,
+) {
+    if !capture_may_be_heard(before) {
+        return;
+    }
+    let sent = sends(actions);
+    if *input == Input::RecordingStarted && after.state() != &State::Suspended {
+        let listed = sent.iter().any(|(s, _)| *s == Step::ListCustomerRecordings);
+        assert!(listed || after.relist, "no lists read: {}", ctx());
+    }
+    let Input::Reply {
+        step: Step::ListAgentRecordings,
+        ok: true,
+        reply,
+    } = input
+    else {
+        return;
+    };
+    if !before.pending.contains(&Step::ListAgentRecordings) || !reply.contains(NEW_REC) {
+        return;
+    }
+    let masked = sent
+        .iter()
+        .any(|(s, t)| *s == Step::MaskRecording && t.ends_with(&format!(" mask {NEW_REC}")));
+    assert!(
+        masked || !capture_may_be_heard(after),
+        "a recording listed after masking was not masked: {}",
+        ctx()
+    );
+    assert!(
+        after.legs().masked || !capture_may_be_heard(after),
+        "{}",
+        ctx()
+    );
+}
+
 /// From any state, a well-behaved FreeSWITCH plus the session's own timers end the session.
 fn ends_eventually(m: &Machine) {
     let mut m = m.clone();
@@ -294,6 +368,8 @@ fn ends_eventually(m: &Machine) {
                 customer_member: Some(13),
                 agent_member: Some(14),
                 capture_member: None,
+                customer_held: false,
+                agent_isolated: false,
                 recordings: Vec::new(),
             }));
             answer_all(&mut m, a);
