@@ -24,6 +24,7 @@
 //! | [`serve`] | answering requests other nodes forward here |
 //! | [`route`] | the HTTP middleware: here, there or unreachable |
 //! | [`merge`] | `GET /calls` and `GET /sessions` across the cluster |
+//! | [`subscribe`] | the one subscribe loop (heartbeats, forwarded requests) |
 //! | [`stream`] | `/api/v1/events` for a call or session held elsewhere |
 
 pub mod connect;
@@ -34,6 +35,7 @@ pub mod peers;
 pub mod route;
 pub mod serve;
 pub mod stream;
+pub mod subscribe;
 pub mod wire;
 
 pub use connect::ConnectError;
