@@ -24,8 +24,9 @@ pub async fn run(cluster: Cluster, router: Router, stop: CancellationToken) {
     each_message(&client, api_subject(cluster.node()), &stop, consequence, |msg| {
         let Some(reply_to) = msg.reply else { return };
         let (router, client) = (router.clone(), client.clone());
+        let instance = cluster.inner.instance.clone();
         tokio::spawn(async move {
-            let answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
+            let mut answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
                 Ok(req) => answer(router, req).await,
                 Err(e) => refusal(
                     400,
@@ -33,6 +34,7 @@ pub async fn run(cluster: Cluster, router: Router, stop: CancellationToken) {
                     &format!("unreadable forwarded request: {e}"),
                 ),
             };
+            answer.instance = instance;
             if let Ok(bytes) = serde_json::to_vec(&answer) {
                 let _ = client.publish(reply_to, bytes.into()).await;
             }
@@ -62,6 +64,7 @@ async fn answer(router: Router, req: ForwardRequest) -> ForwardReply {
         Ok(b) => ForwardReply {
             status,
             body: String::from_utf8_lossy(&b).into_owned(),
+            instance: String::new(),
         },
         Err(_) => refusal(502, "reply_too_large", "the owner's answer was too large"),
     }
@@ -72,5 +75,6 @@ fn refusal(status: u16, code: &str, message: &str) -> ForwardReply {
     ForwardReply {
         status,
         body: serde_json::json!({"error": {"code": code, "message": message}}).to_string(),
+        instance: String::new(),
     }
 }

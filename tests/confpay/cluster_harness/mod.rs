@@ -7,7 +7,6 @@ use crate::flow_harness::doomed::Doomed;
 use crate::flow_harness::{self, AGENT_ID, CAPTURE_DIAL, CARD};
 use crate::http_harness::{Resp, get};
 use confpay::config::Config;
-use confpay::http::agent_token::{AgentClaims, mint};
 use confpay::pay::engine::CallView;
 use confpay::secret::Secret;
 use confpay::sim::party::Party;
@@ -183,20 +182,20 @@ impl Node {
     }
 }
 
-/// An agent token for the rig's agent ID (or another).
+/// An agent token for the rig's agent ID (or another), as a platform mints it today: the agent in
+/// the standard `sub` claim only (no `agent_id`), signed with the key every node shares.
 pub fn agent_token(agent_id: &str) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    mint(
-        &AgentClaims {
-            agent_id: agent_id.to_owned(),
-            exp: now + 600,
-            iat: Some(now),
-        },
-        &Secret::new(AGENT_KEY),
+    let claims = serde_json::json!({"sub": agent_id, "exp": now + 600, "iat": now});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(AGENT_KEY.as_bytes()).expect("HMAC key"),
     )
+    .expect("HS256 signing")
 }
 
 /// Waits (at most 15 s) for `f` to give something, polling.
