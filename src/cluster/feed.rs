@@ -48,7 +48,9 @@ impl SessionObserver for Feed {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(view.clone())
             && self.dropped.fetch_add(1, Ordering::Relaxed) == 0
         {
-            warn!("cluster: session view changes are not published fast enough; remote status streams re-read views");
+            warn!(
+                "cluster: session view changes are not published fast enough; remote status streams re-read views"
+            );
         }
     }
 }
@@ -65,7 +67,7 @@ pub async fn publish(cluster: Cluster, queue: FeedQueue, stop: CancellationToken
             },
         };
         // Not queued in the client while NATS is away (followers re-read the view when it is back).
-        if cluster.inner.client.connection_state() != async_nats::connection::State::Connected {
+        if !cluster.connected() {
             continue;
         }
         let push = ViewPush {

@@ -6,12 +6,12 @@
 use super::Cluster;
 use super::wire::{ForwardReply, ForwardRequest, api_subject};
 use crate::http::{ApiError, Authority};
-use futures_util::future::join_all;
-use std::time::Instant;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::join_all;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use tracing::warn;
 
 impl Cluster {

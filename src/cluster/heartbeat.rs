@@ -3,9 +3,9 @@
 //! at the NATS link and at silent nodes.
 
 use super::Cluster;
+use super::subscribe::each_message;
 use super::wire::{ALIVE_ALL, CallSummary, Heartbeat, alive_subject};
 use crate::pay::engine::Engine;
-use super::subscribe::each_message;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;

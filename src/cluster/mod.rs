@@ -120,9 +120,9 @@ impl Cluster {
         &self.inner.peers
     }
 
-    /// Whether NATS is reachable now.
+    /// Whether NATS is reachable now (the client's own state, not the last logged one).
     pub fn connected(&self) -> bool {
-        self.inner.link.up()
+        self.inner.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// `/metrics` lines of the cluster.

@@ -201,10 +201,7 @@ async fn locate(shared: &Shared, cluster: &Cluster, who: &Authority, named: &Nam
             if let Some(owner) = cluster.peers().owner_of_session(now, id) {
                 return Place::Remote(owner);
             }
-            cluster
-                .search_session(who, id)
-                .await
-                .map(Owner::Reachable)
+            cluster.search_session(who, id).await.map(Owner::Reachable)
         }
         Named::Call(key) => {
             let m = |cu: &str, ag: Option<&str>, aid: Option<&str>| key.matches(cu, ag, aid);

@@ -3,8 +3,8 @@
 //! verified it, marked [`Forwarded`] so it is never forwarded again.
 
 use super::Cluster;
-use super::subscribe::each_message;
 use super::route::Forwarded;
+use super::subscribe::each_message;
 use super::wire::{ForwardReply, ForwardRequest, api_subject};
 use axum::Router;
 use axum::body::Body;
@@ -21,25 +21,31 @@ const MAX_REPLY: usize = 4 * 1024 * 1024;
 pub async fn run(cluster: Cluster, router: Router, stop: CancellationToken) {
     let client = cluster.inner.client.clone();
     let consequence = "other nodes see this one as unreachable";
-    each_message(&client, api_subject(cluster.node()), &stop, consequence, |msg| {
-        let Some(reply_to) = msg.reply else { return };
-        let (router, client) = (router.clone(), client.clone());
-        let instance = cluster.inner.instance.clone();
-        tokio::spawn(async move {
-            let mut answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
-                Ok(req) => answer(router, req).await,
-                Err(e) => refusal(
-                    400,
-                    "bad_request",
-                    &format!("unreadable forwarded request: {e}"),
-                ),
-            };
-            answer.instance = instance;
-            if let Ok(bytes) = serde_json::to_vec(&answer) {
-                let _ = client.publish(reply_to, bytes.into()).await;
-            }
-        });
-    })
+    each_message(
+        &client,
+        api_subject(cluster.node()),
+        &stop,
+        consequence,
+        |msg| {
+            let Some(reply_to) = msg.reply else { return };
+            let (router, client) = (router.clone(), client.clone());
+            let instance = cluster.inner.instance.clone();
+            tokio::spawn(async move {
+                let mut answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
+                    Ok(req) => answer(router, req).await,
+                    Err(e) => refusal(
+                        400,
+                        "bad_request",
+                        &format!("unreadable forwarded request: {e}"),
+                    ),
+                };
+                answer.instance = instance;
+                if let Ok(bytes) = serde_json::to_vec(&answer) {
+                    let _ = client.publish(reply_to, bytes.into()).await;
+                }
+            });
+        },
+    )
     .await;
 }
 

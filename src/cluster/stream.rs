@@ -111,10 +111,7 @@ impl Follow {
             Some(id) => format!("/api/v1/sessions/{id}"),
             None => "/api/v1/calls".to_owned(),
         };
-        let reply = self
-            .ask(path)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let reply = self.ask(path).await.map_err(IntoResponse::into_response)?;
         if reply.status != 200 {
             return Err(reply.into_response());
         }
@@ -137,7 +134,10 @@ impl Follow {
             Some(Value::Array(c)) => c,
             _ => Vec::new(),
         };
-        let view = calls.into_iter().find(|c| self.matches(c)).ok_or_else(gone)?;
+        let view = calls
+            .into_iter()
+            .find(|c| self.matches(c))
+            .ok_or_else(gone)?;
         Ok(Read { view, instance })
     }
 
@@ -167,7 +167,10 @@ impl Follow {
         tx: mpsc::Sender<Event>,
         (stop, _slot): (CancellationToken, OwnedSemaphorePermit),
     ) {
-        let customer = start.view["customer"].as_str().unwrap_or_default().to_owned();
+        let customer = start.view["customer"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut sender = Sender {
             tx,
             node: self.node.clone(),

@@ -169,14 +169,23 @@ mod tests {
         }
         // What mint writes: the standard `sub`, and `agent_id` for older nodes.
         let body = both.split('.').nth(1).expect("payload");
-        assert_eq!(body, b64_payload(r#"{"sub":"1234","agent_id":"1234","exp":1000060}"#));
+        assert_eq!(
+            body,
+            b64_payload(r#"{"sub":"1234","agent_id":"1234","exp":1000060}"#)
+        );
         let refused = [
-            (wire(Some("1234"), Some("9999"), now + 60), TokenError::SubjectMismatch),
+            (
+                wire(Some("1234"), Some("9999"), now + 60),
+                TokenError::SubjectMismatch,
+            ),
             (wire(None, None, now + 60), TokenError::BadAgentId),
             (wire(Some("12 34"), None, now + 60), TokenError::BadAgentId),
         ];
         for (w, want) in refused {
-            assert_eq!(verify(&sign(&w, &secret()), &secret(), 3600, now), Err(want));
+            assert_eq!(
+                verify(&sign(&w, &secret()), &secret(), 3600, now),
+                Err(want)
+            );
         }
     }
 

@@ -51,6 +51,14 @@ impl Authority {
         }
     }
 
+    /// The agent ID of an agent token; `None` for the admin.
+    pub fn agent_id(&self) -> Option<String> {
+        match self {
+            Authority::Admin => None,
+            Authority::Agent { agent_id } => Some(agent_id.clone()),
+        }
+    }
+
     /// Refuses an agent acting under another agent's ID.
     pub fn may_use_agent_id(&self, id: &str) -> Result<(), ApiError> {
         match self {

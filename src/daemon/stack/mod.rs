@@ -149,7 +149,10 @@ impl StackBuilder {
             (w, true) => {
                 let (feed, views) = crate::cluster::feed::feed();
                 let all: Vec<Arc<dyn SessionObserver>> = w.into_iter().chain([feed as _]).collect();
-                (Some(Arc::new(Fanout(all)) as Arc<dyn SessionObserver>), Some(views))
+                (
+                    Some(Arc::new(Fanout(all)) as Arc<dyn SessionObserver>),
+                    Some(views),
+                )
             }
         };
         let engine = start_engine(&config, &switch, &metrics, scope, observer).await;
