@@ -67,7 +67,7 @@ struct Inner {
     instance: String,
     client: async_nats::Client,
     peers: Peers,
-    link: Link,
+    link: Arc<Link>,
     heartbeat: Duration,
     request_timeout: Duration,
     forwarded_ok: AtomicU64,
@@ -84,7 +84,8 @@ impl Cluster {
         views: feed::FeedQueue,
         (tracker, shutdown): (&TaskTracker, &CancellationToken),
     ) -> Result<Cluster, ConnectError> {
-        let client = connect::connect(config).await?;
+        let link = Arc::new(Link::default());
+        let client = connect::connect(config, link.clone()).await?;
         let instance = uuid::Uuid::new_v4().to_string();
         let cluster = Cluster {
             inner: Arc::new(Inner {
@@ -92,7 +93,7 @@ impl Cluster {
                 node: config.node.clone(),
                 instance,
                 client,
-                link: Link::default(),
+                link,
                 heartbeat: config.heartbeat(),
                 request_timeout: config.request_timeout(),
                 forwarded_ok: AtomicU64::new(0),

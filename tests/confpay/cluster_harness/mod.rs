@@ -27,11 +27,18 @@ pub struct Nats {
     bin: PathBuf,
     pub port: u16,
     child: Option<Child>,
+    /// Extra `nats-server` arguments (authorization, TLS).
+    args: Vec<String>,
 }
 
 impl Nats {
     /// Starts one, or `None` (after one line saying why) when the binary is not installed.
     pub async fn start(test: &str) -> Option<Nats> {
+        Nats::start_with(test, Vec::new()).await
+    }
+
+    /// As [`Nats::start`], with extra `nats-server` arguments (e.g. `--auth TOKEN`, `--tls ...`).
+    pub async fn start_with(test: &str, args: Vec<String>) -> Option<Nats> {
         let bin = [
             "/usr/bin/nats-server",
             "/usr/sbin/nats-server",
@@ -52,6 +59,7 @@ impl Nats {
             bin,
             port,
             child: None,
+            args,
         };
         nats.up().await;
         Some(nats)
@@ -65,6 +73,7 @@ impl Nats {
     pub async fn up(&mut self) {
         let child = Command::new(&self.bin)
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -150,7 +159,7 @@ pub struct Extras {
     /// Where the daemon logs (across restarts).
     pub logs: Option<Logs>,
     /// Any other change to the node's configuration.
-    pub tweak: Option<fn(&mut Config)>,
+    pub tweak: Option<Box<dyn FnOnce(&mut Config)>>,
 }
 
 impl Node {
