@@ -106,12 +106,12 @@ impl Link {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         match event {
             async_nats::Event::Connected => *refused = None,
-            async_nats::Event::ClientError(async_nats::ClientError::Other(cause)) => {
-                if refused.as_deref() != Some(cause.as_str()) {
-                    let tls = self.tls.load(Ordering::Relaxed);
-                    warn!(cause = %cause, "cluster: cannot connect to NATS: {}", hint(&cause, tls));
-                    *refused = Some(cause);
-                }
+            async_nats::Event::ClientError(async_nats::ClientError::Other(cause))
+                if refused.as_deref() != Some(cause.as_str()) =>
+            {
+                let tls = self.tls.load(Ordering::Relaxed);
+                warn!(cause = %cause, "cluster: cannot connect to NATS: {}", hint(&cause, tls));
+                *refused = Some(cause);
             }
             _ => {}
         }
