@@ -159,8 +159,11 @@ pub struct Extras {
     /// Where the daemon logs (across restarts).
     pub logs: Option<Logs>,
     /// Any other change to the node's configuration.
-    pub tweak: Option<Box<dyn FnOnce(&mut Config)>>,
+    pub tweak: Option<Tweak>,
 }
+
+/// A change to a node's configuration.
+pub type Tweak = Box<dyn FnOnce(&mut Config)>;
 
 impl Node {
     /// A switch with the payment dialplan, and a daemon in cluster mode as `name`.
