@@ -27,6 +27,12 @@ pub async fn summary(engine: &Engine) -> Vec<CallSummary> {
                 .chain(c.history.iter().rev())
                 .map(|s| s.id.clone())
                 .collect(),
+            revisions: c
+                .session
+                .iter()
+                .chain(c.history.iter().rev())
+                .map(|s| s.revision)
+                .collect(),
             customer: c.customer,
             agent: c.agent,
             agent_id: c.agent_id,

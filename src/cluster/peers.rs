@@ -78,6 +78,16 @@ impl Peers {
             .is_some_and(|p| p.calls.iter().any(|c| c.customer == customer))
     }
 
+    /// Session `id`'s view revision as `node`'s last heartbeat gave it (`None`: not listed).
+    pub fn session_revision(&self, node: &str, id: &str) -> Option<u64> {
+        let nodes = self.lock();
+        let calls = &nodes.get(node)?.calls;
+        calls.iter().find_map(|c| {
+            let at = c.sessions.iter().position(|s| s == id)?;
+            c.revisions.get(at).copied()
+        })
+    }
+
     fn bump(&self) {
         self.changes.send_modify(|v| *v = v.wrapping_add(1));
     }
@@ -225,6 +235,7 @@ mod tests {
                 agent_id: Some("4711".to_owned()),
                 room: format!("confpay-{customer}"),
                 sessions: vec![session.to_owned()],
+                revisions: vec![3],
             }],
         }
     }
@@ -249,6 +260,8 @@ mod tests {
             Some(Owner::Unreachable("b".into()))
         );
         assert_eq!(peers.counts(later), (0, 1));
+        assert_eq!(peers.session_revision("b", "s-1"), Some(3));
+        assert_eq!(peers.session_revision("b", "s-x"), None);
         peers.observe(hb("b", "cu-1", "s-2"), later);
         assert_eq!(
             peers.owner_of_session(later, "s-2"),

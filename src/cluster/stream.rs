@@ -210,7 +210,14 @@ impl Follow {
                                 return;
                             }
                         }
-                        Some(true) => {}
+                        Some(true) => {
+                            if self.missed(&sender)
+                                && let Ok(read) = self.read_followed(&sender).await
+                                && self.apply(&mut sender, read).await
+                            {
+                                return;
+                            }
+                        }
                         _ if told_unreachable => {}
                         _ => {
                             told_unreachable = true;
@@ -227,6 +234,40 @@ impl Follow {
                 }
             }
         }
+    }
+
+    /// Whether the owner's heartbeat shows the followed session newer than what was relayed (a
+    /// push lost in a NATS blip too short to make the owner unreachable), or no longer lists a
+    /// session that is not done yet.
+    fn missed(&self, sender: &Sender) -> bool {
+        let Some(last) = sender.last.as_ref().filter(|l| l.state != "done") else {
+            return false;
+        };
+        let sent = sender.sent.get(&last.id).map_or(0, |(_, r)| *r);
+        self.cluster
+            .peers()
+            .session_revision(&self.node, &last.id)
+            .is_none_or(|r| r > sent)
+    }
+
+    /// The owner's view of the followed session (a call stream: the call, which holds it).
+    async fn read_followed(&self, sender: &Sender) -> Result<Read, Response> {
+        let (Some(last), None) = (&sender.last, &self.session) else {
+            return self.read().await;
+        };
+        let reply = self
+            .ask(format!("/api/v1/sessions/{}", last.id))
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let view = reply
+            .json()
+            .filter(|_| reply.status == 200)
+            .ok_or_else(|| reply.clone().into_response())?;
+        // Shaped as a call running it, so `Sender::call` offers it like any other view.
+        Ok(Read {
+            view: serde_json::json!({ "session": view, "history": [] }),
+            instance: reply.instance,
+        })
     }
 
     /// Sends what a read of the owner shows; true once a followed session is done.

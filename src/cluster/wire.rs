@@ -68,6 +68,10 @@ pub struct CallSummary {
     pub room: String,
     /// The running session first (if any), then ended ones still known.
     pub sessions: Vec<String>,
+    /// Each of `sessions`' view revision, in the same order: a node relaying a session's pushed
+    /// changes that sees a higher one than it relayed missed a push (a NATS blip) and reads again.
+    #[serde(default)]
+    pub revisions: Vec<u64>,
 }
 
 /// Who asked, as the front node verified it (the owner trusts it: nodes trust each other through

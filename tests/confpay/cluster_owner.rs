@@ -193,3 +193,47 @@ async fn the_owner_alone_notifies_audits_and_streams_every_state() {
         assert!(!text.contains(CARD));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_stream_outlives_a_nats_blip_and_ends_done() {
+    let Some(mut nats) = Nats::start("a_remote_stream_outlives_a_nats_blip_and_ends_done").await
+    else {
+        return;
+    };
+    let a = Node::start("a", &nats).await;
+    let b = Node::start("b", &nats).await;
+    let cu = b.call().await;
+    let front = a.http();
+    until("A lists B's call", || async {
+        listed(front, &cu).await.filter(|c| c["reachable"] == true)
+    })
+    .await;
+    let body = format!(r#"{{"target": {{"type": "customer", "id": "{cu}"}}}}"#);
+    let started = post(front, "/api/v1/sessions", Some(ADMIN), &body).await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let id = started.json()["id"].as_str().expect("id").to_owned();
+    session_reaches(front, &id, ADMIN, "ready").await;
+    let stream = sse_opened(
+        front,
+        &format!("session={id}"),
+        Some(ADMIN),
+        Duration::from_secs(20),
+    )
+    .await;
+    b.sim.core().press(&cu, "1").expect("start key");
+    session_reaches(b.http(), &id, ADMIN, "capturing").await;
+    // NATS goes away while the payment ends on B: the pushes of its last states are lost.
+    nats.down();
+    b.sim.core().press(&cu, CARD).expect("card");
+    session_reaches(b.http(), &id, ADMIN, "done").await;
+    nats.up().await;
+    // A reads B's view again once it hears B (newer revision, or B back from unreachable).
+    let (_, events) = stream.await.expect("stream");
+    let states = streamed(&events, &id);
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("done"),
+        "{events:?}"
+    );
+    assert!(states.contains(&"capturing".to_owned()), "{states:?}");
+}
