@@ -1,13 +1,17 @@
 //! Sending an API request to the node that holds what it is about (NATS request/reply on
-//! `confpay.node.<owner>.api`), and turning the owner's answer back into an HTTP response.
+//! `confpay.node.<owner>.api`), turning the owner's answer back into an HTTP response, and finding
+//! the owner of a session no heartbeat lists (an ended session of a call that is gone: its owner
+//! keeps it answerable, but no longer announces it).
 
 use super::Cluster;
 use super::wire::{ForwardReply, ForwardRequest, api_subject};
-use crate::http::ApiError;
+use crate::http::{ApiError, Authority};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::join_all;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use tracing::warn;
 
 impl Cluster {
@@ -50,6 +54,34 @@ impl Cluster {
             Ok(Ok(m)) => m,
         };
         serde_json::from_slice(&msg.payload).map_err(|_| "unreadable answer")
+    }
+}
+
+impl Cluster {
+    /// Asks every reachable node at once for session `id` (as `who`); the node that knows it (any
+    /// answer but 404) is its owner, remembered for the next request. `None`: nobody knows it.
+    pub async fn search_session(&self, who: &Authority, id: &str) -> Option<String> {
+        let req = ForwardRequest {
+            method: "GET".to_owned(),
+            path: format!("/api/v1/sessions/{id}"),
+            body: String::new(),
+            authority: who.into(),
+        };
+        let asks = self
+            .peers()
+            .snapshot(Instant::now())
+            .into_iter()
+            .filter(|(_, reachable, _)| *reachable)
+            .map(|(node, _, _)| {
+                let req = &req;
+                async move {
+                    let known = self.ask(&node, req).await.is_ok_and(|r| r.status != 404);
+                    known.then_some(node)
+                }
+            });
+        let owner = join_all(asks).await.into_iter().flatten().next()?;
+        self.peers().learn(id, &owner);
+        Some(owner)
     }
 }
 

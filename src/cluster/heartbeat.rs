@@ -3,9 +3,9 @@
 //! at the NATS link and at silent nodes.
 
 use super::Cluster;
+use super::subscribe::each_message;
 use super::wire::{ALIVE_ALL, CallSummary, Heartbeat, alive_subject};
 use crate::pay::engine::Engine;
-use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -26,6 +26,12 @@ pub async fn summary(engine: &Engine) -> Vec<CallSummary> {
                 .iter()
                 .chain(c.history.iter().rev())
                 .map(|s| s.id.clone())
+                .collect(),
+            revisions: c
+                .session
+                .iter()
+                .chain(c.history.iter().rev())
+                .map(|s| s.revision)
                 .collect(),
             customer: c.customer,
             agent: c.agent,
@@ -79,26 +85,15 @@ pub async fn publish(cluster: Cluster, engine: Engine, stop: CancellationToken) 
 
 /// Feeds every node's heartbeats into the presence table until `stop`.
 pub async fn listen(cluster: Cluster, stop: CancellationToken) {
-    let mut sub = match cluster.inner.client.subscribe(ALIVE_ALL).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cluster: cannot subscribe to heartbeats; other nodes stay unknown");
-            return;
-        }
-    };
-    loop {
-        let msg = tokio::select! {
-            () = stop.cancelled() => return,
-            msg = sub.next() => match msg {
-                Some(m) => m,
-                None => return,
-            },
-        };
+    let client = cluster.inner.client.clone();
+    let consequence = "other nodes stay unknown";
+    each_message(&client, ALIVE_ALL.to_owned(), &stop, consequence, |msg| {
         match serde_json::from_slice::<Heartbeat>(&msg.payload) {
             Ok(hb) => cluster.inner.peers.observe(hb, Instant::now()),
             Err(e) => {
                 warn!(subject = %msg.subject, error = %e, "cluster: unreadable heartbeat ignored")
             }
         }
-    }
+    })
+    .await;
 }

@@ -9,8 +9,9 @@
 //!   node already verified; the owner runs it through its own API and answers ([`route`],
 //!   [`forward`], [`serve`]). A forwarded request is never forwarded again and never starts
 //!   anything on the forwarding node: a payment is driven only by the daemon whose switch holds it.
-//! - Lists and status streams merge the cluster's calls, each with its `node` ([`merge`],
-//!   [`stream`]).
+//! - Lists merge the cluster's calls, each with its `node` ([`merge`]). Status streams for a call
+//!   held elsewhere are pushed: the owner publishes every change of its sessions' views ([`feed`]),
+//!   the front node relays them in order ([`stream`]).
 //! - NATS down: each node serves its own calls; `/healthz` says `cluster: degraded`,
 //!   `/metrics` has `confpay_cluster_connected 0`, the log says so once.
 //!
@@ -20,13 +21,16 @@
 //! | [`connect`] | NATS options from `[cluster]`; the link state |
 //! | [`peers`] | the presence table: who holds what, who is unreachable |
 //! | [`heartbeat`] | publishing and hearing heartbeats |
+//! | [`feed`] | publishing every change of this node's session views |
 //! | [`forward`] | sending a request to its owner |
 //! | [`serve`] | answering requests other nodes forward here |
 //! | [`route`] | the HTTP middleware: here, there or unreachable |
 //! | [`merge`] | `GET /calls` and `GET /sessions` across the cluster |
+//! | [`subscribe`] | the one subscribe loop (heartbeats, forwarded requests) |
 //! | [`stream`] | `/api/v1/events` for a call or session held elsewhere |
 
 pub mod connect;
+pub mod feed;
 pub mod forward;
 pub mod heartbeat;
 pub mod merge;
@@ -34,6 +38,7 @@ pub mod peers;
 pub mod route;
 pub mod serve;
 pub mod stream;
+pub mod subscribe;
 pub mod wire;
 
 pub use connect::ConnectError;
@@ -62,7 +67,7 @@ struct Inner {
     instance: String,
     client: async_nats::Client,
     peers: Peers,
-    link: Link,
+    link: Arc<Link>,
     heartbeat: Duration,
     request_timeout: Duration,
     forwarded_ok: AtomicU64,
@@ -70,15 +75,17 @@ struct Inner {
 }
 
 impl Cluster {
-    /// Connects to NATS (in the background) and starts the heartbeat; tasks stop on `shutdown`.
+    /// Connects to NATS (in the background), starts the heartbeat and publishes `views` (the
+    /// queue of the [`feed::Feed`] the engine's sessions report to); tasks stop on `shutdown`.
     /// Forwarded requests are served once the HTTP router exists ([`serve::run`]).
     pub async fn start(
         config: &ClusterConfig,
         engine: &Engine,
-        tracker: &TaskTracker,
-        shutdown: &CancellationToken,
+        views: feed::FeedQueue,
+        (tracker, shutdown): (&TaskTracker, &CancellationToken),
     ) -> Result<Cluster, ConnectError> {
-        let client = connect::connect(config).await?;
+        let link = Arc::new(Link::default());
+        let client = connect::connect(config, link.clone()).await?;
         let instance = uuid::Uuid::new_v4().to_string();
         let cluster = Cluster {
             inner: Arc::new(Inner {
@@ -86,7 +93,7 @@ impl Cluster {
                 node: config.node.clone(),
                 instance,
                 client,
-                link: Link::default(),
+                link,
                 heartbeat: config.heartbeat(),
                 request_timeout: config.request_timeout(),
                 forwarded_ok: AtomicU64::new(0),
@@ -94,6 +101,7 @@ impl Cluster {
             }),
         };
         tracker.spawn(heartbeat::listen(cluster.clone(), shutdown.clone()));
+        tracker.spawn(feed::publish(cluster.clone(), views, shutdown.clone()));
         tracker.spawn(heartbeat::publish(
             cluster.clone(),
             engine.clone(),
@@ -113,9 +121,9 @@ impl Cluster {
         &self.inner.peers
     }
 
-    /// Whether NATS is reachable now.
+    /// Whether NATS is reachable now (the client's own state, not the last logged one).
     pub fn connected(&self) -> bool {
-        self.inner.link.up()
+        self.inner.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// `/metrics` lines of the cluster.

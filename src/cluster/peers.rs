@@ -7,6 +7,7 @@ use super::wire::{CallSummary, Heartbeat};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 /// A node unheard of this long is dropped from the table (decommissioned), with a log line.
@@ -43,6 +44,9 @@ pub struct Peers {
     /// Session ID → node, from forwarded replies (a session started through this node is found
     /// before the owner's next heartbeat lists it).
     learned: Mutex<HashMap<String, String>>,
+    /// Bumped on every heartbeat heard and every node turning unreachable: remote status streams
+    /// wait on it.
+    changes: watch::Sender<u64>,
 }
 
 impl Peers {
@@ -53,7 +57,39 @@ impl Peers {
             unreachable_after,
             nodes: Mutex::default(),
             learned: Mutex::default(),
+            changes: watch::channel(0).0,
         }
+    }
+
+    /// Changes on every heartbeat heard and every node turning unreachable.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Whether `node` is reachable now; `None` if it is not known (never heard, or forgotten).
+    pub fn reachable(&self, now: Instant, node: &str) -> Option<bool> {
+        self.lock().get(node).map(|p| self.fresh(p, now))
+    }
+
+    /// Whether `node`'s last heartbeat lists the call whose customer leg is `customer`.
+    pub fn lists_call(&self, node: &str, customer: &str) -> bool {
+        self.lock()
+            .get(node)
+            .is_some_and(|p| p.calls.iter().any(|c| c.customer == customer))
+    }
+
+    /// Session `id`'s view revision as `node`'s last heartbeat gave it (`None`: not listed).
+    pub fn session_revision(&self, node: &str, id: &str) -> Option<u64> {
+        let nodes = self.lock();
+        let calls = &nodes.get(node)?.calls;
+        calls.iter().find_map(|c| {
+            let at = c.sessions.iter().position(|s| s == id)?;
+            c.revisions.get(at).copied()
+        })
+    }
+
+    fn bump(&self) {
+        self.changes.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     /// A heartbeat arrived (at `now`). Our own are ignored, except one from another daemon
@@ -84,23 +120,32 @@ impl Peers {
                 was_reachable: true,
             },
         );
+        drop(nodes);
+        self.bump();
     }
 
     /// Marks nodes unreachable (logging each change) and forgets long-gone ones.
     pub fn sweep(&self, now: Instant) {
+        let mut changed = false;
         let mut nodes = self.lock();
         nodes.retain(|name, p| {
             let silent = now.saturating_duration_since(p.last_seen);
             if silent >= FORGET_AFTER {
                 warn!(node = %name, "cluster node silent for 10 minutes; no longer listed");
+                changed = true;
                 return false;
             }
             if silent >= self.unreachable_after && p.was_reachable {
                 warn!(node = %name, calls = p.calls.len(), "cluster node unreachable; its calls are listed as unreachable");
                 p.was_reachable = false;
+                changed = true;
             }
             true
         });
+        drop(nodes);
+        if changed {
+            self.bump();
+        }
     }
 
     /// Every known node: (name, reachable, its calls).
@@ -190,6 +235,7 @@ mod tests {
                 agent_id: Some("4711".to_owned()),
                 room: format!("confpay-{customer}"),
                 sessions: vec![session.to_owned()],
+                revisions: vec![3],
             }],
         }
     }
@@ -214,6 +260,8 @@ mod tests {
             Some(Owner::Unreachable("b".into()))
         );
         assert_eq!(peers.counts(later), (0, 1));
+        assert_eq!(peers.session_revision("b", "s-1"), Some(3));
+        assert_eq!(peers.session_revision("b", "s-x"), None);
         peers.observe(hb("b", "cu-1", "s-2"), later);
         assert_eq!(
             peers.owner_of_session(later, "s-2"),

@@ -91,7 +91,7 @@ pub async fn layer(State(shared): State<Shared>, req: Request, next: Next) -> Re
             let Some(named) = stream_names(&q) else {
                 return next.run(req).await;
             };
-            match locate(&shared, &cluster, &named).await {
+            match locate(&shared, &cluster, &who, &named).await {
                 Place::Here => next.run(req).await,
                 Place::Remote(Owner::Unreachable(node)) => unreachable(node),
                 Place::Remote(Owner::Reachable(node)) => {
@@ -157,7 +157,7 @@ async fn dispatch(
     req: Request,
     next: Next,
 ) -> Response {
-    let node = match locate(shared, cluster, named).await {
+    let node = match locate(shared, cluster, who, named).await {
         Place::Here => return next.run(req).await,
         Place::Remote(Owner::Unreachable(node)) => return unreachable(node),
         Place::Remote(Owner::Reachable(node)) => node,
@@ -188,8 +188,9 @@ fn unreachable(node: String) -> Response {
     ApiError::NodeUnreachable { node }.into_response()
 }
 
-/// This node first (its engine is the truth for its own calls), then the presence table.
-async fn locate(shared: &Shared, cluster: &Cluster, named: &Named) -> Place {
+/// This node first (its engine is the truth for its own calls), then the presence table; a session
+/// neither knows is searched for on every reachable node (an ended session of a call that is gone).
+async fn locate(shared: &Shared, cluster: &Cluster, who: &Authority, named: &Named) -> Place {
     let engine = &shared.app.engine;
     let now = Instant::now();
     let remote = match named {
@@ -197,7 +198,10 @@ async fn locate(shared: &Shared, cluster: &Cluster, named: &Named) -> Place {
             if find_session(engine, id).await.is_some() {
                 return Place::Here;
             }
-            cluster.peers().owner_of_session(now, id)
+            if let Some(owner) = cluster.peers().owner_of_session(now, id) {
+                return Place::Remote(owner);
+            }
+            cluster.search_session(who, id).await.map(Owner::Reachable)
         }
         Named::Call(key) => {
             let m = |cu: &str, ag: Option<&str>, aid: Option<&str>| key.matches(cu, ag, aid);

@@ -4,15 +4,14 @@
 
 use super::Cluster;
 use super::route::Forwarded;
+use super::subscribe::each_message;
 use super::wire::{ForwardReply, ForwardRequest, api_subject};
 use axum::Router;
 use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, Request};
-use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
-use tracing::warn;
 
 /// Largest answer body sent back (a full call list of a busy node fits easily).
 const MAX_REPLY: usize = 4 * 1024 * 1024;
@@ -20,38 +19,34 @@ const MAX_REPLY: usize = 4 * 1024 * 1024;
 /// Serves `confpay.node.<this node>.api` until `stop`. The requests carry no `Host` (none came
 /// from a browser) and no token: [`Forwarded`] carries the authority.
 pub async fn run(cluster: Cluster, router: Router, stop: CancellationToken) {
-    let subject = api_subject(cluster.node());
-    let mut sub = match cluster.inner.client.subscribe(subject.clone()).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cluster: cannot serve forwarded requests; other nodes see this one as unreachable");
-            return;
-        }
-    };
-    loop {
-        let msg = tokio::select! {
-            () = stop.cancelled() => return,
-            msg = sub.next() => match msg {
-                Some(m) => m,
-                None => return,
-            },
-        };
-        let Some(reply_to) = msg.reply else { continue };
-        let (router, client) = (router.clone(), cluster.inner.client.clone());
-        tokio::spawn(async move {
-            let answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
-                Ok(req) => answer(router, req).await,
-                Err(e) => refusal(
-                    400,
-                    "bad_request",
-                    &format!("unreadable forwarded request: {e}"),
-                ),
-            };
-            if let Ok(bytes) = serde_json::to_vec(&answer) {
-                let _ = client.publish(reply_to, bytes.into()).await;
-            }
-        });
-    }
+    let client = cluster.inner.client.clone();
+    let consequence = "other nodes see this one as unreachable";
+    each_message(
+        &client,
+        api_subject(cluster.node()),
+        &stop,
+        consequence,
+        |msg| {
+            let Some(reply_to) = msg.reply else { return };
+            let (router, client) = (router.clone(), client.clone());
+            let instance = cluster.inner.instance.clone();
+            tokio::spawn(async move {
+                let mut answer = match serde_json::from_slice::<ForwardRequest>(&msg.payload) {
+                    Ok(req) => answer(router, req).await,
+                    Err(e) => refusal(
+                        400,
+                        "bad_request",
+                        &format!("unreadable forwarded request: {e}"),
+                    ),
+                };
+                answer.instance = instance;
+                if let Ok(bytes) = serde_json::to_vec(&answer) {
+                    let _ = client.publish(reply_to, bytes.into()).await;
+                }
+            });
+        },
+    )
+    .await;
 }
 
 /// Runs one forwarded request through the router.
@@ -75,6 +70,7 @@ async fn answer(router: Router, req: ForwardRequest) -> ForwardReply {
         Ok(b) => ForwardReply {
             status,
             body: String::from_utf8_lossy(&b).into_owned(),
+            instance: String::new(),
         },
         Err(_) => refusal(502, "reply_too_large", "the owner's answer was too large"),
     }
@@ -85,5 +81,6 @@ fn refusal(status: u16, code: &str, message: &str) -> ForwardReply {
     ForwardReply {
         status,
         body: serde_json::json!({"error": {"code": code, "message": message}}).to_string(),
+        instance: String::new(),
     }
 }

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `confpay.node.<node>.alive` | [`Heartbeat`] | every node → every node, each `cluster.heartbeat_ms` and on change |
 //! | `confpay.node.<node>.api` | [`ForwardRequest`] → [`ForwardReply`] | front node → owner (request/reply) |
+//! | `confpay.node.<node>.view.<customer>.<session>` | [`ViewPush`] | owner → front nodes following it, on every change of the session's view |
 //!
 //! None of them carries card data: the engine never sees a digit the customer keys, and these are
 //! built from the same views the HTTP API returns.
@@ -22,6 +23,30 @@ pub const ALIVE_ALL: &str = "confpay.node.*.alive";
 /// Subject a node serves forwarded API requests on.
 pub fn api_subject(node: &str) -> String {
     format!("confpay.node.{node}.api")
+}
+
+/// Subject of one session's view changes (`customer`: the call's customer leg).
+pub fn view_subject(node: &str, customer: &str, session: &str) -> String {
+    format!("confpay.node.{node}.view.{customer}.{session}")
+}
+
+/// Every view change of session `id` held by `node`.
+pub fn session_views(node: &str, id: &str) -> String {
+    format!("confpay.node.{node}.view.*.{id}")
+}
+
+/// Every view change of the sessions of the call whose customer leg is `customer`.
+pub fn call_views(node: &str, customer: &str) -> String {
+    format!("confpay.node.{node}.view.{customer}.*")
+}
+
+/// One change of a session's view, as the owner's API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewPush {
+    /// The owner daemon's instance (its `revision`s count again after a restart).
+    pub instance: String,
+    /// The session's JSON view (`GET /api/v1/sessions/{id}`).
+    pub session: serde_json::Value,
 }
 
 /// "I am up, and these are the calls my switch holds."
@@ -43,6 +68,10 @@ pub struct CallSummary {
     pub room: String,
     /// The running session first (if any), then ended ones still known.
     pub sessions: Vec<String>,
+    /// Each of `sessions`' view revision, in the same order: a node relaying a session's pushed
+    /// changes that sees a higher one than it relayed missed a push (a NATS blip) and reads again.
+    #[serde(default)]
+    pub revisions: Vec<u64>,
 }
 
 /// Who asked, as the front node verified it (the owner trusts it: nodes trust each other through
@@ -90,6 +119,9 @@ pub struct ForwardRequest {
 pub struct ForwardReply {
     pub status: u16,
     pub body: String,
+    /// The answering daemon's instance (as in its heartbeats).
+    #[serde(default)]
+    pub instance: String,
 }
 
 #[cfg(test)]
@@ -110,5 +142,8 @@ mod tests {
         }
         assert_eq!(api_subject("b"), "confpay.node.b.api");
         assert_eq!(alive_subject("b"), "confpay.node.b.alive");
+        assert_eq!(view_subject("b", "cu", "s1"), "confpay.node.b.view.cu.s1");
+        assert_eq!(session_views("b", "s1"), "confpay.node.b.view.*.s1");
+        assert_eq!(call_views("b", "cu"), "confpay.node.b.view.cu.*");
     }
 }

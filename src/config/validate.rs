@@ -92,6 +92,18 @@ fn check_cluster(c: &ClusterConfig, bad: &mut impl FnMut(&'static str, String)) 
         return;
     }
     for url in &c.nats {
+        // Credentials in a URL would be shown wherever the URL is (logs, --check-config).
+        let (_, rest) = url.split_once("://").unwrap_or(("", url));
+        if let Some((_, host)) = rest.split_once('@') {
+            bad(
+                "cluster.nats",
+                format!(
+                    "`{}://***@{host}` has credentials in the URL; give them as cluster.token or cluster.credentials_file (kept secret)",
+                    url.split("://").next().unwrap_or_default()
+                ),
+            );
+            continue;
+        }
         let scheme_ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p));
         if !scheme_ok || url.parse::<async_nats::ServerAddr>().is_err() {
             bad(

@@ -213,10 +213,21 @@ pub async fn may_touch_session(engine: &Engine, who: &Authority, id: &str) -> Re
         Some(_) => Err(ApiError::forbidden(
             "this session is on another agent's call",
         )),
-        None => Err(ApiError::NotFound {
-            what: "session",
-            id: id.to_owned(),
-        }),
+        // An ended session of a call that is gone: the session's own agent ID decides.
+        None => match engine
+            .watch(id)
+            .await
+            .map(|rx| rx.borrow().agent_id.clone())
+        {
+            Some(agent) if agent.is_some() && agent == who.agent_id() => Ok(()),
+            Some(_) => Err(ApiError::forbidden(
+                "this session is on another agent's call",
+            )),
+            None => Err(ApiError::NotFound {
+                what: "session",
+                id: id.to_owned(),
+            }),
+        },
     }
 }
 

@@ -42,12 +42,20 @@ impl Authority {
     }
 
     /// Who the token names, for the audit record: `admin` for the admin token (or an API without
-    /// tokens, reachable only from this host), `agent:<agent ID>` for a per-agent token (its
-    /// `agent_id` claim is its subject).
+    /// tokens, reachable only from this host), `agent:<agent ID>` for a per-agent token (the agent
+    /// ID is its `sub` claim, or `agent_id` in an older token).
     pub fn subject(&self) -> String {
         match self {
             Authority::Admin => "admin".to_owned(),
             Authority::Agent { agent_id } => format!("agent:{agent_id}"),
+        }
+    }
+
+    /// The agent ID of an agent token; `None` for the admin.
+    pub fn agent_id(&self) -> Option<String> {
+        match self {
+            Authority::Admin => None,
+            Authority::Agent { agent_id } => Some(agent_id.clone()),
         }
     }
 
@@ -94,7 +102,8 @@ pub async fn require_token(State(shared): State<Shared>, mut req: Request, next:
                     TokenError::Invalid => "agent token invalid",
                     TokenError::Expired => "agent token expired",
                     TokenError::TooLong => "agent token lives too long",
-                    TokenError::BadAgentId => "agent token's agent_id invalid",
+                    TokenError::BadAgentId => "agent token names no valid agent ID (sub)",
+                    TokenError::SubjectMismatch => "agent token's sub and agent_id differ",
                 }),
                 "API request refused"
             );

@@ -31,6 +31,9 @@ pub struct SessionJson {
     pub ended_ms: Option<u64>,
     /// Capture time so far (or in total once ended), computed when this view was made.
     pub capture_elapsed_ms: Option<u64>,
+    /// Grows with every change of the session's view: of two views, the higher is the newer
+    /// (counted again from a daemon restart that recovered the session).
+    pub revision: u64,
 }
 
 /// How a session ended.
@@ -84,6 +87,7 @@ impl SessionJson {
             capture_started_ms: v.capture_started.map(epoch_ms),
             ended_ms: v.ended.map(epoch_ms),
             capture_elapsed_ms,
+            revision: v.revision,
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct SessionView {
     /// When capture started ('1'), for the elapsed time shown to the agent.
     pub capture_started: Option<SystemTime>,
     pub ended: Option<SystemTime>,
+    /// How many times this view changed since the session (or, after a restart, its recovery)
+    /// began: a reader holding two views of one session knows which is newer.
+    pub revision: u64,
 }
 
 /// A handle on a running session.
@@ -173,6 +176,7 @@ fn view_of(id: &str, m: &Machine, started: SystemTime) -> SessionView {
         started,
         capture_started: None,
         ended: None,
+        revision: 0,
     }
 }
 
@@ -252,13 +256,19 @@ impl Actor {
             self.track(&before, &after);
         }
         let done = self.apply(actions, event_at);
-        self.publish(&before, &after);
-        // A session rebuilt after a restart that found no payment running (it had ended before
-        // the restart, and its outcome was told then) is not announced a second time.
-        if before != after && self.machine.found_nothing_running() {
-            info!("rebuilt after a restart, found no payment running: its end is not announced");
-        } else if let Some(observer) = self.observer.as_ref().filter(|_| before != after) {
-            observer.changed(&before, &self.view.borrow());
+        let updated = self.publish(&before, &after);
+        if let Some(observer) = &self.observer {
+            let view = self.view.borrow();
+            if updated {
+                observer.updated(&view);
+            }
+            // A session rebuilt after a restart that found no payment running (it had ended before
+            // the restart, and its outcome was told then) is not announced a second time.
+            if before != after && self.machine.found_nothing_running() {
+                info!("rebuilt after a restart, found no payment running: its end is not announced");
+            } else if before != after {
+                observer.changed(&before, &view);
+            }
         }
         if after == State::Suspended && before != State::Suspended && !done {
             self.resync_later();
@@ -364,9 +374,11 @@ impl Actor {
         }
     }
 
-    fn publish(&self, before: &State, after: &State) {
+    /// Publishes the view as the machine now is; true if it changed (its revision then grows).
+    fn publish(&self, before: &State, after: &State) -> bool {
         let m = &self.machine;
-        self.view.send_modify(|v| {
+        self.view.send_if_modified(|v| {
+            let was = v.clone();
             v.state = after.clone();
             v.capture =
                 (m.legs().capture_up || m.legs().dialling).then(|| m.legs().capture.clone());
@@ -380,7 +392,12 @@ impl Actor {
             if *after == State::Done {
                 v.ended = Some(now);
             }
-        });
+            let changed = *v != was;
+            if changed {
+                v.revision += 1;
+            }
+            changed
+        })
     }
 
     fn audit(&self, outcome: &Outcome) {

@@ -94,6 +94,7 @@ mod tests {
             started: t0,
             capture_started: Some(t0 + Duration::from_secs(20)),
             ended: Some(t0 + Duration::from_secs(65)),
+            revision: 12,
         };
         let b = body(
             "key-1",

@@ -385,9 +385,17 @@ fn cluster_is_off_by_default_and_checked_when_on() {
             "[cluster]\nnats = [\"nats://n:4222\"]\nnode = \"a\"\ntls_cert_file = \"/c.pem\"\n",
             "cluster.tls_key_file",
         ),
+        (
+            "[cluster]\nnats = [\"nats://confpay:PASS-QUUX@10.0.0.5:4222\"]\nnode = \"a\"\n",
+            "cluster.nats: `nats://***@10.0.0.5:4222` has credentials in the URL",
+        ),
     ] {
         let e = load_err(text);
         assert!(e.contains(key), "{text}: {e}");
+        assert!(
+            !e.contains("QUUX"),
+            "a password in the URL is never echoed: {e}"
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 //! | module | what |
 //! |---|---|
 //! | `cli` | the built `confpayd`: flags, exit codes, signals, a fake systemd |
-//! | `cluster` | cluster mode: a real `nats-server`, two simulated switches, two daemons |
+//! | `cluster`, `cluster_owner`, `cluster_nats_auth` | cluster mode: a real `nats-server`, two simulated switches, two daemons; what only the owner does; NATS credentials and TLS |
 //! | `config` | configuration loading, validation, reload |
 //! | `decode_cli`, `proptest_decode` | `confpayd decode`, by example and by property |
 //! | `demo` | the demo, in-process and as `confpayd demo --serve` |
@@ -34,6 +34,8 @@ use confpay_test_fixtures::recordings;
 
 mod cli;
 mod cluster;
+mod cluster_nats_auth;
+mod cluster_owner;
 mod config;
 mod decode_cli;
 mod demo;

@@ -31,7 +31,7 @@ use crate::http::{self, AppState, health::Health};
 use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, EslSwitch};
 use crate::pay::engine::Engine;
-use crate::pay::observer::SessionObserver;
+use crate::pay::observer::{Fanout, SessionObserver};
 use crate::pay::switch::Switch;
 use crate::webhooks;
 use metered::MeteredSwitch;
@@ -142,7 +142,19 @@ impl StackBuilder {
         });
         // Cancelled once running payments are drained after `shutdown` (see `Engine::drain`).
         let drained = CancellationToken::new();
-        let observer = start_webhooks(&config, &metrics, tracker, shutdown, &drained)?;
+        let webhooks = start_webhooks(&config, &metrics, tracker, shutdown, &drained)?;
+        // Cluster mode: every session's view changes are also published for other nodes.
+        let (observer, views) = match (webhooks, config.cluster.enabled()) {
+            (w, false) => (w, None),
+            (w, true) => {
+                let (feed, views) = crate::cluster::feed::feed();
+                let all: Vec<Arc<dyn SessionObserver>> = w.into_iter().chain([feed as _]).collect();
+                (
+                    Some(Arc::new(Fanout(all)) as Arc<dyn SessionObserver>),
+                    Some(views),
+                )
+            }
+        };
         let engine = start_engine(&config, &switch, &metrics, scope, observer).await;
         let pump = Pump {
             engine: engine.clone(),
@@ -166,7 +178,7 @@ impl StackBuilder {
             self.live.clone(),
             shutdown.clone(),
         ));
-        let cluster = join_cluster(&config, &engine, tracker, shutdown).await?;
+        let cluster = join_cluster(&config, &engine, views, tracker, shutdown).await?;
         let app = AppState {
             engine: engine.clone(),
             config: self.live,
@@ -374,13 +386,14 @@ async fn apply_payment_reloads(
 async fn join_cluster(
     config: &Config,
     engine: &Engine,
+    views: Option<crate::cluster::feed::FeedQueue>,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> Result<Option<Cluster>, ComponentError> {
-    if !config.cluster.enabled() {
+    let Some(views) = views.filter(|_| config.cluster.enabled()) else {
         return Ok(None);
-    }
-    Cluster::start(&config.cluster, engine, tracker, shutdown)
+    };
+    Cluster::start(&config.cluster, engine, views, (tracker, shutdown))
         .await
         .map(Some)
         .map_err(|e| ComponentError::Failed {

@@ -6,8 +6,7 @@
 use crate::flow_harness::doomed::Doomed;
 use crate::flow_harness::{self, AGENT_ID, CAPTURE_DIAL, CARD};
 use crate::http_harness::{Resp, get};
-use confpay::config::Config;
-use confpay::http::agent_token::{AgentClaims, mint};
+use confpay::config::{Config, WebhookEndpoint};
 use confpay::pay::engine::CallView;
 use confpay::secret::Secret;
 use confpay::sim::party::Party;
@@ -15,6 +14,7 @@ use confpay::sim::{SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The admin token every node's API takes.
@@ -27,11 +27,18 @@ pub struct Nats {
     bin: PathBuf,
     pub port: u16,
     child: Option<Child>,
+    /// Extra `nats-server` arguments (authorization, TLS).
+    args: Vec<String>,
 }
 
 impl Nats {
     /// Starts one, or `None` (after one line saying why) when the binary is not installed.
     pub async fn start(test: &str) -> Option<Nats> {
+        Nats::start_with(test, Vec::new()).await
+    }
+
+    /// As [`Nats::start`], with extra `nats-server` arguments (e.g. `--auth TOKEN`, `--tls ...`).
+    pub async fn start_with(test: &str, args: Vec<String>) -> Option<Nats> {
         let bin = [
             "/usr/bin/nats-server",
             "/usr/sbin/nats-server",
@@ -52,6 +59,7 @@ impl Nats {
             bin,
             port,
             child: None,
+            args,
         };
         nats.up().await;
         Some(nats)
@@ -65,6 +73,7 @@ impl Nats {
     pub async fn up(&mut self) {
         let child = Command::new(&self.bin)
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -104,11 +113,66 @@ pub struct Node {
     pub capture: Party,
     pub config: Config,
     pub daemon: Option<Doomed>,
+    logs: Option<tracing::Dispatch>,
 }
+
+/// A daemon's log lines, as its own threads write them.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// A dispatcher writing here at `debug`.
+    fn dispatch(&self) -> tracing::Dispatch {
+        let sink = self.clone();
+        tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(move || sink.clone())
+                .finish(),
+        )
+    }
+}
+
+/// What a node has besides the defaults.
+#[derive(Default)]
+pub struct Extras {
+    /// A webhook endpoint (spool in a fresh temporary directory, quick retries).
+    pub webhook: Option<String>,
+    /// Where the daemon logs (across restarts).
+    pub logs: Option<Logs>,
+    /// Any other change to the node's configuration.
+    pub tweak: Option<Tweak>,
+}
+
+/// A change to a node's configuration.
+pub type Tweak = Box<dyn FnOnce(&mut Config)>;
 
 impl Node {
     /// A switch with the payment dialplan, and a daemon in cluster mode as `name`.
     pub async fn start(name: &str, nats: &Nats) -> Node {
+        Node::start_with(name, nats, Extras::default()).await
+    }
+
+    /// As [`Node::start`], with `extras`.
+    pub async fn start_with(name: &str, nats: &Nats, extras: Extras) -> Node {
         let sim = Simulator::start(SimConfig::default()).await.expect("sim");
         let mut config = flow_harness::config(sim.esl_addr());
         config.http.token = Secret::new(ADMIN);
@@ -124,9 +188,25 @@ impl Node {
             !invalid.iter().any(|i| i.key.starts_with("cluster.")),
             "{invalid:?}"
         );
+        if let Some(url) = extras.webhook {
+            let dir =
+                std::env::temp_dir().join(format!("confpay-cluster-{}", uuid::Uuid::new_v4()));
+            config.webhooks.spool_dir = dir.display().to_string();
+            config.webhooks.retry_initial_ms = 50;
+            config.webhooks.retry_max_ms = 300;
+            config.webhooks.endpoints = vec![WebhookEndpoint {
+                url,
+                secret: Secret::new(crate::flow_harness::receiver::SECRET),
+                events: Vec::new(),
+            }];
+        }
+        if let Some(tweak) = extras.tweak {
+            tweak(&mut config);
+        }
         let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
         let (customer, _agent) = flow_harness::parties(&sim, &capture);
-        let daemon = Doomed::start(config.clone());
+        let logs = extras.logs.as_ref().map(Logs::dispatch);
+        let daemon = Doomed::start_traced(config.clone(), logs.clone());
         flow_harness::install_dialplan(&sim, daemon.outbound);
         Node {
             sim,
@@ -134,6 +214,7 @@ impl Node {
             capture,
             config,
             daemon: Some(daemon),
+            logs,
         }
     }
 
@@ -179,24 +260,24 @@ impl Node {
 
     pub fn restart(&mut self) {
         self.kill();
-        self.daemon = Some(Doomed::start(self.config.clone()));
+        self.daemon = Some(Doomed::start_traced(self.config.clone(), self.logs.clone()));
     }
 }
 
-/// An agent token for the rig's agent ID (or another).
+/// An agent token for the rig's agent ID (or another), as a platform mints it today: the agent in
+/// the standard `sub` claim only (no `agent_id`), signed with the key every node shares.
 pub fn agent_token(agent_id: &str) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    mint(
-        &AgentClaims {
-            agent_id: agent_id.to_owned(),
-            exp: now + 600,
-            iat: Some(now),
-        },
-        &Secret::new(AGENT_KEY),
+    let claims = serde_json::json!({"sub": agent_id, "exp": now + 600, "iat": now});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(AGENT_KEY.as_bytes()).expect("HMAC key"),
     )
+    .expect("HS256 signing")
 }
 
 /// Waits (at most 15 s) for `f` to give something, polling.

@@ -22,10 +22,23 @@ pub struct Doomed {
 impl Doomed {
     /// Starts the daemon's parts with `config`; returns once they are up.
     pub fn start(config: Config) -> Doomed {
+        Doomed::start_traced(config, None)
+    }
+
+    /// As [`Doomed::start`], the daemon's log going to `logs` (its threads' default dispatcher).
+    pub fn start_traced(config: Config, logs: Option<tracing::Dispatch>) -> Doomed {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (kill, kill_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
+            let _here = logs.as_ref().map(tracing::dispatcher::set_default);
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(d) = logs {
+                // The guard is never dropped: a runtime thread logs here until it ends.
+                builder.on_thread_start(move || {
+                    std::mem::forget(tracing::dispatcher::set_default(&d));
+                });
+            }
+            let rt = builder
                 .worker_threads(1)
                 .enable_all()
                 .build()

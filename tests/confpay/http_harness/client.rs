@@ -137,6 +137,20 @@ pub async fn sse(
     token: Option<&str>,
     limit: Duration,
 ) -> (Resp, Vec<(String, String)>) {
+    sse_opened(addr, query, token, limit)
+        .await
+        .await
+        .expect("stream reader")
+}
+
+/// As [`sse`], but returns as soon as the response head arrived (the stream is open on the
+/// server), with the task that reads the rest.
+pub async fn sse_opened(
+    addr: SocketAddr,
+    query: &str,
+    token: Option<&str>,
+    limit: Duration,
+) -> tokio::task::JoinHandle<(Resp, Vec<(String, String)>)> {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let mut req = format!(
         "GET /api/v1/events?{query} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nConnection: close\r\n"
@@ -146,11 +160,29 @@ pub async fn sse(
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
+    let deadline = tokio::time::Instant::now() + limit;
     let mut raw = Vec::new();
-    let _ = tokio::time::timeout(limit, s.read_to_end(&mut raw)).await;
-    let resp = parse(&raw);
+    let mut buf = [0u8; 4096];
+    while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => raw.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    tokio::spawn(async move {
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout_at(deadline, s.read_to_end(&mut rest)).await;
+        raw.extend_from_slice(&rest);
+        let resp = parse(&raw);
+        let events = events_of(&resp.body);
+        (resp, events)
+    })
+}
+
+/// The `(event, data)` pairs of an SSE body.
+fn events_of(body: &str) -> Vec<(String, String)> {
     let mut events = Vec::new();
-    for block in resp.body.split("\n\n") {
+    for block in body.split("\n\n") {
         let mut name = String::new();
         let mut data = String::new();
         for line in block.lines() {
@@ -164,5 +196,5 @@ pub async fn sse(
             events.push((name, data));
         }
     }
-    (resp, events)
+    events
 }
