@@ -197,6 +197,10 @@ fn side_by_side() {
             best(shared(plain), peers::confpay_tcp),
         ),
         row(
+            "confpay InboundClient loopback TCP",
+            best(shared(plain), peers::confpay_inbound_tcp),
+        ),
+        row(
             "raw socket read loopback TCP (no decode)",
             best(shared(plain), |d| {
                 let n = d.len();

@@ -272,12 +272,17 @@ impl Headers {
     }
 
     /// Whether span `s` is header `name` (ASCII case-insensitive), compared as bytes: no `str` is
-    /// sliced (with its char-boundary checks) for the headers that do not match.
+    /// sliced (with its char-boundary checks) for the headers that do not match. The lengths are
+    /// compared from the span alone, before the text is touched: most names of a list differ in
+    /// length from the one looked up, and a lookup passes ~30 names on its way to `Unique-ID`
+    /// (46 instructions per name passed when the bytes were fetched first, callgrind).
+    #[inline]
     fn is_named(&self, s: &Span, name: &str) -> bool {
-        // `eq_ignore_ascii_case` compares the lengths first.
-        self.bytes()
-            .get(s.name())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        s.name().len() == name.len()
+            && self
+                .bytes()
+                .get(s.name())
+                .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// The first value of header `name` (ASCII case-insensitive).

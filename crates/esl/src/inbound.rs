@@ -332,6 +332,15 @@ fn next_delay(delay: Duration, max: Duration) -> Duration {
     delay.saturating_mul(2).min(max)
 }
 
+/// Bytes one socket read may bring (the read buffer's size, and the size of every buffer it is
+/// replaced with once the frames cut from it are handed on). The daemon's one inbound connection
+/// carries every event of the switch: tokio-util's default of 8 KiB is ~3 events of ~2.3 KB per
+/// read, so a system call, an allocation and a partial frame copied per 3 events; 64 KiB is ~28.
+/// An event keeps the buffer it was cut from alive until it is dropped; the events queued for a
+/// stalled consumer (1024 ≈ 2.3 MB) lie back to back in ~37 such buffers, so memory stays bounded
+/// by the event channel plus one buffer, as before.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// One connect: TCP, `auth/request`, `auth`, filters (the fixed ones, then `dynamic`), core uuid,
 /// `event ...` (last).
 async fn establish(
@@ -354,7 +363,8 @@ async fn establish(
             });
         }
     };
-    let mut stream = FramedRead::new(tcp, EslCodec::new(config.max_frame_bytes));
+    let codec = EslCodec::new(config.max_frame_bytes);
+    let mut stream = FramedRead::with_capacity(tcp, codec, READ_BUFFER);
     let greeting = next_frame(&mut stream, "auth", timeout).await?;
     match greeting.content_type {
         ContentType::AuthRequest => {}

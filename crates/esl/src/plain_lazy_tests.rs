@@ -95,6 +95,35 @@ fn edge_blocks_agree() {
     }
 }
 
+/// The walk reads 64-byte chunks and carries a line over from one to the next: every special
+/// byte (`:` of the name, its space, `%`, NUL, `\r`, `\n`, the blank line) is put on each side of
+/// a chunk boundary, and a line longer than two chunks too.
+#[test]
+fn lines_across_chunk_boundaries_agree() {
+    let lines: [&[u8]; 7] = [
+        b"Name: value\n",
+        b"Name: v%41lue\n",
+        b"Name:x: v\0\n",
+        b"Name: _undef_\r\n",
+        b"Na%me: %\n",
+        b"Name:\n",
+        b": empty name\n",
+    ];
+    let long = format!("Long: {}%41{}\n", "x".repeat(70), "y".repeat(70));
+    for pad in 0..140 {
+        for l in lines.iter().copied().chain([long.as_bytes()]) {
+            let mut text = format!("P: {}\n", "p".repeat(pad)).into_bytes();
+            text.extend_from_slice(l);
+            text.extend_from_slice(b"Z: z\n\n");
+            let (lazy, eager) = both(&text);
+            assert_eq!(lazy, eager, "{:?}", String::from_utf8_lossy(&text));
+            if let (Ok(lazy), Ok(eager)) = (&lazy, &eager) {
+                same_lookups(lazy, eager);
+            }
+        }
+    }
+}
+
 /// One header line's parts, drawn from bytes that matter to the walk.
 fn line() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![

@@ -9,6 +9,9 @@
 //!   fed over loopback TCP (`adopt_stream_with_options`, no handshake), its event queue set to block
 //!   rather than drop so every event is counted.
 //!
+//! - ours end to end: the daemon's own `InboundClient` (handshake, driver task, bounded event
+//!   channel of 1024 as in the daemon) against a writer thread that answers the handshake as
+//!   FreeSWITCH does and then writes the corpus;
 //! - a raw read of the same bytes over loopback TCP, decoding nothing: the socket's own limit.
 //!
 //! Each returns the number of events it decoded; the caller checks it against the corpus.
@@ -44,6 +47,90 @@ async fn confpay_framed<S: tokio::io::AsyncRead + Unpin>(stream: S) -> usize {
     }
     std::hint::black_box(seen);
     events
+}
+
+/// Ours end to end through `InboundClient` over loopback TCP (subscribed `event plain ALL`), the
+/// consumer reading what every contender reads. Returns the events it received.
+pub fn confpay_inbound_tcp(data: Bytes) -> usize {
+    use confpay_esl::command::{EventFormat, EventSet};
+    use confpay_esl::inbound::{ClientEvent, InboundClient, InboundConfig, Subscription};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let switch = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().expect("accept");
+        serve_switch(sock, &data);
+    });
+    let events = runtime().block_on(async move {
+        let config = InboundConfig {
+            addr: addr.to_string(),
+            subscription: Subscription {
+                format: EventFormat::Plain,
+                events: EventSet::new().events(["ALL"]),
+                filters: Vec::new(),
+            },
+            ..InboundConfig::default()
+        };
+        let (client, mut rx) = InboundClient::connect(config).await.expect("connect");
+        let (mut events, mut seen) = (0, 0);
+        // The writer closes after the corpus: `Disconnected` follows the last event.
+        while let Some(item) = rx.recv().await {
+            match item {
+                ClientEvent::Event(e) => {
+                    seen += consume_event(&e);
+                    events += 1;
+                }
+                ClientEvent::Connected { .. } => {}
+                ClientEvent::Disconnected { .. } => break,
+            }
+        }
+        client.shutdown();
+        std::hint::black_box(seen);
+        events
+    });
+    switch.join().expect("switch thread");
+    events
+}
+
+/// FreeSWITCH's side of the inbound handshake (`auth/request`; `auth`, `api global_getvar
+/// core_uuid`, `event plain ALL` answered as `mod_event_socket` does), then `data`, then EOF.
+fn serve_switch(sock: std::net::TcpStream, data: &[u8]) {
+    use std::io::BufRead;
+    let mut out = sock.try_clone().expect("clone socket");
+    let mut input = std::io::BufReader::new(sock);
+    out.write_all(b"Content-Type: auth/request\n\n")
+        .expect("greeting");
+    let mut command = String::new();
+    loop {
+        let mut line = String::new();
+        if input.read_line(&mut line).expect("read command") == 0 {
+            return;
+        }
+        if line.trim_end().is_empty() {
+            let reply = match command.split(' ').next().unwrap_or("") {
+                "auth" => "Content-Type: command/reply\nReply-Text: +OK accepted\n\n".to_owned(),
+                "api" => "Content-Type: api/response\nContent-Length: 37\n\n\
+                          79837521-6229-4110-a749-9697d6abe461\n"
+                    .to_owned(),
+                "event" => {
+                    "Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n"
+                        .to_owned()
+                }
+                other => panic!("unexpected command {other:?}"),
+            };
+            out.write_all(reply.as_bytes()).expect("reply");
+            if command.starts_with("event ") {
+                break;
+            }
+            command.clear();
+        } else if command.is_empty() {
+            command = line.trim_end().to_owned();
+        }
+    }
+    out.write_all(data).expect("write corpus");
+    out.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    // Keep the socket open until the client is done (a reset could lose buffered bytes).
+    let mut sink = [0u8; 1024];
+    while matches!(std::io::Read::read(&mut input, &mut sink), Ok(n) if n > 0) {}
 }
 
 /// No decoder at all: the bytes read off loopback TCP into a 64 KiB buffer (what the socket gives,

@@ -5,6 +5,7 @@ use super::{
     ConnectionHandle, Delivery, DriverOptions, EslStream, Pending, Request, WaiterTx, WatchKind,
 };
 use crate::client_error::{ClientError, LossReason};
+use crate::codec::EslCodec;
 use crate::error::WireError;
 use crate::frame::{ContentType, Event, Frame};
 use crate::reply::DisconnectNotice;
@@ -14,6 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -105,6 +107,9 @@ impl<T: Delivery> Driver<T> {
                 }
                 Step::Frame(Some(Ok(frame))) => {
                     self.on_frame(frame);
+                    if let Err(e) = self.drain_buffered() {
+                        break LossReason::from(&e);
+                    }
                     self.release_idle_buffer();
                 }
                 Step::Frame(Some(Err(e))) => break LossReason::from(&e),
@@ -147,6 +152,31 @@ impl<T: Delivery> Driver<T> {
         let sock = self.stream.get_mut();
         sock.write_all(&request.wire).await?;
         sock.flush().await
+    }
+
+    /// Handles every complete frame already in the read buffer in this same turn. One socket read
+    /// brings tens of events; going back through the `select!` for each (a cancellation waiter
+    /// registered and removed under its mutex, the request channel polled) cost more per event
+    /// than deciding what the event is. Stops as soon as the consumer's channel is full, so the
+    /// backpressure rule is unchanged; requests wait at most for one read's worth of frames.
+    fn drain_buffered(&mut self) -> Result<(), WireError> {
+        // `FramedRead` lends its decoder and its buffer only one at a time: the codec (a few words
+        // of splitter state, carried over as they are) is taken out while it decodes.
+        let max = self.stream.decoder().max_frame_bytes();
+        let mut codec = std::mem::replace(self.stream.decoder_mut(), EslCodec::new(max));
+        let mut result = Ok(());
+        while self.stalled.is_none() {
+            match codec.decode(self.stream.read_buffer_mut()) {
+                Ok(Some(frame)) => self.on_frame(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        *self.stream.decoder_mut() = codec;
+        result
     }
 
     /// Gives back a grown read buffer once nothing is left in it (see

@@ -14,13 +14,13 @@ use tokio::sync::mpsc;
 
 const CORE_UUID: &str = "79837521-6229-4110-a749-9697d6abe461";
 
-async fn listener() -> (TcpListener, String) {
+pub(crate) async fn listener() -> (TcpListener, String) {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = l.local_addr().expect("addr").to_string();
     (l, addr)
 }
 
-fn config(addr: &str) -> InboundConfig {
+pub(crate) fn config(addr: &str) -> InboundConfig {
     InboundConfig {
         addr: addr.to_owned(),
         password: Secret::new("ClueCon"),
@@ -40,7 +40,7 @@ fn config(addr: &str) -> InboundConfig {
 
 /// Accepts one connection and plays FreeSWITCH's side of auth + subscription, answering every
 /// handshake command; returns the socket and the commands the client sent, in order.
-async fn accept_handshake(l: &TcpListener) -> (TcpStream, Vec<String>) {
+pub(crate) async fn accept_handshake(l: &TcpListener) -> (TcpStream, Vec<String>) {
     let (mut sock, _) = l.accept().await.expect("accept");
     send(&mut sock, AUTH_REQUEST).await;
     let mut seen = Vec::new();
@@ -67,14 +67,14 @@ async fn accept_handshake(l: &TcpListener) -> (TcpStream, Vec<String>) {
     }
 }
 
-async fn next(events: &mut mpsc::Receiver<ClientEvent>) -> ClientEvent {
+pub(crate) async fn next(events: &mut mpsc::Receiver<ClientEvent>) -> ClientEvent {
     tokio::time::timeout(Duration::from_secs(10), events.recv())
         .await
         .expect("an event in time")
         .expect("stream open")
 }
 
-fn header_of(command: &str, name: &str) -> String {
+pub(crate) fn header_of(command: &str, name: &str) -> String {
     command
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))

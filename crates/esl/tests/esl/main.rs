@@ -7,6 +7,7 @@
 //! | `fixture_values` | specific values in the recordings decode as sent |
 //! | `malformed_input` | oversized, endless, CRLF, garbage and truncated input |
 //! | `inbound_client` | the inbound client against fake FreeSWITCH peers speaking recorded bytes |
+//! | `inbound_batch` | every frame of one socket read routed in order, the channel filling mid-read |
 //! | `outbound_server` | the outbound socket server against a fake FreeSWITCH dialling in |
 //! | `proptest_wire` | property tests of the frame decoder against hostile input |
 //! | `proptest_events` | property tests of event decoding in all three wire formats |
@@ -24,6 +25,7 @@ mod wire_generators;
 mod commands;
 mod fixture_values;
 mod fixtures_decode;
+mod inbound_batch;
 mod inbound_client;
 mod malformed_input;
 mod outbound_server;
