@@ -265,7 +265,9 @@ impl Actor {
             // A session rebuilt after a restart that found no payment running (it had ended before
             // the restart, and its outcome was told then) is not announced a second time.
             if before != after && self.machine.found_nothing_running() {
-                info!("rebuilt after a restart, found no payment running: its end is not announced");
+                info!(
+                    "rebuilt after a restart, found no payment running: its end is not announced"
+                );
             } else if before != after {
                 observer.changed(&before, &view);
             }
