@@ -14,9 +14,18 @@ use std::time::Duration;
 async fn a_held_filter_reply_stalls_no_other_call() {
     let w = World::start().await;
     let first = w.dialplan_call().await;
-    let gate = w.sim.faults().hold_next("filter Unique-ID");
-    // A second call: its legs' filters go out and the first is held.
+    // The next `filter Unique-ID`s: the new call's outbound session asks for its own channel's
+    // events (let through), then the engine follows the new customer leg on the event connection.
+    let faults = w.sim.faults();
+    let (session, gate) = (
+        faults.hold_next("filter Unique-ID"),
+        faults.hold_next("filter Unique-ID"),
+    );
     let second = w.call("confpay");
+    tokio::time::timeout(Duration::from_secs(10), session.reached())
+        .await
+        .expect("the outbound session filters on its channel");
+    session.release();
     tokio::time::timeout(Duration::from_secs(10), gate.reached())
         .await
         .expect("the new call's legs are asked for");
