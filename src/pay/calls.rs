@@ -3,6 +3,7 @@
 //! an agent ID (hints for attach by agent ID, each checked with the switch: see [`super::attach`]).
 //! Pure bookkeeping, no I/O.
 
+use super::agent_ids::AgentIds;
 use super::caller::Caller;
 use super::session::{SessionHandle, SessionView};
 use super::types::{AgentId, Leg, Topology, Uuid};
@@ -62,12 +63,7 @@ impl Call {
             Some(Leg::Customer)
         } else if self.agent.as_deref() == Some(uuid) {
             Some(Leg::Agent)
-        } else if self
-            .session
-            .as_ref()
-            .and_then(|s| s.view().capture)
-            .is_some_and(|c| c == uuid)
-        {
+        } else if self.session.as_ref().is_some_and(|s| s.capture_is(uuid)) {
             Some(Leg::Capture)
         } else {
             None
@@ -75,43 +71,67 @@ impl Call {
     }
 }
 
-/// Everything the engine tracks.
+/// Everything the engine tracks. Lookups by leg, room and agent ID go through indexes kept beside
+/// the table: with thousands of calls a scan per event would cost more than all else the engine
+/// does with it. The indexes are hints, each checked against the call it names; a miss falls back
+/// to a scan, so a call put into `calls` directly is still found.
 #[derive(Debug, Default)]
 pub struct Calls {
     /// By customer UUID.
     pub calls: HashMap<Uuid, Call>,
-    /// Channels seen carrying `confpay_agent_id`, by agent ID. An `export` puts it on both legs of
-    /// a bridge, so an ID usually names two channels: every one is kept, none is trusted alone.
-    agent_ids: HashMap<String, Vec<Uuid>>,
+    /// Customer, agent and capture legs → the customer UUID of their call.
+    legs: HashMap<Uuid, Uuid>,
+    /// Conference name → the customer UUID of its call.
+    rooms: HashMap<String, Uuid>,
+    /// Channels seen carrying `confpay_agent_id` (see [`AgentIds`]).
+    agent_ids: AgentIds,
     /// Calls (by customer UUID) that may have changed since the engine last published the table:
     /// every lookup that hands out a call to change marks it.
     touched: HashSet<Uuid>,
     /// Calls forgotten since the engine last published the table (their sessions are kept there).
     forgotten: Vec<Call>,
-    /// Set when a call's customer or agent leg came or went: what the DTMF scope follows must be
-    /// brought in step (checked after each engine message, so most messages cost nothing).
-    legs_changed: bool,
+    /// Calls whose customer hung up, to forget once their session has finished ([`Calls::sweep`]).
+    gone: HashSet<Uuid>,
+    /// Customer and agent legs that came or went since the engine last looked: what the DTMF
+    /// scope follows must be brought in step for them (checked after each engine message, so most
+    /// messages cost nothing).
+    legs_changed: Vec<Uuid>,
 }
 
 impl Calls {
     /// The call `uuid` belongs to, by any leg.
     pub fn find_by_leg(&mut self, uuid: &str) -> Option<(&mut Call, Leg)> {
-        let key = self
-            .calls
-            .iter()
-            .find_map(|(k, c)| c.leg_of(uuid).map(|_| k.clone()))?;
+        let indexed = self.legs.get(uuid).filter(|c| {
+            self.calls
+                .get(*c)
+                .is_some_and(|call| call.leg_of(uuid).is_some())
+        });
+        let key = match indexed {
+            Some(c) => c.clone(),
+            None => self
+                .calls
+                .iter()
+                .find_map(|(k, c)| c.leg_of(uuid).map(|_| k.clone()))?,
+        };
         let call = self.get_mut(&key)?;
         let leg = call.leg_of(uuid)?;
         Some((call, leg))
     }
 
     pub fn find_by_room(&mut self, room: &str) -> Option<&mut Call> {
-        let key = self
-            .calls
-            .values()
-            .find(|c| c.room == room)?
-            .customer
-            .clone();
+        let indexed = self
+            .rooms
+            .get(room)
+            .filter(|c| self.calls.get(*c).is_some_and(|call| call.room == room));
+        let key = match indexed {
+            Some(c) => c.clone(),
+            None => self
+                .calls
+                .values()
+                .find(|c| c.room == room)?
+                .customer
+                .clone(),
+        };
         self.get_mut(&key)
     }
 
@@ -125,6 +145,18 @@ impl Calls {
         self.get_mut(&key)
     }
 
+    /// `uuid` is a leg of the call of `customer` from now on (a session's capture leg).
+    pub fn index_leg(&mut self, uuid: &str, customer: &str) {
+        self.legs.insert(uuid.to_owned(), customer.to_owned());
+        // Capture legs of forgotten calls are not removed one by one: the index is rebuilt once
+        // it has grown well past the table.
+        if self.legs.len() > 4 * self.calls.len() + 64 {
+            let calls = &self.calls;
+            self.legs
+                .retain(|leg, c| calls.get(c).is_some_and(|call| call.leg_of(leg).is_some()));
+        }
+    }
+
     /// The call of `customer`, to change.
     pub fn get_mut(&mut self, customer: &str) -> Option<&mut Call> {
         let call = self.calls.get_mut(customer)?;
@@ -135,8 +167,30 @@ impl Calls {
     /// Takes a new call into the table.
     pub fn insert(&mut self, call: Call) {
         self.touched.insert(call.customer.clone());
-        self.legs_changed = true;
-        self.calls.insert(call.customer.clone(), call);
+        let customer = call.customer.clone();
+        self.legs_changed.push(customer.clone());
+        self.legs_changed.extend(call.agent.clone());
+        let capture = call.session.as_ref().and_then(|s| s.view().capture);
+        for leg in std::iter::once(&call.customer)
+            .chain(&call.agent)
+            .chain(&capture)
+        {
+            self.legs.insert(leg.clone(), customer.clone());
+        }
+        self.rooms.insert(call.room.clone(), customer.clone());
+        if call.customer_gone {
+            self.gone.insert(customer.clone());
+        }
+        self.calls.insert(customer, call);
+    }
+
+    /// The customer of the call of `customer` hung up: the call is forgotten once its session (if
+    /// any) has finished.
+    pub fn customer_left(&mut self, customer: &str) {
+        if let Some(call) = self.get_mut(customer) {
+            call.customer_gone = true;
+            self.gone.insert(customer.to_owned());
+        }
     }
 
     /// Forgets the call of `customer`, keeping its sessions' final views (its running session, if
@@ -145,7 +199,20 @@ impl Calls {
         let Some(call) = self.calls.remove(customer) else {
             return;
         };
-        self.legs_changed = true;
+        self.gone.remove(customer);
+        let mut legs: Vec<&Uuid> = vec![&call.customer];
+        legs.extend(&call.agent);
+        legs.extend(call.history.iter().filter_map(|v| v.capture.as_ref()));
+        for leg in legs {
+            if self.legs.get(leg).is_some_and(|c| c == customer) {
+                self.legs.remove(leg);
+            }
+        }
+        if self.rooms.get(&call.room).is_some_and(|c| c == customer) {
+            self.rooms.remove(&call.room);
+        }
+        self.legs_changed.push(call.customer.clone());
+        self.legs_changed.extend(call.agent.clone());
         self.touched.insert(call.customer.clone());
         self.forgotten.push(call);
     }
@@ -158,24 +225,43 @@ impl Calls {
         )
     }
 
-    /// Records that a call was added or a leg of one changed (see `legs_changed`).
-    pub fn mark_legs_changed(&mut self) {
-        self.legs_changed = true;
+    /// Records that `uuid` stopped (or started) being a customer or agent leg of a call.
+    pub fn mark_leg_changed(&mut self, uuid: &str) {
+        self.legs_changed.push(uuid.to_owned());
     }
 
-    /// Whether legs came or went since the last call, resetting the mark.
-    pub fn take_legs_changed(&mut self) -> bool {
+    /// The legs that came or went since the last call (see `legs_changed`), resetting the list.
+    pub fn take_legs_changed(&mut self) -> Vec<Uuid> {
         std::mem::take(&mut self.legs_changed)
+    }
+
+    /// Whether `uuid` is the customer or agent leg of a call in the table (the channels whose DTMF
+    /// the engine wants). Calls taken in with [`Calls::insert`] only.
+    pub fn controls(&self, uuid: &str) -> bool {
+        self.legs
+            .get(uuid)
+            .and_then(|c| self.calls.get(c))
+            .is_some_and(|call| matches!(call.leg_of(uuid), Some(Leg::Customer | Leg::Agent)))
     }
 
     /// Forgets every call whose customer is gone and whose session has finished.
     pub fn sweep(&mut self) {
+        if self.gone.is_empty() {
+            return;
+        }
+        let calls = &mut self.calls;
         let done: Vec<Uuid> = self
-            .calls
-            .values_mut()
-            .filter_map(|c| (c.customer_gone && c.active().is_none()).then(|| c.customer.clone()))
+            .gone
+            .iter()
+            .filter(|c| {
+                calls
+                    .get_mut(*c)
+                    .is_none_or(|call| call.customer_gone && call.active().is_none())
+            })
+            .cloned()
             .collect();
         for customer in done {
+            self.gone.remove(&customer);
             self.forget(&customer);
         }
     }
@@ -191,23 +277,17 @@ impl Calls {
 
     /// Channel `uuid` was seen carrying agent ID `id`.
     pub fn saw_agent_id(&mut self, id: &str, uuid: &str) {
-        let seen = self.agent_ids.entry(id.to_owned()).or_default();
-        if !seen.iter().any(|u| u == uuid) {
-            seen.push(uuid.to_owned());
-        }
+        self.agent_ids.saw(id, uuid);
     }
 
     /// Channels seen carrying agent ID `id`, oldest first.
     pub fn agent_id_candidates(&self, id: &str) -> Vec<Uuid> {
-        self.agent_ids.get(id).cloned().unwrap_or_default()
+        self.agent_ids.candidates(id)
     }
 
     /// A channel is gone: forget that it carried an agent ID.
     pub fn channel_gone(&mut self, uuid: &str) {
-        for seen in self.agent_ids.values_mut() {
-            seen.retain(|u| u != uuid);
-        }
-        self.agent_ids.retain(|_, seen| !seen.is_empty());
+        self.agent_ids.gone(uuid);
     }
 }
 

@@ -10,6 +10,7 @@
 //! | [`attach`] | which leg of a bridged call is the customer's and which the agent's, as the switch says |
 //! | [`caller`] | the customer's caller number/name and answer time, read from the switch (for the agent page) |
 //! | [`calls`] | the call table: legs, conference, member ids, sessions; bridged pairs and agent IDs seen |
+//! | [`agent_ids`] | the channels seen carrying each agent ID (hints for attach by agent ID) |
 //! | [`dialplan`] | dialplan-driven calls over the outbound socket; the ESL-backed `Switch` |
 //! | [`peer`] | an outbound-socket peer's claim (channel, agent dial string, agent ID) checked with the switch |
 //! | [`dial_allow`] | which agent dial strings may be originated (`payment.agent_dial_allow`) |
@@ -22,6 +23,7 @@
 //! Dependencies run one way: `types`, `switch` and `scope` are leaves; `metrics` is told the engine's
 //! gauges rather than reading the engine.
 
+pub mod agent_ids;
 pub mod attach;
 pub mod audit;
 pub mod caller;

@@ -14,7 +14,7 @@ use super::audit::{AuditRecord, Initiator};
 use super::commands::{api_text, originate_result};
 use super::machine::{Machine, State};
 use super::observer::SessionObserver;
-use super::switch::{Switch, SwitchError};
+use super::switch::{BoxFut, Switch, SwitchError};
 use super::types::*;
 use crate::metrics::{Metrics, state_label};
 use futures_util::StreamExt;
@@ -89,6 +89,12 @@ impl SessionHandle {
         self.view.clone()
     }
 
+    /// Whether `uuid` is this session's capture leg (read in place: the engine asks for every
+    /// event it routes).
+    pub fn capture_is(&self, uuid: &str) -> bool {
+        self.view.borrow().capture.as_deref() == Some(uuid)
+    }
+
     pub fn is_finished(&self) -> bool {
         self.tx.is_closed()
     }
@@ -107,6 +113,10 @@ pub struct SpawnOptions {
     pub observer: Option<Arc<dyn SessionObserver>>,
     /// Who started the payment (the audit record's `started_via`, `token_subject`).
     pub initiator: Initiator,
+    /// Awaited before the session does anything: a new payment's legs must be followed (their DTMF
+    /// on its way, see [`super::scope`]) before the session asks for digits. Inputs sent meanwhile
+    /// wait in the session's queue.
+    pub gate: Option<BoxFut<()>>,
 }
 
 /// Starts the actor for `machine`.
@@ -122,6 +132,7 @@ pub fn spawn(
         metrics,
         observer,
         initiator,
+        gate,
     } = options;
     let (tx, rx) = mpsc::channel(64);
     let view = view_of(&id, &machine, SystemTime::now());
@@ -155,7 +166,7 @@ pub fn spawn(
         capture_began: None,
         capture_took: None,
     };
-    tokio::spawn(actor.run(rx, first, actions).instrument(span));
+    tokio::spawn(actor.run(rx, gate, first, actions).instrument(span));
     SessionHandle {
         id,
         tx,
@@ -208,9 +219,13 @@ impl Actor {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Envelope>,
+        gate: Option<BoxFut<()>>,
         first: Option<Input>,
         actions: Vec<Action>,
     ) {
+        if let Some(gate) = gate {
+            gate.await;
+        }
         if self.apply(actions, None) {
             return;
         }

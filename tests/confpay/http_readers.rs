@@ -1,6 +1,6 @@
-//! Readers of the API never wait for the engine: while the engine task waits for FreeSWITCH (here a
-//! member list the simulator holds unanswered in the middle of starting a payment), `GET
-//! /api/v1/calls` and `/metrics` still answer over the wire, from the published call table.
+//! Readers of the API never wait for FreeSWITCH: while a payment start waits for it (here a member
+//! list the simulator holds unanswered), `GET /api/v1/calls` and `/metrics` still answer over the
+//! wire, from the published call table.
 
 use crate::flow_harness::*;
 use crate::http_harness::client::get;
@@ -12,7 +12,7 @@ async fn the_api_answers_while_the_engine_waits_for_the_switch() {
     let w = World::start().await;
     let cu = w.dialplan_call().await;
     let faults = w.sim.faults();
-    let gate = faults.hold_next(&format!("api conference confpay-{cu} json_list"));
+    let gate = faults.hold_next(&format!("bgapi conference confpay-{cu} json_list"));
     let engine = w.stack.engine.clone();
     let target = Target::Customer(cu.clone());
     let start = tokio::spawn(async move { engine.start_payment(target, None).await });

@@ -63,4 +63,5 @@ mod metrics;
 mod pci_leaks;
 mod proptest_decode;
 mod readme_paths;
+mod scope_stall;
 mod webhooks;

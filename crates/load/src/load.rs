@@ -46,6 +46,9 @@ pub struct LoadOptions {
     pub stagger: Duration,
     /// How to start the simulator process.
     pub sim: SimCommand,
+    /// Set the calls up and measure them idle, but start no payment (for a heap profile of idle
+    /// calls: the profiler's peak is then the idle state).
+    pub idle_only: bool,
 }
 
 /// Why a run could not be made.
@@ -191,8 +194,11 @@ async fn phases(
     // Phase 2: a payment on every ready call.
     let cpu2 = driver::cpu(daemon_tid, sim_pid);
     let t2 = Instant::now();
-    let (completed, failed, first) =
-        driver::pay_all(&engine, &ctl, &setup.ready, opts.stagger, opts.deadline).await;
+    let (completed, failed, first) = if opts.idle_only {
+        (0, 0, None)
+    } else {
+        driver::pay_all(&engine, &ctl, &setup.ready, opts.stagger, opts.deadline).await
+    };
     let payments_elapsed = t2.elapsed();
     let cpu3 = driver::cpu(daemon_tid, sim_pid);
     let ready_calls = setup.ready.len();

@@ -4,8 +4,9 @@
 //! the daemon's CPU, memory and latency are measured alone.
 //!
 //! `cargo run --release --example load -- --calls 100,1000,5000 [--stagger-ms 0,2]
-//! [--agent-id-delay-ms 1000] [--deadline-s 120] [--batch 100]`: one run per N and stagger, each in
-//! a fresh daemon + simulator. `RUST_LOG=warn` prints warnings of both to stderr.
+//! [--agent-id-delay-ms 1000] [--deadline-s 120] [--batch 100] [--idle-only]`: one run per N and
+//! stagger, each in a fresh daemon + simulator (`--idle-only`: the calls are set up and measured
+//! idle, no payment is started). `RUST_LOG=warn` prints warnings of both to stderr.
 //!
 //! `--switch 127.0.0.1:8021 …`: real-switch mode instead (`confpay_load::realswitch::cli`).
 
@@ -80,6 +81,7 @@ fn measure(args: &[String]) -> Result<bool, Box<dyn std::error::Error>> {
                 batch,
                 stagger: Duration::from_millis(stagger),
                 sim: sim.clone(),
+                idle_only: args.iter().any(|a| a == "--idle-only"),
             };
             let report = rt.block_on(load::run(&opts))?;
             print!("{}", report.render());

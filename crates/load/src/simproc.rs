@@ -86,6 +86,9 @@ impl SimProcess {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // A heap profiler preloaded into the load tool (`heaptrack confpay-load …`) then
+            // measures the daemon's side alone, not the simulator's too.
+            .env_remove("LD_PRELOAD")
             .kill_on_drop(true)
             .spawn()
             .map_err(|source| SimProcError::Spawn {

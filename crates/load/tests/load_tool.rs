@@ -18,6 +18,7 @@ fn options(calls: usize, stagger_ms: u64) -> LoadOptions {
             program: env!("CARGO_BIN_EXE_confpay-load").into(),
             prefix: vec!["--sim-side".into()],
         },
+        idle_only: false,
     }
 }
 
@@ -50,6 +51,22 @@ async fn staggered_payments_complete_and_report_the_stagger() {
     assert!(
         r.payments_elapsed >= Duration::from_millis(40),
         "{}",
+        r.render()
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn idle_only_sets_the_calls_up_and_starts_no_payment() {
+    let opts = LoadOptions {
+        idle_only: true,
+        ..options(3, 0)
+    };
+    let r = load::run(&opts).await.expect("load run");
+    assert_eq!(r.ready_calls, 3, "{}", r.render());
+    assert_eq!((r.completed, r.failed), (0, 0), "{}", r.render());
+    assert!(
+        r.latency.is_none(),
+        "no payment, no reaction: {}",
         r.render()
     );
 }

@@ -137,9 +137,7 @@ impl StackBuilder {
             Some(layer) => layer(metered),
             None => metered,
         };
-        let scope = Arc::new(FilterScope {
-            client: client.clone(),
-        });
+        let scope = Arc::new(FilterScope::new(client.clone()));
         // Cancelled once running payments are drained after `shutdown` (see `Engine::drain`).
         let drained = CancellationToken::new();
         let webhooks = start_webhooks(&config, &metrics, tracker, shutdown, &drained)?;

@@ -207,7 +207,7 @@ impl Task {
                 Leg::Agent => {
                     call.agent = None;
                     call.agent_member = None;
-                    self.calls.mark_legs_changed();
+                    self.calls.mark_leg_changed(&uuid);
                 }
                 Leg::Customer => {
                     let customer = call.customer.clone();
@@ -216,7 +216,7 @@ impl Task {
                         release_agent(self.switch.clone(), customer.clone(), agent, session);
                     }
                     // Kept while its session unwinds; forgotten once it has ended.
-                    call.customer_gone = true;
+                    self.calls.customer_left(&customer);
                 }
                 Leg::Capture => {}
             }

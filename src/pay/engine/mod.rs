@@ -11,7 +11,13 @@
 //! Files: `routing` (what an event means, pure), `intake` (events and the connection applied to the
 //! call table), `requests` (API requests: start, capture, cancel), `published` (the call table as
 //! readers see it, without going through the queue), `recovery` (adopting calls after a restart),
-//! `scope` (the [`ChannelScope`] kept in step with the call table), `error` ([`EngineError`]).
+//! `scope` (the [`ChannelScope`] kept in step with the call table), `start` and `start_steps`
+//! (starting a payment: the switch's answers come back as messages), `error` ([`EngineError`]).
+//!
+//! The engine's task never waits for the switch: whatever needs an answer runs in a task of its
+//! own and reports back as a message, and the channel scope is told of changes without waiting.
+//! The task is the only reader of the events (and so of the `filter` replies) of the inbound
+//! connection: waiting there for a reply could wait behind events only it would read.
 
 mod error;
 mod intake;
@@ -24,6 +30,10 @@ mod register_tests;
 mod requests;
 pub mod routing;
 mod scope;
+mod start;
+mod start_steps;
+#[cfg(test)]
+mod start_tests;
 
 pub use error::{EngineError, RegisterError};
 
@@ -107,6 +117,17 @@ enum Msg {
         agent_id: Option<String>,
         initiator: Initiator,
         reply: Reply<SessionView>,
+    },
+    /// The switch described the call a start request names (see [`start`]).
+    Attached {
+        req: start::StartRequest,
+        found: Result<start_steps::Found, EngineError>,
+    },
+    /// The member list of a start request's call was read (see [`start`]).
+    Members {
+        customer: Uuid,
+        req: start::StartRequest,
+        members: Option<(u32, Option<u32>)>,
     },
     Capture {
         session: String,
@@ -391,13 +412,13 @@ struct Task {
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(msg) = rx.recv().await {
-            self.handle(msg).await;
+            self.handle(msg);
             self.publish();
-            self.sync_scope().await;
+            self.sync_scope();
         }
     }
 
-    async fn handle(&mut self, msg: Msg) {
+    fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Event(mut e, at) => {
                 let dtmf = e.name() == Some("DTMF");
@@ -431,12 +452,13 @@ impl Task {
                 agent_id,
                 initiator,
                 reply,
-            } => {
-                let r = self.start(target, agent_id, initiator).await;
-                // The caller may look the session up as soon as it has the reply.
-                self.publish();
-                let _ = reply.send(r);
-            }
+            } => self.start(target, agent_id, initiator, reply),
+            Msg::Attached { req, found } => self.attached(req, found),
+            Msg::Members {
+                customer,
+                req,
+                members,
+            } => self.members_read(customer, req, members),
             Msg::Capture { session, reply } => {
                 let _ = reply.send(self.capture(&session));
             }

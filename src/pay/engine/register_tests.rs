@@ -26,6 +26,11 @@ fn engine() -> Engine {
 
 /// An engine with short timers over `switch`.
 pub(super) fn engine_on(switch: Arc<dyn Switch>) -> Engine {
+    Engine::spawn(config(), switch)
+}
+
+/// Engine settings with short timers.
+pub(super) fn config() -> EngineConfig {
     let machine = MachineConfig {
         capture_dial: "sofia/gateway/paytia/pay".into(),
         profile: "confpay".into(),
@@ -40,12 +45,11 @@ pub(super) fn engine_on(switch: Arc<dyn Switch>) -> Engine {
         step_timeout: Duration::from_secs(2),
         on_agent_hangup: AgentHangupPolicy::Hangup,
     };
-    let cfg = EngineConfig {
+    EngineConfig {
         machine,
         start_subclass: "confpay::start".into(),
         room_prefix: "confpay-".into(),
-    };
-    Engine::spawn(cfg, switch)
+    }
 }
 
 #[tokio::test]

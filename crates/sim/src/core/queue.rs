@@ -9,23 +9,56 @@
 //! wake for every event.
 
 use confpay_esl::Event;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-/// The channel uuids a listener is narrowed to (`None`: every event).
-type Scope = Arc<Mutex<Option<Vec<String>>>>;
-
-fn lock(scope: &Scope) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
-    scope.lock().unwrap_or_else(|p| p.into_inner())
+/// Which listeners are narrowed to which channels, shared by the core (which reads it for every
+/// event) and the listeners' receiving ends (which change their own scope): an event is offered
+/// to the listeners that are not narrowed and to those narrowed to its channels, found by uuid,
+/// instead of every listener being asked (with thousands of outbound sessions each event would
+/// cost thousands of checks).
+#[derive(Debug, Default)]
+struct Index {
+    /// Lower-cased channel uuid → listeners narrowed to it (among others).
+    by_channel: HashMap<String, Vec<u64>>,
+    /// Each narrowed listener's channels (lower-cased).
+    scopes: HashMap<u64, Vec<String>>,
+    /// Listeners not narrowed: offered every event.
+    unscoped: HashSet<u64>,
+    /// Listeners whose receiving end is gone, to drop at the next delivery.
+    closed: Vec<u64>,
 }
 
-/// Whether `ev` (its `Unique-ID` and `Job-Owner-UUID`) is about one of `only` (ASCII case ignored,
-/// as filters compare).
-fn about(only: &[String], uid: Option<&str>, owner: Option<&str>) -> bool {
-    only.iter().any(|u| {
-        uid.is_some_and(|v| v.eq_ignore_ascii_case(u))
-            || owner.is_some_and(|v| v.eq_ignore_ascii_case(u))
-    })
+impl Index {
+    fn set(&mut self, id: u64, uuids: Option<Vec<String>>) {
+        if let Some(old) = self.scopes.remove(&id) {
+            for u in old {
+                if let Some(ids) = self.by_channel.get_mut(&u) {
+                    ids.retain(|i| *i != id);
+                    if ids.is_empty() {
+                        self.by_channel.remove(&u);
+                    }
+                }
+            }
+        }
+        self.unscoped.insert(id);
+        if let Some(uuids) = uuids {
+            self.unscoped.remove(&id);
+            let lower: Vec<String> = uuids.iter().map(|u| u.to_ascii_lowercase()).collect();
+            for u in &lower {
+                let ids = self.by_channel.entry(u.clone()).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            self.scopes.insert(id, lower);
+        }
+    }
+
+    fn lock(index: &Mutex<Index>) -> std::sync::MutexGuard<'_, Index> {
+        index.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// FreeSWITCH's per-listener queue length (`MAX_QUEUE_LEN` in mod_event_socket).
@@ -37,17 +70,21 @@ pub const MAX_MISSED: u32 = 500;
 #[derive(Debug)]
 pub struct EventRx {
     rx: mpsc::Receiver<Arc<Event>>,
-    scope: Scope,
+    id: u64,
+    /// The channels this listener is narrowed to, as last set (`None`: every event).
+    scope: Option<Vec<String>>,
+    index: Arc<Mutex<Index>>,
 }
 
 impl EventRx {
     /// From now on queue only events whose `Unique-ID` or `Job-Owner-UUID` is one of `uuids`
     /// (`None`: every event again).
-    pub fn narrow(&self, uuids: Option<Vec<String>>) {
-        let mut scope = lock(&self.scope);
-        if *scope != uuids {
-            *scope = uuids;
+    pub fn narrow(&mut self, uuids: Option<Vec<String>>) {
+        if self.scope == uuids {
+            return;
         }
+        Index::lock(&self.index).set(self.id, uuids.clone());
+        self.scope = uuids;
     }
 
     /// The next event; `None` once the listener was dropped (too many lost events) or the core is gone.
@@ -61,42 +98,55 @@ impl EventRx {
     }
 }
 
+impl Drop for EventRx {
+    fn drop(&mut self) {
+        let mut index = Index::lock(&self.index);
+        index.set(self.id, None);
+        index.unscoped.remove(&self.id);
+        index.closed.push(self.id);
+    }
+}
+
 /// The sending side, kept by the core.
 #[derive(Debug)]
 pub(crate) struct Listener {
     tx: mpsc::Sender<Arc<Event>>,
     missed: u32,
-    scope: Scope,
 }
 
 /// Every live listener.
 #[derive(Debug, Default)]
 pub(crate) struct Listeners {
-    list: Vec<Listener>,
+    list: HashMap<u64, Listener>,
+    /// The next listener's id.
+    next: u64,
+    index: Arc<Mutex<Index>>,
 }
 
 impl Listeners {
     pub(crate) fn subscribe(&mut self, len: usize) -> EventRx {
         let (tx, rx) = mpsc::channel(len.max(1));
-        let scope = Scope::default();
-        self.list.push(Listener {
-            tx,
-            missed: 0,
-            scope: scope.clone(),
-        });
-        EventRx { rx, scope }
+        let id = self.next;
+        self.next += 1;
+        self.list.insert(id, Listener { tx, missed: 0 });
+        Index::lock(&self.index).unscoped.insert(id);
+        EventRx {
+            rx,
+            id,
+            scope: None,
+            index: self.index.clone(),
+        }
     }
 
-    /// Offers `ev` to every listener; drops closed listeners and those that missed too many.
+    /// Offers `ev` to every listener that may take it; drops closed listeners and those that
+    /// missed too many.
     pub(crate) fn deliver(&mut self, ev: &Arc<Event>) {
-        let (uid, owner) = (ev.unique_id(), ev.get("Job-Owner-UUID"));
-        self.list.retain_mut(|l| {
-            if let Some(only) = lock(&l.scope).as_deref()
-                && !about(only, uid, owner)
-            {
-                return !l.tx.is_closed();
-            }
-            match l.tx.try_send(Arc::clone(ev)) {
+        let targets = self.targets(ev);
+        for id in targets {
+            let Some(l) = self.list.get_mut(&id) else {
+                continue;
+            };
+            let keep = match l.tx.try_send(Arc::clone(ev)) {
                 Ok(()) => {
                     l.missed = 0;
                     true
@@ -111,12 +161,40 @@ impl Listeners {
                     }
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
+            };
+            if !keep {
+                self.list.remove(&id);
             }
-        });
+        }
+    }
+
+    /// The listeners `ev` is offered to: every one not narrowed, and those narrowed to its
+    /// `Unique-ID` or `Job-Owner-UUID` (ASCII case ignored, as filters compare).
+    fn targets(&mut self, ev: &Event) -> Vec<u64> {
+        let mut index = Index::lock(&self.index);
+        for id in std::mem::take(&mut index.closed) {
+            self.list.remove(&id);
+        }
+        let mut out: Vec<u64> = index.unscoped.iter().copied().collect();
+        let mut narrowed = HashSet::new();
+        for uuid in [ev.unique_id(), ev.get("Job-Owner-UUID")]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(ids) = index.by_channel.get(&uuid.to_ascii_lowercase()) {
+                narrowed.extend(ids.iter().copied());
+            }
+        }
+        out.extend(narrowed);
+        out
     }
 
     pub(crate) fn clear(&mut self) {
         self.list.clear();
+        let mut index = Index::lock(&self.index);
+        index.unscoped.clear();
+        index.scopes.clear();
+        index.by_channel.clear();
     }
 }
 

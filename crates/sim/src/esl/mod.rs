@@ -7,6 +7,7 @@
 //! | [`request`] | reading one client command (`read_packet`) |
 //! | [`event_names`] | event type names, `switch_name_event`, the `myevents` list |
 //! | [`subscription`] | `event`/`nixevent`/`noevents`/`filter`/`myevents` state and delivery decision |
+//! | [`filters`] | one listener's `filter` list, judged in time independent of its length |
 //! | [`commands`] | `parse_command`: every ESL command and its reply |
 //! | [`conn_state`] | what `parse_command` works on; what a command tells the loop |
 //! | [`conn`] | one connection's wire side: accepted events, session end, linger, replies |
@@ -21,6 +22,7 @@ pub mod conn_state;
 pub mod connection;
 pub mod event_names;
 pub mod faults;
+pub mod filters;
 pub mod frames;
 pub mod inbound;
 pub mod outbound;

@@ -15,19 +15,12 @@
 //!   `myevents <uuid>` named no live channel).
 
 use super::event_names::{EVENT_NAMES, MYEVENTS, event_type};
+use super::filters::{Filter, Filters};
 use confpay_esl::Event;
 use confpay_esl::EventFormat;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use std::collections::HashSet;
-
-/// One `filter` entry.
-#[derive(Clone, Debug)]
-struct Filter {
-    header: String,
-    value: String,
-    regex: Option<Regex>,
-}
 
 /// `switch_regex_compile` of a `/pattern/flags` value (`i` = case-insensitive).
 fn compile(value: &str) -> Option<Regex> {
@@ -60,7 +53,7 @@ pub struct Subscription {
     all: bool,
     types: HashSet<&'static str>,
     subclasses: HashSet<String>,
-    filters: Vec<Filter>,
+    filters: Filters,
     pub myevents: Option<MyEvents>,
 }
 
@@ -72,7 +65,7 @@ impl Default for Subscription {
             all: false,
             types: HashSet::new(),
             subclasses: HashSet::new(),
-            filters: Vec::new(),
+            filters: Filters::default(),
             myevents: None,
         }
     }
@@ -183,9 +176,7 @@ impl Subscription {
                 if h.eq_ignore_ascii_case("all") {
                     self.filters.clear();
                 } else {
-                    self.filters.retain(|f| {
-                        !(f.header.eq_ignore_ascii_case(h) && hv.is_none_or(|x| f.value == x))
-                    });
+                    self.filters.delete(h, hv);
                 }
                 format!("+OK filter deleted. [{h}][{}]", hv.unwrap_or(""))
             }
@@ -262,39 +253,7 @@ impl Subscription {
     }
 
     fn filters_pass(&self, event: &Event) -> bool {
-        let mut send = false;
-        for f in &self.filters {
-            let Some(hval) = event.get(&f.header) else {
-                continue;
-            };
-            let mut pos = true;
-            let mut comp = f.value.as_str();
-            while let Some(c) = comp.chars().next() {
-                match c {
-                    '+' => pos = true,
-                    '-' => pos = false,
-                    ' ' => {}
-                    _ => break,
-                }
-                comp = &comp[1..];
-            }
-            if send && pos {
-                continue;
-            }
-            let matched = match &f.regex {
-                Some(re) => re.is_match(hval),
-                None if f.value.starts_with('/') => false,
-                None => hval.eq_ignore_ascii_case(comp),
-            };
-            if matched {
-                if pos {
-                    send = true;
-                } else {
-                    return false;
-                }
-            }
-        }
-        send
+        self.filters.pass(|header| event.get(header))
     }
 }
 
