@@ -31,7 +31,7 @@ use std::time::Duration;
 use summary::{CpuSplit, StepReport};
 use tokio::time::Instant;
 
-/// Where start.sh (`../shared/freeswitch`) keeps the switch's pid.
+/// Where the test install's `start.sh` (the one CI's live lane uses) keeps the switch's pid.
 pub const STARTED_PID: &str = "/usr/local/freeswitch/var/run/freeswitch/started.pid";
 
 /// How long a step's calls stay up idle before the payments (measured as the `idle` phase).

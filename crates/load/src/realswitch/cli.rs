@@ -6,7 +6,7 @@
 //!
 //! `--confpayd` defaults to the `confpayd` beside this program (both built by
 //! `cargo build --release -p confpay -p confpay-load`); `--freeswitch-pid` to the pid file of
-//! `../shared/freeswitch/start.sh` ([`super::STARTED_PID`]).
+//! the test install's `start.sh` ([`super::STARTED_PID`]).
 
 use super::daemon::DaemonSettings;
 use super::{Methods, RealOptions, STARTED_PID};
