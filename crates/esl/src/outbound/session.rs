@@ -32,19 +32,19 @@ use tracing::{info, warn};
 /// What a session's handler receives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionEvent {
-    Event(Event),
+    /// Boxed: a session's channel allocates its first block of slots up front, and a slot is as
+    /// large as the largest variant (an idle call would carry ~4.7 KiB of empty slots otherwise).
+    Event(Box<Event>),
     /// `text/disconnect-notice`: `linger` = the channel is gone and FreeSWITCH is flushing its last events
     /// (the socket stays open until we close it); `disconnect` = FreeSWITCH is closing the socket.
     Disconnect(DisconnectNotice),
     /// The socket is closed; nothing follows.
-    Closed {
-        reason: LossReason,
-    },
+    Closed { reason: LossReason },
 }
 
 impl Delivery for SessionEvent {
     fn event(event: Event) -> SessionEvent {
-        SessionEvent::Event(event)
+        SessionEvent::Event(Box::new(event))
     }
 
     fn notice(notice: DisconnectNotice) -> Option<SessionEvent> {
@@ -195,4 +195,20 @@ pub(super) async fn handshake(
         "outbound session under control"
     );
     Ok((channel, uuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_slot_stays_small() {
+        // Every idle call's session channel holds its first block of slots: keep them small.
+        let slot = std::mem::size_of::<SessionEvent>();
+        assert!(slot <= 64, "SessionEvent is {slot} bytes");
+        assert!(
+            std::mem::size_of::<Event>() > slot,
+            "the event itself is boxed"
+        );
+    }
 }
