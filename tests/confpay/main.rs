@@ -30,6 +30,7 @@ mod cluster_harness;
 mod flow_harness;
 mod forged_peer;
 mod http_harness;
+mod log_capture;
 use confpay_test_fixtures::recordings;
 
 mod cli;

@@ -6,38 +6,15 @@
 use crate::flow_harness::panics;
 use crate::flow_harness::receiver::{Receiver, SECRET, free_addr};
 use crate::flow_harness::*;
+use crate::log_capture::Logs;
 use confpay::config::WebhookEndpoint;
 use confpay::pay::engine::Target;
 use confpay::pay::{Outcome, State};
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Every byte any tracing event produced, at TRACE.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
 
 async fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect(addr).await.expect("connect");
@@ -77,22 +54,15 @@ fn collect_stream(
 /// subscriber: the other tests of this binary share the process and must neither log into this
 /// capture nor find a global subscriber taken. The panic messages come from the binary's one panic
 /// record ([`panics`]), which sees every thread.
-fn with_trace_capture<F: Future<Output = ()>>(test: impl FnOnce(Capture) -> F) {
+fn with_trace_capture<F: Future<Output = ()>>(test: impl FnOnce(Logs) -> F) {
     panics::record();
-    let logs = Capture::default();
-    let sink = logs.clone();
+    let logs = Logs::default();
     // With exactly one scoped dispatcher alive, tracing-core decides a callsite's interest by the
     // registering thread's own default only: a callsite another test (no subscriber) hits first is
     // then cached as "never" and this capture misses its lines. A second dispatcher, alive as long
     // as this capture and wanting everything, makes every registration ask all of them.
     let _second = tracing::Dispatch::new(tracing_subscriber::registry());
-    let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish(),
-    );
+    let dispatch = logs.dispatch_at(tracing::Level::TRACE);
     let for_workers = dispatch.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -121,7 +91,7 @@ fn no_capture_digit_reaches_logs_api_stream_metrics_or_panics() {
     with_trace_capture(two_payments_leave_no_card_digit);
 }
 
-async fn two_payments_leave_no_card_digit(logs: Capture) {
+async fn two_payments_leave_no_card_digit(logs: Logs) {
     let cards = ["5105105105105100", "4929387465019283"];
     let hooks = Receiver::start_on(free_addr().await).await;
     let spool = std::env::temp_dir().join(format!("confpay-pci-hooks-{}", uuid::Uuid::new_v4()));
@@ -306,7 +276,7 @@ fn digits_keyed_before_sensitive_dtmf_takes_effect_leave_no_trace() {
     with_trace_capture(early_digits_leave_no_trace);
 }
 
-async fn early_digits_leave_no_trace(logs: Capture) {
+async fn early_digits_leave_no_trace(logs: Logs) {
     let card = "6011000990139424";
     let w = World::start_with(
         |_| {},
@@ -370,7 +340,7 @@ fn cluster_forwarding_carries_no_card_digit() {
 
 /// A payment on node B taken through node A at TRACE: A's and B's logs, A's API answers, status
 /// stream and metrics, and every message on NATS (heartbeats, forwarded requests and replies).
-async fn forwarded_payment_leaves_no_card_digit(logs: Capture) {
+async fn forwarded_payment_leaves_no_card_digit(logs: Logs) {
     use crate::cluster_harness::{InProcess, Nats, until};
     use crate::http_harness::{get, post};
     use futures_util::StreamExt;

@@ -6,6 +6,7 @@
 use crate::flow_harness::doomed::Doomed;
 use crate::flow_harness::{self, AGENT_ID, CAPTURE_DIAL, CARD};
 use crate::http_harness::{Resp, get};
+pub use crate::log_capture::Logs;
 use confpay::config::{Config, WebhookEndpoint};
 use confpay::pay::engine::CallView;
 use confpay::secret::Secret;
@@ -14,7 +15,6 @@ use confpay::sim::{SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The admin token every node's API takes.
@@ -116,41 +116,6 @@ pub struct Node {
     logs: Option<tracing::Dispatch>,
 }
 
-/// A daemon's log lines, as its own threads write them.
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-
-    /// A dispatcher writing here at `debug`.
-    fn dispatch(&self) -> tracing::Dispatch {
-        let sink = self.clone();
-        tracing::Dispatch::new(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(move || sink.clone())
-                .finish(),
-        )
-    }
-}
-
 /// What a node has besides the defaults.
 #[derive(Default)]
 pub struct Extras {
@@ -205,7 +170,10 @@ impl Node {
         }
         let capture = Party::capture("capture", &format!("{AGENT_ID}#"), CARD.len());
         let (customer, _agent) = flow_harness::parties(&sim, &capture);
-        let logs = extras.logs.as_ref().map(Logs::dispatch);
+        let logs = extras
+            .logs
+            .as_ref()
+            .map(|l| l.dispatch_at(tracing::Level::DEBUG));
         let daemon = Doomed::start_traced(config.clone(), logs.clone());
         flow_harness::install_dialplan(&sim, daemon.outbound);
         Node {
