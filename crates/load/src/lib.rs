@@ -10,6 +10,7 @@
 //!
 //! Entry points: `cargo bench -p confpay-load --bench esl_e2e` and `cargo run --release -p confpay-load --`.
 
+pub mod agents;
 pub mod blaster;
 pub mod cli;
 pub mod daemon_side;
