@@ -8,39 +8,57 @@ use super::switch::{Switch, SwitchError};
 use super::types::{Recording, Snapshot, Uuid};
 use serde_json::Value;
 
-/// Members of a conference as `conference <room> json_list` reports them: (member id, channel uuid).
-pub fn parse_members(json_list: &str, room: &str) -> Option<Vec<(u32, Uuid)>> {
-    let v: Value = serde_json::from_str(json_list.trim()).ok()?;
-    let conf = v
-        .as_array()?
-        .iter()
-        .find(|c| c.get("conference_name").and_then(Value::as_str) == Some(room))?;
-    let members = conf.get("members")?.as_array()?;
-    Some(
-        members
-            .iter()
-            .filter_map(|m| {
-                let id = m.get("id")?.as_u64()?;
-                let uuid = m.get("uuid")?.as_str()?;
-                Some((u32::try_from(id).ok()?, uuid.to_owned()))
-            })
-            .collect(),
-    )
+/// One member of a conference as `conference <room> json_list` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: u32,
+    pub uuid: Uuid,
+    /// On hold (`"flags": {"hold": true}`).
+    pub held: bool,
 }
 
-/// Whether channel `uuid` is a member of `room` on hold (`"flags": {"hold": true}` in its
-/// `conference <room> json_list` entry).
-pub fn held(json_list: &str, room: &str, uuid: &str) -> bool {
+/// Every conference of a `conference [<room>] json_list` reply with its members, the JSON parsed
+/// once (empty when none run: FreeSWITCH then answers with text, not JSON). Members without a
+/// readable id and uuid are left out.
+pub fn parse_conferences(json_list: &str) -> Vec<(String, Vec<Member>)> {
     let Ok(Value::Array(confs)) = serde_json::from_str::<Value>(json_list.trim()) else {
-        return false;
+        return Vec::new();
     };
     confs
         .iter()
-        .filter(|c| c.get("conference_name").and_then(Value::as_str) == Some(room))
-        .filter_map(|c| c.get("members")?.as_array())
-        .flatten()
-        .filter(|m| m.get("uuid").and_then(Value::as_str) == Some(uuid))
-        .any(|m| m.pointer("/flags/hold").and_then(Value::as_bool) == Some(true))
+        .filter_map(|c| {
+            let name = c.get("conference_name")?.as_str()?.to_owned();
+            let members = c.get("members")?.as_array()?;
+            let members = members
+                .iter()
+                .filter_map(|m| {
+                    Some(Member {
+                        id: u32::try_from(m.get("id")?.as_u64()?).ok()?,
+                        uuid: m.get("uuid")?.as_str()?.to_owned(),
+                        held: m.pointer("/flags/hold").and_then(Value::as_bool) == Some(true),
+                    })
+                })
+                .collect();
+            Some((name, members))
+        })
+        .collect()
+}
+
+/// The members of `room` in a `conference <room> json_list` reply (`None`: no such room listed).
+pub fn room_members(json_list: &str, room: &str) -> Option<Vec<Member>> {
+    parse_conferences(json_list)
+        .into_iter()
+        .find(|(name, _)| name == room)
+        .map(|(_, members)| members)
+}
+
+/// Members of a conference as `conference <room> json_list` reports them: (member id, channel uuid).
+pub fn parse_members(json_list: &str, room: &str) -> Option<Vec<(u32, Uuid)>> {
+    room_members(json_list, room).map(ids)
+}
+
+fn ids(members: Vec<Member>) -> Vec<(u32, Uuid)> {
+    members.into_iter().map(|m| (m.id, m.uuid)).collect()
 }
 
 /// Whether member `a` is cut off from member `b` in a `conference <room> relate <a>` listing: a line
@@ -63,19 +81,11 @@ pub async fn members(switch: &dyn Switch, room: &str) -> Vec<(u32, Uuid)> {
     }
 }
 
-/// Names of all conferences from `conference json_list` (empty when none run: FreeSWITCH then
-/// answers with text, not JSON).
+/// Names of all conferences from `conference json_list` with their members (empty when none run).
 pub fn parse_rooms(json_list: &str) -> Vec<(String, Vec<(u32, Uuid)>)> {
-    let Ok(Value::Array(confs)) = serde_json::from_str::<Value>(json_list.trim()) else {
-        return Vec::new();
-    };
-    confs
-        .iter()
-        .filter_map(|c| {
-            let name = c.get("conference_name")?.as_str()?.to_owned();
-            let members = parse_members(json_list, &name).unwrap_or_default();
-            Some((name, members))
-        })
+    parse_conferences(json_list)
+        .into_iter()
+        .map(|(name, members)| (name, ids(members)))
         .collect()
 }
 
@@ -118,12 +128,8 @@ pub async fn snapshot(
     agent: &str,
     capture: Option<&str>,
 ) -> Option<Snapshot> {
-    let mut customer_held = false;
     let members = match lookup(switch, format!("conference {room} json_list")).await {
-        Ok(r) => {
-            customer_held = held(&r, room, customer);
-            parse_members(&r, room).unwrap_or_default()
-        }
+        Ok(r) => room_members(&r, room).unwrap_or_default(),
         // Nothing can be known without a connection.
         Err(SwitchError::NoConnection { .. }) => return None,
         Err(
@@ -138,7 +144,8 @@ pub async fn snapshot(
             Vec::new()
         }
     };
-    let member = |u: &str| members.iter().find(|(_, m)| m == u).map(|(id, _)| *id);
+    let found = |u: &str| members.iter().find(|m| m.uuid == u);
+    let member = |u: &str| found(u).map(|m| m.id);
     let capture = capture.unwrap_or("");
     let recordings = recordings(switch, room, &[customer, agent]).await;
     Some(Snapshot {
@@ -148,7 +155,7 @@ pub async fn snapshot(
         customer_member: member(customer),
         agent_member: member(agent),
         capture_member: (!capture.is_empty()).then(|| member(capture)).flatten(),
-        customer_held,
+        customer_held: found(customer).is_some_and(|m| m.held),
         agent_isolated: false,
         recordings,
     })
@@ -264,10 +271,18 @@ mod tests {
         );
         assert_eq!(parse_members(JSON, "other"), None);
         assert_eq!(parse_members("-ERR Conference x not found\n", "x"), None);
-        assert!(!held(JSON, "confpay-c1", "a1"));
+        let held = |json: &str, uuid: &str| {
+            room_members(json, "confpay-c1")
+                .unwrap_or_default()
+                .iter()
+                .any(|m| m.uuid == uuid && m.held)
+        };
+        assert!(!held(JSON, "a1"));
         let on_hold = JSON.replace(r#""hold": false"#, r#""hold": true"#);
-        assert!(held(&on_hold, "confpay-c1", "a1"));
-        assert!(!held(&on_hold, "confpay-c1", "c1"));
+        assert!(held(&on_hold, "a1"));
+        // No flags at all: not on hold.
+        assert!(!held(&on_hold, "c1"));
+        assert_eq!(room_members(&on_hold, "other"), None);
         // `relate <a>` listings as the real switch wrote them (1.11.3, 2026-12-04).
         assert!(related("2 -> 1 NOSPEAK NOHEAR NOSENDVIDEO \n", 2, 1));
         assert!(!related("2 -> 1 NOSENDVIDEO \n", 2, 1));
@@ -277,5 +292,36 @@ mod tests {
         assert_eq!(rooms.len(), 1);
         assert_eq!(rooms[0].0, "confpay-c1");
         assert!(parse_rooms("+OK No active conferences.\n").is_empty());
+    }
+
+    #[test]
+    fn every_room_and_its_members_from_one_reply() {
+        let two = format!(
+            "[{}, {}]",
+            JSON.trim().trim_start_matches('[').trim_end_matches(']'),
+            r#"{"conference_name": "confpay-c2", "members": [{"id": 3, "uuid": "c2",
+                "flags": {"hold": true}}, {"id": "x", "uuid": "bad"}]}"#
+        );
+        let all = parse_conferences(&two);
+        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["confpay-c1", "confpay-c2"]);
+        // A member without a numeric id is left out; the hold flag comes with the member.
+        let c2 = room_members(&two, "confpay-c2").expect("room");
+        assert_eq!(
+            c2,
+            [Member {
+                id: 3,
+                uuid: "c2".into(),
+                held: true
+            }]
+        );
+        assert_eq!(
+            parse_members(&two, "confpay-c2"),
+            Some(vec![(3, "c2".into())])
+        );
+        assert_eq!(
+            parse_rooms(&two)[1],
+            ("confpay-c2".into(), vec![(3, "c2".into())])
+        );
     }
 }

@@ -15,6 +15,9 @@ What changes on top of the live tree, and why:
     switch refuses originates (CALL_REJECTED / "Throttle Error") long before it is busy.
   - dialplan/default/91_confpay_load.xml: load_phone and load_agent (load_extensions.xml), phones that
     do not run an inband DTMF detector.
+  - sip_profiles/external.xml outbound-use-uuid-as-callid: a call through the capture gateway then has
+    the dialling leg's UUID as SIP Call-ID, so the capture stand-in's report (Live-Call-ID=${sip_call_id})
+    names the capture leg confpayd dialled, and the tool checks the agent ID against that leg's call.
 The conference needs no change: the confpay profile's max-members 4 is per room, and a payment room
 holds three; mod_loopback and mod_sofia have no session cap of their own besides the core's."""
 import argparse
@@ -36,7 +39,7 @@ def live_installer():
     return module
 
 
-def set_param(text, name, value):
+def set_param(text, name, value, where="switch.conf.xml"):
     """Sets <param name="NAME" value="..."/> in a <settings> block, adding it if missing."""
     pattern = r'<param name="%s" value="[^"]*"/>' % re.escape(name)
     line = '<param name="%s" value="%s"/>' % (name, value)
@@ -44,7 +47,7 @@ def set_param(text, name, value):
         return re.sub(pattern, line, text, count=1)
     new, n = re.subn(r"</settings>", "  " + line + "\n  </settings>", text, count=1)
     if n != 1:
-        sys.exit("install.py: no <settings> in switch.conf.xml")
+        sys.exit("install.py: no <settings> in %s" % where)
     return new
 
 
@@ -56,6 +59,11 @@ def overlay(out, max_sessions, per_second):
     text = set_param(text, "sessions-per-second", per_second)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
+    external = os.path.join(out, "sip_profiles", "external.xml")
+    with open(external, encoding="utf-8") as f:
+        text = f.read()
+    with open(external, "w", encoding="utf-8") as f:
+        f.write(set_param(text, "outbound-use-uuid-as-callid", "true", "external.xml"))
     shutil.copy(os.path.join(HERE, "load_extensions.xml"),
                 os.path.join(out, "dialplan", "default", "91_confpay_load.xml"))
 

@@ -1,10 +1,12 @@
 //! The load tool's driver: runs on its own thread and runtime (not the daemon's), places the calls
-//! through the simulator's console, waits for each call's readiness signal, then runs one payment
-//! per call the way the agent's screen and the customer play it:
+//! through the simulator's console — each with its own agent ID ([`crate::agents`]), set by the
+//! call's routing — waits for each call's readiness signal, then runs one payment per call the way
+//! the agent's screen and the customer play it:
 //!
 //! 1. the agent presses "take payment" (`Engine::start_payment`, as the HTTP API would);
 //! 2. the daemon dials the scripted capture service on the simulator, which answers and checks the
-//!    agent ID the daemon keys; the session becomes `Ready`;
+//!    agent ID the daemon keys against the ID of the call it joined; the session becomes `Ready`
+//!    (and must carry the call's own agent ID);
 //! 3. the agent, seeing `Ready`, tells the customer to press 1: `press <customer> 1` on the console;
 //! 4. once `Capturing`, the customer keys the card (`press <customer> <digits>`); the simulator's
 //!    capture service collects the digits and hangs up by itself;
@@ -12,21 +14,24 @@
 //!
 //! The card number is a test number and is never logged or put into an error.
 
+use super::agents;
 use super::procstat;
 use super::report::Cpu;
 use super::simproc::{Control, SimProcError};
 use confpay::pay::engine::{Engine, Target};
 use confpay::pay::session::SessionView;
 use confpay::pay::{Outcome, State};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// A test card number (the tool only presses it).
 const CARD: &str = "4111111111111111";
 
-/// The calls that got ready, and why the first one that did not.
+/// The calls that got ready (customer channel, the call's agent ID), and why the first one that
+/// did not.
 pub struct Setup {
-    pub ready: Vec<uuid::Uuid>,
+    pub ready: Vec<(uuid::Uuid, String)>,
     pub first_failure: Option<String>,
 }
 
@@ -39,8 +44,8 @@ pub fn cpu(tid: Option<u32>, sim: Option<u32>) -> Cpu {
     }
 }
 
-/// Places `calls` calls to `destination`, `batch` at a time, each batch ready (or out of time)
-/// before the next.
+/// Places `calls` calls to `destination`, each with its own `confpay_agent_id`, `batch` at a time,
+/// each batch ready (or out of time) before the next.
 pub async fn place_calls(
     ctl: &Control,
     ready_rx: &mut mpsc::UnboundedReceiver<String>,
@@ -55,15 +60,22 @@ pub async fn place_calls(
         first_failure: None,
     };
     let (mut left, mut placed) = (calls, 0usize);
+    let mut agent_ids: HashMap<uuid::Uuid, String> = HashMap::with_capacity(calls);
     while left > 0 {
         let n = left.min(batch.max(1));
+        let first = calls - left;
         left -= n;
-        let answers: Vec<_> = (0..n)
-            .map(|_| ctl.send(format!("call {destination}")))
+        let answers: Vec<_> = (first..first + n)
+            .map(|i| {
+                let id = agents::agent_id(i);
+                let answer = ctl.send(format!("call {{confpay_agent_id={id}}}{destination}"));
+                answer.map(|a| (a, id))
+            })
             .collect::<Result<_, _>>()?;
-        for a in answers {
+        for (a, id) in answers {
             let line = a.await.map_err(|_| SimProcError::Closed)?;
-            if uuid::Uuid::parse_str(line.trim()).is_ok() {
+            if let Ok(u) = uuid::Uuid::parse_str(line.trim()) {
+                agent_ids.insert(u, id);
                 placed += 1;
             } else {
                 setup.first_failure.get_or_insert(format!("call: {line}"));
@@ -72,8 +84,11 @@ pub async fn place_calls(
         while setup.ready.len() < placed {
             match tokio::time::timeout_at(until, ready_rx.recv()).await {
                 Ok(Some(customer)) => {
-                    if let Ok(u) = uuid::Uuid::parse_str(&customer) {
-                        setup.ready.push(u);
+                    if let Some((u, id)) = uuid::Uuid::parse_str(&customer)
+                        .ok()
+                        .and_then(|u| agent_ids.remove_entry(&u))
+                    {
+                        setup.ready.push((u, id));
                     }
                 }
                 Ok(None) | Err(_) => {
@@ -94,18 +109,19 @@ pub async fn place_calls(
 pub async fn pay_all(
     engine: &Engine,
     ctl: &Control,
-    ready: &[uuid::Uuid],
+    ready: &[(uuid::Uuid, String)],
     stagger: Duration,
     deadline: Duration,
 ) -> (usize, usize, Option<String>) {
     let start = tokio::time::Instant::now();
     let mut drivers = Vec::with_capacity(ready.len());
-    for (i, cu) in ready.iter().enumerate() {
+    for (i, (cu, agent_id)) in ready.iter().enumerate() {
         let (engine, ctl, cu) = (engine.clone(), ctl.clone(), cu.to_string());
+        let agent_id = agent_id.clone();
         let at = start + stagger.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
         drivers.push(tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
-            tokio::time::timeout(deadline, pay(&engine, &ctl, &cu))
+            tokio::time::timeout(deadline, pay(&engine, &ctl, &cu, &agent_id))
                 .await
                 .unwrap_or_else(|_| Err("no outcome before the deadline".to_owned()))
         }));
@@ -127,8 +143,8 @@ pub async fn pay_all(
     (completed, failed, first)
 }
 
-/// One payment on customer channel `cu`.
-async fn pay(engine: &Engine, ctl: &Control, cu: &str) -> Result<(), String> {
+/// One payment on customer channel `cu`, whose call carries `agent_id`.
+async fn pay(engine: &Engine, ctl: &Control, cu: &str, agent_id: &str) -> Result<(), String> {
     let view = engine
         .start_payment(Target::Customer(cu.to_owned()), None)
         .await
@@ -138,6 +154,12 @@ async fn pay(engine: &Engine, ctl: &Control, cu: &str) -> Result<(), String> {
         .await
         .ok_or_else(|| "session vanished".to_owned())?;
     reach(&mut w, State::Ready).await?;
+    let carried = w.borrow().agent_id.clone();
+    if carried.as_deref() != Some(agent_id) {
+        return Err(format!(
+            "the session carries agent ID {carried:?}, its call {agent_id:?}"
+        ));
+    }
     press(ctl, cu, "1")
         .await
         .map_err(|e| format!("press 1: {e}"))?;

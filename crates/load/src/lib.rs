@@ -6,9 +6,13 @@
 //!
 //! [`realswitch`]: the same payments against a real FreeSWITCH (capacity, CPU split).
 //!
+//! The command line of both: [`cli`].
+//!
 //! Entry points: `cargo bench -p confpay-load --bench esl_e2e` and `cargo run --release -p confpay-load --`.
 
+pub mod agents;
 pub mod blaster;
+pub mod cli;
 pub mod daemon_side;
 pub mod driver;
 pub mod e2e;

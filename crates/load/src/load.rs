@@ -7,7 +7,8 @@
 //!   outbound server, HTTP API), on the caller's single-thread runtime — "one core";
 //! - the **simulator** ([`simproc`]): a separate process (`confpay-sim` or the load example in
 //!   `--sim-side` mode) with the switch model and the scripted parties — the agent, and the capture
-//!   service that answers, checks the agent ID, collects the card digits and hangs up, per call;
+//!   service that answers, checks the agent ID (each call's own), collects the card digits and
+//!   hangs up, per call;
 //! - the **driver** ([`driver`]): a thread of the tool's process with its own runtime that places the
 //!   calls and plays the agent's screen and the customer's key presses through the simulator's console.
 //!
@@ -29,8 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// The simulator's extension that hands a call to the daemon's outbound socket.
-pub const DESTINATION: &str = "confpay";
+/// The simulator's extension that hands a call to the daemon's outbound socket, keeping the agent
+/// ID the call's routing set (each load call its own).
+pub const DESTINATION: &str = confpay_sim::standalone::ROUTED;
 
 /// One load run's settings.
 #[derive(Clone, Debug)]

@@ -3,39 +3,40 @@
 //! the simulator runs as a separate process — this same program re-run as `load --sim-side …` — so
 //! the daemon's CPU, memory and latency are measured alone.
 //!
-//! `cargo run --release --example load -- --calls 100,1000,5000 [--stagger-ms 0,2]
+//! `cargo run --release -p confpay-load -- --calls 100,1000,5000 [--stagger-ms 0,2]
 //! [--agent-id-delay-ms 1000] [--deadline-s 120] [--batch 100] [--idle-only]`: one run per N and
 //! stagger, each in a fresh daemon + simulator (`--idle-only`: the calls are set up and measured
 //! idle, no payment is started). `RUST_LOG=warn` prints warnings of both to stderr.
 //!
-//! `--switch 127.0.0.1:8021 …`: real-switch mode instead (`confpay_load::realswitch::cli`).
+//! `--switch 127.0.0.1:8021 …`: real-switch mode instead ([`confpay_load::realswitch`]). The whole
+//! command line: [`confpay_load::cli`] (`--help`).
 
-use confpay_load::load::{self, LoadOptions};
+use confpay_load::cli::{Cli, Mode, SimRuns};
+use confpay_load::load;
 use confpay_load::simproc::SimCommand;
 use std::process::ExitCode;
-use std::time::Duration;
 
-fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
-
-fn list<T: std::str::FromStr>(v: &str) -> Result<Vec<T>, T::Err> {
-    v.split(',').map(str::parse).collect()
-}
+/// `EX_USAGE` (sysexits.h): the exit status of a command-line mistake.
+const EX_USAGE: u8 = 64;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--sim-side") {
+    let mode = match Cli::parse_args(std::env::args().skip(1)) {
+        Ok(cli) => cli.into_mode(),
+        Err(answer) => {
+            // Only a closed stdout/stderr can fail here, and then there is nowhere left to say so.
+            let _ = answer.print();
+            return match answer.use_stderr() {
+                true => ExitCode::from(EX_USAGE),
+                false => ExitCode::SUCCESS,
+            };
+        }
+    };
+    let result = match mode {
         // The simulator process of a load run (see `confpay_load::simproc`).
-        return confpay_sim::process::main(args.into_iter().skip(2));
-    }
-    // Real-switch mode (capacity on a real FreeSWITCH): see `confpay_load::realswitch`.
-    let result = match args.iter().any(|a| a == "--switch") {
-        true => confpay_load::realswitch::cli::main(&args),
-        false => measure(&args),
+        Ok(Mode::SimSide(args)) => return confpay_sim::process::main(args),
+        Ok(Mode::Sim(runs)) => measure(&runs),
+        Ok(Mode::Switch(opts)) => confpay_load::realswitch::main(&opts),
+        Err(e) => Err(e.into()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn measure(args: &[String]) -> Result<bool, Box<dyn std::error::Error>> {
+fn measure(runs: &SimRuns) -> Result<bool, Box<dyn std::error::Error>> {
     // Logs to stderr only when asked: logging is not part of what is measured.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -58,35 +59,19 @@ fn measure(args: &[String]) -> Result<bool, Box<dyn std::error::Error>> {
             .with_writer(std::io::stderr)
             .init();
     }
-    let steps: Vec<usize> = list(arg(args, "--calls").unwrap_or("100"))?;
-    let staggers: Vec<u64> = list(arg(args, "--stagger-ms").unwrap_or("0"))?;
-    let delay_ms: u64 = arg(args, "--agent-id-delay-ms").unwrap_or("1000").parse()?;
-    let deadline_s: u64 = arg(args, "--deadline-s").unwrap_or("120").parse()?;
-    let batch: usize = arg(args, "--batch").unwrap_or("100").parse()?;
     let sim = SimCommand {
         program: std::env::current_exe()?,
         prefix: vec!["--sim-side".into()],
     };
     let mut all_ok = true;
-    for calls in steps {
-        for &stagger in &staggers {
-            // A fresh single-thread runtime per run: this thread is the daemon's one core.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let opts = LoadOptions {
-                calls,
-                deadline: Duration::from_secs(deadline_s),
-                agent_id_delay: Duration::from_millis(delay_ms),
-                batch,
-                stagger: Duration::from_millis(stagger),
-                sim: sim.clone(),
-                idle_only: args.iter().any(|a| a == "--idle-only"),
-            };
-            let report = rt.block_on(load::run(&opts))?;
-            print!("{}", report.render());
-            all_ok &= report.failed == 0;
-        }
+    for opts in runs.runs(&sim) {
+        // A fresh single-thread runtime per run: this thread is the daemon's one core.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let report = rt.block_on(load::run(&opts))?;
+        print!("{}", report.render());
+        all_ok &= report.failed == 0;
     }
     Ok(all_ok)
 }

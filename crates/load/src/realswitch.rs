@@ -12,10 +12,9 @@
 //! not complete: the step before it is the largest N this machine sustains.
 //!
 //! Opt-in: it runs only when given the switch's address (`--switch`), and it hangs up every call on
-//! that switch — a test switch, never a production one.
+//! that switch — a test switch, never a production one. Its command line: [`crate::cli`].
 
 pub mod calls;
-pub mod cli;
 pub mod daemon;
 pub mod http;
 pub mod payment;
@@ -116,6 +115,25 @@ impl Snap {
             machine: d(self.machine, later.machine),
         }
     }
+}
+
+/// Runs real-switch mode on a single-thread runtime (the tool's own load stays on one core);
+/// true when every step's payments all completed.
+pub fn main(opts: &RealOptions) -> Result<bool, Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let reports = rt.block_on(run(opts))?;
+    let best = reports
+        .iter()
+        .filter(|r| r.all_completed())
+        .map(|r| r.calls)
+        .max();
+    match best {
+        Some(n) => println!("real switch: largest step with every payment completed: {n}"),
+        None => println!("real switch: no step completed every payment"),
+    }
+    Ok(reports.iter().all(|r| r.all_completed()))
 }
 
 /// Runs the steps, printing each step's report as it ends; stops after the first step in which a

@@ -99,6 +99,14 @@ fn the_load_tree_raises_the_session_limits_and_installs_the_parties() {
     assert!(read("dialplan/default/90_confpay_live.xml").contains("^pay$"));
     assert!(read("dialplan/default/10_confpay_socket.xml").contains("8500"));
     assert!(read("sip_profiles/external/paytia.xml").contains("127.0.0.1:5060"));
+    // The capture gateway's profile dials with the leg's UUID as Call-ID, and the stand-in reports
+    // its Call-ID: each report names its capture leg.
+    let external = read("sip_profiles/external.xml");
+    assert!(
+        external.contains(r#"<param name="outbound-use-uuid-as-callid" value="true"/>"#),
+        "{external}"
+    );
+    assert!(read("dialplan/default/90_confpay_live.xml").contains("Live-Call-ID=${sip_call_id}"));
     // A second run into the same place is refused rather than mixed.
     let again = Command::new("python3")
         .arg(&script)

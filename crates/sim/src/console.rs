@@ -14,7 +14,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 pub const HELP: &str = "\
 commands:
   call <destination> [customer-name]   a customer calls <destination> (e.g. confpay, attach, park);
-                                       prints the new channel's uuid
+                                       prints the new channel's uuid; `{var=value,...}<destination>`
+                                       sets channel variables first, as the call's routing would
+                                       (e.g. call {confpay_agent_id=1234}confpay-routed)
   press <uuid> <digits>                the far end of <uuid> presses DTMF digits
   hangup <uuid> [cause]                hang <uuid> up (default NORMAL_CLEARING)
   channels                             live channels: uuid, name, application
@@ -107,6 +109,9 @@ impl Console {
     }
 
     fn call(&mut self, dest: &str, rest: &[&str]) -> String {
+        let Some((vars, dest)) = routing_vars(dest) else {
+            return format!("-ERR bad variables, want {{name=value,...}}<destination>: {dest}\n");
+        };
         self.callers += 1;
         let name = match rest {
             [] => format!("customer-{}", self.callers),
@@ -114,7 +119,11 @@ impl Console {
         };
         let number = format!("555{:04}", self.callers);
         let party = Party::customer(&name);
-        match self.sim.core().incoming_call(&party, dest, &name, &number) {
+        match self
+            .sim
+            .core()
+            .incoming_call_with(&party, dest, &name, &number, &vars)
+        {
             Ok(uuid) => format!("{uuid}\n"),
             Err(e) => format!("-ERR {e}\n"),
         }
@@ -252,4 +261,22 @@ where
         }
     }
     Ok(())
+}
+
+/// Splits `{a=1,b=2}dest` into its variables and the destination (no braces: none). `None` when
+/// the braces are not closed or an entry has no `=` and name.
+fn routing_vars(word: &str) -> Option<(Vec<(String, String)>, &str)> {
+    let Some(inner) = word.strip_prefix('{') else {
+        return Some((Vec::new(), word));
+    };
+    let (list, dest) = inner.split_once('}')?;
+    let vars = list
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(|e| match e.split_once('=') {
+            Some((n, v)) if !n.is_empty() => Some((n.to_owned(), v.to_owned())),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((vars, dest))
 }

@@ -7,7 +7,9 @@
 //! One registered party may be on many channels at once (every call that dials its dial string): the
 //! capture service keeps its progress per channel, so concurrent payments to the same service each
 //! get their own agent-ID check and digit count. The observable state (`channel`, `received`, the
-//! capture phase) describes the latest call, or all calls for `received`.
+//! capture phase) describes the latest call, or all calls for `received`. A capture service
+//! [`Party::checking_its_call`] expects, on each channel, the agent ID of the call that channel serves
+//! (as the core finds it) rather than one fixed ID.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -71,6 +73,8 @@ struct PartyState {
     received: Vec<char>,
     /// The capture service's progress per channel uuid (empty for other roles).
     phases: HashMap<String, CapturePhase>,
+    /// Expect the agent ID of each channel's own call, then this suffix (capture service only).
+    its_call_suffix: Option<String>,
 }
 
 /// A scripted party. Cheap to clone; clones share state.
@@ -92,6 +96,7 @@ impl Party {
                 hung_up: false,
                 received: Vec::new(),
                 phases: HashMap::new(),
+                its_call_suffix: None,
             })),
         }
     }
@@ -121,6 +126,13 @@ impl Party {
     /// Sets how the party answers (builder style).
     pub fn answering(self, mode: AnswerMode) -> Party {
         self.lock().answer = mode;
+        self
+    }
+
+    /// The capture service expects, on each channel, the agent ID of the call it serves followed by
+    /// `suffix` (and the fixed ID only where the call carries none) (builder style).
+    pub fn checking_its_call(self, suffix: &str) -> Party {
+        self.lock().its_call_suffix = Some(suffix.to_owned());
         self
     }
 
@@ -203,13 +215,17 @@ impl Party {
         self.lock().hung_up = true;
     }
 
-    /// The party hears digit `d` on channel `uuid`; returns what it does about it.
-    pub(crate) fn receive(&self, uuid: &str, d: char) -> Reaction {
+    /// The party hears digit `d` on channel `uuid`, whose call carries agent ID `its_call` (if the
+    /// core found one); returns what it does about it.
+    pub(crate) fn receive(&self, uuid: &str, d: char, its_call: Option<&str>) -> Reaction {
         let mut p = self.lock();
         p.received.push(d);
-        let (agent_id, collect) = match &p.role {
-            Role::Capture { agent_id, collect } => (agent_id.clone(), *collect),
-            Role::Customer | Role::Agent => return Reaction::Nothing,
+        let (agent_id, collect) = match (&p.role, &p.its_call_suffix, its_call) {
+            (Role::Capture { collect, .. }, Some(suffix), Some(id)) => {
+                (format!("{id}{suffix}"), *collect)
+            }
+            (Role::Capture { agent_id, collect }, _, _) => (agent_id.clone(), *collect),
+            (Role::Customer | Role::Agent, _, _) => return Reaction::Nothing,
         };
         let phase = p
             .phases
@@ -266,17 +282,17 @@ mod tests {
     #[test]
     fn capture_wants_agent_id_then_one_then_n_digits() {
         let p = capture("42", 3);
-        assert_eq!(p.receive(C1, '4'), Reaction::Nothing);
-        assert_eq!(p.receive(C1, '2'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '4', None), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '2', None), Reaction::Nothing);
         assert_eq!(
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent("42".into()))
         );
-        assert_eq!(p.receive(C1, '1'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '1', None), Reaction::Nothing);
         assert_eq!(p.capture_phase(), Some(CapturePhase::Collecting(0)));
-        assert_eq!(p.receive(C1, '5'), Reaction::Nothing);
-        assert_eq!(p.receive(C1, '5'), Reaction::Nothing);
-        assert_eq!(p.receive(C1, '5'), Reaction::HangUp);
+        assert_eq!(p.receive(C1, '5', None), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '5', None), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '5', None), Reaction::HangUp);
         assert_eq!(p.capture_phase(), Some(CapturePhase::Done));
         assert_eq!(p.received(), "421555");
     }
@@ -284,13 +300,13 @@ mod tests {
     #[test]
     fn capture_restarts_on_a_wrong_agent_digit() {
         let p = capture("42", 1);
-        p.receive(C1, '9');
+        p.receive(C1, '9', None);
         assert_eq!(
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent(String::new()))
         );
-        p.receive(C1, '4');
-        p.receive(C1, '4');
+        p.receive(C1, '4', None);
+        p.receive(C1, '4', None);
         assert_eq!(
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent("4".into()))
@@ -303,15 +319,15 @@ mod tests {
         p.attach("c2");
         // Interleaved: c1 keys the agent ID and '1', c2 only the agent ID so far.
         for (ch, d) in [(C1, '7'), ("c2", '7'), (C1, '1'), (C1, '5')] {
-            assert_eq!(p.receive(ch, d), Reaction::Nothing);
+            assert_eq!(p.receive(ch, d, None), Reaction::Nothing);
         }
         assert_eq!(p.capture_phase_on(C1), Some(CapturePhase::Collecting(1)));
         assert_eq!(
             p.capture_phase_on("c2"),
             Some(CapturePhase::AwaitingAgent("7".into()))
         );
-        assert_eq!(p.receive(C1, '5'), Reaction::HangUp);
-        assert_eq!(p.receive("c2", '1'), Reaction::Nothing);
+        assert_eq!(p.receive(C1, '5', None), Reaction::HangUp);
+        assert_eq!(p.receive("c2", '1', None), Reaction::Nothing);
         assert_eq!(p.capture_phase_on("c2"), Some(CapturePhase::Collecting(0)));
         // A new call after one finished starts from the beginning, not from `Done`.
         p.attach("c3");
@@ -319,6 +335,32 @@ mod tests {
             p.capture_phase(),
             Some(CapturePhase::AwaitingAgent(String::new()))
         );
-        assert_eq!(p.receive("c3", '7'), Reaction::Nothing);
+        assert_eq!(p.receive("c3", '7', None), Reaction::Nothing);
+    }
+
+    #[test]
+    fn checking_its_call_expects_each_channels_own_agent_id() {
+        let p = Party::capture("capture", "4711#", 1).checking_its_call("#");
+        p.attach(C1);
+        p.attach("c2");
+        // c1's call carries 100000, c2's 100001: each expects its own, then '#', '1'.
+        for d in "100000#1".chars() {
+            assert_eq!(p.receive(C1, d, Some("100000")), Reaction::Nothing);
+        }
+        assert_eq!(p.capture_phase_on(C1), Some(CapturePhase::Collecting(0)));
+        // Another call's ID on c2 — a cross-call mix-up — never starts the capture.
+        for d in "100000#1".chars() {
+            p.receive("c2", d, Some("100001"));
+        }
+        assert!(matches!(
+            p.capture_phase_on("c2"),
+            Some(CapturePhase::AwaitingAgent(_))
+        ));
+        // A call that carries no agent ID: the fixed one.
+        p.attach("c3");
+        for d in "4711#1".chars() {
+            p.receive("c3", d, None);
+        }
+        assert_eq!(p.capture_phase_on("c3"), Some(CapturePhase::Collecting(0)));
     }
 }

@@ -2,12 +2,21 @@
 //! payment deployment — the `confpay` extension handing calls to the outbound socket, the `attach`
 //! extension, a scripted agent at the agent dial string and a capture service expecting the agent ID.
 //!
+//! The `confpay` extension gives every call the example agent ID ([`Options::agent_id`]);
+//! [`ROUTED`] is the same socket extension for calls whose routing set `confpay_agent_id` itself
+//! (`call {confpay_agent_id=1234}confpay-routed` on the console), as the shipped XML keeps a routed
+//! call's own values. The capture service expects the agent ID of the call it is connected to (the
+//! `confpay_agent_id` of its conference's other members), then `#`.
+//!
 //! Every listener binds loopback unless told otherwise.
 
 use crate::PaymentDialplan;
 use crate::party::Party;
 use crate::{SimConfig, SimStartError, Simulator};
 use std::net::SocketAddr;
+
+/// The socket extension for calls that arrive with their own `confpay_agent_id`.
+pub const ROUTED: &str = "confpay-routed";
 
 /// Options of the standalone simulator.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,9 +75,13 @@ pub async fn start(o: &Options) -> Result<Simulator, SimStartError> {
 pub fn register(sim: &Simulator, o: &Options) {
     let core = sim.core();
     PaymentDialplan::new(o.outbound, &o.agent_dial, Some(&o.agent_id)).install(core);
+    PaymentDialplan::new(o.outbound, &o.agent_dial, None)
+        .socket_only(ROUTED)
+        .install(core);
     core.register_party(&o.agent_dial, Party::agent("agent"));
     core.register_party(
         &o.capture_dial,
-        Party::capture("capture", &format!("{}#", o.agent_id), o.card_digits),
+        Party::capture("capture", &format!("{}#", o.agent_id), o.card_digits)
+            .checking_its_call("#"),
     );
 }

@@ -3,30 +3,32 @@
 //!
 //! A call is placed as the live suite places one (`tests/confpay/live/parties.rs`):
 //! `originate {origination_uuid=PHONE,confpay_agent_dial=…,confpay_agent_id=…}loopback/8500/default
-//! load_phone XML default`. The loopback's A leg (PHONE, extension `load_phone`) is the customer's
+//! load_phone XML default`, each call with its own agent ID ([`crate::agents`]). The loopback's A leg (PHONE, extension `load_phone`) is the customer's
 //! phone; its B leg runs the shipped socket extension 8500 and is the customer's channel that
 //! confpayd controls; confpayd dials the agent over SIP on the same switch (extension `load_agent`) and
 //! joins both to the call's conference. A call is ready once its room has two members
 //! ([`ReadyTracker`], fed from this connection's `conference::maintenance` events).
 //!
 //! The capture stand-in (`pay`, the live suite's) reports what it collected in a CUSTOM
-//! `confpay_live::capture` event; [`Captures`] counts reports that carry exactly the agent ID, the
-//! start key and the card keyed, and those that do not — never the digits themselves.
+//! `confpay_live::capture` event, with its SIP Call-ID (`Live-Call-ID`). The load conf makes the
+//! capture gateway's profile use the calling leg's UUID as Call-ID (`outbound-use-uuid-as-callid`),
+//! so the report names the capture leg the daemon dialled — the `capture` of the session's view.
+//! [`Captures`] counts reports that carry exactly the agent ID of *that* payment's call, the start
+//! key and the card, and those that do not — never the digits themselves.
 
+use crate::agents;
 use crate::ready::ReadyTracker;
 use confpay::daemon::stack::ROOM_PREFIX;
 use confpay_esl::command::{EventFormat, EventSet};
 use confpay_esl::inbound::{ClientEvent, InboundClient, InboundConfig, Subscription};
 use confpay_esl::secret::Secret;
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// The agent ID every load call carries (set by the routing, so nobody keys it).
-pub const AGENT_ID: &str = "4711";
 /// The agent's phone: a SIP call to this switch's `internal` profile (see the live suite's
 /// `AGENT_DIAL` for why SIP and PCMU).
 pub const AGENT_DIAL: &str = "[absolute_codec_string=PCMU]sofia/internal/load_agent@127.0.0.1:5060";
@@ -40,6 +42,8 @@ pub struct Call {
     pub phone: String,
     /// The customer's channel (what a payment names).
     pub customer: String,
+    /// This call's own agent ID (set by the routing, so nobody keys it).
+    pub agent_id: String,
 }
 
 /// The outcome of placing a step's calls.
@@ -50,11 +54,42 @@ pub struct Setup {
     pub failures: Vec<String>,
 }
 
-/// Capture reports seen: right (agent ID, '1', card) and wrong.
+/// Capture reports seen: right (its call's agent ID, '1', card) and wrong.
 #[derive(Debug, Default)]
 pub struct Captures {
     pub right: AtomicUsize,
     pub wrong: AtomicUsize,
+    /// Capture leg (= the stand-in's Call-ID) → the agent ID of the call it serves; an entry is
+    /// taken by the leg's report, so a second report for one leg counts as wrong.
+    expected: Mutex<HashMap<String, String>>,
+}
+
+impl Captures {
+    /// The capture leg `capture` serves a call with `agent_id`: its report must carry that ID.
+    pub fn expect(&self, capture: &str, agent_id: &str) {
+        self.lock().insert(capture.to_owned(), agent_id.to_owned());
+    }
+
+    /// Counts one stand-in report (`Live-Call-ID`, `Live-Agent-ID`, `Live-Start`, `Live-Card`).
+    pub fn report(
+        &self,
+        call_id: Option<&str>,
+        agent_id: Option<&str>,
+        start: Option<&str>,
+        card: Option<&str>,
+    ) {
+        let want = call_id.and_then(|c| self.lock().remove(c));
+        let right = want.is_some()
+            && agent_id == want.as_deref()
+            && start == Some("1")
+            && card == Some(CARD);
+        let n = if right { &self.right } else { &self.wrong };
+        n.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.expected.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The load tool's connection to the switch.
@@ -107,11 +142,12 @@ impl SwitchSide {
             while let Some(ev) = events.recv().await {
                 let ClientEvent::Event(e) = ev else { continue };
                 if e.subclass() == Some("confpay_live::capture") {
-                    let right = e.get("Live-Agent-ID") == Some(AGENT_ID)
-                        && e.get("Live-Start") == Some("1")
-                        && e.get("Live-Card") == Some(CARD);
-                    let n = if right { &c.right } else { &c.wrong };
-                    n.fetch_add(1, Ordering::Relaxed);
+                    c.report(
+                        e.get("Live-Call-ID"),
+                        e.get("Live-Agent-ID"),
+                        e.get("Live-Start"),
+                        e.get("Live-Card"),
+                    );
                 } else if let Some(customer) = t.joining(&e) {
                     t.joined(customer);
                 }
@@ -174,8 +210,9 @@ impl SwitchSide {
             let take = batch.max(1).min(n - phones.len());
             for _ in 0..take {
                 let phone = uuid::Uuid::new_v4().to_string();
-                self.originate(&phone, err_tx.clone());
-                phones.push(phone);
+                let agent_id = agents::agent_id(phones.len());
+                self.originate(&phone, &agent_id, err_tx.clone());
+                phones.push((phone, agent_id));
             }
             while ready.len() + setup.failures.len() < phones.len() {
                 tokio::select! {
@@ -186,21 +223,25 @@ impl SwitchSide {
             }
         }
         self.tracker.arm(false);
-        for phone in phones {
+        for (phone, agent_id) in phones {
             let var = format!("uuid_getvar {phone} other_loopback_leg_uuid");
             if let Ok(customer) = self.api(&var).await
                 && ready.contains(&customer)
             {
-                setup.ready.push(Call { phone, customer });
+                setup.ready.push(Call {
+                    phone,
+                    customer,
+                    agent_id,
+                });
             }
         }
         setup
     }
 
-    fn originate(&self, phone: &str, errors: mpsc::UnboundedSender<String>) {
+    fn originate(&self, phone: &str, agent_id: &str, errors: mpsc::UnboundedSender<String>) {
         let cmd = format!(
             "originate {{origination_uuid={phone},confpay_agent_dial={AGENT_DIAL},\
-             confpay_agent_id={AGENT_ID}}}loopback/8500/default load_phone XML default"
+             confpay_agent_id={agent_id}}}loopback/8500/default load_phone XML default"
         );
         let client = self.client.clone();
         tokio::spawn(async move {
@@ -256,5 +297,34 @@ mod tests {
         assert_eq!(first_number("\n12 total.\n"), Some(12));
         assert_eq!(first_number("0 total."), Some(0));
         assert_eq!(first_number("-ERR"), None);
+    }
+
+    #[test]
+    fn a_report_is_right_only_with_the_agent_id_of_its_own_call() {
+        let c = Captures::default();
+        c.expect("leg-a", "100000");
+        c.expect("leg-b", "100001");
+        let count = |c: &Captures| {
+            (
+                c.right.load(Ordering::Relaxed),
+                c.wrong.load(Ordering::Relaxed),
+            )
+        };
+        // Leg b got call a's agent ID: a cross-call mix-up, wrong although the ID is a load call's.
+        c.report(Some("leg-b"), Some("100000"), Some("1"), Some(CARD));
+        assert_eq!(count(&c), (0, 1));
+        c.report(Some("leg-a"), Some("100000"), Some("1"), Some(CARD));
+        assert_eq!(count(&c), (1, 1));
+        // A second report for the same leg, a leg nobody expected, no Call-ID: all wrong.
+        c.report(Some("leg-a"), Some("100000"), Some("1"), Some(CARD));
+        c.report(Some("leg-z"), Some("100000"), Some("1"), Some(CARD));
+        c.report(None, Some("100000"), Some("1"), Some(CARD));
+        assert_eq!(count(&c), (1, 4));
+        // The right ID with a wrong start key or card is wrong too.
+        c.expect("leg-c", "100002");
+        c.report(Some("leg-c"), Some("100002"), Some("2"), Some(CARD));
+        c.expect("leg-d", "100003");
+        c.report(Some("leg-d"), Some("100003"), Some("1"), Some("4111"));
+        assert_eq!(count(&c), (1, 6));
     }
 }

@@ -2,7 +2,9 @@
 //! agent's screen starts it (`POST /api/v1/sessions`) and follows its event stream; at Ready the
 //! customer keys '1' (Keyphone) or the agent's screen starts capture (ACA); once capturing, the
 //! customer keys the card and '#'; the capture stand-in collects it and hangs up, and the session
-//! ends `completed`.
+//! ends `completed`. Before the card is keyed, the capture leg the session names is registered with
+//! the call's own agent ID, against which the stand-in's report is then checked
+//! ([`super::calls::Captures`]); the session itself must carry that agent ID too.
 
 use super::calls::{CARD, Call, SwitchSide};
 use super::http::Api;
@@ -81,6 +83,7 @@ async fn steps(
             }
             "capturing" if !keyed => {
                 keyed = true;
+                expect_capture(sw, call, &view)?;
                 sw.key(&call.phone, &format!("{CARD}#"))
                     .await
                     .map_err(|e| format!("keying the card: {e}"))?;
@@ -96,4 +99,21 @@ async fn steps(
         }
     }
     Err("the session's event stream ended before done".into())
+}
+
+/// The session (a view while capturing) keys `call`'s agent ID into its capture leg: the leg's report
+/// must then carry that ID.
+fn expect_capture(sw: &SwitchSide, call: &Call, view: &serde_json::Value) -> Result<(), String> {
+    let session_id = view["agent_id"].as_str().unwrap_or("");
+    if session_id != call.agent_id {
+        return Err(format!(
+            "the session carries agent ID {session_id:?}, its call {:?}",
+            call.agent_id
+        ));
+    }
+    let capture = view["capture"]
+        .as_str()
+        .ok_or("no capture leg in the capturing session's view")?;
+    sw.captures.expect(capture, &call.agent_id);
+    Ok(())
 }

@@ -164,7 +164,8 @@ pub(crate) fn send_out(
             origin,
             at: tokio::time::Instant::now(),
         });
-        if p.receive(uuid, d) == Reaction::HangUp {
+        let its_call = call_agent_id(st, uuid);
+        if p.receive(uuid, d, its_call.as_deref()) == Reaction::HangUp {
             let core = core.clone();
             let uuid = uuid.to_owned();
             tokio::spawn(async move {
@@ -176,6 +177,21 @@ pub(crate) fn send_out(
     } else if let Some(peer) = ch.loopback_peer.clone() {
         receive(core, st, &peer, d, duration, "UNKNOWN", origin);
     }
+}
+
+/// The agent ID of the call channel `uuid` serves: `confpay_agent_id` of another member of the
+/// conference `uuid` is in (the customer's leg carries it; a capture leg dialled into the call's
+/// room does not).
+fn call_agent_id(st: &State, uuid: &str) -> Option<String> {
+    let conf = st
+        .conferences
+        .values()
+        .find(|c| c.members.iter().any(|m| m.uuid == uuid))?;
+    conf.members
+        .iter()
+        .filter(|m| m.uuid != uuid)
+        .find_map(|m| st.channels.get(&m.uuid)?.var("confpay_agent_id"))
+        .map(str::to_owned)
 }
 
 /// Parses `uuid_send_dtmf` digit strings: `0-9A-D*#wWF`, `+`-separated groups with `@ms` durations.

@@ -275,7 +275,34 @@ impl Core {
         caller_id_name: &str,
         caller_id_number: &str,
     ) -> Result<String, SimError> {
-        flow::incoming_call(self, party, destination, caller_id_name, caller_id_number)
+        flow::incoming_call(
+            self,
+            party,
+            destination,
+            caller_id_name,
+            caller_id_number,
+            &[],
+        )
+    }
+
+    /// [`Core::incoming_call`] for a call that arrives carrying channel variables (set before the
+    /// dialplan runs, as whatever routed the call would, e.g. `confpay_agent_id`).
+    pub fn incoming_call_with(
+        &self,
+        party: &Party,
+        destination: &str,
+        caller_id_name: &str,
+        caller_id_number: &str,
+        vars: &[(String, String)],
+    ) -> Result<String, SimError> {
+        flow::incoming_call(
+            self,
+            party,
+            destination,
+            caller_id_name,
+            caller_id_number,
+            vars,
+        )
     }
 
     /// The far-end party of channel `uuid` presses `digits` (RFC2833, `DTMF-Source: RTP`). Inter-digit

@@ -97,6 +97,40 @@ async fn the_confpay_extension_dials_the_outbound_socket() {
 }
 
 #[tokio::test]
+async fn a_routed_call_keeps_the_agent_id_its_routing_set() {
+    let daemon = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let mut c = console_with_outbound(daemon.local_addr().expect("addr")).await;
+    let line = format!("call {{confpay_agent_id=100007}}{}", standalone::ROUTED);
+    let uuid = reply(&mut c, &line).await.trim().to_owned();
+    assert!(is_uuid(&uuid), "{uuid}");
+    let (sock, _) = tokio::time::timeout(Duration::from_secs(5), daemon.accept())
+        .await
+        .expect("the socket app dials out")
+        .expect("accept");
+    let mut out = Client::from_stream(sock);
+    out.cmd("connect").await;
+    let data = out.frame().await;
+    assert_eq!(data.header("Unique-ID"), Some(uuid.as_str()));
+    assert_eq!(data.header("variable_confpay_agent_id"), Some("100007"));
+    assert_eq!(
+        data.header("variable_confpay_agent_dial"),
+        Some("user/agent")
+    );
+    // Malformed variables are refused, no call placed.
+    for bad in [
+        "call {confpay_agent_id=1 confpay",
+        "call {=1}confpay",
+        "call {x}confpay",
+    ] {
+        assert!(
+            reply(&mut c, bad).await.starts_with("-ERR bad variables"),
+            "{bad}"
+        );
+    }
+    c.shutdown();
+}
+
+#[tokio::test]
 async fn faults_restart_help_and_quit() {
     let mut c = console().await;
     let addr = c.simulator().esl_addr();

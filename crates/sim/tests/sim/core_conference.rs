@@ -209,3 +209,57 @@ async fn conference_reply_texts_match_the_recording() {
         "+OK No active conferences.\n"
     );
 }
+
+/// `uuid_send_dtmf <leg> <digits>`: the leg's far end (the capture service) hears the digits.
+async fn key(core: &Core, line: &str) {
+    let reply = core.api("uuid_send_dtmf", line).await;
+    assert!(reply.starts_with("+OK "), "{reply}");
+}
+
+/// Two calls with their own agent IDs, one capture service checking each leg's own call: a capture
+/// leg keyed the other call's ID (a cross-call mix-up) never starts collecting; its own ID does.
+#[tokio::test]
+async fn a_capture_leg_expects_the_agent_id_of_the_call_it_joined() {
+    let core = Core::new(CoreConfig::default());
+    core.register_party("customer", Party::customer("customer"));
+    let capture = Party::capture("capture", "4711#", 2).checking_its_call("#");
+    core.register_party("capture", capture.clone());
+    for (room, customer, id) in [("pay-a", "c-a", "100000"), ("pay-b", "c-b", "100001")] {
+        let reply = core
+            .api(
+                "originate",
+                &format!(
+                    "{{origination_uuid={customer},confpay_agent_id={id}}}sofia/gateway/pstn/customer \
+                     &conference({room}@confpay)"
+                ),
+            )
+            .await;
+        assert_eq!(reply, format!("+OK {customer}\n"));
+    }
+    for (room, leg) in [("pay-a", "k-a"), ("pay-b", "k-b")] {
+        let reply = core
+            .api(
+                "originate",
+                &format!("{{origination_uuid={leg}}}sofia/gateway/pstn/capture &conference({room}@confpay)"),
+            )
+            .await;
+        assert_eq!(reply, format!("+OK {leg}\n"));
+    }
+    core.settle().await;
+    // Call b's agent ID into call a's capture leg.
+    key(&core, "k-a 100001#1").await;
+    assert!(matches!(
+        capture.capture_phase_on("k-a"),
+        Some(CapturePhase::AwaitingAgent(_))
+    ));
+    key(&core, "k-a 100000#1").await;
+    assert_eq!(
+        capture.capture_phase_on("k-a"),
+        Some(CapturePhase::Collecting(0))
+    );
+    key(&core, "k-b 100001#1").await;
+    assert_eq!(
+        capture.capture_phase_on("k-b"),
+        Some(CapturePhase::Collecting(0))
+    );
+}

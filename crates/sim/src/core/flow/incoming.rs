@@ -8,13 +8,15 @@ use crate::core::events::{channel_event, now_us};
 use crate::core::lifecycle::{new_channel, set_callstate, set_state};
 use crate::party::Party;
 
-/// A call from `party` arrives for `destination` and runs the dialplan.
+/// A call from `party` arrives for `destination` carrying `vars` (what routed it there set, as
+/// FreeSWITCH's `{var=value}` prefix does) and runs the dialplan.
 pub(crate) fn incoming_call(
     core: &Core,
     party: &Party,
     destination: &str,
     cid_name: &str,
     cid_number: &str,
+    vars: &[(String, String)],
 ) -> Result<String, SimError> {
     let mut st = core.lock();
     let actions = st
@@ -49,6 +51,9 @@ pub(crate) fn incoming_call(
     );
     if let Some(ch) = st.channels.get_mut(&uuid) {
         ch.dialplan = actions;
+        for (name, value) in vars {
+            ch.set_var(name, value);
+        }
     }
     set_state(&mut st, &uuid, ChannelState::Init);
     channel_event(&mut st, &uuid, "CHANNEL_STATE", &[], &[]);
