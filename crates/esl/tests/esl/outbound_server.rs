@@ -284,7 +284,7 @@ async fn exit_gives_a_disconnect_notice_then_closed() {
     }
     match next_event(&mut s).await {
         SessionEvent::Closed { reason } => assert_eq!(
-            reason,
+            *reason,
             confpay_esl::client_error::LossReason::PeerClosed {
                 notice: Some("disconnect".into())
             }
@@ -338,7 +338,7 @@ async fn remote_hangup_without_linger_ends_in_disconnect_and_closed() {
     );
     match next_event(&mut s).await {
         SessionEvent::Closed { reason } => assert_eq!(
-            reason,
+            *reason,
             confpay_esl::client_error::LossReason::PeerClosed {
                 notice: Some("disconnect".into())
             }
