@@ -369,3 +369,47 @@ fn next_frame(
         stream.poll_next_unpin(cx)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_util::codec::FramedRead;
+
+    #[tokio::test]
+    async fn a_lazy_stream_takes_no_buffer_until_bytes_arrive() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut peer = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (ours, _) = listener.accept().await.expect("accept");
+        let mut stream = FramedRead::with_capacity(ours, EslCodec::default(), 0);
+        assert_eq!(stream.read_buffer().capacity(), 0);
+        // Nothing to read: no frame, and still no buffer.
+        let waited =
+            tokio::time::timeout(Duration::from_millis(50), next_frame(&mut stream, Some(64)));
+        assert!(waited.await.is_err());
+        assert_eq!(
+            stream.read_buffer().capacity(),
+            0,
+            "nothing read, nothing taken"
+        );
+        peer.write_all(b"Content-Type: command/reply\nReply-Text: +OK\n\n")
+            .await
+            .expect("write");
+        let frame = tokio::time::timeout(Duration::from_secs(5), next_frame(&mut stream, Some(64)))
+            .await
+            .expect("in time")
+            .expect("a frame")
+            .expect("decoded");
+        assert_eq!(frame.reply_text(), Some("+OK"));
+        drop(peer);
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            // The buffer given back (as the driver does once idle), the peer's close still ends it.
+            *stream.read_buffer_mut() = BytesMut::new();
+            next_frame(&mut stream, Some(64)).await
+        });
+        assert!(end.await.expect("in time").is_none(), "peer closed");
+    }
+}

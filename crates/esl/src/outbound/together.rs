@@ -20,7 +20,7 @@ pub(super) fn run<D, H>(
     driver: D,
     handler: H,
     cancel: &CancellationToken,
-) -> impl Future<Output = LossReason> + Send
+) -> impl Future<Output = LossReason> + Send + use<D, H>
 where
     D: Future<Output = LossReason> + Send,
     H: Future<Output = ()> + Send,
@@ -28,4 +28,68 @@ where
     let cancel = cancel.clone();
     let handling = handler.map(move |()| cancel.cancel());
     future::join(driver, handling).map(|(reason, ())| reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::sync::oneshot;
+
+    /// A stand-in driver: ends with `Local` when cancelled, or with the reason sent to it.
+    fn driver(
+        cancel: &CancellationToken,
+        ended: oneshot::Receiver<LossReason>,
+    ) -> impl Future<Output = LossReason> + Send + use<> {
+        let cancel = cancel.clone();
+        async move {
+            tokio::select! {
+                _ = cancel.cancelled() => LossReason::Local,
+                reason = ended => reason.unwrap_or(LossReason::Local),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_handler_returning_stops_the_driver() {
+        let cancel = CancellationToken::new();
+        let (_keep, ended) = oneshot::channel();
+        let reason = tokio::time::timeout(
+            Duration::from_secs(5),
+            run(driver(&cancel, ended), async {}, &cancel),
+        )
+        .await
+        .expect("the driver stops once the handler returned");
+        assert_eq!(reason, LossReason::Local);
+        assert!(cancel.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn a_driver_that_ends_first_leaves_the_handler_running_and_gives_its_reason() {
+        let cancel = CancellationToken::new();
+        let (end, ended) = oneshot::channel();
+        let (release, released) = oneshot::channel::<()>();
+        let (handler_done_tx, handler_done) = oneshot::channel();
+        let handler = async move {
+            let _ = released.await;
+            let _ = handler_done_tx.send(());
+        };
+        let both = tokio::spawn(run(driver(&cancel, ended), handler, &cancel));
+        let closed = LossReason::PeerClosed {
+            notice: Some("disconnect".into()),
+        };
+        end.send(closed.clone()).expect("driver waiting");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!both.is_finished(), "the handler has not returned yet");
+        release.send(()).expect("handler waiting");
+        let reason = tokio::time::timeout(Duration::from_secs(5), both)
+            .await
+            .expect("in time")
+            .expect("no panic");
+        assert_eq!(
+            reason, closed,
+            "the driver's own reason, not the late cancel"
+        );
+        handler_done.await.expect("the handler ran to its end");
+    }
 }
