@@ -105,6 +105,7 @@ impl<T: Delivery> Driver<T> {
     /// Not an `async fn`: one of those keeps a second copy of its arguments (`self` here) for its
     /// whole life; an async block uses what it captured in place. An idle outbound call carries
     /// this future all along.
+    #[allow(clippy::manual_async_fn)]
     fn run(mut self, shutdown: CancellationToken) -> impl Future<Output = LossReason> + Send {
         async move {
             let reason = loop {
