@@ -19,7 +19,7 @@ use super::driver;
 use super::probe::LatencyProbe;
 use super::procstat;
 use super::ready::ReadyTracker;
-use super::report::LoadReport;
+use super::report::{Cpu, LoadReport};
 use super::simproc::{SimCommand, SimProcError, SimProcess};
 use confpay::daemon::component::ComponentError;
 use confpay::daemon::stack::ROOM_PREFIX;
@@ -233,6 +233,11 @@ async fn phases(
             .and_then(procstat::pid_memory)
             .map_or(0, |m| m.peak_kib),
         setup_cpu: cpu1.since(cpu0),
-        payment_cpu: cpu3.since(cpu2),
+        // An idle-only run starts no payment: the hang-ups' CPU is not reported as theirs.
+        payment_cpu: if opts.idle_only {
+            Cpu::default()
+        } else {
+            cpu3.since(cpu2)
+        },
     })
 }
