@@ -14,8 +14,10 @@ use super::types::{AGENT_FLAGS, AgentHangupPolicy, CUSTOMER_FLAGS};
 use crate::esl::client_error::ClientError;
 use crate::esl::command::{Command, Execute};
 use crate::esl::inbound::InboundClient;
-use crate::esl::outbound::{OutboundSession, SessionEvent};
+use crate::esl::outbound::{OutboundSession, SessionEvent, SessionHandle};
+use std::future::Future;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 /// The agent's feature code on a call confpayd connects through its conference (no bridge, so no
@@ -85,12 +87,56 @@ pub struct CallSetup {
 /// Runs one dialplan-driven call for as long as FreeSWITCH keeps its socket open. The peer's
 /// channel data is only a claim: the call is taken only once the switch confirmed it
 /// ([`peer::check`]) and the engine knows no call with that channel.
-pub async fn handle_call(
+///
+/// A call spends nearly all its length idle, waiting for FreeSWITCH to let go of the channel, and
+/// this future is what it holds meanwhile (with the connection's driver, in the session's one
+/// task). So the set-up runs boxed, its state freed once it is done, and only [`Held`] is kept.
+/// Not an `async fn`: its state would keep the arguments (the channel data among them) all along.
+pub fn handle_call(
+    engine: Engine,
+    switch: Arc<dyn Switch>,
+    setup: CallSetup,
+    call: OutboundSession,
+) -> impl Future<Output = ()> + Send {
+    let setting_up = Box::pin(set_up(engine, switch, setup, call));
+    async move {
+        let Some(mut held) = setting_up.await else {
+            return;
+        };
+        if let Some(events) = held.events.as_mut() {
+            // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
+            while let Some(ev) = events.recv().await {
+                match ev {
+                    SessionEvent::Event(_) => {}
+                    SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
+                }
+            }
+            info!(call = %held.handle.uuid(), "customer channel released");
+        }
+        let uuid = held.handle.uuid();
+        Box::pin(forget_if_gone(&held.engine, held.switch.as_ref(), uuid)).await;
+    }
+}
+
+/// What a call under control keeps once it is set up.
+struct Held {
+    engine: Engine,
+    switch: Arc<dyn Switch>,
+    /// Keeps the call's socket open (the connection stops when its last handle is dropped).
+    handle: SessionHandle,
+    /// The socket's events, to wait on until FreeSWITCH lets go of the channel; `None` when the
+    /// customer never joined the conference (the call was handed back to the dialplan).
+    events: Option<mpsc::Receiver<SessionEvent>>,
+}
+
+/// Takes the call: the claim checked with the switch, the call registered with the engine, the
+/// customer answered and joined, the agent dialled. `None` when the call was not taken.
+async fn set_up(
     engine: Engine,
     switch: Arc<dyn Switch>,
     setup: CallSetup,
     mut call: OutboundSession,
-) {
+) -> Option<Held> {
     let uuid = call.uuid.clone();
     let claimed = |name: &str| call.channel.get(name).map(str::to_owned);
     let claim = Claim {
@@ -100,24 +146,16 @@ pub async fn handle_call(
         nonce: claimed(&format!("variable_{}", peer::NONCE_VAR)),
     };
     // The channel data (several KiB, and it pins the socket's read buffer it was cut from) is not
-    // needed past the claim: an idle call must not carry it for its whole length.
+    // needed past the claim.
     call.channel = Default::default();
-    // The set-up steps' futures are boxed: a spawned task keeps its largest state's room for the
-    // call's whole length, and the call spends that length idle in the wait below.
-    let checked = match Box::pin(peer::check(
-        switch.as_ref(),
-        &claim,
-        &setup.agent_dial_allow,
-    ))
-    .await
-    {
+    let checked = match peer::check(switch.as_ref(), &claim, &setup.agent_dial_allow).await {
         Ok(checked) => checked,
         Err(refusal) => {
             warn!(call = %uuid, reason = %refusal, "outbound socket call refused");
             if refusal.hand_back() {
                 let _ = call.handle.command(&Command::Resume).await;
             }
-            return;
+            return None;
         }
     };
     let room = Engine::room_for(&setup.room_prefix, &uuid);
@@ -132,28 +170,21 @@ pub async fn handle_call(
         .await;
     if let Err(e) = registered {
         warn!(call = %uuid, reason = %e, "outbound socket call refused");
-        return;
+        return None;
     }
-    if Box::pin(join_customer(&mut call, &setup, &room)).await {
-        let joined = Box::pin(dial_agent(
-            &switch, &mut call, &setup, &room, &agent, &checked,
-        ))
-        .await;
-        if joined {
-            engine
-                .agent_joined(uuid.clone(), std::time::SystemTime::now())
-                .await;
-        }
-        // Hold the socket (and so control of the channel) until FreeSWITCH lets go of it.
-        while let Some(ev) = call.events.recv().await {
-            match ev {
-                SessionEvent::Event(_) => {}
-                SessionEvent::Disconnect(_) | SessionEvent::Closed { .. } => break,
-            }
-        }
-        info!(call = %uuid, "customer channel released");
+    let joined = join_customer(&mut call, &setup, &room).await;
+    if joined && dial_agent(&switch, &mut call, &setup, &room, &agent, &checked).await {
+        engine
+            .agent_joined(uuid.clone(), std::time::SystemTime::now())
+            .await;
     }
-    Box::pin(forget_if_gone(&engine, switch.as_ref(), &uuid)).await;
+    let OutboundSession { handle, events, .. } = call;
+    Some(Held {
+        engine,
+        switch,
+        handle,
+        events: joined.then_some(events),
+    })
 }
 
 /// Answers the customer and joins them to the call's conference over the call's own socket; on
@@ -169,7 +200,8 @@ async fn join_customer(call: &mut OutboundSession, setup: &CallSetup, room: &str
             "{room}@{}+flags{{{CUSTOMER_FLAGS}}}",
             setup.profile
         ));
-        call.handle.execute(join).await
+        // The conference runs for the call's whole length: nothing waits for its end.
+        call.handle.execute_detached(join).await
     };
     match steps.await {
         Ok(_) => true,

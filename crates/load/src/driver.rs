@@ -104,6 +104,38 @@ pub async fn place_calls(
     Ok(setup)
 }
 
+/// Hangs the ready calls up, `batch` at a time, each batch forgotten by the daemon (or out of
+/// time) before the next: the calls end as they would one by one in production, and the
+/// daemon's memory falls from the idle state instead of every call's teardown (each asks the
+/// switch whether its channel is gone) piling up at once above it, so that a heap profile's peak
+/// of an `--idle-only` run is the idle state. Returns how many the daemon had not forgotten in
+/// time.
+pub async fn hang_up_all(
+    engine: &Engine,
+    ctl: &Control,
+    ready: &[uuid::Uuid],
+    batch: usize,
+    deadline: Duration,
+) -> Result<usize, SimProcError> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut left = 0;
+    for chunk in ready.chunks(batch.max(1)) {
+        let answers: Vec<_> = chunk
+            .iter()
+            .map(|cu| ctl.send(format!("hangup {cu}")))
+            .collect::<Result<_, _>>()?;
+        for a in answers {
+            a.await.map_err(|_| SimProcError::Closed)?;
+        }
+        let known = |cu: &uuid::Uuid| engine.call(&cu.to_string()).is_some();
+        while chunk.iter().any(known) && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        left += chunk.iter().filter(|cu| known(cu)).count();
+    }
+    Ok(left)
+}
+
 /// Starts one payment per ready call, the i-th `stagger × i` after the first; returns
 /// (completed, failed, first failure).
 pub async fn pay_all(

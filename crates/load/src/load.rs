@@ -20,7 +20,7 @@ use super::driver;
 use super::probe::LatencyProbe;
 use super::procstat;
 use super::ready::ReadyTracker;
-use super::report::LoadReport;
+use super::report::{Cpu, LoadReport};
 use super::simproc::{SimCommand, SimProcError, SimProcess};
 use confpay::daemon::component::ComponentError;
 use confpay::daemon::stack::ROOM_PREFIX;
@@ -33,6 +33,10 @@ use tokio::sync::{mpsc, oneshot};
 /// The simulator's extension that hands a call to the daemon's outbound socket, keeping the agent
 /// ID the call's routing set (each load call its own).
 pub const DESTINATION: &str = confpay_sim::standalone::ROUTED;
+
+/// Calls hung up at once after an `--idle-only` measurement: few, so that their teardown adds
+/// next to nothing to the idle state (see [`driver::hang_up_all`]).
+const HANGUP_BATCH: usize = 10;
 
 /// One load run's settings.
 #[derive(Clone, Debug)]
@@ -48,8 +52,8 @@ pub struct LoadOptions {
     pub stagger: Duration,
     /// How to start the simulator process.
     pub sim: SimCommand,
-    /// Set the calls up and measure them idle, but start no payment (for a heap profile of idle
-    /// calls: the profiler's peak is then the idle state).
+    /// Set the calls up and measure them idle, then hang them up a batch at a time, starting no
+    /// payment (for a heap profile of idle calls: the profiler's peak is then the idle state).
     pub idle_only: bool,
 }
 
@@ -197,7 +201,10 @@ async fn phases(
     let cpu2 = driver::cpu(daemon_tid, sim_pid);
     let t2 = Instant::now();
     let (completed, failed, first) = if opts.idle_only {
-        (0, 0, None)
+        let ready = &setup.ready;
+        let left = driver::hang_up_all(&engine, &ctl, ready, HANGUP_BATCH, opts.deadline).await?;
+        let why = (left > 0).then(|| format!("{left} hung-up calls not forgotten in time"));
+        (0, 0, why)
     } else {
         driver::pay_all(&engine, &ctl, &setup.ready, opts.stagger, opts.deadline).await
     };
@@ -214,8 +221,13 @@ async fn phases(
         stagger: opts.stagger,
         setup_elapsed,
         payments_elapsed,
-        latency: probe.percentiles(),
-        latency_by_cause: probe.by_cause(),
+        // An idle-only run's reactions are those of the hang-ups: not what is measured.
+        latency: probe.percentiles().filter(|_| !opts.idle_only),
+        latency_by_cause: if opts.idle_only {
+            Vec::new()
+        } else {
+            probe.by_cause()
+        },
         rss_start_kib,
         rss_idle_kib,
         peak_rss_kib: procstat::memory().map_or(0, |m| m.peak_kib),
@@ -223,6 +235,11 @@ async fn phases(
             .and_then(procstat::pid_memory)
             .map_or(0, |m| m.peak_kib),
         setup_cpu: cpu1.since(cpu0),
-        payment_cpu: cpu3.since(cpu2),
+        // An idle-only run starts no payment: the hang-ups' CPU is not reported as theirs.
+        payment_cpu: if opts.idle_only {
+            Cpu::default()
+        } else {
+            cpu3.since(cpu2)
+        },
     })
 }

@@ -5,8 +5,8 @@
 //!
 //! `cargo run --release -p confpay-load -- --calls 100,1000,5000 [--stagger-ms 0,2]
 //! [--agent-id-delay-ms 1000] [--deadline-s 120] [--batch 100] [--idle-only]`: one run per N and
-//! stagger, each in a fresh daemon + simulator (`--idle-only`: the calls are set up and measured
-//! idle, no payment is started). `RUST_LOG=warn` prints warnings of both to stderr.
+//! stagger, each in a fresh daemon + simulator (`--idle-only`: the calls are set up, measured
+//! idle and hung up 10 at a time, no payment is started). `RUST_LOG=warn` prints warnings of both to stderr.
 //!
 //! `--switch 127.0.0.1:8021 …`: real-switch mode instead ([`confpay_load::realswitch`]). The whole
 //! command line: [`confpay_load::cli`] (`--help`).

@@ -64,6 +64,8 @@ async fn idle_only_sets_the_calls_up_and_starts_no_payment() {
     let r = load::run(&opts).await.expect("load run");
     assert_eq!(r.ready_calls, 3, "{}", r.render());
     assert_eq!((r.completed, r.failed), (0, 0), "{}", r.render());
+    // Then hung up a batch at a time, each call forgotten by the daemon.
+    assert_eq!(r.first_failure, None, "{}", r.render());
     assert!(
         r.latency.is_none(),
         "no payment, no reaction: {}",

@@ -1,5 +1,7 @@
-//! The driver task: one loop that writes requests, reads frames, matches replies in FIFO order, routes
-//! events, and pauses reading while the owner's event channel is full.
+//! The driver: one loop that writes requests, reads frames, matches replies in FIFO order, routes
+//! events, and pauses reading while the owner's event channel is full. [`spawn`] runs it as a task
+//! of its own (the inbound client); [`start`] hands it back as a future for the caller to drive
+//! beside its own work in one task (an outbound session: one task per call, not two).
 
 use super::{
     ConnectionHandle, Delivery, DriverOptions, EslStream, Pending, Request, WaiterTx, WatchKind,
@@ -12,22 +14,40 @@ use crate::reply::DisconnectNotice;
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use std::collections::{HashMap, VecDeque};
-use tokio::io::AsyncWriteExt;
+use std::future::Future;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-/// Starts the driver on a socket whose handshake is done. Events go to `events`; the task ends when the
-/// peer closes, on a socket/protocol error, on `shutdown`, or when every handle is dropped, and returns
-/// why.
+/// Starts the driver on a socket whose handshake is done, as a task of its own. Events go to
+/// `events`; the task ends when the peer closes, on a socket/protocol error, on `shutdown`, or
+/// when every handle is dropped, and returns why.
 pub fn spawn<T: Delivery>(
     stream: EslStream,
     events: mpsc::Sender<T>,
     options: DriverOptions,
     shutdown: CancellationToken,
 ) -> (ConnectionHandle, JoinHandle<LossReason>) {
+    let (handle, driver) = start(stream, events, options, shutdown);
+    (handle, tokio::spawn(driver))
+}
+
+/// The driver of [`spawn`] as a future, for a caller that polls it in its own task; it does
+/// nothing unless polled, and ends (with why) as the spawned one does. Requests on the handle wait
+/// until it is polled.
+pub fn start<T: Delivery>(
+    stream: EslStream,
+    events: mpsc::Sender<T>,
+    options: DriverOptions,
+    shutdown: CancellationToken,
+) -> (
+    ConnectionHandle,
+    impl Future<Output = LossReason> + Send + 'static,
+) {
     let (tx, rx) = mpsc::channel(64);
     let handle = ConnectionHandle {
         tx,
@@ -45,7 +65,7 @@ pub fn spawn<T: Delivery>(
         consumer_gone: false,
         last_notice: None,
     };
-    (handle, tokio::spawn(driver.run(shutdown)))
+    (handle, driver.run(shutdown))
 }
 
 /// The smallest `waiters` size at which abandoned waiters are swept.
@@ -74,61 +94,87 @@ struct Driver<T> {
     last_notice: Option<String>,
 }
 
+/// What the loop does after one [`Step`].
+enum Flow {
+    Next,
+    Write(Box<Request>),
+    Stop(LossReason),
+}
+
 impl<T: Delivery> Driver<T> {
-    async fn run(mut self, shutdown: CancellationToken) -> LossReason {
-        let reason = loop {
-            let step = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => Step::Stop(LossReason::Local),
-                request = self.rx.recv() => Step::Request(request),
-                permit = self.events.clone().reserve_owned(), if self.stalled.is_some() => {
-                    Step::Permit(permit.ok())
-                }
-                frame = self.stream.next(), if self.stalled.is_none() => Step::Frame(frame),
-            };
-            match step {
-                Step::Stop(reason) => break reason,
-                Step::Request(Some(request)) => {
-                    if let Err(e) = self.write(request).await {
-                        break LossReason::Io {
-                            message: e.to_string(),
-                        };
+    /// Not an `async fn`: one of those keeps a second copy of its arguments (`self` here) for its
+    /// whole life; an async block uses what it captured in place. An idle outbound call carries
+    /// this future all along.
+    #[allow(clippy::manual_async_fn)]
+    fn run(mut self, shutdown: CancellationToken) -> impl Future<Output = LossReason> + Send {
+        async move {
+            let reason = loop {
+                let lazy = self.options.idle_read_buffer;
+                let step = tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => Step::Stop(LossReason::Local),
+                    request = self.rx.recv() => Step::Request(request),
+                    permit = self.events.clone().reserve_owned(), if self.stalled.is_some() => {
+                        Step::Permit(permit.ok())
                     }
-                }
-                Step::Request(None) => break LossReason::Local,
-                Step::Permit(Some(permit)) => {
-                    if let Some(item) = self.stalled.take() {
-                        permit.send(item);
+                    frame = next_frame(&mut self.stream, lazy), if self.stalled.is_none() => {
+                        Step::Frame(frame)
                     }
-                }
-                Step::Permit(None) => {
-                    self.consumer_gone = true;
-                    self.stalled = None;
-                }
-                Step::Frame(Some(Ok(frame))) => {
-                    self.on_frame(frame);
-                    if let Err(e) = self.drain_buffered() {
-                        break LossReason::from(&e);
-                    }
-                    self.release_idle_buffer();
-                }
-                Step::Frame(Some(Err(e))) => break LossReason::from(&e),
-                Step::Frame(None) => {
-                    break LossReason::PeerClosed {
-                        notice: self.last_notice.clone(),
+                };
+                // The step is consumed here, before any await: a frame held across the write
+                // would make room for itself in this future for its whole life.
+                let request = match self.on_step(step) {
+                    Flow::Next => continue,
+                    Flow::Write(request) => request,
+                    Flow::Stop(reason) => break reason,
+                };
+                if let Err(e) = self.write(request).await {
+                    break LossReason::Io {
+                        message: e.to_string(),
                     };
                 }
+            };
+            debug!(conn = %self.options.label, reason = %reason, "ESL connection ended");
+            self.fail_all(&reason);
+            let last = [self.stalled.take(), T::closed(reason.clone())];
+            for item in last.into_iter().flatten() {
+                if let Ok(permit) = self.events.reserve().await {
+                    permit.send(item);
+                }
             }
-        };
-        debug!(conn = %self.options.label, reason = %reason, "ESL connection ended");
-        self.fail_all(&reason);
-        if let Some(item) = self.stalled.take() {
-            let _ = self.events.send(item).await;
+            reason
         }
-        if let Some(item) = T::closed(reason.clone()) {
-            let _ = self.events.send(item).await;
+    }
+
+    fn on_step(&mut self, step: Step<T>) -> Flow {
+        match step {
+            Step::Stop(reason) => Flow::Stop(reason),
+            Step::Request(Some(request)) => Flow::Write(request),
+            Step::Request(None) => Flow::Stop(LossReason::Local),
+            Step::Permit(Some(permit)) => {
+                if let Some(item) = self.stalled.take() {
+                    permit.send(item);
+                }
+                Flow::Next
+            }
+            Step::Permit(None) => {
+                self.consumer_gone = true;
+                self.stalled = None;
+                Flow::Next
+            }
+            Step::Frame(Some(Ok(frame))) => {
+                self.on_frame(frame);
+                if let Err(e) = self.drain_buffered() {
+                    return Flow::Stop(LossReason::from(&e));
+                }
+                self.release_when_idle();
+                Flow::Next
+            }
+            Step::Frame(Some(Err(e))) => Flow::Stop(LossReason::from(&e)),
+            Step::Frame(None) => Flow::Stop(LossReason::PeerClosed {
+                notice: self.last_notice.clone(),
+            }),
         }
-        reason
     }
 
     async fn write(&mut self, request: Box<Request>) -> std::io::Result<()> {
@@ -179,15 +225,21 @@ impl<T: Delivery> Driver<T> {
         result
     }
 
-    /// Gives back a grown read buffer once nothing is left in it (see
-    /// [`DriverOptions::idle_read_buffer`]). Frames cut from the old buffer keep their bytes.
-    fn release_idle_buffer(&mut self) {
-        let Some(small) = self.options.idle_read_buffer else {
+    /// With [`DriverOptions::idle_read_buffer`] set, gives back once nothing is left to read: the
+    /// read buffer (frames cut from it keep their bytes), the waiters of `bgapi`s and `execute`s
+    /// whose caller is gone, and the spare room of the request bookkeeping. An outbound call is
+    /// idle for most of its life; this keeps it to the socket and the future that waits on it.
+    fn release_when_idle(&mut self) {
+        if self.options.idle_read_buffer.is_none() || !self.stream.read_buffer().is_empty() {
             return;
-        };
-        let buffer = self.stream.read_buffer_mut();
-        if buffer.is_empty() && buffer.capacity() > small {
-            *buffer = BytesMut::with_capacity(small);
+        }
+        *self.stream.read_buffer_mut() = BytesMut::new();
+        self.waiters.retain(|_, w| !w.is_closed());
+        if self.waiters.is_empty() {
+            self.waiters.shrink_to_fit();
+        }
+        if self.pending.is_empty() {
+            self.pending.shrink_to_fit();
         }
     }
 
@@ -293,5 +345,72 @@ impl<T: Delivery> Driver<T> {
         for (_, waiter) in self.waiters.drain() {
             let _ = waiter.send(Err(reason.clone()));
         }
+    }
+}
+
+/// The next frame. With `lazy` set (see [`DriverOptions::idle_read_buffer`]) a stream whose read
+/// buffer was given back takes one of `lazy` bytes only once there are bytes to read (or the peer
+/// closed): the codec's reader would reserve room before it knows, and a socket can be reported
+/// readable with nothing left in it. A one-byte peek tells, without taking anything.
+fn next_frame(
+    stream: &mut EslStream,
+    lazy: Option<usize>,
+) -> impl Future<Output = Option<Result<Frame, WireError>>> + '_ {
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        if let Some(size) = lazy
+            && stream.read_buffer().capacity() == 0
+        {
+            let mut byte = [0u8; 1];
+            let mut peek = ReadBuf::new(&mut byte);
+            if let Err(e) = ready!(stream.get_ref().poll_peek(cx, &mut peek)) {
+                return Poll::Ready(Some(Err(WireError::from(e))));
+            }
+            stream.read_buffer_mut().reserve(size);
+        }
+        stream.poll_next_unpin(cx)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_util::codec::FramedRead;
+
+    #[tokio::test]
+    async fn a_lazy_stream_takes_no_buffer_until_bytes_arrive() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut peer = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (ours, _) = listener.accept().await.expect("accept");
+        let mut stream = FramedRead::with_capacity(ours, EslCodec::default(), 0);
+        assert_eq!(stream.read_buffer().capacity(), 0);
+        // Nothing to read: no frame, and still no buffer.
+        let waited =
+            tokio::time::timeout(Duration::from_millis(50), next_frame(&mut stream, Some(64)));
+        assert!(waited.await.is_err());
+        assert_eq!(
+            stream.read_buffer().capacity(),
+            0,
+            "nothing read, nothing taken"
+        );
+        peer.write_all(b"Content-Type: command/reply\nReply-Text: +OK\n\n")
+            .await
+            .expect("write");
+        let frame = tokio::time::timeout(Duration::from_secs(5), next_frame(&mut stream, Some(64)))
+            .await
+            .expect("in time")
+            .expect("a frame")
+            .expect("decoded");
+        assert_eq!(frame.reply_text(), Some("+OK"));
+        drop(peer);
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            // The buffer given back (as the driver does once idle), the peer's close still ends it.
+            *stream.read_buffer_mut() = BytesMut::new();
+            next_frame(&mut stream, Some(64)).await
+        });
+        assert!(end.await.expect("in time").is_none(), "peer closed");
     }
 }

@@ -21,7 +21,7 @@
 mod driver;
 mod handshake;
 
-pub use driver::spawn;
+pub use driver::{spawn, start};
 pub use handshake::{next_frame, roundtrip, roundtrip_ok};
 
 use super::client_error::{ClientError, LossReason};
@@ -63,9 +63,10 @@ pub struct DriverOptions {
     pub forward_unmatched_jobs: bool,
     /// A name for logs: the peer address or the channel uuid.
     pub label: String,
-    /// Once every frame read has been handed on, a read buffer larger than this is given back and
-    /// a buffer of this size taken instead (`None`: the buffer keeps what it grew to). For
-    /// connections that sit idle most of their life (outbound sessions).
+    /// For connections that sit idle most of their life (outbound sessions): once every frame
+    /// read has been handed on, the read buffer is given back (and the spare room of the request
+    /// bookkeeping with it), and a buffer of this size is taken only once the socket is readable
+    /// again. `None`: the buffer keeps what it grew to (the inbound client's busy event stream).
     pub idle_read_buffer: Option<usize>,
 }
 
@@ -230,6 +231,22 @@ impl ConnectionHandle {
             .await?;
         check_reply("sendmsg", frame)?;
         Ok(Execution { app_uuid, rx })
+    }
+
+    /// `sendmsg [uuid]` `execute` of an application whose end nobody waits for (one that runs for
+    /// the call's whole length, such as `conference`): returns once FreeSWITCH accepted it, and
+    /// keeps no waiter for its `CHANNEL_EXECUTE_COMPLETE` (which comes as an ordinary event).
+    pub async fn execute_detached(
+        &self,
+        uuid: Option<String>,
+        execute: Execute,
+    ) -> Result<Reply, ClientError> {
+        let command = Command::SendMsg {
+            uuid,
+            command: CallCommand::Execute(execute),
+        };
+        let frame = self.request(&command, None).await?;
+        check_reply("sendmsg", frame)
     }
 
     async fn request(

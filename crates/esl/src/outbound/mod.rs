@@ -9,13 +9,15 @@
 
 pub mod allow;
 pub mod session;
+mod together;
 
 pub use allow::AllowList;
 pub use session::{OutboundSession, SessionEvent, SessionHandle};
 
 use super::codec::EslCodec;
 use super::command::EventSet;
-use super::connection::{self, DriverOptions, Timeouts};
+use super::connection::{self, DriverOptions, EslStream, Timeouts};
+use super::frame::Event;
 use session::Refusal;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,11 +30,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-/// A session's read buffer while idle. What a controlled channel's socket carries after the
-/// handshake is a handful of its own events (1–3 KiB each) over the call's whole length: a buffer
-/// this size reads an event's head, the codec then reserves the rest. The `connect` reply (the
-/// channel data, several KiB) grows it once; it is given back when the call goes quiet.
-const IDLE_READ_BUFFER: usize = 1024;
+/// The read buffer a session takes when its socket is readable, and gives back once every frame
+/// in it has been handed on (see [`DriverOptions::idle_read_buffer`]): what a controlled channel's
+/// socket carries after the handshake is a handful of its own events (1–3 KiB each) over the
+/// call's whole length, so an idle call holds none. A buffer this size reads one event or a few;
+/// the codec reserves the rest of a larger frame once it knows its length.
+const READ_BUFFER: usize = 4096;
+
+/// The read buffer of the handshake; the `connect` reply (the channel data, several KiB) grows it.
+const HANDSHAKE_BUFFER: usize = 1024;
 
 /// Outbound server settings.
 #[derive(Clone, Debug)]
@@ -134,19 +140,68 @@ impl OutboundServer {
     }
 }
 
-async fn serve<H, F>(
+/// One accepted connection, in one task: the handshake (boxed: its futures are freed once it is
+/// done), then the connection's driver and the handler side by side until the handler returns.
+/// Not an `async fn`, whose state would keep the accepted socket and the peer's address for the
+/// call's whole length.
+fn serve<H, F>(
     tcp: TcpStream,
     peer: SocketAddr,
     config: Arc<OutboundConfig>,
     handler: Arc<H>,
     cancel: CancellationToken,
-) where
+) -> impl Future<Output = ()> + Send
+where
     H: Fn(OutboundSession) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let accepting = Box::pin(accept(tcp, peer, config, cancel.clone()));
+    async move {
+        let Some(accepted) = accepting.await else {
+            return;
+        };
+        let Accepted {
+            stream,
+            channel,
+            uuid,
+            options,
+            event_buffer,
+        } = accepted;
+        let (events_tx, events_rx) = mpsc::channel(event_buffer);
+        let (conn, driver) = connection::start(stream, events_tx, options, cancel.clone());
+        let session = OutboundSession {
+            channel,
+            uuid: uuid.clone(),
+            handle: SessionHandle {
+                conn,
+                uuid: uuid.clone(),
+            },
+            events: events_rx,
+        };
+        let reason = together::run(driver, handler(session), &cancel).await;
+        debug!(call = %uuid, reason = %reason, "outbound session closed");
+    }
+}
+
+/// A connection that became a session: what [`serve`] needs to run it.
+struct Accepted {
+    stream: EslStream,
+    channel: Event,
+    uuid: String,
+    options: DriverOptions,
+    event_buffer: usize,
+}
+
+/// The handshake of one accepted connection; `None` when it did not become a session.
+async fn accept(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    config: Arc<OutboundConfig>,
+    cancel: CancellationToken,
+) -> Option<Accepted> {
     let peer_label = peer.to_string();
     let mut stream =
-        FramedRead::with_capacity(tcp, EslCodec::new(config.max_frame_bytes), IDLE_READ_BUFFER);
+        FramedRead::with_capacity(tcp, EslCodec::new(config.max_frame_bytes), HANDSHAKE_BUFFER);
     let handshake = session::handshake(
         &mut stream,
         &config.events,
@@ -154,22 +209,21 @@ async fn serve<H, F>(
         &peer_label,
     );
     let (channel, uuid) = tokio::select! {
-        _ = cancel.cancelled() => return,
+        _ = cancel.cancelled() => return None,
         result = handshake => match result {
             Ok(pair) => pair,
-            Err(Refusal::NotFull) => return,
+            Err(Refusal::NotFull) => return None,
             Err(Refusal::Failed(e)) => {
                 warn!(peer = %peer_label, error = %e, "outbound handshake failed");
-                return;
+                return None;
             }
         },
     };
-    // The `connect` reply grew the buffer to the channel data's size: give that back now.
-    let buffer = stream.read_buffer_mut();
-    if buffer.is_empty() && buffer.capacity() > IDLE_READ_BUFFER {
-        *buffer = bytes::BytesMut::with_capacity(IDLE_READ_BUFFER);
+    // The `connect` reply grew the buffer to the channel data's size: give it back now (the
+    // driver takes one again when the socket is readable).
+    if stream.read_buffer().is_empty() {
+        *stream.read_buffer_mut() = bytes::BytesMut::new();
     }
-    let (events_tx, events_rx) = mpsc::channel(config.event_buffer.max(1));
     let options = DriverOptions {
         timeouts: Timeouts {
             command: config.command_timeout,
@@ -177,20 +231,13 @@ async fn serve<H, F>(
         },
         forward_unmatched_jobs: config.events.contains("BACKGROUND_JOB"),
         label: uuid.clone(),
-        idle_read_buffer: Some(IDLE_READ_BUFFER),
+        idle_read_buffer: Some(READ_BUFFER),
     };
-    let (conn, driver) = connection::spawn(stream, events_tx, options, cancel.clone());
-    let session = OutboundSession {
+    Some(Accepted {
+        stream,
         channel,
-        uuid: uuid.clone(),
-        handle: SessionHandle {
-            conn,
-            uuid: uuid.clone(),
-        },
-        events: events_rx,
-    };
-    handler(session).await;
-    cancel.cancel();
-    let reason = driver.await.ok();
-    debug!(call = %uuid, reason = ?reason, "outbound session closed");
+        uuid,
+        options,
+        event_buffer: config.event_buffer.max(1),
+    })
 }

@@ -284,7 +284,7 @@ async fn exit_gives_a_disconnect_notice_then_closed() {
     }
     match next_event(&mut s).await {
         SessionEvent::Closed { reason } => assert_eq!(
-            reason,
+            *reason,
             confpay_esl::client_error::LossReason::PeerClosed {
                 notice: Some("disconnect".into())
             }
@@ -338,7 +338,7 @@ async fn remote_hangup_without_linger_ends_in_disconnect_and_closed() {
     );
     match next_event(&mut s).await {
         SessionEvent::Closed { reason } => assert_eq!(
-            reason,
+            *reason,
             confpay_esl::client_error::LossReason::PeerClosed {
                 notice: Some("disconnect".into())
             }
@@ -391,6 +391,58 @@ async fn bgapi_on_the_session_socket_is_correlated() {
     let (s, hold) = session(&mut rx).await;
     let out = s.handle.bgapi("version").await.expect("job result");
     assert_eq!(out, "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)\n");
+    let _fs = fake.await.expect("fake");
+    drop(s);
+    drop(hold);
+    shutdown.cancel();
+    task.await.expect("server ends");
+}
+
+/// One task per call: the connection's driver runs in the session's own task, beside the handler.
+/// An application run detached keeps nothing for its end: its completion comes as an ordinary
+/// event, after FreeSWITCH's `+OK`.
+#[tokio::test]
+async fn a_session_is_one_task_and_a_detached_execute_completes_as_an_event() {
+    let (addr, mut rx, _calls, shutdown, task) = start(config()).await;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let fake = tokio::spawn(async move {
+        let mut fs = TcpStream::connect(addr).await.expect("dial");
+        fake_handshake(&mut fs).await;
+        let cmd = String::from_utf8(read_command(&mut fs).await.expect("sendmsg")).expect("utf8");
+        assert!(
+            cmd.starts_with("sendmsg\n") && cmd.contains("execute-app-name: conference\n"),
+            "{cmd:?}"
+        );
+        assert!(
+            !cmd.contains("Event-UUID"),
+            "nothing to match a completion to: {cmd:?}"
+        );
+        send(&mut fs, &reply("+OK")).await;
+        let done = [
+            ("Event-Name", "CHANNEL_EXECUTE_COMPLETE"),
+            ("Unique-ID", CHANNEL),
+            ("Application", "conference"),
+        ];
+        send(&mut fs, &crate::fake_switch::plain_event(&done, None)).await;
+        fs
+    });
+    let (mut s, hold) = session(&mut rx).await;
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        before + 2,
+        "the fake switch's task and the session's one task"
+    );
+    let join = Execute::new("conference").arg("room@default");
+    let ok = s.handle.execute_detached(join).await.expect("+OK");
+    assert_eq!(ok.text(), "+OK");
+    match next_event(&mut s).await {
+        SessionEvent::Event(e) => {
+            assert_eq!(e.name(), Some("CHANNEL_EXECUTE_COMPLETE"));
+            assert_eq!(e.get("Application"), Some("conference"));
+        }
+        other => panic!("expected the completion as an event, got {other:?}"),
+    }
     let _fs = fake.await.expect("fake");
     drop(s);
     drop(hold);
