@@ -113,7 +113,7 @@ pub async fn place_calls(
 pub async fn hang_up_all(
     engine: &Engine,
     ctl: &Control,
-    ready: &[uuid::Uuid],
+    ready: &[(uuid::Uuid, String)],
     batch: usize,
     deadline: Duration,
 ) -> Result<usize, SimProcError> {
@@ -122,16 +122,16 @@ pub async fn hang_up_all(
     for chunk in ready.chunks(batch.max(1)) {
         let answers: Vec<_> = chunk
             .iter()
-            .map(|cu| ctl.send(format!("hangup {cu}")))
+            .map(|(cu, _)| ctl.send(format!("hangup {cu}")))
             .collect::<Result<_, _>>()?;
         for a in answers {
             a.await.map_err(|_| SimProcError::Closed)?;
         }
-        let known = |cu: &uuid::Uuid| engine.call(&cu.to_string()).is_some();
+        let known = |(cu, _): &(uuid::Uuid, String)| engine.call(&cu.to_string()).is_some();
         while chunk.iter().any(known) && tokio::time::Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        left += chunk.iter().filter(|cu| known(cu)).count();
+        left += chunk.iter().filter(|c| known(c)).count();
     }
     Ok(left)
 }
