@@ -372,9 +372,13 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
             // (recorded on FreeSWITCH 1.11 by the differential test).
             use std::sync::atomic::Ordering;
             core.inner.starting.fetch_add(1, Ordering::SeqCst);
+            if let Some(room) = conference_target(target) {
+                core.lock().joining.insert(uuid.clone(), room.to_owned());
+            }
             let (core, leg, target) = (core.clone(), uuid.clone(), target.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(10)).await;
+                core.lock().joining.remove(&leg);
                 flow::run_target(&core, &leg, &target);
                 core.inner.starting.fetch_sub(1, Ordering::SeqCst);
             });
@@ -382,6 +386,13 @@ async fn originate_cmd(core: &Core, args: &str) -> String {
         }
         Err(cause) => format!("-ERR {cause}\n"),
     }
+}
+
+/// The conference an `originate` target `&conference(<room>[@<profile>][+flags{..}])` joins.
+fn conference_target(target: &str) -> Option<&str> {
+    let args = target.strip_prefix("&conference(")?.strip_suffix(')')?;
+    let end = args.find(['@', '+']).unwrap_or(args.len());
+    Some(&args[..end])
 }
 
 fn show(core: &Core, args: &str) -> String {
@@ -540,5 +551,22 @@ fn uuid_dtmf(core: &Core, cmd: &str, argv: &[&str]) -> String {
         format!("+OK {uuid} sent DTMF {digits}.\n")
     } else {
         format!("+OK {uuid} received DTMF {digits}.\n")
+    }
+}
+
+#[cfg(test)]
+mod conference_target_tests {
+    use super::conference_target;
+
+    #[test]
+    fn names_the_room_of_a_conference_target_only() {
+        assert_eq!(
+            conference_target("&conference(pay-1@confpay)"),
+            Some("pay-1")
+        );
+        assert_eq!(conference_target("&conference(pay-2)"), Some("pay-2"));
+        assert_eq!(conference_target("&conference(r+flags{mute})"), Some("r"));
+        assert_eq!(conference_target("&park()"), None);
+        assert_eq!(conference_target("9999"), None);
     }
 }

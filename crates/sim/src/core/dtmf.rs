@@ -180,13 +180,17 @@ pub(crate) fn send_out(
 }
 
 /// The agent ID of the call channel `uuid` serves: `confpay_agent_id` of another member of the
-/// conference `uuid` is in (the customer's leg carries it; a capture leg dialled into the call's
-/// room does not).
+/// conference `uuid` is in, or was originated into and has not joined yet (digits sent right after
+/// `originate` answered reach the leg before its conference application runs, as on FreeSWITCH).
+/// The customer's leg carries it; a capture leg dialled into the call's room does not.
 fn call_agent_id(st: &State, uuid: &str) -> Option<String> {
-    let conf = st
-        .conferences
-        .values()
-        .find(|c| c.members.iter().any(|m| m.uuid == uuid))?;
+    let conf = match st.joining.get(uuid) {
+        Some(room) => st.conferences.get(room)?,
+        None => st
+            .conferences
+            .values()
+            .find(|c| c.members.iter().any(|m| m.uuid == uuid))?,
+    };
     conf.members
         .iter()
         .filter(|m| m.uuid != uuid)

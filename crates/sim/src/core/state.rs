@@ -47,6 +47,9 @@ pub(crate) struct State {
     pub configured_log_level: i32,
     /// The last destroyed channels (their profiles still show as `Other-Leg-*` on former partners).
     pub gone: std::collections::VecDeque<Channel>,
+    /// Legs `originate`d into a conference that have not run their application yet (leg →
+    /// conference name): which call such a leg serves before it is a member.
+    pub joining: HashMap<String, String>,
 }
 
 impl State {
@@ -80,6 +83,7 @@ impl State {
                 "tone_stream://%(200,1800,425);loops=-1".to_owned(),
             )]),
             gone: std::collections::VecDeque::new(),
+            joining: HashMap::new(),
             hard_log_level: 7,
             configured_log_level: 7,
         }
@@ -93,6 +97,7 @@ impl State {
         self.gone.clear();
         self.order.clear();
         self.conferences.clear();
+        self.joining.clear();
         self.member_counter = 0;
         self.session_counter = 0;
         self.sequence = 0;

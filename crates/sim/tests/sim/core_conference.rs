@@ -263,3 +263,35 @@ async fn a_capture_leg_expects_the_agent_id_of_the_call_it_joined() {
         Some(CapturePhase::Collecting(0))
     );
 }
+
+/// Digits sent the moment `originate` answered reach the capture leg before its conference
+/// application has run (FreeSWITCH replies first, the leg joins on its own thread): the leg still
+/// serves the call of the room it was originated into.
+#[tokio::test]
+async fn a_capture_leg_keyed_before_it_joined_expects_its_rooms_agent_id() {
+    let core = Core::new(CoreConfig::default());
+    core.register_party("customer", Party::customer("customer"));
+    let capture = Party::capture("capture", "4711#", 2).checking_its_call("#");
+    core.register_party("capture", capture.clone());
+    let reply = core
+        .api(
+            "originate",
+            "{origination_uuid=c-a,confpay_agent_id=100000}sofia/gateway/pstn/customer \
+             &conference(pay-a@confpay)",
+        )
+        .await;
+    assert_eq!(reply, "+OK c-a\n");
+    core.settle().await;
+    let reply = core
+        .api(
+            "originate",
+            "{origination_uuid=k-a}sofia/gateway/pstn/capture &conference(pay-a@confpay)",
+        )
+        .await;
+    assert_eq!(reply, "+OK k-a\n");
+    key(&core, "k-a 100000#1").await;
+    assert_eq!(
+        capture.capture_phase_on("k-a"),
+        Some(CapturePhase::Collecting(0))
+    );
+}
