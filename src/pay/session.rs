@@ -248,8 +248,16 @@ impl Actor {
                 input = self.commands.answered(), if self.commands.busy() => (input, None),
                 else => return,
             };
+            let seen = self.view.borrow().revision;
             if self.feed(input, event_at) {
                 return;
+            }
+            // The view changed: its watchers (status streams, the page) get to see it before the
+            // next answer is read. A real switch's answer always comes in a later wake-up; an
+            // in-process one may answer at once, and a session would then run through several
+            // states unseen. Commands are already sent: no command waits for this.
+            if self.view.borrow().revision != seen {
+                tokio::task::yield_now().await;
             }
         }
     }
