@@ -85,6 +85,11 @@ impl SessionHandle {
         self.view.borrow().clone()
     }
 
+    /// The session's state as last published (without copying its whole view).
+    pub fn state(&self) -> State {
+        self.view.borrow().state.clone()
+    }
+
     pub fn watch(&self) -> watch::Receiver<SessionView> {
         self.view.clone()
     }
