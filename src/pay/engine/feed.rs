@@ -110,7 +110,12 @@ async fn next(feed: &mut Option<Reading>) -> Option<ClientEvent> {
         return std::future::pending().await;
     };
     tokio::select! {
+        biased;
         _ = r.feed.stop.cancelled() => None,
         item = r.feed.events.recv() => item,
     }
 }
+
+#[cfg(test)]
+#[path = "feed_tests.rs"]
+mod tests;
