@@ -62,7 +62,7 @@ impl Task {
                     None => break,
                 },
                 item = next(&mut feed) => match item {
-                    Some(item) => self.from_feed(&mut feed, item),
+                    Some(item) => self.take_from_feed(&mut feed, item),
                     None => feed = None,
                 },
             }
@@ -72,14 +72,14 @@ impl Task {
                 let Ok(item) = r.feed.events.try_recv() else {
                     break;
                 };
-                self.from_feed(&mut feed, item);
+                self.take_from_feed(&mut feed, item);
             }
             self.publish();
             self.sync_scope();
         }
     }
 
-    fn from_feed(&mut self, feed: &mut Option<Reading>, item: ClientEvent) {
+    fn take_from_feed(&mut self, feed: &mut Option<Reading>, item: ClientEvent) {
         let Some(r) = feed.as_mut() else { return };
         match item {
             ClientEvent::Event(e) => {
