@@ -57,6 +57,12 @@ impl Call {
         self.session.as_ref()
     }
 
+    /// The running session, if any, read in place (a finished one stays where it is until the
+    /// call is next changed: [`Call::active`]).
+    pub fn running(&self) -> Option<&SessionHandle> {
+        self.session.as_ref().filter(|s| !s.is_finished())
+    }
+
     /// Which leg of this call `uuid` is (the capture leg of the running session included).
     pub fn leg_of(&self, uuid: &str) -> Option<Leg> {
         if self.customer == uuid {
@@ -99,40 +105,38 @@ pub struct Calls {
 }
 
 impl Calls {
-    /// The call `uuid` belongs to, by any leg.
+    /// The call `uuid` belongs to, by any leg, to change (it is published again).
     pub fn find_by_leg(&mut self, uuid: &str) -> Option<(&mut Call, Leg)> {
-        let indexed = self.legs.get(uuid).filter(|c| {
-            self.calls
-                .get(*c)
-                .is_some_and(|call| call.leg_of(uuid).is_some())
-        });
-        let key = match indexed {
-            Some(c) => c.clone(),
-            None => self
-                .calls
-                .iter()
-                .find_map(|(k, c)| c.leg_of(uuid).map(|_| k.clone()))?,
-        };
+        let key = self.leg(uuid)?.0.customer.clone();
         let call = self.get_mut(&key)?;
         let leg = call.leg_of(uuid)?;
         Some((call, leg))
     }
 
-    pub fn find_by_room(&mut self, room: &str) -> Option<&mut Call> {
-        let indexed = self
-            .rooms
-            .get(room)
-            .filter(|c| self.calls.get(*c).is_some_and(|call| call.room == room));
-        let key = match indexed {
-            Some(c) => c.clone(),
-            None => self
-                .calls
-                .values()
-                .find(|c| c.room == room)?
-                .customer
-                .clone(),
+    /// The call `uuid` belongs to, by any leg, to read: not published again for this (an event
+    /// that changes nothing in the call costs no publication).
+    pub fn leg(&self, uuid: &str) -> Option<(&Call, Leg)> {
+        let indexed = self.legs.get(uuid).and_then(|c| self.calls.get(c));
+        let call = match indexed {
+            Some(call) if call.leg_of(uuid).is_some() => call,
+            _ => self.calls.values().find(|c| c.leg_of(uuid).is_some())?,
         };
+        Some((call, call.leg_of(uuid)?))
+    }
+
+    /// The call whose conference is `room`, to change (it is published again).
+    pub fn find_by_room(&mut self, room: &str) -> Option<&mut Call> {
+        let key = self.room(room)?.customer.clone();
         self.get_mut(&key)
+    }
+
+    /// The call whose conference is `room`, to read (not published again for this).
+    pub fn room(&self, room: &str) -> Option<&Call> {
+        let indexed = self.rooms.get(room).and_then(|c| self.calls.get(c));
+        match indexed {
+            Some(call) if call.room == room => Some(call),
+            _ => self.calls.values().find(|c| c.room == room),
+        }
     }
 
     pub fn find_by_agent_id(&mut self, id: &str) -> Option<&mut Call> {

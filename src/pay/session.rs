@@ -85,6 +85,11 @@ impl SessionHandle {
         self.view.borrow().clone()
     }
 
+    /// The session's state as last published (without copying its whole view).
+    pub fn state(&self) -> State {
+        self.view.borrow().state.clone()
+    }
+
     pub fn watch(&self) -> watch::Receiver<SessionView> {
         self.view.clone()
     }
@@ -151,12 +156,12 @@ pub fn spawn(
     let actor = Actor {
         id: id.clone(),
         machine,
-        switch,
+        switch: switch.clone(),
         inputs: tx.clone(),
         view: view_tx,
         timers: DelayQueue::new(),
         keys: Vec::new(),
-        commands: None,
+        commands: CommandQueue::new(id.clone(), switch.clone(), metrics.clone()),
         metrics,
         observer,
         initiator,
@@ -199,9 +204,9 @@ struct Actor {
     view: watch::Sender<SessionView>,
     timers: DelayQueue<TimerKind>,
     keys: Vec<(TimerKind, delay_queue::Key)>,
-    /// The sequential command queue (started on first use); a command may carry the time of the
+    /// The sequential command queue, run inside this task; a command may carry the time of the
     /// event it reacts to.
-    commands: Option<mpsc::UnboundedSender<(Step, Cmd, Option<Instant>)>>,
+    commands: CommandQueue,
     /// Where the outcome and latencies are counted.
     metrics: Option<Arc<Metrics>>,
     observer: Option<Arc<dyn SessionObserver>>,
@@ -226,14 +231,17 @@ impl Actor {
         if let Some(gate) = gate {
             gate.await;
         }
-        if self.apply(actions, None) {
-            return;
+        let over = self.apply(actions, None) || first.is_some_and(|input| self.feed(input, None));
+        if !over {
+            self.serve(&mut rx).await;
         }
-        if let Some(input) = first
-            && self.feed(input, None)
-        {
-            return;
-        }
+        // Commands queued before the end (capture leg down, restore steps) are still sent.
+        self.commands.finish();
+    }
+
+    /// Feeds inputs, expired timers and command answers to the machine until the session is over
+    /// or nothing can come any more.
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Envelope>) {
         loop {
             let (input, event_at) = tokio::select! {
                 Some(envelope) = rx.recv() => envelope,
@@ -242,10 +250,19 @@ impl Actor {
                     self.keys.retain(|(k, _)| *k != kind);
                     (Input::Timer(kind), None)
                 }
-                else => break,
+                input = self.commands.answered(), if self.commands.busy() => (input, None),
+                else => return,
             };
+            let seen = self.view.borrow().revision;
             if self.feed(input, event_at) {
-                break;
+                return;
+            }
+            // The view changed: its watchers (status streams, the page) get to see it before the
+            // next answer is read. A real switch's answer always comes in a later wake-up; an
+            // in-process one may answer at once, and a session would then run through several
+            // states unseen. Commands are already sent: no command waits for this.
+            if self.view.borrow().revision != seen {
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -457,19 +474,7 @@ impl Actor {
         if let Cmd::Originate { .. } = cmd {
             return self.originate(cmd, event_at);
         }
-        let queue = self.commands.get_or_insert_with(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let queue = CommandQueue {
-                id: self.id.clone(),
-                switch: self.switch.clone(),
-                inputs: self.inputs.clone(),
-                metrics: self.metrics.clone(),
-            };
-            tokio::spawn(queue.run(rx).in_current_span());
-            tx
-        });
-        // The queue holds at most the handful of commands one step emits; it ends with the session.
-        let _ = queue.send((step, cmd, event_at));
+        self.commands.push(step, cmd, event_at);
     }
 
     fn originate(&self, cmd: Cmd, event_at: Option<Instant>) {

@@ -59,7 +59,10 @@ impl ReadyTracker {
     /// The customer uuid of the call room `event` adds a member to, if armed (read before the engine
     /// takes the event; pass it to [`ReadyTracker::joined`] once the engine has it).
     pub fn joining(&self, event: &Event) -> Option<String> {
-        if event.subclass() != Some("conference::maintenance")
+        // The name first: it heads the event, the subclass may be far down the list of headers,
+        // and this runs inside the latency probe's window for every event.
+        if event.name() != Some("CUSTOM")
+            || event.subclass() != Some("conference::maintenance")
             || event.get("Action") != Some("add-member")
         {
             return None;

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | [`settings`] | every part's settings from the one `Config` |
 //! | [`metered`] | `MeteredSwitch`: commands timed and counted for `/metrics`, logged at `debug` |
-//! | [`pump`] | the event pump: client events into the engine; `EventTap` |
+//! | [`pump`] | the event pump: what the daemon does around the engine's event feed; `EventTap` |
 //! | [`scope`] | `FilterScope`: the engine's controlled channels as `Unique-ID` event filters |
 //!
 //! Webhooks ([`crate::webhooks`]) start before the engine, whose sessions report to them.
@@ -30,7 +30,7 @@ use crate::esl::outbound::OutboundServer;
 use crate::http::{self, AppState, health::Health};
 use crate::metrics::Metrics;
 use crate::pay::dialplan::{self, EslSwitch};
-use crate::pay::engine::Engine;
+use crate::pay::engine::{Engine, Feed};
 use crate::pay::observer::{Fanout, SessionObserver};
 use crate::pay::switch::Switch;
 use crate::webhooks;
@@ -155,14 +155,19 @@ impl StackBuilder {
         };
         let engine = start_engine(&config, &switch, &metrics, scope, observer).await;
         let pump = Pump {
-            engine: engine.clone(),
             health: health.clone(),
             metrics: metrics.clone(),
             switch: switch.clone(),
             tap: self.tap,
             checks: tracker.clone(),
         };
-        tracker.spawn(pump.run(events, drained.clone()));
+        engine
+            .read_feed(Feed {
+                events,
+                link: Box::new(pump),
+                stop: drained.clone(),
+            })
+            .await;
         let server = match self.outbound {
             Some(server) => server,
             None => bind_outbound(&config).await?,
@@ -353,7 +358,8 @@ fn serve_outbound(
     Ok(outbound_addr)
 }
 
-/// SIGTERM: lets a running capture finish (bounded), restores the rest, then stops the pump.
+/// SIGTERM: lets a running capture finish (bounded), restores the rest, then stops the engine's
+/// reading of events.
 async fn drain_on_shutdown(
     engine: Engine,
     shutdown: CancellationToken,

@@ -9,6 +9,7 @@ use super::routing::{self, Intake, MemberAction, Recorded};
 use super::{Engine, Target, Task};
 use crate::esl::Event;
 use crate::pay::audit::Initiator;
+use crate::pay::calls::Call;
 use crate::pay::machine::State;
 use crate::pay::recover;
 use crate::pay::session::{SessionHandle, SessionView};
@@ -124,21 +125,43 @@ impl Task {
         if action == MemberAction::Other {
             return;
         }
-        let Some(call) = self.calls.find_by_room(room) else {
+        let Some(call) = self.calls.room(room) else {
             return;
         };
         let Some(leg) = call.leg_of(uuid) else {
             // A member no session expects. While a session dials, it may be its capture leg
             // (FreeSWITCH may pick another uuid); otherwise a capture leg here is a stray (an
             // originate the daemon gave up on, or started before a restart) and must not stay.
-            let dialling = call
-                .active()
-                .is_some_and(|s| s.view().state == State::Dialling);
+            let dialling = call.running().is_some_and(|s| s.state() == State::Dialling);
             if action == MemberAction::Added && !uuid.is_empty() && !dialling {
                 self.kill_stray_capture(uuid.to_owned(), room.to_owned());
             }
             return;
         };
+        // The capture leg coming and going changes nothing the call table keeps: the call is
+        // changed (and published again) only for the customer's and the agent's membership.
+        let call = match leg {
+            Leg::Capture => call,
+            Leg::Customer | Leg::Agent => match self.calls.find_by_room(room) {
+                Some(call) => &*Self::membership(call, action, member, leg),
+                None => return,
+            },
+        };
+        if let Some(input) = routing::member_input(leg, action, member)
+            && let Some(s) = call.running()
+        {
+            routed(s, "conference::maintenance", leg);
+            s.route(input, at);
+        }
+    }
+
+    /// The customer's or the agent's membership of the call's conference changed.
+    fn membership(
+        call: &mut Call,
+        action: MemberAction,
+        member: Option<u32>,
+        leg: Leg,
+    ) -> &mut Call {
         match (action, member, leg) {
             (MemberAction::Added, Some(member), Leg::Customer) => {
                 call.customer_member = Some(member)
@@ -146,19 +169,15 @@ impl Task {
             (MemberAction::Added, Some(member), Leg::Agent) => call.agent_member = Some(member),
             (MemberAction::Left, _, Leg::Customer) => call.customer_member = None,
             (MemberAction::Left, _, Leg::Agent) => call.agent_member = None,
-            (MemberAction::Added, _, _) | (MemberAction::Left, _, Leg::Capture) => {}
-            (MemberAction::Other, _, _) => return,
+            (MemberAction::Added, _, _)
+            | (MemberAction::Left, _, Leg::Capture)
+            | (MemberAction::Other, _, _) => {}
         }
         let joined = action == MemberAction::Added && member.is_some();
         if joined && call.customer_member.is_some() && call.agent_member.is_some() {
             call.topology = Topology::InConference;
         }
-        if let Some(input) = routing::member_input(leg, action, member)
-            && let Some(s) = call.active()
-        {
-            routed(s, "conference::maintenance", leg);
-            s.route(input, at);
-        }
+        call
     }
 
     /// Hangs `uuid` up if it is a capture leg (`confpay_role=capture`) no session owns.
@@ -226,11 +245,12 @@ impl Task {
     }
 
     fn on_dtmf(&mut self, uuid: &str, e: &Event, at: Instant) {
-        let Some((call, leg)) = self.calls.find_by_leg(uuid) else {
+        // A key changes nothing in the call: read, not changed (no publication).
+        let Some((call, leg)) = self.calls.leg(uuid) else {
             return;
         };
-        let Some(s) = call.active() else { return };
-        match routing::dtmf_input(leg, &s.view().state, e) {
+        let Some(s) = call.running() else { return };
+        match routing::dtmf_input(leg, &s.state(), e) {
             Some(input) => {
                 // The event's name and the leg only: the digit stays out of every log line.
                 routed(s, "DTMF", leg);

@@ -11,7 +11,8 @@
 //! Files: `routing` (what an event means, pure), `intake` (events and the connection applied to the
 //! call table), `requests` (API requests: start, capture, cancel), `published` (the call table as
 //! readers see it, without going through the queue), `recovery` (adopting calls after a restart),
-//! `scope` (the [`ChannelScope`] kept in step with the call table), `start` and `start_steps`
+//! `scope` (the [`ChannelScope`] kept in step with the call table), `feed` (the task's loop, and
+//! the inbound client's events read by the task itself), `start` and `start_steps`
 //! (starting a payment: the switch's answers come back as messages), `error` ([`EngineError`]).
 //!
 //! The engine's task never waits for the switch: whatever needs an answer runs in a task of its
@@ -20,6 +21,7 @@
 //! connection: waiting there for a reply could wait behind events only it would read.
 
 mod error;
+mod feed;
 mod intake;
 mod published;
 #[cfg(test)]
@@ -36,6 +38,7 @@ mod start_steps;
 mod start_tests;
 
 pub use error::{EngineError, RegisterError};
+pub use feed::{AfterEvent, BATCH, Feed, Link};
 
 use super::audit::Initiator;
 use super::caller::Caller;
@@ -145,6 +148,8 @@ enum Msg {
         call: Box<Call>,
     },
     Configure(Box<EngineConfig>),
+    /// From now on the engine's task reads the inbound client's events itself.
+    Feed(Box<Feed>),
 }
 
 /// Handle on the engine task.
@@ -214,6 +219,12 @@ impl Engine {
     /// New settings (SIGHUP reload) for payments started from now on.
     pub async fn configure(&self, cfg: EngineConfig) {
         let _ = self.tx.send(Msg::Configure(Box::new(cfg))).await;
+    }
+
+    /// The engine's task reads `feed`'s events itself from now on (see [`Feed`]); an event handed
+    /// over with [`Engine::event`] goes through the engine's message queue instead.
+    pub async fn read_feed(&self, feed: Feed) {
+        let _ = self.tx.send(Msg::Feed(Box::new(feed))).await;
     }
 
     /// A FreeSWITCH event from the inbound connection.
@@ -410,14 +421,6 @@ struct Task {
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
-        while let Some(msg) = rx.recv().await {
-            self.handle(msg);
-            self.publish();
-            self.sync_scope();
-        }
-    }
-
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Event(mut e, at) => {
@@ -474,6 +477,8 @@ impl Task {
                 info!("payment settings reloaded; they apply to payments started from now on");
                 self.cfg = *cfg;
             }
+            // Taken by the task's loop ([`feed`]) before messages are handled.
+            Msg::Feed(_) => {}
         }
     }
 

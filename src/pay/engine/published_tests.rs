@@ -63,3 +63,55 @@ async fn every_change_is_published_and_announced() {
     assert!(e.calls().await.is_empty());
     assert!(e.call("cust-1").is_none());
 }
+
+fn event(pairs: &[(&str, &str)]) -> crate::esl::Event {
+    let mut headers = crate::esl::Headers::new();
+    for (k, v) in pairs {
+        headers.push(k, v);
+    }
+    crate::esl::Event {
+        headers,
+        body: None,
+    }
+}
+
+/// A key pressed on a leg, or a member the call does not keep, changes nothing in the call: it is
+/// not published again (a reaction is not delayed by copying the call); the agent joining is.
+#[tokio::test]
+async fn events_that_change_nothing_are_not_published() {
+    let e = engine_on(Arc::new(Stalled));
+    e.register_call("cust-1".into(), "agent-1".into(), None, Caller::default())
+        .await
+        .expect("registered");
+    let mut changes = e.changes();
+    changes.borrow_and_update();
+    let dtmf = [
+        ("Event-Name", "DTMF"),
+        ("Unique-ID", "cust-1"),
+        ("DTMF-Digit", "1"),
+    ];
+    e.event(event(&dtmf)).await;
+    let other = [
+        ("Event-Name", "CUSTOM"),
+        ("Event-Subclass", "conference::maintenance"),
+        ("Conference-Name", "confpay-cust-1"),
+        ("Action", "add-member"),
+        ("Unique-ID", "someone-else"),
+        ("Member-ID", "9"),
+    ];
+    e.event(event(&other)).await;
+    e.settled().await;
+    assert!(!changes.has_changed().expect("engine running"));
+    let agent = [
+        ("Event-Name", "CUSTOM"),
+        ("Event-Subclass", "conference::maintenance"),
+        ("Conference-Name", "confpay-cust-1"),
+        ("Action", "add-member"),
+        ("Unique-ID", "agent-1"),
+        ("Member-ID", "4"),
+    ];
+    e.event(event(&agent)).await;
+    e.settled().await;
+    assert!(changes.has_changed().expect("engine running"));
+    assert_eq!(e.call("cust-1").and_then(|c| c.agent_member), Some(4));
+}
