@@ -42,6 +42,7 @@ mod event_json_flat;
 pub mod event_xml;
 #[cfg(test)]
 mod plain_lazy_tests;
+mod header_lines;
 mod plain_walk;
 mod scan;
 pub mod url;

@@ -1,0 +1,137 @@
+//! The "lines" storage of a plain event's [`crate::Headers`]: the header block (UTF-8, a slice of
+//! the frame's `Bytes`) and where each of its lines starts, nothing more. The walk that found the
+//! lines ([`crate::plain_walk`]) checked every line well formed (`Name: value`, the name not
+//! empty), so a line's name is known to end at its first `: ` without looking for it here.
+//!
+//! Why not the span table at once: a consumer that routes reads `Event-Name`, `Unique-ID` and a
+//! few more of ~65 headers. Finding one by name over line starts costs a byte compare per line
+//! passed; building the table costs a search for `: ` and for `%` on every line, on the socket's
+//! task, for every event. So [`Lines::find`] answers a lookup from the line starts alone and the
+//! table ([`Lines::spans`]) is built only when something needs every header (iteration,
+//! `get_last`, equality, an escaped value to decode) — counted in full in the benches either way.
+
+use bytestring::ByteString;
+use memchr::{memchr, memchr2};
+use std::ops::Range;
+
+/// A plain header block and its line starts; `starts` ends with the block's length (one past the
+/// last line's `\n`), so line `i` is `starts[i]..starts[i + 1] - 1` without its `\n`.
+#[derive(Clone)]
+pub(crate) struct Lines {
+    pub block: ByteString,
+    pub starts: Vec<u32>,
+}
+
+/// What a lookup over the line starts found.
+pub(crate) enum Found {
+    /// The value, as a range of the block (raw and final: no `%`, no NUL; `_undef_` already empty).
+    Plain(Range<usize>),
+    /// The first line of that name has a value to percent-decode: ask the span table.
+    Escaped,
+    Absent,
+}
+
+/// One header line's name and raw value, and whether the value holds a `%` or NUL.
+pub(crate) struct LineSpan {
+    pub name: Range<usize>,
+    pub value: Range<usize>,
+    pub escaped: bool,
+}
+
+/// FreeSWITCH's empty value on the plain wire.
+const UNDEF: &[u8] = crate::url::UNDEF.as_bytes();
+
+impl Lines {
+    /// How many header lines.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// Removes the last line (the serializer's `Content-Length`).
+    pub fn pop(&mut self) {
+        if self.starts.len() > 1 {
+            self.starts.pop();
+        }
+    }
+
+    /// The first line named `name` (ASCII case-insensitive), from the line starts alone. A line's
+    /// name ends at its first `: `, so a line is `name` exactly when `name` (holding no `: `
+    /// itself) is followed by `: ` there.
+    pub fn find(&self, name: &str) -> Found {
+        let (bytes, name) = (self.block.as_bytes(), name.as_bytes());
+        if name.windows(2).any(|w| w == b": ") {
+            return Found::Absent;
+        }
+        let len = name.len();
+        for pair in self.starts.windows(2) {
+            let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
+            // The byte after the name is the cheapest test: most lines fail it.
+            if start + len + 1 >= nl
+                || bytes[start + len] != b':'
+                || bytes[start + len + 1] != b' '
+                || !bytes[start..start + len].eq_ignore_ascii_case(name)
+            {
+                continue;
+            }
+            let value = value_range(bytes, start + len + 2, nl);
+            return match memchr2(b'%', 0, &bytes[value.clone()]) {
+                Some(_) => Found::Escaped,
+                None => Found::Plain(undef_empty(bytes, value)),
+            };
+        }
+        Found::Absent
+    }
+
+    /// Every line's name and raw value (the span table), in order.
+    pub fn spans(&self) -> impl Iterator<Item = LineSpan> + '_ {
+        let bytes = self.block.as_bytes();
+        self.starts.windows(2).map(move |pair| {
+            let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
+            let colon = first_colon_space(bytes, start, nl);
+            let value = value_range(bytes, colon + 2, nl);
+            let escaped = memchr2(b'%', 0, &bytes[value.clone()]).is_some();
+            LineSpan {
+                name: start..colon,
+                value: if escaped {
+                    value
+                } else {
+                    undef_empty(bytes, value)
+                },
+                escaped,
+            }
+        })
+    }
+}
+
+/// The first `: ` of the line `start..nl` (the walk checked there is one).
+fn first_colon_space(bytes: &[u8], start: usize, nl: usize) -> usize {
+    let mut from = start;
+    while let Some(off) = memchr(b':', &bytes[from..nl]) {
+        let at = from + off;
+        if bytes.get(at + 1) == Some(&b' ') {
+            return at;
+        }
+        from = at + 1;
+    }
+    debug_assert!(false, "a walked line without `: `");
+    nl
+}
+
+/// The value from `start` to the `\n` at `nl`, a final `\r` dropped.
+fn value_range(bytes: &[u8], start: usize, nl: usize) -> Range<usize> {
+    let start = start.min(nl);
+    if nl > start && bytes[nl - 1] == b'\r' {
+        start..nl - 1
+    } else {
+        start..nl
+    }
+}
+
+/// An unescaped `_undef_` is the empty value.
+fn undef_empty(bytes: &[u8], value: Range<usize>) -> Range<usize> {
+    if &bytes[value.clone()] == UNDEF {
+        value.start..value.start
+    } else {
+        value
+    }
+}
