@@ -1,5 +1,5 @@
-//! The "lines" storage of a plain event's [`crate::Headers`]: the header block (UTF-8, a slice of
-//! the frame's `Bytes`) and where each of its lines starts, nothing more. The walk that found the
+//! The "lines" storage of a plain event's [`crate::Headers`]: the header block (a slice of the
+//! frame's `Bytes`, known to be UTF-8) and where each of its lines starts, nothing more. The walk that found the
 //! lines ([`crate::plain_walk`]) checked every line well formed (`Name: value`, the name not
 //! empty), so a line's name is known to end at its first `: ` without looking for it here.
 //!
@@ -10,15 +10,17 @@
 //! table ([`Lines::spans`]) is built only when something needs every header (iteration,
 //! `get_last`, equality, an escaped value to decode) — counted in full in the benches either way.
 
-use bytestring::ByteString;
+use bytes::Bytes;
 use memchr::{memchr, memchr2};
 use std::ops::Range;
 
 /// A plain header block and its line starts; `starts` ends with the block's length (one past the
-/// last line's `\n`), so line `i` is `starts[i]..starts[i + 1] - 1` without its `\n`.
+/// last line's `\n`), so line `i` is `starts[i]..starts[i + 1] - 1` without its `\n`. The walk
+/// checked the block is UTF-8 (a `bytestring::ByteString` is made only with the span table: making
+/// one checks every byte again, and a lookup checks just the value it returns).
 #[derive(Clone)]
 pub(crate) struct Lines {
-    pub block: ByteString,
+    pub block: Bytes,
     pub starts: Vec<u32>,
 }
 
@@ -58,7 +60,7 @@ impl Lines {
     /// name ends at its first `: `, so a line is `name` exactly when `name` (holding no `: `
     /// itself) is followed by `: ` there.
     pub fn find(&self, name: &str) -> Found {
-        let (bytes, name) = (self.block.as_bytes(), name.as_bytes());
+        let (bytes, name): (&[u8], _) = (&self.block, name.as_bytes());
         if name.windows(2).any(|w| w == b": ") {
             return Found::Absent;
         }
@@ -84,7 +86,7 @@ impl Lines {
 
     /// Every line's name and raw value (the span table), in order.
     pub fn spans(&self) -> impl Iterator<Item = LineSpan> + '_ {
-        let bytes = self.block.as_bytes();
+        let bytes: &[u8] = &self.block;
         self.starts.windows(2).map(move |pair| {
             let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
             let colon = first_colon_space(bytes, start, nl);

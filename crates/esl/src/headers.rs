@@ -67,7 +67,36 @@ enum Text {
 #[derive(Clone)]
 struct LineText {
     lines: Lines,
-    index: OnceLock<Vec<Span>>,
+    index: OnceLock<Indexed>,
+}
+
+/// A lines list's span table, and its block as `str` (checked once, when the table is built).
+#[derive(Clone)]
+struct Indexed {
+    text: ByteString,
+    spans: Vec<Span>,
+}
+
+impl LineText {
+    fn indexed(&self) -> &Indexed {
+        self.index.get_or_init(|| {
+            let block = &self.lines.block;
+            // The walk checked the block is UTF-8: the lossy branch is never taken.
+            let text = ByteString::try_from(block.clone()).unwrap_or_else(|_| {
+                ByteString::from(String::from_utf8_lossy(block).into_owned())
+            });
+            let spans = self.lines.spans().map(|s| Span {
+                name_start: s.name.start as u32,
+                name_end: s.name.end as u32,
+                value_start: s.value.start as u32,
+                value_end: s.value.end as u32 | if s.escaped { ESCAPED } else { 0 },
+            });
+            Indexed {
+                text,
+                spans: spans.collect(),
+            }
+        })
+    }
 }
 
 impl Default for Text {
@@ -159,7 +188,7 @@ impl Headers {
 
     /// A plain event's headers as its header block and line starts (see [`Lines`]): every line
     /// already checked to be `Name: value` with a non-empty name.
-    pub(crate) fn lines(block: ByteString, starts: Vec<u32>) -> Headers {
+    pub(crate) fn lines(block: bytes::Bytes, starts: Vec<u32>) -> Headers {
         Headers {
             text: Text::Lines(Box::new(LineText {
                 lines: Lines { block, starts },
@@ -174,17 +203,7 @@ impl Headers {
     #[inline]
     fn spans(&self) -> &[Span] {
         match &self.text {
-            Text::Lines(l) => l.index.get_or_init(|| {
-                l.lines
-                    .spans()
-                    .map(|s| Span {
-                        name_start: s.name.start as u32,
-                        name_end: s.name.end as u32,
-                        value_start: s.value.start as u32,
-                        value_end: s.value.end as u32 | if s.escaped { ESCAPED } else { 0 },
-                    })
-                    .collect()
-            }),
+            Text::Lines(l) => &l.indexed().spans,
             _ => &self.spans,
         }
     }
@@ -275,7 +294,7 @@ impl Headers {
         match &self.text {
             Text::Owned(s) => s.as_bytes(),
             Text::Shared(b) => b.as_bytes(),
-            Text::Lines(l) => l.lines.block.as_bytes(),
+            Text::Lines(l) => &l.lines.block,
         }
     }
 
@@ -285,7 +304,7 @@ impl Headers {
         match &self.text {
             Text::Owned(s) => &s[range],
             Text::Shared(b) => &b[range],
-            Text::Lines(l) => &l.lines.block[range],
+            Text::Lines(l) => &l.indexed().text[range],
         }
     }
 
@@ -342,7 +361,12 @@ impl Headers {
         {
             // A lookup before anything needed the span table: from the line starts alone.
             match l.lines.find(name) {
-                Found::Plain(value) => return Some(&l.lines.block[value]),
+                // A value of a block checked to be UTF-8, cut at ASCII bytes: always `Ok`.
+                Found::Plain(value) => {
+                    if let Ok(value) = std::str::from_utf8(&l.lines.block[value]) {
+                        return Some(value);
+                    }
+                }
                 Found::Absent => return None,
                 Found::Escaped => {}
             }

@@ -1,11 +1,12 @@
 //! The fast walk over a `text/event-plain` header block: one pass that classifies 64 bytes at a
 //! time (SSE2 on x86_64 via `safe_arch`, the crate forbids `unsafe`; a byte loop elsewhere) into
-//! two bitmasks — every `\n`, and every `:` followed by a space — then visits only the `\n` bits:
-//! per line, one mask test says whether it holds a `: ` and whether its name is empty. It records
-//! where each line starts, nothing else ([`Headers::lines`]): a lookup by name then runs over the
-//! line starts, and the span table (names, values, which values hold a `%` or NUL to decode) is
-//! built only when something needs every header. Nothing is copied or decoded here. The block is
-//! checked to be UTF-8 once, at the end.
+//! bitmasks — every `\n`, every `:` followed by a space, every byte above 0x7F — and checks every
+//! line of the chunk at once with a few integer operations (see [`check_chunk`]): no loop per
+//! special byte, no branch per line. It records where each line starts, nothing else
+//! ([`Headers::lines`]): a lookup by name then runs over the line starts, and the span table
+//! (names, values, which values hold a `%` or NUL to decode) is built only when something needs
+//! every header. Nothing is copied or decoded here. A block of ASCII (the bytes above 0x7F are in
+//! the masks) is UTF-8 without a further pass; any other block is checked once.
 //!
 //! The walk accepts only the common case: well-formed `Name: value\n` lines up to a blank line, and a
 //! block that is UTF-8. Anything else (a malformed line, no blank line, invalid UTF-8) returns
@@ -18,7 +19,6 @@
 
 use super::headers::Headers;
 use bytes::Bytes;
-use bytestring::ByteString;
 
 const CHUNK: usize = 64;
 
@@ -36,6 +36,8 @@ struct Masks {
     nl: u64,
     /// `:` followed by a space (the next chunk's first byte counts for the last one).
     colon_space: u64,
+    /// Bytes above 0x7F.
+    high: u64,
 }
 
 /// Classifies `chunk[..64]`; `chunk[64]` is the byte after it (for a `:` in the last place).
@@ -46,29 +48,37 @@ fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
         set_splat_i8_m128i as splat,
     };
     let (nl, colon, space) = (splat(b'\n' as i8), splat(b':' as i8), splat(b' ' as i8));
-    let (mut nls, mut cs) = (0u64, 0u64);
+    let mut m = Masks {
+        nl: 0,
+        colon_space: 0,
+        high: 0,
+    };
     for k in 0..CHUNK / 16 {
         let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
         let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17].try_into().unwrap_or(&[0; 16]);
         let (v, w) = (load_unaligned_m128i(here), load_unaligned_m128i(next));
-        nls |= u64::from(move_mask_i8_m128i(eq(v, nl)) as u16) << (16 * k);
+        let shift = 16 * k;
+        m.nl |= u64::from(move_mask_i8_m128i(eq(v, nl)) as u16) << shift;
         let pair = and(eq(v, colon), eq(w, space));
-        cs |= u64::from(move_mask_i8_m128i(pair) as u16) << (16 * k);
+        m.colon_space |= u64::from(move_mask_i8_m128i(pair) as u16) << shift;
+        m.high |= u64::from(move_mask_i8_m128i(v) as u16) << shift;
     }
-    Masks {
-        nl: nls,
-        colon_space: cs,
-    }
+    m
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
-    let (mut nl, mut colon_space) = (0u64, 0u64);
+    let mut m = Masks {
+        nl: 0,
+        colon_space: 0,
+        high: 0,
+    };
     for i in 0..CHUNK {
-        nl |= u64::from(chunk[i] == b'\n') << i;
-        colon_space |= u64::from(chunk[i] == b':' && chunk[i + 1] == b' ') << i;
+        m.nl |= u64::from(chunk[i] == b'\n') << i;
+        m.colon_space |= u64::from(chunk[i] == b':' && chunk[i + 1] == b' ') << i;
+        m.high |= u64::from(chunk[i] > 0x7F) << i;
     }
-    Masks { nl, colon_space }
+    m
 }
 
 /// The masks of the 64 bytes at `base` (past the end padded with NULs, which are not special).
@@ -85,10 +95,48 @@ fn masks_at(bytes: &[u8], base: usize) -> Masks {
     }
 }
 
-/// Bits `0..n` set (`n` < 64).
-#[inline]
-fn below(n: usize) -> u64 {
-    (1u64 << n) - 1
+/// What [`check_chunk`] carries from one chunk to the next.
+#[derive(Clone, Copy)]
+struct Carry {
+    /// 1 if a line starts at the chunk's first byte (the block's start, or after a `\n` in the
+    /// previous chunk's last byte).
+    starts_here: u64,
+    /// 1 if a line runs on from the previous chunk without a `: ` so far.
+    open: u64,
+}
+
+/// One chunk's verdict: the blank line's bit, if the chunk holds it (the lines end before it).
+enum Chunk {
+    Malformed,
+    Lines { blank: Option<u32>, next: Carry },
+}
+
+/// Checks every line of a chunk at once. A line is well formed when a `: ` comes before its `\n`
+/// and not at its start (the name ends at the first `: ` and may not be empty). Adding a line's
+/// start bit to the mask of "ordinary" bytes (neither `\n` nor `: `) carries through the line's
+/// ordinary bytes and lands on the first that is not: a line whose carry lands on a `\n` has no
+/// `: `. A carry out of the chunk is a line still looking for its `: ` in the next one.
+fn check_chunk(m: &Masks, carry: Carry) -> Chunk {
+    let line_starts = (m.nl << 1) | carry.starts_here;
+    // The blank line: a `\n` where a line starts. Only the bits before it are header lines.
+    let blank = m.nl & line_starts;
+    let live = match blank {
+        0 => u64::MAX,
+        b => (1u64 << b.trailing_zeros()) - 1,
+    };
+    let ordinary = !(m.nl | m.colon_space);
+    let (sum, out) = ordinary.overflowing_add((line_starts & live) | carry.open);
+    let landing = sum & !ordinary & live;
+    if landing & m.nl != 0 || m.colon_space & line_starts & live != 0 {
+        return Chunk::Malformed;
+    }
+    Chunk::Lines {
+        blank: (blank != 0).then(|| blank.trailing_zeros()),
+        next: Carry {
+            starts_here: m.nl >> 63,
+            open: u64::from(out),
+        },
+    }
 }
 
 /// Walks `text` (a plain event: header lines, a blank line, maybe a body) up to its blank line.
@@ -96,44 +144,37 @@ fn below(n: usize) -> u64 {
 pub(crate) fn walk(text: &Bytes) -> Option<Walked> {
     let bytes: &[u8] = text;
     let mut starts: Vec<u32> = Vec::with_capacity((bytes.len() / 32 + 8).min(256));
-    // The current line's start, and whether it had a `: ` in the chunks before this one.
-    let (mut line, mut named) = (0usize, false);
-    let mut base = 0;
+    starts.push(0);
+    let mut carry = Carry {
+        starts_here: 1,
+        open: 0,
+    };
+    let (mut base, mut high) = (0, 0);
     while base < bytes.len() {
-        let Masks { nl, colon_space } = masks_at(bytes, base);
-        let mut bits = nl;
-        while bits != 0 {
-            let p = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let pos = base + p;
-            if pos == line {
-                // The blank line. UTF-8 checked once here: every access is then a plain `str`.
-                starts.push(pos as u32);
-                let block = ByteString::try_from(text.slice(..pos)).ok()?;
-                return Some(Walked {
-                    headers: Headers::lines(block, starts),
-                    block_len: pos,
-                });
-            }
-            // The `: `s of this line within this chunk (it may have begun in an earlier one).
-            let from = line.saturating_sub(base);
-            let here = colon_space & below(p) & !below(from);
-            // A name ends at the first `: ` and may not be empty.
-            let empty_name = line >= base && colon_space >> from & 1 != 0;
-            if empty_name || !(named || here != 0) {
+        let m = masks_at(bytes, base);
+        high |= m.high;
+        let Chunk::Lines { blank, next } = check_chunk(&m, carry) else {
+            return None;
+        };
+        // Every `\n` before the blank line ends a line: the next starts after it (the last one
+        // pushed, the blank line's start, is the block's length).
+        let mut ends = m.nl & blank.map_or(u64::MAX, |b| (1u64 << b) - 1);
+        while ends != 0 {
+            starts.push((base + ends.trailing_zeros() as usize + 1) as u32);
+            ends &= ends - 1;
+        }
+        if let Some(b) = blank {
+            let block_len = base + b as usize;
+            // Bytes above 0x7F (in the block or in the same chunk after it): check UTF-8 once.
+            if high != 0 && std::str::from_utf8(&bytes[..block_len]).is_err() {
                 return None;
             }
-            starts.push(line as u32);
-            (line, named) = (pos + 1, false);
+            return Some(Walked {
+                headers: Headers::lines(text.slice(..block_len), starts),
+                block_len,
+            });
         }
-        // The line still open at the chunk's end.
-        if line < base + CHUNK {
-            let from = line.saturating_sub(base);
-            if line >= base && colon_space >> from & 1 != 0 {
-                return None;
-            }
-            named |= colon_space & !below(from) != 0;
-        }
+        carry = next;
         base += CHUNK;
     }
     None
