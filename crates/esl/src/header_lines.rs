@@ -67,12 +67,16 @@ impl Lines {
         let len = name.len();
         for pair in self.starts.windows(2) {
             let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
-            // The byte after the name is the cheapest test: most lines fail it.
-            if start + len + 1 >= nl
-                || bytes[start + len] != b':'
+            // The byte after the name is the cheapest test: most lines fail it. Then the name,
+            // as sent first (FreeSWITCH's own spelling), else ASCII case-insensitively.
+            if bytes.get(start + len) != Some(&b':')
+                || start + len + 2 > nl
                 || bytes[start + len + 1] != b' '
-                || !bytes[start..start + len].eq_ignore_ascii_case(name)
             {
+                continue;
+            }
+            let candidate = &bytes[start..start + len];
+            if candidate != name && !candidate.eq_ignore_ascii_case(name) {
                 continue;
             }
             let value = value_range(bytes, start + len + 2, nl);

@@ -36,7 +36,7 @@ struct Masks {
     nl: u64,
     /// `:` followed by a space (the next chunk's first byte counts for the last one).
     colon_space: u64,
-    /// Bytes above 0x7F.
+    /// Non-zero if a byte is above 0x7F (which bits is not kept).
     high: u64,
 }
 
@@ -44,8 +44,8 @@ struct Masks {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
     use safe_arch::{
-        bitand_m128i as and, cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i as splat,
+        bitand_m128i as and, bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i,
+        move_mask_i8_m128i, set_splat_i8_m128i as splat, zeroed_m128i,
     };
     let (nl, colon, space) = (splat(b'\n' as i8), splat(b':' as i8), splat(b' ' as i8));
     let mut m = Masks {
@@ -53,6 +53,7 @@ fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
         colon_space: 0,
         high: 0,
     };
+    let mut any = zeroed_m128i();
     for k in 0..CHUNK / 16 {
         let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
         let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17].try_into().unwrap_or(&[0; 16]);
@@ -61,8 +62,9 @@ fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
         m.nl |= u64::from(move_mask_i8_m128i(eq(v, nl)) as u16) << shift;
         let pair = and(eq(v, colon), eq(w, space));
         m.colon_space |= u64::from(move_mask_i8_m128i(pair) as u16) << shift;
-        m.high |= u64::from(move_mask_i8_m128i(v) as u16) << shift;
+        any = or(any, v);
     }
+    m.high = u64::from(move_mask_i8_m128i(any) as u16);
     m
 }
 
