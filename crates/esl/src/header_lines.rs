@@ -11,7 +11,8 @@
 //! `get_last`, equality, an escaped value to decode) — counted in full in the benches either way.
 
 use bytes::Bytes;
-use memchr::{memchr, memchr2};
+use super::plain_walk;
+use memchr::memchr2;
 use std::ops::Range;
 
 /// A plain header block and its line starts; `starts` ends with the block's length (one past the
@@ -65,21 +66,26 @@ impl Lines {
             return Found::Absent;
         }
         let len = name.len();
-        for pair in self.starts.windows(2) {
-            let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
+        let Some((&first, rest)) = self.starts.split_first() else {
+            return Found::Absent;
+        };
+        let mut start = first as usize;
+        for &next in rest {
+            let (line, nl) = (start, next as usize - 1);
+            start = next as usize;
             // The byte after the name is the cheapest test: most lines fail it. Then the name,
             // as sent first (FreeSWITCH's own spelling), else ASCII case-insensitively.
-            if bytes.get(start + len) != Some(&b':')
-                || start + len + 2 > nl
-                || bytes[start + len + 1] != b' '
+            if bytes.get(line + len) != Some(&b':')
+                || line + len + 2 > nl
+                || bytes[line + len + 1] != b' '
             {
                 continue;
             }
-            let candidate = &bytes[start..start + len];
+            let candidate = &bytes[line..line + len];
             if candidate != name && !candidate.eq_ignore_ascii_case(name) {
                 continue;
             }
-            let value = value_range(bytes, start + len + 2, nl);
+            let value = value_range(bytes, line + len + 2, nl);
             return match memchr2(b'%', 0, &bytes[value.clone()]) {
                 Some(_) => Found::Escaped,
                 None => Found::Plain(undef_empty(bytes, value)),
@@ -89,14 +95,17 @@ impl Lines {
     }
 
     /// Every line's name and raw value (the span table), in order.
-    pub fn spans(&self) -> impl Iterator<Item = LineSpan> + '_ {
+    pub fn spans(&self) -> Vec<LineSpan> {
         let bytes: &[u8] = &self.block;
-        self.starts.windows(2).map(move |pair| {
+        let (colon_space, escapes) = plain_walk::span_masks(bytes);
+        let mut out = Vec::with_capacity(self.len());
+        for pair in self.starts.windows(2) {
             let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
-            let colon = first_colon_space(bytes, start, nl);
+            // The walk checked every line has a `: `; `nl` only if that ever failed.
+            let colon = plain_walk::first_bit(&colon_space, start, nl).unwrap_or(nl);
             let value = value_range(bytes, colon + 2, nl);
-            let escaped = memchr2(b'%', 0, &bytes[value.clone()]).is_some();
-            LineSpan {
+            let escaped = plain_walk::first_bit(&escapes, value.start, value.end).is_some();
+            out.push(LineSpan {
                 name: start..colon,
                 value: if escaped {
                     value
@@ -104,23 +113,10 @@ impl Lines {
                     undef_empty(bytes, value)
                 },
                 escaped,
-            }
-        })
-    }
-}
-
-/// The first `: ` of the line `start..nl` (the walk checked there is one).
-fn first_colon_space(bytes: &[u8], start: usize, nl: usize) -> usize {
-    let mut from = start;
-    while let Some(off) = memchr(b':', &bytes[from..nl]) {
-        let at = from + off;
-        if bytes.get(at + 1) == Some(&b' ') {
-            return at;
+            });
         }
-        from = at + 1;
+        out
     }
-    debug_assert!(false, "a walked line without `: `");
-    nl
 }
 
 /// The value from `start` to the `\n` at `nl`, a final `\r` dropped.

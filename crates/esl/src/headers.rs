@@ -1,9 +1,9 @@
-//! [`Headers`]: an ordered list of `Name: value` pairs, looked up by name, in one of two storages.
+//! [`Headers`]: an ordered list of `Name: value` pairs, looked up by name, in one of three storages.
 //!
 //! - **Owned**: one `String` plus a span table, so a list of a hundred headers costs two allocations,
 //!   not two hundred. A decoder may copy a whole block into the `String` at once and point the spans
 //!   into it ([`Headers::over_block`]); values it decodes are appended after the block.
-//! - **Shared** (`text/event-plain` events): the spans point into the frame's own `Bytes` (no copy at
+//! - **Shared** (a frame's own header lines): the spans point into the frame's own `Bytes` (no copy at
 //!   all, the read buffer is shared). A value holding a `%` or NUL is percent-decoded only when a
 //!   value that needs decoding is first read: all such values of the list are then decoded at once
 //!   into one `String` kept beside the spans (a controller that reads `Event-Name` and `Unique-ID`
@@ -12,6 +12,11 @@
 //!   access is a plain `str` slice: re-checking each name and value with `str::from_utf8` on
 //!   access (the crate forbids `unsafe`, so it cannot skip the check itself) cost a consumer that
 //!   reads every header ~14 k instructions per event, against ~1.2 k for checking the block once.
+//! - **Lines** (`text/event-plain` events since the third pass on issue 15): the frame's header block
+//!   and where each line starts, as the walk found them (`header_lines.rs`). `get` and `contains`
+//!   answer from the line starts alone; the span table above (and the block as a checked `str`) is
+//!   built the first time something needs every header or a value to decode (a value returned
+//!   before then is checked to be UTF-8 on its own: a few bytes, not the block).
 //!
 //! Either way `get` returns `&str` borrowed from the list, and two lists holding the same pairs are
 //! equal. Adding a header to a shared list first copies it into owned storage.
@@ -85,7 +90,7 @@ impl LineText {
             let text = ByteString::try_from(block.clone()).unwrap_or_else(|_| {
                 ByteString::from(String::from_utf8_lossy(block).into_owned())
             });
-            let spans = self.lines.spans().map(|s| Span {
+            let spans = self.lines.spans().into_iter().map(|s| Span {
                 name_start: s.name.start as u32,
                 name_end: s.name.end as u32,
                 value_start: s.value.start as u32,
