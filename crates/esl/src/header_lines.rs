@@ -10,8 +10,8 @@
 //! table ([`Lines::spans`]) is built only when something needs every header (iteration,
 //! `get_last`, equality, an escaped value to decode) — counted in full in the benches either way.
 
-use bytes::Bytes;
 use super::plain_walk;
+use bytes::Bytes;
 use memchr::memchr2;
 use std::ops::Range;
 

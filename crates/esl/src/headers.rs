@@ -87,9 +87,8 @@ impl LineText {
         self.index.get_or_init(|| {
             let block = &self.lines.block;
             // The walk checked the block is UTF-8: the lossy branch is never taken.
-            let text = ByteString::try_from(block.clone()).unwrap_or_else(|_| {
-                ByteString::from(String::from_utf8_lossy(block).into_owned())
-            });
+            let text = ByteString::try_from(block.clone())
+                .unwrap_or_else(|_| ByteString::from(String::from_utf8_lossy(block).into_owned()));
             let spans = self.lines.spans().into_iter().map(|s| Span {
                 name_start: s.name.start as u32,
                 name_end: s.name.end as u32,

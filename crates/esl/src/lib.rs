@@ -40,9 +40,9 @@ pub mod event_format;
 pub mod event_json;
 mod event_json_flat;
 pub mod event_xml;
+mod header_lines;
 #[cfg(test)]
 mod plain_lazy_tests;
-mod header_lines;
 mod plain_walk;
 mod scan;
 pub mod url;

@@ -155,7 +155,12 @@ fn lines_across_chunk_boundaries_agree() {
     let long_name = format!("{}: v\n", "N".repeat(70));
     let unnamed = format!("{}\n", "u:".repeat(70));
     let late = format!("{}: v\n", "n:".repeat(40));
-    let longs = [long.as_bytes(), long_name.as_bytes(), unnamed.as_bytes(), late.as_bytes()];
+    let longs = [
+        long.as_bytes(),
+        long_name.as_bytes(),
+        unnamed.as_bytes(),
+        late.as_bytes(),
+    ];
     for pad in 0..140 {
         for l in lines.iter().copied().chain(longs) {
             let mut text = format!("P: {}\n", "p".repeat(pad)).into_bytes();

@@ -56,7 +56,9 @@ fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
     let mut any = zeroed_m128i();
     for k in 0..CHUNK / 16 {
         let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
-        let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17].try_into().unwrap_or(&[0; 16]);
+        let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17]
+            .try_into()
+            .unwrap_or(&[0; 16]);
         let (v, w) = (load_unaligned_m128i(here), load_unaligned_m128i(next));
         let shift = 16 * k;
         m.nl |= u64::from(move_mask_i8_m128i(eq(v, nl)) as u16) << shift;
@@ -123,7 +125,9 @@ fn classify_values(chunk: &[u8; CHUNK + 16]) -> (u64, u64) {
     let (mut cs, mut esc) = (0u64, 0u64);
     for k in 0..CHUNK / 16 {
         let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
-        let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17].try_into().unwrap_or(&[0; 16]);
+        let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17]
+            .try_into()
+            .unwrap_or(&[0; 16]);
         let (v, w) = (load_unaligned_m128i(here), load_unaligned_m128i(next));
         let pair = and(eq(v, colon), eq(w, space));
         cs |= u64::from(move_mask_i8_m128i(pair) as u16) << (16 * k);
