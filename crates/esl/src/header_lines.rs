@@ -34,13 +34,6 @@ pub(crate) enum Found {
     Absent,
 }
 
-/// One header line's name and raw value, and whether the value holds a `%` or NUL.
-pub(crate) struct LineSpan {
-    pub name: Range<usize>,
-    pub value: Range<usize>,
-    pub escaped: bool,
-}
-
 /// FreeSWITCH's empty value on the plain wire.
 const UNDEF: &[u8] = crate::url::UNDEF.as_bytes();
 
@@ -94,32 +87,27 @@ impl Lines {
         Found::Absent
     }
 
-    /// Every line's name and raw value (the span table), in order.
-    pub fn spans(&self) -> Vec<LineSpan> {
+    /// Calls `push(name, raw value, escaped)` for every line in order (the span table): `escaped`
+    /// when the value holds a `%` or NUL.
+    pub fn spans(&self, mut push: impl FnMut(Range<usize>, Range<usize>, bool)) {
         let bytes: &[u8] = &self.block;
         let (colon_space, escapes) = plain_walk::span_masks(bytes);
-        let mut out = Vec::with_capacity(self.len());
         for pair in self.starts.windows(2) {
             let (start, nl) = (pair[0] as usize, pair[1] as usize - 1);
             // The walk checked every line has a `: `; `nl` only if that ever failed.
             let colon = plain_walk::first_bit(&colon_space, start, nl).unwrap_or(nl);
             let value = value_range(bytes, colon + 2, nl);
-            let escaped = plain_walk::first_bit(&escapes, value.start, value.end).is_some();
-            out.push(LineSpan {
-                name: start..colon,
-                value: if escaped {
-                    value
-                } else {
-                    undef_empty(bytes, value)
-                },
-                escaped,
-            });
+            if plain_walk::first_bit(&escapes, value.start, value.end).is_some() {
+                push(start..colon, value, true);
+            } else {
+                push(start..colon, undef_empty(bytes, value), false);
+            }
         }
-        out
     }
 }
 
 /// The value from `start` to the `\n` at `nl`, a final `\r` dropped.
+#[inline]
 fn value_range(bytes: &[u8], start: usize, nl: usize) -> Range<usize> {
     let start = start.min(nl);
     if nl > start && bytes[nl - 1] == b'\r' {
@@ -130,6 +118,7 @@ fn value_range(bytes: &[u8], start: usize, nl: usize) -> Range<usize> {
 }
 
 /// An unescaped `_undef_` is the empty value.
+#[inline]
 fn undef_empty(bytes: &[u8], value: Range<usize>) -> Range<usize> {
     if &bytes[value.clone()] == UNDEF {
         value.start..value.start

@@ -89,16 +89,16 @@ impl LineText {
             // The walk checked the block is UTF-8: the lossy branch is never taken.
             let text = ByteString::try_from(block.clone())
                 .unwrap_or_else(|_| ByteString::from(String::from_utf8_lossy(block).into_owned()));
-            let spans = self.lines.spans().into_iter().map(|s| Span {
-                name_start: s.name.start as u32,
-                name_end: s.name.end as u32,
-                value_start: s.value.start as u32,
-                value_end: s.value.end as u32 | if s.escaped { ESCAPED } else { 0 },
+            let mut spans = Vec::with_capacity(self.lines.len());
+            self.lines.spans(|name, value, escaped| {
+                spans.push(Span {
+                    name_start: name.start as u32,
+                    name_end: name.end as u32,
+                    value_start: value.start as u32,
+                    value_end: value.end as u32 | if escaped { ESCAPED } else { 0 },
+                })
             });
-            Indexed {
-                text,
-                spans: spans.collect(),
-            }
+            Indexed { text, spans }
         })
     }
 }

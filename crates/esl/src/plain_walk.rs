@@ -148,6 +148,7 @@ fn classify_values(chunk: &[u8; CHUNK + 16]) -> (u64, u64) {
 }
 
 /// The first set bit of `masks` (one `u64` per 64 bytes) at or after `from` and before `end`.
+#[inline]
 pub(crate) fn first_bit(masks: &[u64], from: usize, end: usize) -> Option<usize> {
     let mut c = from / CHUNK;
     let mut bits = masks.get(c)? & (u64::MAX << (from % CHUNK));
