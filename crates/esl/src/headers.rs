@@ -1,9 +1,9 @@
-//! [`Headers`]: an ordered list of `Name: value` pairs, looked up by name, in one of two storages.
+//! [`Headers`]: an ordered list of `Name: value` pairs, looked up by name, in one of three storages.
 //!
 //! - **Owned**: one `String` plus a span table, so a list of a hundred headers costs two allocations,
 //!   not two hundred. A decoder may copy a whole block into the `String` at once and point the spans
 //!   into it ([`Headers::over_block`]); values it decodes are appended after the block.
-//! - **Shared** (`text/event-plain` events): the spans point into the frame's own `Bytes` (no copy at
+//! - **Shared** (a frame's own header lines): the spans point into the frame's own `Bytes` (no copy at
 //!   all, the read buffer is shared). A value holding a `%` or NUL is percent-decoded only when a
 //!   value that needs decoding is first read: all such values of the list are then decoded at once
 //!   into one `String` kept beside the spans (a controller that reads `Event-Name` and `Unique-ID`
@@ -12,11 +12,17 @@
 //!   access is a plain `str` slice: re-checking each name and value with `str::from_utf8` on
 //!   access (the crate forbids `unsafe`, so it cannot skip the check itself) cost a consumer that
 //!   reads every header ~14 k instructions per event, against ~1.2 k for checking the block once.
+//! - **Lines** (`text/event-plain` events since the third pass on issue 15): the frame's header block
+//!   and where each line starts, as the walk found them (`header_lines.rs`). `get` and `contains`
+//!   answer from the line starts alone; the span table above (and the block as a checked `str`) is
+//!   built the first time something needs every header or a value to decode (a value returned
+//!   before then is checked to be UTF-8 on its own: a few bytes, not the block).
 //!
 //! Either way `get` returns `&str` borrowed from the list, and two lists holding the same pairs are
 //! equal. Adding a header to a shared list first copies it into owned storage.
 
 use super::frame::holds_digits;
+use super::header_lines::{Found, Lines};
 use super::url::push_url_decoded_from;
 use bytestring::ByteString;
 use memchr::memchr2;
@@ -57,6 +63,44 @@ enum Text {
     Owned(String),
     /// A slice of the frame's bytes.
     Shared(ByteString),
+    /// A plain event's header block and its line starts; the span table is built from them on
+    /// first need (`header_lines.rs`).
+    Lines(Box<LineText>),
+}
+
+/// [`Text::Lines`]: the block with its line starts, and the span table once built.
+#[derive(Clone)]
+struct LineText {
+    lines: Lines,
+    index: OnceLock<Indexed>,
+}
+
+/// A lines list's span table, and its block as `str` (checked once, when the table is built).
+#[derive(Clone)]
+struct Indexed {
+    text: ByteString,
+    spans: Vec<Span>,
+}
+
+impl LineText {
+    fn indexed(&self) -> &Indexed {
+        self.index.get_or_init(|| {
+            let block = &self.lines.block;
+            // The walk checked the block is UTF-8: the lossy branch is never taken.
+            let text = ByteString::try_from(block.clone())
+                .unwrap_or_else(|_| ByteString::from(String::from_utf8_lossy(block).into_owned()));
+            let mut spans = Vec::with_capacity(self.lines.len());
+            self.lines.spans(|name, value, escaped| {
+                spans.push(Span {
+                    name_start: name.start as u32,
+                    name_end: name.end as u32,
+                    value_start: value.start as u32,
+                    value_end: value.end as u32 | if escaped { ESCAPED } else { 0 },
+                })
+            });
+            Indexed { text, spans }
+        })
+    }
 }
 
 impl Default for Text {
@@ -102,7 +146,7 @@ impl Headers {
     pub fn zeroize(&mut self) {
         match &mut self.text {
             Text::Owned(s) => zeroize::Zeroize::zeroize(s),
-            Text::Shared(_) => self.text = Text::default(),
+            Text::Shared(_) | Text::Lines(_) => self.text = Text::default(),
         }
         if let Some(mut d) = self.decoded.take() {
             zeroize::Zeroize::zeroize(&mut d.text);
@@ -146,6 +190,28 @@ impl Headers {
         });
     }
 
+    /// A plain event's headers as its header block and line starts (see [`Lines`]): every line
+    /// already checked to be `Name: value` with a non-empty name.
+    pub(crate) fn lines(block: bytes::Bytes, starts: Vec<u32>) -> Headers {
+        Headers {
+            text: Text::Lines(Box::new(LineText {
+                lines: Lines { block, starts },
+                index: OnceLock::new(),
+            })),
+            spans: Vec::new(),
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// The span table: the list's own, or a lines list's, built on first need.
+    #[inline]
+    fn spans(&self) -> &[Span] {
+        match &self.text {
+            Text::Lines(l) => &l.indexed().spans,
+            _ => &self.spans,
+        }
+    }
+
     /// The block the shared ranges point into (no copy: `block` is a slice of the frame's bytes).
     pub(crate) fn attach(&mut self, block: ByteString) {
         debug_assert!(matches!(self.text, Text::Shared(_)));
@@ -154,6 +220,10 @@ impl Headers {
 
     /// Removes the last header (a decoder that took the serializer's `Content-Length` for a header).
     pub(crate) fn pop(&mut self) {
+        if let Text::Lines(l) = &mut self.text {
+            l.lines.pop();
+            l.index = OnceLock::new();
+        }
         self.spans.pop();
         self.decoded = OnceLock::new();
     }
@@ -214,13 +284,13 @@ impl Headers {
 
     /// The owned text, after copying a shared list's pairs (decoded) into it if need be.
     fn owned(&mut self) -> &mut String {
-        if matches!(self.text, Text::Shared(_)) {
+        if !matches!(self.text, Text::Owned(_)) {
             let copy: Headers = self.iter().collect();
             *self = copy;
         }
         match &mut self.text {
             Text::Owned(s) => s,
-            Text::Shared(_) => unreachable!("converted above"),
+            Text::Shared(_) | Text::Lines(_) => unreachable!("converted above"),
         }
     }
 
@@ -228,6 +298,7 @@ impl Headers {
         match &self.text {
             Text::Owned(s) => s.as_bytes(),
             Text::Shared(b) => b.as_bytes(),
+            Text::Lines(l) => &l.lines.block,
         }
     }
 
@@ -237,6 +308,7 @@ impl Headers {
         match &self.text {
             Text::Owned(s) => &s[range],
             Text::Shared(b) => &b[range],
+            Text::Lines(l) => &l.indexed().text[range],
         }
     }
 
@@ -254,14 +326,15 @@ impl Headers {
     /// Every escaped value of a shared list, percent-decoded (`switch_url_decode`), in one buffer.
     fn decode_escaped(&self) -> Decoded {
         // A decoded value is never longer than its raw text: one allocation, no regrowth.
-        let escaped = self.spans.iter().filter(|s| s.escaped());
+        let spans = self.spans();
+        let escaped = spans.iter().filter(|s| s.escaped());
         let room = escaped.map(|s| s.raw_value().len()).sum();
         let mut d = Decoded {
             text: String::with_capacity(room),
-            ranges: vec![(0, 0); self.spans.len()],
+            ranges: vec![(0, 0); spans.len()],
         };
         let mut scratch = Vec::new();
-        for (i, s) in self.spans.iter().enumerate().filter(|(_, s)| s.escaped()) {
+        for (i, s) in spans.iter().enumerate().filter(|(_, s)| s.escaped()) {
             let raw = self.str_at(s.raw_value());
             let start = d.text.len() as u32;
             let at = memchr2(b'%', 0, raw.as_bytes()).unwrap_or(raw.len());
@@ -287,19 +360,36 @@ impl Headers {
 
     /// The first value of header `name` (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.spans.iter().position(|s| self.is_named(s, name))?;
-        Some(self.value(i, &self.spans[i]))
+        if let Text::Lines(l) = &self.text
+            && l.index.get().is_none()
+        {
+            // A lookup before anything needed the span table: from the line starts alone.
+            match l.lines.find(name) {
+                // A value of a block checked to be UTF-8, cut at ASCII bytes: always `Ok`.
+                Found::Plain(value) => {
+                    if let Ok(value) = std::str::from_utf8(&l.lines.block[value]) {
+                        return Some(value);
+                    }
+                }
+                Found::Absent => return None,
+                Found::Escaped => {}
+            }
+        }
+        let spans = self.spans();
+        let i = spans.iter().position(|s| self.is_named(s, name))?;
+        Some(self.value(i, &spans[i]))
     }
 
     /// The last value of header `name` (FreeSWITCH appends: the last one is the serializer's own).
     pub fn get_last(&self, name: &str) -> Option<&str> {
-        let i = self.spans.iter().rposition(|s| self.is_named(s, name))?;
-        Some(self.value(i, &self.spans[i]))
+        let spans = self.spans();
+        let i = spans.iter().rposition(|s| self.is_named(s, name))?;
+        Some(self.value(i, &spans[i]))
     }
 
     /// Every value of header `name`, in wire order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.spans
+        self.spans()
             .iter()
             .enumerate()
             .filter(move |(_, s)| self.is_named(s, name))
@@ -307,22 +397,30 @@ impl Headers {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.spans.iter().any(|s| self.is_named(s, name))
+        if let Text::Lines(l) = &self.text
+            && l.index.get().is_none()
+        {
+            return !matches!(l.lines.find(name), Found::Absent);
+        }
+        self.spans().iter().any(|s| self.is_named(s, name))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.spans
+        self.spans()
             .iter()
             .enumerate()
             .map(|(i, s)| (self.str_at(s.name()), self.value(i, s)))
     }
 
     pub fn len(&self) -> usize {
-        self.spans.len()
+        match &self.text {
+            Text::Lines(l) => l.lines.len(),
+            _ => self.spans.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len() == 0
     }
 }
 

@@ -11,7 +11,7 @@
 //! | [`event_format`] | `EventFormat`: plain, json or xml |
 //! | [`event`], [`event_json`], [`event_xml`] | `Frame::event()`: plain/json/xml/connect-reply → `Event` |
 //! | [`url`] | percent-encoding and -decoding exactly as FreeSWITCH's `switch_url_encode` / `switch_url_decode` |
-//! | `plain_walk` | the lazy plain-event walk: one SSE2 classifying pass, headers as ranges of the frame |
+//! | `plain_walk`, `header_lines` | the lazy plain-event walk (one SSE2 classifying pass, every line of a 64-byte chunk checked at once) and the line starts it records: lookups by name over them, the span table built on first need |
 //! | `event_json_flat`, `scan` | fast path for FreeSWITCH's flat JSON object; word-at-a-time byte search for short fields |
 //! | [`command`] | `Command`: typed commands that encode themselves (+ `Encoder<&Command>` for `EslCodec`) |
 //! | [`connection`] | the one connection driver: FIFO reply matching, event routing, bgapi/execute correlation |
@@ -40,6 +40,7 @@ pub mod event_format;
 pub mod event_json;
 mod event_json_flat;
 pub mod event_xml;
+mod header_lines;
 #[cfg(test)]
 mod plain_lazy_tests;
 mod plain_walk;

@@ -30,6 +30,40 @@ fn same_lookups(lazy: &Event, eager: &Event) {
     }
 }
 
+/// Lookups on a freshly decoded event, before anything built its span table (a lookup then runs
+/// over the line starts alone, `header_lines.rs`), agree with the eager decoder's: every name as
+/// sent, upper- and lowercased, a name that is absent and one holding `: `. Each lookup gets its
+/// own fresh event, since reading an escaped value builds the table.
+fn fresh_lookups(text: &Bytes, eager: &Event) {
+    let mut names: Vec<String> = vec!["Absent-Name".into(), String::new(), "a: b".into()];
+    for (name, _) in eager.headers.iter() {
+        names.extend([
+            name.to_owned(),
+            name.to_ascii_lowercase(),
+            name.to_ascii_uppercase(),
+            format!("{name}: "),
+            format!("{name}x"),
+        ]);
+    }
+    for name in &names {
+        let lazy = parse_plain(text).unwrap();
+        assert_eq!(lazy.get(name), eager.get(name), "get {name:?}");
+        let lazy = parse_plain(text).unwrap();
+        assert_eq!(
+            lazy.headers.contains(name),
+            eager.headers.contains(name),
+            "contains {name:?}"
+        );
+    }
+    // Several lookups on one event, escaped ones among them, then every header.
+    let lazy = parse_plain(text).unwrap();
+    for name in &names {
+        assert_eq!(lazy.get(name), eager.get(name), "get {name:?}");
+    }
+    assert_eq!(&lazy, eager);
+    assert_eq!(lazy.headers.len(), eager.headers.len());
+}
+
 fn recorded_plain_events() -> Vec<Bytes> {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -59,6 +93,7 @@ fn lazy_and_eager_decoders_agree_on_the_recordings() {
     for text in events {
         let lazy = parse_plain(&text).unwrap();
         let eager = parse_plain_eager(&text).unwrap();
+        fresh_lookups(&text, &eager);
         assert_eq!(lazy, eager);
         same_lookups(&lazy, &eager);
         // Zero copy: an unescaped value is a slice of the frame's own bytes.
@@ -89,9 +124,15 @@ fn edge_blocks_agree() {
         b": b\n\n",
         b"A: b",
         b"a:b: c\nd::: e: f\n\n",
+        b"a: b: c\nA: second\n\n",
+        b"A: \nB:  \r\nC: %\n\n",
+        b"Content-Length: 1\nContent-Length: 2\n\nxy",
     ] {
         let (lazy, eager) = both(text);
         assert_eq!(lazy, eager, "{:?}", String::from_utf8_lossy(text));
+        if let Ok(eager) = eager {
+            fresh_lookups(&Bytes::copy_from_slice(text), &eager);
+        }
     }
 }
 
@@ -110,8 +151,18 @@ fn lines_across_chunk_boundaries_agree() {
         b": empty name\n",
     ];
     let long = format!("Long: {}%41{}\n", "x".repeat(70), "y".repeat(70));
+    // A name over a chunk boundary; a line of two chunks with no `: ` at all; its `: ` far in.
+    let long_name = format!("{}: v\n", "N".repeat(70));
+    let unnamed = format!("{}\n", "u:".repeat(70));
+    let late = format!("{}: v\n", "n:".repeat(40));
+    let longs = [
+        long.as_bytes(),
+        long_name.as_bytes(),
+        unnamed.as_bytes(),
+        late.as_bytes(),
+    ];
     for pad in 0..140 {
-        for l in lines.iter().copied().chain([long.as_bytes()]) {
+        for l in lines.iter().copied().chain(longs) {
             let mut text = format!("P: {}\n", "p".repeat(pad)).into_bytes();
             text.extend_from_slice(l);
             text.extend_from_slice(b"Z: z\n\n");
@@ -119,6 +170,7 @@ fn lines_across_chunk_boundaries_agree() {
             assert_eq!(lazy, eager, "{:?}", String::from_utf8_lossy(&text));
             if let (Ok(lazy), Ok(eager)) = (&lazy, &eager) {
                 same_lookups(lazy, eager);
+                fresh_lookups(&Bytes::from(text), eager);
             }
         }
     }
@@ -177,6 +229,7 @@ proptest! {
         prop_assert_eq!(&lazy, &eager);
         if let (Ok(lazy), Ok(eager)) = (&lazy, &eager) {
             same_lookups(lazy, eager);
+            fresh_lookups(&Bytes::from(text), eager);
         }
     }
 
