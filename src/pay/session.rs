@@ -9,6 +9,9 @@
 //! `CONFPAY_SESSION`, `CONFPAY_CALL`, `CONFPAY_AGENT_ID`). The end of a session is one audit record
 //! ([`super::audit`]). The actor also times request→Ready, the capture, and its reaction to an event
 //! (the event's arrival at the engine to the first command it causes) for `/metrics`.
+//!
+//! Files: `queue` (the command queue: one command in flight, the rest in order), `view`
+//! ([`SessionView`], what readers see).
 
 use super::audit::{AuditRecord, Initiator};
 use super::commands::{api_text, originate_result};
@@ -25,7 +28,10 @@ use tokio_util::time::{DelayQueue, delay_queue};
 use tracing::{Instrument, Span, field, info, info_span, warn};
 
 mod queue;
+mod view;
 use queue::CommandQueue;
+pub use view::SessionView;
+use view::view_of;
 
 /// An input, and when the engine received the FreeSWITCH event it came from (if it did).
 type Envelope = (Input, Option<Instant>);
@@ -36,26 +42,6 @@ type Envelope = (Input, Option<Instant>);
 const SELF_RESYNC_AFTER: Duration = Duration::from_secs(5);
 /// How often it then checks whether the connection answers again.
 const SELF_RESYNC_EVERY: Duration = Duration::from_secs(1);
-
-/// A public view of a session, published on every change (API, status stream, page).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionView {
-    pub id: String,
-    pub state: State,
-    pub customer: Uuid,
-    pub agent: Uuid,
-    pub capture: Option<Uuid>,
-    pub agent_id: Option<String>,
-    pub method: Option<StartMethod>,
-    pub outcome: Option<Outcome>,
-    pub started: SystemTime,
-    /// When capture started ('1'), for the elapsed time shown to the agent.
-    pub capture_started: Option<SystemTime>,
-    pub ended: Option<SystemTime>,
-    /// How many times this view changed since the session (or, after a restart, its recovery)
-    /// began: a reader holding two views of one session knows which is newer.
-    pub revision: u64,
-}
 
 /// A handle on a running session.
 #[derive(Clone, Debug)]
@@ -176,23 +162,6 @@ pub fn spawn(
         id,
         tx,
         view: view_rx,
-    }
-}
-
-fn view_of(id: &str, m: &Machine, started: SystemTime) -> SessionView {
-    SessionView {
-        id: id.to_owned(),
-        state: m.state().clone(),
-        customer: m.legs().customer.clone(),
-        agent: m.legs().agent.clone(),
-        capture: (m.legs().capture_up || m.legs().dialling).then(|| m.legs().capture.clone()),
-        agent_id: m.agent_id().map(|a| a.to_string()),
-        method: m.method(),
-        outcome: m.outcome().cloned(),
-        started,
-        capture_started: None,
-        ended: None,
-        revision: 0,
     }
 }
 

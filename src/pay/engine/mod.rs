@@ -13,13 +13,15 @@
 //! readers see it, without going through the queue), `recovery` (adopting calls after a restart),
 //! `scope` (the [`ChannelScope`] kept in step with the call table), `feed` (the task's loop, and
 //! the inbound client's events read by the task itself), `start` and `start_steps`
-//! (starting a payment: the switch's answers come back as messages), `error` ([`EngineError`]).
+//! (starting a payment: the switch's answers come back as messages), `drain` (graceful shutdown),
+//! `error` ([`EngineError`]).
 //!
 //! The engine's task never waits for the switch: whatever needs an answer runs in a task of its
 //! own and reports back as a message, and the channel scope is told of changes without waiting.
 //! The task is the only reader of the events (and so of the `filter` replies) of the inbound
 //! connection: waiting there for a reply could wait behind events only it would read.
 
+mod drain;
 mod error;
 mod feed;
 mod intake;
@@ -43,7 +45,7 @@ pub use feed::{AfterEvent, BATCH, Feed, Link};
 use super::audit::Initiator;
 use super::caller::Caller;
 use super::calls::{Call, Calls};
-use super::machine::{MachineConfig, State};
+use super::machine::MachineConfig;
 use super::observer::SessionObserver;
 use super::scope::ChannelScope;
 use super::session::SessionView;
@@ -56,7 +58,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{info, warn};
+use tracing::info;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -361,39 +363,6 @@ impl Engine {
     /// A live view of one session (running or ended).
     pub async fn watch(&self, session: &str) -> Option<watch::Receiver<SessionView>> {
         self.published.watch(session)
-    }
-
-    /// Graceful shutdown: a capture in progress may finish within `limit`; then every running
-    /// session is cancelled, which restores agent and customer (capture leg down, isolation
-    /// cleared). Calls are never hung up by this.
-    pub async fn drain(&self, limit: std::time::Duration) {
-        let running: Vec<SessionView> = self
-            .calls()
-            .await
-            .into_iter()
-            .filter_map(|c| c.session)
-            .filter(|s| s.state != State::Done)
-            .collect();
-        if running.is_empty() {
-            return;
-        }
-        info!(sessions = running.len(), limit = ?limit, "draining payments before shutdown");
-        let deadline = tokio::time::Instant::now() + limit;
-        for s in &running {
-            let Some(mut w) = self.watch(&s.id).await else {
-                continue;
-            };
-            if s.state == State::Capturing {
-                let _ =
-                    tokio::time::timeout_at(deadline, w.wait_for(|v| v.state == State::Done)).await;
-            }
-            if w.borrow().state != State::Done {
-                warn!(session = %s.id, state = ?w.borrow().state, "cancelling payment for shutdown");
-                let _ = self.cancel(&s.id).await;
-                let restore = std::time::Duration::from_secs(5);
-                let _ = tokio::time::timeout(restore, w.wait_for(|v| v.state == State::Done)).await;
-            }
-        }
     }
 
     async fn ask<T>(&self, msg: impl FnOnce(Reply<T>) -> Msg) -> Result<T, EngineError> {

@@ -33,12 +33,14 @@
 //! | | `cjson` | JSON printed in cJSON's tab layout (`json_list`) |
 //! | | `conference_api` | the `conference` API command and its reply texts |
 //! | | `show` | `show channels` / `show calls`, plain and json, with FreeSWITCH's columns |
-//! | | [`api`] | the API commands (`status`, `uuid_*`, `originate`, ...) |
+//! | | `call_api` | the API commands that move calls (`originate`, `uuid_bridge`, `uuid_transfer`, `uuid_hold`, DTMF) |
+//! | | [`api`] | the API commands by name (`status`, `uuid_*`, ...), each to its handler |
 
 pub mod api;
 mod app_stack;
 mod application;
 mod audio;
+mod call_api;
 mod calling;
 pub(crate) mod channel;
 mod cjson;
