@@ -40,12 +40,26 @@ struct Masks {
     high: u64,
 }
 
+/// The `k`-th 16 bytes of `chunk`, and the 16 one byte further (the byte after each, for `: `).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn lanes(chunk: &[u8; CHUNK + 16], k: usize) -> (safe_arch::m128i, safe_arch::m128i) {
+    let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
+    let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17]
+        .try_into()
+        .unwrap_or(&[0; 16]);
+    (
+        safe_arch::load_unaligned_m128i(here),
+        safe_arch::load_unaligned_m128i(next),
+    )
+}
+
 /// Classifies `chunk[..64]`; `chunk[64]` is the byte after it (for a `:` in the last place).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
     use safe_arch::{
-        bitand_m128i as and, bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i,
-        move_mask_i8_m128i, set_splat_i8_m128i as splat, zeroed_m128i,
+        bitand_m128i as and, bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, move_mask_i8_m128i,
+        set_splat_i8_m128i as splat, zeroed_m128i,
     };
     let (nl, colon, space) = (splat(b'\n' as i8), splat(b':' as i8), splat(b' ' as i8));
     let mut m = Masks {
@@ -55,11 +69,7 @@ fn classify(chunk: &[u8; CHUNK + 16]) -> Masks {
     };
     let mut any = zeroed_m128i();
     for k in 0..CHUNK / 16 {
-        let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
-        let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17]
-            .try_into()
-            .unwrap_or(&[0; 16]);
-        let (v, w) = (load_unaligned_m128i(here), load_unaligned_m128i(next));
+        let (v, w) = lanes(chunk, k);
         let shift = 16 * k;
         m.nl |= u64::from(move_mask_i8_m128i(eq(v, nl)) as u16) << shift;
         let pair = and(eq(v, colon), eq(w, space));
@@ -118,17 +128,13 @@ pub(crate) fn span_masks(block: &[u8]) -> (Vec<u64>, Vec<u64>) {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn classify_values(chunk: &[u8; CHUNK + 16]) -> (u64, u64) {
     use safe_arch::{
-        bitand_m128i as and, bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i,
-        move_mask_i8_m128i, set_splat_i8_m128i as splat, zeroed_m128i,
+        bitand_m128i as and, bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, move_mask_i8_m128i,
+        set_splat_i8_m128i as splat, zeroed_m128i,
     };
     let (colon, space, pct) = (splat(b':' as i8), splat(b' ' as i8), splat(b'%' as i8));
     let (mut cs, mut esc) = (0u64, 0u64);
     for k in 0..CHUNK / 16 {
-        let here: &[u8; 16] = chunk[16 * k..16 * k + 16].try_into().unwrap_or(&[0; 16]);
-        let next: &[u8; 16] = chunk[16 * k + 1..16 * k + 17]
-            .try_into()
-            .unwrap_or(&[0; 16]);
-        let (v, w) = (load_unaligned_m128i(here), load_unaligned_m128i(next));
+        let (v, w) = lanes(chunk, k);
         let pair = and(eq(v, colon), eq(w, space));
         cs |= u64::from(move_mask_i8_m128i(pair) as u16) << (16 * k);
         let escape = or(eq(v, pct), eq(v, zeroed_m128i()));

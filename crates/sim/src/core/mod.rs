@@ -277,14 +277,7 @@ impl Core {
         caller_id_name: &str,
         caller_id_number: &str,
     ) -> Result<String, SimError> {
-        flow::incoming_call(
-            self,
-            party,
-            destination,
-            caller_id_name,
-            caller_id_number,
-            &[],
-        )
+        self.incoming_call_with(party, destination, caller_id_name, caller_id_number, &[])
     }
 
     /// [`Core::incoming_call`] for a call that arrives carrying channel variables (set before the

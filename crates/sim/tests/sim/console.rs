@@ -1,7 +1,7 @@
 //! The `confpay-sim` console in-process: the standalone set-up (extensions, scripted agent and capture
 //! service) driven by line commands, checked through the console's answers and a raw ESL client.
 
-use crate::esl_client::Client;
+use crate::esl_client::{Client, RawFrame};
 use confpay_sim::console::{self, Console, Outcome};
 use confpay_sim::standalone::{self, Options};
 use std::net::SocketAddr;
@@ -26,6 +26,20 @@ async fn reply(c: &mut Console, line: &str) -> String {
         Outcome::Reply(r) => r,
         Outcome::Quit(q) => panic!("{line}: quit {q:?}"),
     }
+}
+
+/// The call `uuid`'s socket application dials `daemon`; what it says on `connect`.
+async fn socket_connect(daemon: &TcpListener, uuid: &str) -> RawFrame {
+    assert!(is_uuid(uuid), "{uuid}");
+    let (sock, _) = tokio::time::timeout(Duration::from_secs(5), daemon.accept())
+        .await
+        .expect("the socket app dials out")
+        .expect("accept");
+    let mut out = Client::from_stream(sock);
+    out.cmd("connect").await;
+    let data = out.frame().await;
+    assert_eq!(data.header("Unique-ID"), Some(uuid));
+    data
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -79,15 +93,7 @@ async fn the_confpay_extension_dials_the_outbound_socket() {
     let daemon = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let mut c = console_with_outbound(daemon.local_addr().expect("addr")).await;
     let uuid = reply(&mut c, "call confpay").await.trim().to_owned();
-    assert!(is_uuid(&uuid), "{uuid}");
-    let (sock, _) = tokio::time::timeout(Duration::from_secs(5), daemon.accept())
-        .await
-        .expect("the socket app dials out")
-        .expect("accept");
-    let mut out = Client::from_stream(sock);
-    out.cmd("connect").await;
-    let data = out.frame().await;
-    assert_eq!(data.header("Unique-ID"), Some(uuid.as_str()));
+    let data = socket_connect(&daemon, &uuid).await;
     assert_eq!(
         data.header("variable_confpay_agent_dial"),
         Some("user/agent")
@@ -102,15 +108,7 @@ async fn a_routed_call_keeps_the_agent_id_its_routing_set() {
     let mut c = console_with_outbound(daemon.local_addr().expect("addr")).await;
     let line = format!("call {{confpay_agent_id=100007}}{}", standalone::ROUTED);
     let uuid = reply(&mut c, &line).await.trim().to_owned();
-    assert!(is_uuid(&uuid), "{uuid}");
-    let (sock, _) = tokio::time::timeout(Duration::from_secs(5), daemon.accept())
-        .await
-        .expect("the socket app dials out")
-        .expect("accept");
-    let mut out = Client::from_stream(sock);
-    out.cmd("connect").await;
-    let data = out.frame().await;
-    assert_eq!(data.header("Unique-ID"), Some(uuid.as_str()));
+    let data = socket_connect(&daemon, &uuid).await;
     assert_eq!(data.header("variable_confpay_agent_id"), Some("100007"));
     assert_eq!(
         data.header("variable_confpay_agent_dial"),
