@@ -214,7 +214,10 @@ impl ConnectionHandle {
 
     /// `sendmsg [uuid]` with `call-command: execute`. Returns once FreeSWITCH accepted it (`+OK`); the
     /// returned [`Execution`] resolves when the application completes. An `event_uuid` is generated if
-    /// `execute` has none.
+    /// `execute` has none. Dropping the [`Execution`] abandons the wait: its completion is then
+    /// either discarded or, once the driver has swept the abandoned waiter (an idle outbound
+    /// connection does so whenever it gives its buffer back), delivered as an ordinary event;
+    /// use [`ConnectionHandle::execute_detached`] when nobody waits for the end.
     pub async fn execute(
         &self,
         uuid: Option<String>,

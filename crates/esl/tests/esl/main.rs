@@ -6,6 +6,7 @@
 //! | `fixtures_decode` | the recorded FreeSWITCH byte streams decode, however chunked |
 //! | `fixture_values` | specific values in the recordings decode as sent |
 //! | `malformed_input` | oversized, endless, CRLF, garbage and truncated input |
+//! | `idle_buffer` | the driver giving its read buffer back when idle, against a stream cut anywhere |
 //! | `inbound_client` | the inbound client against fake FreeSWITCH peers speaking recorded bytes |
 //! | `inbound_batch` | every frame of one socket read routed in order, the channel filling mid-read |
 //! | `outbound_server` | the outbound socket server against a fake FreeSWITCH dialling in |
@@ -25,6 +26,7 @@ mod wire_generators;
 mod commands;
 mod fixture_values;
 mod fixtures_decode;
+mod idle_buffer;
 mod inbound_batch;
 mod inbound_client;
 mod malformed_input;
