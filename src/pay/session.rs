@@ -226,11 +226,13 @@ impl Actor {
             if self.feed(input, event_at) {
                 return;
             }
-            // The view changed: its watchers (status streams, the page) get to see it before the
-            // next answer is read. A real switch's answer always comes in a later wake-up; an
-            // in-process one may answer at once, and a session would then run through several
-            // states unseen. Commands are already sent: no command waits for this.
+            // The view changed: its watchers (status streams, the page) get a chance to see it
+            // before the next answer is read — best effort: a `watch` keeps the latest view only,
+            // and a watcher woken late sees that (webhooks and the cluster feed are told every
+            // change through the observer instead). The command the change caused is handed to
+            // the switch first: the yield must not delay it.
             if self.view.borrow().revision != seen {
+                self.commands.hand_over().await;
                 tokio::task::yield_now().await;
             }
         }

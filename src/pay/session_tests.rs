@@ -221,3 +221,98 @@ async fn a_late_suspension_resyncs_by_itself() {
         "{sent:?}"
     );
 }
+
+/// A switch whose futures do nothing until polled (as the daemon's own): it counts the commands
+/// made and the commands that went out.
+#[derive(Default)]
+struct LazySwitch {
+    made: std::sync::atomic::AtomicUsize,
+    sent: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Switch for LazySwitch {
+    fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.made.fetch_add(1, SeqCst);
+        let sent = self.sent.clone();
+        let reply = if cmd.starts_with("uuid_buglist ") {
+            "<media-bugs>\n</media-bugs>\n"
+        } else if cmd.ends_with("recording check") {
+            "-ERR Conference is not being recorded.\n"
+        } else {
+            "+OK\n"
+        };
+        Box::pin(async move {
+            sent.fetch_add(1, SeqCst);
+            Ok(reply.to_owned())
+        })
+    }
+    fn bgapi(&self, _cmd: String) -> BoxFut<Result<String, SwitchError>> {
+        Box::pin(async { Ok("+OK capt-1\n".to_owned()) })
+    }
+}
+
+/// A watcher of the session's view (as a status stream is) never runs while a command the session
+/// made is still unsent: the session hands each command over before it lets other tasks run.
+#[tokio::test]
+async fn a_command_goes_out_before_watchers_of_the_change_run() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let switch = Arc::new(LazySwitch::default());
+    let legs = Legs {
+        customer: "cust-1".into(),
+        agent: "agent-1".into(),
+        capture: "capt-1".into(),
+        customer_member: Some(3),
+        agent_member: Some(4),
+        ..Legs::default()
+    };
+    let mut c = cfg();
+    c.agent_id_delay = Duration::from_millis(1);
+    let m = Machine::new(
+        c,
+        "confpay-x".into(),
+        Topology::InConference,
+        legs,
+        AgentId::parse("31"),
+    );
+    let (go, gate) = tokio::sync::oneshot::channel::<()>();
+    let h = spawn(
+        "s1".into(),
+        m,
+        switch.clone(),
+        SpawnOptions {
+            first: Some(Input::Start { agent_id: None }),
+            gate: Some(Box::pin(async move {
+                let _ = gate.await;
+            })),
+            ..SpawnOptions::default()
+        },
+    );
+    let (mut w, sw) = (h.watch(), switch.clone());
+    let watcher = tokio::spawn(async move {
+        let (mut states, mut unsent) = (Vec::new(), Vec::new());
+        let _ = go.send(());
+        while w.changed().await.is_ok() {
+            let state = w.borrow_and_update().state.clone();
+            let (made, sent) = (sw.made.load(SeqCst), sw.sent.load(SeqCst));
+            if made > sent {
+                unsent.push((state.clone(), made, sent));
+            }
+            let ready = state == State::Ready;
+            states.push(state);
+            if ready {
+                break;
+            }
+        }
+        (states, unsent)
+    });
+    let (states, unsent) = tokio::time::timeout(Duration::from_secs(10), watcher)
+        .await
+        .expect("ready in time")
+        .expect("watcher");
+    assert!(states.len() > 2, "{states:?}");
+    assert!(
+        unsent.is_empty(),
+        "a watcher ran before the command went out: {unsent:?}"
+    );
+}

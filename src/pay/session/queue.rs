@@ -4,7 +4,7 @@
 //!
 //! The queue lives inside the session's own task, not in a task of its own: a command that finds
 //! nothing in flight is handed to the switch at once, in the same wake-up as the input that caused
-//! it, and its answer is read by the session's loop ([`CommandQueue::answered`]) and fed straight
+//! it (the session polls it once, [`CommandQueue::hand_over`], before it lets other tasks run), and its answer is read by the session's loop ([`CommandQueue::answered`]) and fed straight
 //! to the machine. A separate queue task cost two task wake-ups per command (session → queue, and
 //! the reply back through the session's input channel). Commands still queued when the session
 //! ends are carried on by [`CommandQueue::finish`] (capture leg down, restore steps).
@@ -23,11 +23,13 @@ use tracing::{Instrument, warn};
 /// A queued command: its step, the command, and when the event it reacts to reached the engine.
 type Queued = (Step, Cmd, Option<Instant>);
 
-/// The command the switch is running for the session, and its answer to come.
+/// The command the switch is running for the session, and its answer to come (or already come,
+/// when [`CommandQueue::hand_over`] found it there).
 struct InFlight {
     step: Step,
     cmd: Cmd,
     reply: BoxFut<Result<String, SwitchError>>,
+    answer: Option<Result<String, SwitchError>>,
 }
 
 /// A session's sequential command queue: each command sent once the previous one was answered.
@@ -75,7 +77,28 @@ impl CommandQueue {
             m.observe_event_to_command(at.elapsed());
         }
         let reply = self.switch.call_api(api_text(&cmd));
-        self.in_flight = Some(InFlight { step, cmd, reply });
+        self.in_flight = Some(InFlight {
+            step,
+            cmd,
+            reply,
+            answer: None,
+        });
+    }
+
+    /// Polls the command in flight once, so that it is on its way to the switch before the session
+    /// lets other tasks run (a switch's future does nothing until polled); an answer already there
+    /// is kept for [`CommandQueue::answered`]. Registers the session's task for the answer.
+    pub(super) async fn hand_over(&mut self) {
+        poll_fn(|cx| {
+            if let Some(f) = self.in_flight.as_mut()
+                && f.answer.is_none()
+                && let Poll::Ready(result) = f.reply.as_mut().poll(cx)
+            {
+                f.answer = Some(result);
+            }
+            Poll::Ready(())
+        })
+        .await
     }
 
     /// Waits for the answer to the command in flight (never resolves with none in flight); the
@@ -87,7 +110,10 @@ impl CommandQueue {
             let Some(f) = self.in_flight.as_mut() else {
                 return Poll::Pending;
             };
-            let result = std::task::ready!(f.reply.as_mut().poll(cx));
+            let result = match f.answer.take() {
+                Some(result) => result,
+                None => std::task::ready!(f.reply.as_mut().poll(cx)),
+            };
             let InFlight { step, cmd, .. } = self.in_flight.take().expect("in flight");
             Poll::Ready((step, cmd, result))
         })
