@@ -25,8 +25,9 @@ pub type AfterEvent = Box<dyn FnOnce() + Send>;
 
 /// What the daemon does around the engine as the feed's events and connection changes come.
 pub trait Link: Send + 'static {
-    /// Sees `event` before the engine handles it; what it returns runs once the engine has.
-    fn seen(&mut self, event: &Event) -> Option<AfterEvent>;
+    /// Sees `event`, which the client handed on `at`, before the engine handles it; what it
+    /// returns runs once the engine has.
+    fn seen(&mut self, event: &Event, at: Instant) -> Option<AfterEvent>;
     /// The client connected (`again`: not the start-up connection but a reconnect), before the
     /// engine resynchronises its sessions.
     fn connected(&mut self, core_uuid: Option<&str>, again: bool);
@@ -69,6 +70,9 @@ impl Task {
             // A burst: the events already waiting are handled now, then published once.
             for _ in 1..BATCH {
                 let Some(r) = feed.as_mut() else { break };
+                if r.feed.stop.is_cancelled() {
+                    break;
+                }
                 let Ok(item) = r.feed.events.try_recv() else {
                     break;
                 };
@@ -82,9 +86,9 @@ impl Task {
     fn take_from_feed(&mut self, feed: &mut Option<Reading>, item: ClientEvent) {
         let Some(r) = feed.as_mut() else { return };
         match item {
-            ClientEvent::Event(e) => {
-                let after = r.feed.link.seen(&e);
-                self.handle(Msg::Event(e, Instant::now()));
+            ClientEvent::Event(e, at) => {
+                let after = r.feed.link.seen(&e, at);
+                self.handle(Msg::Event(e, at));
                 if let Some(after) = after {
                     after();
                 }
