@@ -30,7 +30,7 @@ impl DtmfChannels {
 }
 
 impl EventTap for DtmfChannels {
-    fn seen(&self, event: &Event) -> Option<AfterEngine> {
+    fn seen(&self, event: &Event, _at: std::time::Instant) -> Option<AfterEngine> {
         if event.name() == Some("DTMF") {
             let uuid = event.unique_id().unwrap_or("").to_owned();
             self.0.lock().unwrap().push(uuid);

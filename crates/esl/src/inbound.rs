@@ -32,7 +32,7 @@ use super::frame::{ContentType, Event};
 use super::reply::{ApiReply, DisconnectNotice, Reply};
 use crate::secret::Secret;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -93,19 +93,17 @@ impl Default for InboundConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientEvent {
     /// Connected, authenticated and subscribed (first time and after every reconnect).
-    Connected {
-        core_uuid: Option<String>,
-    },
+    Connected { core_uuid: Option<String> },
     /// The connection was lost; the client is reconnecting (unless shut down).
-    Disconnected {
-        reason: LossReason,
-    },
-    Event(Event),
+    Disconnected { reason: LossReason },
+    /// An event, and when the client handed it on: decoded, before any wait for room in the
+    /// consumer's channel (the start of a reaction time: what the event waited there counts).
+    Event(Event, Instant),
 }
 
 impl Delivery for ClientEvent {
     fn event(event: Event) -> ClientEvent {
-        ClientEvent::Event(event)
+        ClientEvent::Event(event, Instant::now())
     }
 
     fn notice(_notice: DisconnectNotice) -> Option<ClientEvent> {

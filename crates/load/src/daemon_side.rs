@@ -13,7 +13,7 @@ use confpay_esl::Event;
 use confpay_esl::outbound::OutboundServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -75,8 +75,8 @@ struct LoadTap {
 }
 
 impl EventTap for LoadTap {
-    fn seen(&self, event: &Event) -> Option<AfterEngine> {
-        self.probe.event_arrived(event);
+    fn seen(&self, event: &Event, at: Instant) -> Option<AfterEngine> {
+        self.probe.event_arrived(event, at);
         // Read before the engine takes the event, counted after it has it.
         let customer = self.ready.joining(event)?;
         let ready = self.ready.clone();

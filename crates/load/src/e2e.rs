@@ -119,7 +119,7 @@ pub async fn run(burst: &Burst, opts: &E2eOptions) -> Result<E2eReport, E2eError
     let mut headers_read = 0u64;
     while received < expected {
         match events.recv().await {
-            Some(ClientEvent::Event(e)) => {
+            Some(ClientEvent::Event(e, _)) => {
                 received += 1;
                 // Read the event as a consumer would: its name, its channel, every header.
                 let named = u64::from(e.name().is_some()) + u64::from(e.unique_id().is_some());

@@ -64,12 +64,11 @@ impl LatencyProbe {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The event pump got `event` now.
-    pub fn event_arrived(&self, event: &Event) {
+    /// The daemon's inbound client handed `event` on at `now` (the start of the reaction).
+    pub fn event_arrived(&self, event: &Event, now: Instant) {
         let Some(cause) = cause_of(event) else {
             return;
         };
-        let now = Instant::now();
         let mut keys: Vec<String> = event.unique_id().map(str::to_owned).into_iter().collect();
         if let Some(room) = event.get("Conference-Name") {
             keys.extend(uuids_in(room).map(str::to_owned));
@@ -172,26 +171,39 @@ pub fn uuids_in(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A [`Switch`] that tells the probe about every command before passing it on.
+/// A [`Switch`] that tells the probe about every command as it goes to the connection: when its
+/// future is first polled (the daemon's switches do nothing before), not when it is made.
 pub struct ProbedSwitch {
     pub inner: Arc<dyn Switch>,
     pub probe: Arc<LatencyProbe>,
 }
 
+impl ProbedSwitch {
+    fn probed(
+        &self,
+        cmd: String,
+        send: impl FnOnce(String) -> BoxFut<Result<String, SwitchError>>,
+    ) -> BoxFut<Result<String, SwitchError>> {
+        let probe = self.probe.clone();
+        let reply = send(cmd.clone());
+        Box::pin(async move {
+            probe.command_sent(&cmd);
+            reply.await
+        })
+    }
+}
+
 impl Switch for ProbedSwitch {
     fn api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
-        self.probe.command_sent(&cmd);
-        self.inner.api(cmd)
+        self.probed(cmd, |c| self.inner.api(c))
     }
 
     fn bgapi(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
-        self.probe.command_sent(&cmd);
-        self.inner.bgapi(cmd)
+        self.probed(cmd, |c| self.inner.bgapi(c))
     }
 
     fn call_api(&self, cmd: String) -> BoxFut<Result<String, SwitchError>> {
-        self.probe.command_sent(&cmd);
-        self.inner.call_api(cmd)
+        self.probed(cmd, |c| self.inner.call_api(c))
     }
 }
 
@@ -223,8 +235,8 @@ mod tests {
     #[test]
     fn one_sample_per_causing_event() {
         let p = LatencyProbe::default();
-        p.event_arrived(&event("DTMF", A));
-        p.event_arrived(&event("CHANNEL_ANSWER", B));
+        p.event_arrived(&event("DTMF", A), Instant::now());
+        p.event_arrived(&event("CHANNEL_ANSWER", B), Instant::now());
         p.command_sent(&format!("uuid_setvar {A} sensitive_dtmf true"));
         // The next command of the same step follows a reply, not an event: not counted.
         p.command_sent(&format!("conference confpay-{A} relate 1 2 clear"));
@@ -236,5 +248,30 @@ mod tests {
         assert_eq!(by[0].0, "DTMF");
         assert_eq!(by[0].1.map(|p| p.count), Some(1));
         assert_eq!(by[1].1, None);
+    }
+
+    struct Echo;
+
+    impl Switch for Echo {
+        fn api(&self, _cmd: String) -> BoxFut<Result<String, SwitchError>> {
+            Box::pin(async { Ok("+OK\n".to_owned()) })
+        }
+        fn bgapi(&self, _cmd: String) -> BoxFut<Result<String, SwitchError>> {
+            Box::pin(async { Ok("+OK\n".to_owned()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_counts_when_it_goes_out_not_when_it_is_made() {
+        let probe = Arc::new(LatencyProbe::default());
+        let switch = ProbedSwitch {
+            inner: Arc::new(Echo),
+            probe: probe.clone(),
+        };
+        probe.event_arrived(&event("DTMF", A), Instant::now());
+        let reply = switch.call_api(format!("uuid_setvar {A} sensitive_dtmf true"));
+        assert!(probe.percentiles().is_none(), "made, not yet sent");
+        assert_eq!(reply.await.expect("answer"), "+OK\n");
+        assert_eq!(probe.percentiles().map(|p| p.count), Some(1));
     }
 }

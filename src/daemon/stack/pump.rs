@@ -11,15 +11,17 @@ use crate::metrics::Metrics;
 use crate::pay::engine::{AfterEvent, Link};
 use crate::pay::switch::Switch;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 /// Runs once the engine has an event.
 pub type AfterEngine = AfterEvent;
 
-/// Sees each event before the engine does; what it returns runs once the engine has the event.
+/// Sees each event before the engine does (`at`: when the inbound client handed it on); what it
+/// returns runs once the engine has the event.
 pub trait EventTap: Send + Sync {
-    fn seen(&self, event: &Event) -> Option<AfterEngine>;
+    fn seen(&self, event: &Event, at: Instant) -> Option<AfterEngine>;
 }
 
 /// What the daemon does as the engine's feed brings events and connection changes.
@@ -33,8 +35,8 @@ pub struct Pump {
 }
 
 impl Link for Pump {
-    fn seen(&mut self, event: &Event) -> Option<AfterEvent> {
-        self.tap.as_ref().and_then(|tap| tap.seen(event))
+    fn seen(&mut self, event: &Event, at: Instant) -> Option<AfterEvent> {
+        self.tap.as_ref().and_then(|tap| tap.seen(event, at))
     }
 
     fn connected(&mut self, core_uuid: Option<&str>, again: bool) {

@@ -35,7 +35,7 @@ impl Notes {
 }
 
 impl Link for Notes {
-    fn seen(&mut self, event: &Event) -> Option<AfterEvent> {
+    fn seen(&mut self, event: &Event, _at: std::time::Instant) -> Option<AfterEvent> {
         let id = event.get("Seq").unwrap_or("").to_owned();
         self.0.lock().unwrap().push(format!("seen {id}"));
         let notes = self.0.clone();
@@ -58,10 +58,13 @@ fn numbered(seq: usize) -> ClientEvent {
     let mut headers = crate::esl::Headers::new();
     headers.push("Event-Name", "HEARTBEAT");
     headers.push("Seq", &seq.to_string());
-    ClientEvent::Event(Event {
-        headers,
-        body: None,
-    })
+    ClientEvent::Event(
+        Event {
+            headers,
+            body: None,
+        },
+        std::time::Instant::now(),
+    )
 }
 
 #[tokio::test]

@@ -80,7 +80,7 @@ impl Switch {
         let (s, n) = (seen.clone(), news.clone());
         tokio::spawn(async move {
             while let Some(e) = events.recv().await {
-                if let ClientEvent::Event(event) = e {
+                if let ClientEvent::Event(event, _) = e {
                     s.lock().unwrap().push(Seen { event });
                     n.notify_waiters();
                 }

@@ -75,7 +75,7 @@ pub fn confpay_inbound_tcp(data: Bytes) -> usize {
         // The writer closes after the corpus: `Disconnected` follows the last event.
         while let Some(item) = rx.recv().await {
             match item {
-                ClientEvent::Event(e) => {
+                ClientEvent::Event(e, _) => {
                     seen += consume_event(&e);
                     events += 1;
                 }

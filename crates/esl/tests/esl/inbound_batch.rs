@@ -60,7 +60,7 @@ async fn one_read_of_events_replies_and_a_job_result_is_routed_in_order() {
     let mut got = Vec::new();
     while got.len() < 80 {
         match next(&mut rx).await {
-            ClientEvent::Event(e) => {
+            ClientEvent::Event(e, _) => {
                 assert_eq!(
                     e.name(),
                     Some("CHANNEL_CREATE"),

@@ -224,7 +224,7 @@ async fn bgapi_is_correlated_by_job_uuid_across_an_unrelated_event_and_a_foreign
     assert_eq!(second.expect("job b"), "+OK b\n");
     assert_eq!(first.await.expect("join").expect("job a"), "+OK a\n");
     match next(&mut events).await {
-        ClientEvent::Event(e) => {
+        ClientEvent::Event(e, _) => {
             assert_eq!(e.name(), Some("CHANNEL_CREATE"));
             assert_eq!(e.unique_id(), Some("u-1"));
         }
@@ -399,7 +399,7 @@ async fn a_slow_consumer_loses_no_events() {
     while got.len() < expected.len() {
         tokio::time::sleep(Duration::from_millis(1)).await; // slow consumer
         match next(&mut events).await {
-            ClientEvent::Event(e) => got.push(e.get("Event-Sequence").expect("seq").to_owned()),
+            ClientEvent::Event(e, _) => got.push(e.get("Event-Sequence").expect("seq").to_owned()),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -487,7 +487,7 @@ async fn a_consumer_that_never_reads_stops_socket_reads() {
     ));
     for _ in 0..8 {
         match next(&mut events).await {
-            ClientEvent::Event(e) => assert_eq!(e.name(), Some("CHANNEL_CREATE")),
+            ClientEvent::Event(e, _) => assert_eq!(e.name(), Some("CHANNEL_CREATE")),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -140,7 +140,9 @@ impl SwitchSide {
         let (t, c) = (tracker.clone(), captures.clone());
         tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
-                let ClientEvent::Event(e) = ev else { continue };
+                let ClientEvent::Event(e, _) = ev else {
+                    continue;
+                };
                 if e.subclass() == Some("confpay_live::capture") {
                     c.report(
                         e.get("Live-Call-ID"),
