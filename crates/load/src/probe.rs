@@ -1,11 +1,13 @@
 //! The event→command latency probe of the load tool.
 //!
-//! The daemon's event pump stamps every event that can make a session act (DTMF, hangup, answer,
+//! The daemon's event tap files every event that can make a session act (DTMF, hangup, answer,
 //! bridge, conference and start events) under each channel uuid it names (`Unique-ID`, and the
-//! customer uuid inside a `confpay-<uuid>` conference name). The [`Switch`] wrapper, when a session
-//! hands a command to the ESL connection, looks up the uuids the command names; the newest unused
-//! stamp among them is the event that caused it, and the difference is one sample. Every stamp of
-//! those uuids is then used up, so commands that follow a reply (not an event) are not counted.
+//! customer uuid inside a `confpay-<uuid>` conference name), stamped with when the inbound client
+//! handed it on (so a wait in the client's channel counts). The [`Switch`] wrapper, when a
+//! command's future is first polled (it goes to the ESL connection then), looks up the uuids the
+//! command names; the newest unused stamp among them is the event that caused it, and the
+//! difference is one sample. Every stamp of those uuids is then used up, so commands that follow
+//! a reply (not an event) are not counted.
 //!
 //! The probe lives only in the load tool's own daemon assembly: production (`Stack`) has no probe
 //! and pays nothing. Samples are kept in microseconds.
