@@ -56,16 +56,40 @@ impl AgentIds {
             return;
         };
         for id in ids {
-            let Some((list, live)) = self.by_id.get_mut(&id) else {
-                continue;
-            };
-            *live = live.saturating_sub(1);
-            if *live == 0 {
-                self.by_id.remove(&id);
-            } else if list.len() > 2 * *live + 8 {
-                let by_channel = &self.by_channel;
-                list.retain(|u| by_channel.get(u).is_some_and(|ids| ids.contains(&id)));
-            }
+            self.unlink(&id);
+        }
+    }
+
+    /// Channel `uuid` no longer counts as carrying `id` (it is a leg of a call known by that ID).
+    pub fn forget(&mut self, uuid: &str, id: &str) {
+        let Some(ids) = self.by_channel.get_mut(uuid) else {
+            return;
+        };
+        let Some(at) = ids.iter().position(|i| i == id) else {
+            return;
+        };
+        ids.swap_remove(at);
+        if ids.is_empty() {
+            self.by_channel.remove(uuid);
+        }
+        self.unlink(id);
+    }
+
+    /// One channel fewer carries `id` (already out of `by_channel`): its list is left lazily.
+    fn unlink(&mut self, id: &str) {
+        let Some((list, live)) = self.by_id.get_mut(id) else {
+            return;
+        };
+        *live = live.saturating_sub(1);
+        if *live == 0 {
+            self.by_id.remove(id);
+        } else if list.len() > 2 * *live + 8 {
+            let by_channel = &self.by_channel;
+            list.retain(|u| {
+                by_channel
+                    .get(u)
+                    .is_some_and(|ids| ids.iter().any(|i| i == id))
+            });
         }
     }
 
@@ -107,6 +131,21 @@ mod tests {
         for u in want {
             ids.gone(&u);
         }
+        assert!(ids.is_empty());
+    }
+
+    #[test]
+    fn a_forgotten_pair_leaves_the_channels_other_ids_and_the_ids_other_channels() {
+        let mut ids = AgentIds::default();
+        ids.saw("1", "a");
+        ids.saw("2", "a");
+        ids.saw("1", "b");
+        ids.forget("a", "1");
+        ids.forget("a", "7");
+        assert_eq!(ids.candidates("1"), ["b"].map(String::from));
+        assert_eq!(ids.candidates("2"), ["a"].map(String::from));
+        ids.forget("a", "2");
+        ids.forget("b", "1");
         assert!(ids.is_empty());
     }
 

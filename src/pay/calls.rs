@@ -63,6 +63,11 @@ impl Call {
         self.session.as_ref().filter(|s| !s.is_finished())
     }
 
+    /// Whether this call is known by agent ID `id`.
+    pub fn carries_agent_id(&self, id: &str) -> bool {
+        self.agent_id.as_ref().is_some_and(|a| a.as_str() == id)
+    }
+
     /// Which leg of this call `uuid` is (the capture leg of the running session included).
     pub fn leg_of(&self, uuid: &str) -> Option<Leg> {
         if self.customer == uuid {
@@ -143,7 +148,7 @@ impl Calls {
         let key = self
             .calls
             .values()
-            .find(|c| c.agent_id.as_ref().is_some_and(|a| a.as_str() == id))?
+            .find(|c| c.carries_agent_id(id))?
             .customer
             .clone();
         self.get_mut(&key)
@@ -182,6 +187,11 @@ impl Calls {
             self.legs.insert(leg.clone(), customer.clone());
         }
         self.rooms.insert(call.room.clone(), customer.clone());
+        if let Some(id) = &call.agent_id {
+            for leg in std::iter::once(&call.customer).chain(&call.agent) {
+                self.agent_ids.forget(leg, id.as_str());
+            }
+        }
         if call.customer_gone {
             self.gone.insert(customer.clone());
         }
@@ -279,9 +289,18 @@ impl Calls {
             .cloned()
     }
 
-    /// Channel `uuid` was seen carrying agent ID `id`.
+    /// Channel `uuid` was seen carrying agent ID `id`. Not kept for a leg of a call known by that
+    /// very ID (the call is found by it: [`Calls::find_by_agent_id`]): every routed call's events
+    /// carry its ID, and keeping them all would cost each controlled call some hundred bytes.
     pub fn saw_agent_id(&mut self, id: &str, uuid: &str) {
-        self.agent_ids.saw(id, uuid);
+        let own = self
+            .legs
+            .get(uuid)
+            .and_then(|c| self.calls.get(c))
+            .is_some_and(|call| call.leg_of(uuid).is_some() && call.carries_agent_id(id));
+        if !own {
+            self.agent_ids.saw(id, uuid);
+        }
     }
 
     /// Channels seen carrying agent ID `id`, oldest first.
@@ -319,5 +338,26 @@ mod tests {
         calls.channel_gone("x");
         assert!(calls.agent_id_candidates("77").is_empty());
         assert!(calls.agent_ids.is_empty());
+    }
+
+    #[test]
+    fn a_known_calls_own_agent_id_is_not_kept_per_channel() {
+        let mut calls = Calls::default();
+        // Seen before the call is taken in (CHANNEL_CREATE comes before the socket connects).
+        calls.saw_agent_id("77", "c1");
+        calls.saw_agent_id("77", "a1");
+        let mut c = Call::new("c1".into(), "confpay-c1".into(), Topology::InConference);
+        c.agent = Some("a1".into());
+        c.agent_id = AgentId::parse("77");
+        calls.insert(c);
+        calls.saw_agent_id("77", "c1");
+        assert!(calls.agent_id_candidates("77").is_empty());
+        assert!(calls.agent_ids.is_empty());
+        // The call is still found by its ID; another ID on its leg, or its ID elsewhere, is kept.
+        assert!(calls.find_by_agent_id("77").is_some());
+        calls.saw_agent_id("88", "a1");
+        calls.saw_agent_id("77", "x");
+        assert_eq!(calls.agent_id_candidates("88"), ["a1"]);
+        assert_eq!(calls.agent_id_candidates("77"), ["x"]);
     }
 }
