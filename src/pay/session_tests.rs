@@ -61,16 +61,21 @@ fn cfg() -> MachineConfig {
     }
 }
 
-/// A started session on room `confpay-x` (customer member 3, agent member 4, agent ID 31).
-fn start(id: &str, cfg: MachineConfig, switch: &Arc<FakeSwitch>) -> super::session::SessionHandle {
-    let legs = Legs {
+/// The legs of room `confpay-x`: customer member 3, agent member 4.
+fn legs() -> Legs {
+    Legs {
         customer: "cust-1".into(),
         agent: "agent-1".into(),
         capture: "capt-1".into(),
         customer_member: Some(3),
         agent_member: Some(4),
         ..Legs::default()
-    };
+    }
+}
+
+/// A started session on room `confpay-x` (customer member 3, agent member 4, agent ID 31).
+fn start(id: &str, cfg: MachineConfig, switch: &Arc<FakeSwitch>) -> super::session::SessionHandle {
+    let legs = legs();
     let m = Machine::new(
         cfg,
         "confpay-x".into(),
@@ -258,14 +263,7 @@ impl Switch for LazySwitch {
 async fn a_command_goes_out_before_watchers_of_the_change_run() {
     use std::sync::atomic::Ordering::SeqCst;
     let switch = Arc::new(LazySwitch::default());
-    let legs = Legs {
-        customer: "cust-1".into(),
-        agent: "agent-1".into(),
-        capture: "capt-1".into(),
-        customer_member: Some(3),
-        agent_member: Some(4),
-        ..Legs::default()
-    };
+    let legs = legs();
     let mut c = cfg();
     c.agent_id_delay = Duration::from_millis(1);
     let m = Machine::new(
