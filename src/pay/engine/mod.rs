@@ -99,8 +99,6 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 enum Msg {
     /// An event, and when the engine was handed it.
     Event(Event, Instant),
-    ConnectionLost,
-    ConnectionBack,
     Register {
         customer: Uuid,
         agent: Uuid,
@@ -232,14 +230,6 @@ impl Engine {
     /// A FreeSWITCH event from the inbound connection.
     pub async fn event(&self, event: Event) {
         let _ = self.tx.send(Msg::Event(event, Instant::now())).await;
-    }
-
-    pub async fn connection_lost(&self) {
-        let _ = self.tx.send(Msg::ConnectionLost).await;
-    }
-
-    pub async fn connection_back(&self) {
-        let _ = self.tx.send(Msg::ConnectionBack).await;
     }
 
     /// A dialplan-driven call: customer and agent are (being) joined to the call's conference.
@@ -400,8 +390,6 @@ impl Task {
                     e.headers.zeroize();
                 }
             }
-            Msg::ConnectionLost => self.broadcast(Input::ConnectionLost),
-            Msg::ConnectionBack => self.resync_all(),
             Msg::Register {
                 customer,
                 agent,
