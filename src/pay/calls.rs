@@ -121,11 +121,15 @@ impl Calls {
     /// The call `uuid` belongs to, by any leg, to read: not published again for this (an event
     /// that changes nothing in the call costs no publication).
     pub fn leg(&self, uuid: &str) -> Option<(&Call, Leg)> {
-        let indexed = self.legs.get(uuid).and_then(|c| self.calls.get(c));
-        let call = match indexed {
-            Some(call) if call.leg_of(uuid).is_some() => call,
-            _ => self.calls.values().find(|c| c.leg_of(uuid).is_some())?,
-        };
+        self.indexed_leg(uuid).or_else(|| {
+            let call = self.calls.values().find(|c| c.leg_of(uuid).is_some())?;
+            Some((call, call.leg_of(uuid)?))
+        })
+    }
+
+    /// The call the leg index names for `uuid`, while `uuid` is still one of its legs (no scan).
+    fn indexed_leg(&self, uuid: &str) -> Option<(&Call, Leg)> {
+        let call = self.calls.get(self.legs.get(uuid)?)?;
         Some((call, call.leg_of(uuid)?))
     }
 
@@ -252,10 +256,8 @@ impl Calls {
     /// Whether `uuid` is the customer or agent leg of a call in the table (the channels whose DTMF
     /// the engine wants). Calls taken in with [`Calls::insert`] only.
     pub fn controls(&self, uuid: &str) -> bool {
-        self.legs
-            .get(uuid)
-            .and_then(|c| self.calls.get(c))
-            .is_some_and(|call| matches!(call.leg_of(uuid), Some(Leg::Customer | Leg::Agent)))
+        self.indexed_leg(uuid)
+            .is_some_and(|(_, leg)| matches!(leg, Leg::Customer | Leg::Agent))
     }
 
     /// Forgets every call whose customer is gone and whose session has finished.
@@ -294,10 +296,8 @@ impl Calls {
     /// carry its ID, and keeping them all would cost each controlled call some hundred bytes.
     pub fn saw_agent_id(&mut self, id: &str, uuid: &str) {
         let own = self
-            .legs
-            .get(uuid)
-            .and_then(|c| self.calls.get(c))
-            .is_some_and(|call| call.leg_of(uuid).is_some() && call.carries_agent_id(id));
+            .indexed_leg(uuid)
+            .is_some_and(|(call, _)| call.carries_agent_id(id));
         if !own {
             self.agent_ids.saw(id, uuid);
         }

@@ -1,11 +1,13 @@
 //! A session's sequential command queue ([`CommandQueue`]): the machine's commands sent one after
 //! another, each once the previous one was answered, in the order the machine emitted them; the
-//! first command reacting to an event timed for `/metrics` from when the engine got the event.
+//! first command reacting to an event timed for `/metrics` from when the inbound client handed the
+//! event on.
 //!
 //! The queue lives inside the session's own task, not in a task of its own: a command that finds
 //! nothing in flight is handed to the switch at once, in the same wake-up as the input that caused
-//! it (the session polls it once, [`CommandQueue::hand_over`], before it lets other tasks run), and its answer is read by the session's loop ([`CommandQueue::answered`]) and fed straight
-//! to the machine. A separate queue task cost two task wake-ups per command (session → queue, and
+//! it (the session polls it once, [`CommandQueue::hand_over`], before it lets other tasks run),
+//! and its answer is read by the session's loop ([`CommandQueue::answered`]) and fed straight to
+//! the machine. A separate queue task cost two task wake-ups per command (session → queue, and
 //! the reply back through the session's input channel). Commands still queued when the session
 //! ends are carried on by [`CommandQueue::finish`] (capture leg down, restore steps).
 
@@ -20,7 +22,7 @@ use std::task::Poll;
 use std::time::Instant;
 use tracing::{Instrument, warn};
 
-/// A queued command: its step, the command, and when the event it reacts to reached the engine.
+/// A queued command: its step, the command, and when the event it reacts to reached the daemon.
 type Queued = (Step, Cmd, Option<Instant>);
 
 /// The command the switch is running for the session, and its answer to come (or already come,
