@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Events handled in one wake-up before the call table is published and the scope told: enough
 /// to spare a publication per event in a burst, few enough that the sessions the first events
-/// woke (and API requests) wait little. Measured with the load tool, 1,000 payments at once
-/// (BENCHMARKS.md, final merge): with 8, p99 event→command 1.8–9.7 ms (5 runs, median 4.3) and
-/// 0.39–0.53 ms CPU per payment; with 64, 5.1–14.3 ms (3 runs, median 5.9) and 0.51–0.60 ms.
+/// woke (and API requests) wait little. Measured with the load tool at 1,000 payments at once
+/// (BENCHMARKS.md, "Issue 15 at the final merge"): 8 gave a lower p99 and less CPU per payment
+/// than 64 or 1.
 pub const BATCH: usize = 8;
 
 /// Runs once the engine has handled an event.
